@@ -1,0 +1,223 @@
+"""The `train` command: train a config, and evaluate or re-plot runs. Owns all terminal output."""
+import signal
+import sys
+
+import click
+
+from trainer.config import ConfigError
+from trainer.rundir import RunDirError
+
+EXIT_BAD_INPUT, EXIT_DIVERGED, EXIT_INTERRUPTED = 2, 3, 130
+
+
+def fail(message, code=EXIT_BAD_INPUT):
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+class StopFlag:
+    """SIGINT/SIGTERM: the first asks the run to stop after its current step; a second stops at once."""
+
+    def __init__(self):
+        self.requested = False
+        self._old = {}
+
+    def __enter__(self):
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            self._old[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc):
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
+
+    def _handle(self, signum, frame):
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def __call__(self):
+        return self.requested
+
+
+class Progress:
+    """A tqdm bar with the live loss on a terminal; plain lines per epoch otherwise; or nothing."""
+
+    def __init__(self, total, quiet, metric):
+        self.quiet, self.metric = quiet, metric
+        self.bar = None
+        self.tty = sys.stderr.isatty()
+        self.total = total
+        if not quiet and self.tty:
+            from tqdm import tqdm
+            self.bar = tqdm(total=total, unit="step", dynamic_ncols=True, file=sys.stderr)
+
+    def __call__(self, event):
+        from trainer.loop import EpochEnd, Step
+        if self.quiet:
+            return
+        if isinstance(event, Step) and self.bar is not None:
+            self.bar.update(1)
+            if event.step % 5 == 0 or event.step == self.total:
+                self.bar.set_postfix(loss=f"{event.loss:.4g}", refresh=False)
+        elif isinstance(event, EpochEnd):
+            line = (f"epoch {event.epoch}: val_loss {event.val_loss:.4g}  "
+                    f"val_{self.metric} {event.val_metric:.4g}")
+            if self.bar is not None:
+                self.bar.set_description(f"val_loss {event.val_loss:.3g}")
+            else:
+                click.echo(line, err=True)
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
+
+
+EPILOG = """\b
+Examples:
+  train --config configs/sine.toml
+  train --config configs/counting.toml --set task.repeat=8 --set train.bptt=16
+  train eval runs/<run-id>
+  train plot runs/<run-id> --steps 500
+
+Exit status: 0 done, 2 bad input, 3 training diverged, 130 interrupted."""
+
+
+@click.group(invoke_without_command=True, epilog=EPILOG,
+             context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", "config_path", metavar="FILE", help="TOML config to train, e.g. configs/sine.toml.")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+              help="Override a config key, typed like its default (repeatable): --set train.bptt=10")
+@click.option("--name", help="Run directory name (default: config name, time and a random suffix).")
+@click.option("--runs-dir", default="runs", show_default=True, metavar="DIR",
+              help="Where run directories are created.")
+@click.option("--quiet", is_flag=True, help="Print nothing but errors and the run directory.")
+@click.version_option(package_name="rnn-trainer", prog_name="train")
+@click.pass_context
+def main(ctx, config_path, overrides, name, runs_dir, quiet):
+    """Train a recurrent network on a synthetic sequence task, in numpy.
+
+    With --config, trains one run into RUNS_DIR/<run-id>/ (config.toml,
+    metrics.csv, summary.json, checkpoint.npz, plots) and prints that path.
+    """
+    if ctx.invoked_subcommand is not None:
+        if config_path or overrides or name:
+            fail(f"--config, --set and --name go with training, not with '{ctx.invoked_subcommand}'")
+        return
+    if not config_path:
+        click.echo(ctx.get_usage() + "\nTry 'train --help' for help.\n\nError: Missing option '--config'.",
+                   err=True)
+        sys.exit(EXIT_BAD_INPUT)
+    from trainer import config as config_mod
+    from trainer.rundir import RunDir, check_name, check_runs_dir, new_run_id
+    try:
+        cfg = config_mod.load(config_path, overrides)
+        if name is not None:
+            check_name(name)
+        check_runs_dir(runs_dir)
+        run_dir = RunDir.create(runs_dir, name or new_run_id(cfg.name))
+    except (ConfigError, RunDirError) as e:
+        fail(str(e))
+    _train_into(cfg, run_dir, quiet)
+
+
+def _train_into(cfg, run_dir, quiet):
+    from trainer import run
+    from trainer.batching import n_windows
+    tr = cfg["train"]
+    total = tr["epochs"] * n_windows(cfg["task"]["length"], tr["batch_size"], tr["bptt"])
+    from datasets import get_task
+    progress = Progress(total, quiet, get_task(cfg["task"]["name"]).METRIC)
+    try:
+        with StopFlag() as stop:
+            summary = run.train(cfg, run_dir, on_event=progress, should_stop=stop)
+    except KeyboardInterrupt:
+        progress.close()
+        click.echo(f"interrupted at once; the last checkpoint in {run_dir.path} is intact", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    progress.close()
+    status = summary["status"]
+    if not quiet:
+        click.echo(_describe(summary), err=True)
+    click.echo(str(run_dir.path))
+    if status == "diverged":
+        click.echo(f"error: training diverged at step {summary.get('diverged_at_step')} (non-finite "
+                   "loss); try a lower optim.lr or set optim.clip", err=True)
+        sys.exit(EXIT_DIVERGED)
+    if status == "interrupted":
+        click.echo(f"interrupted after step {summary['steps']}; checkpoint saved in {run_dir.path}",
+                   err=True)
+        sys.exit(EXIT_INTERRUPTED)
+
+
+def _describe(summary):
+    f, b, m = summary["final"], summary["baseline"], summary["metric"]
+    parts = [f"{summary['status']} after {summary['steps']} steps in {summary['wall_s']:.1f}s"]
+    if f.get("val_loss") is not None:
+        parts.append(f"val_loss {f['val_loss']:.4g} (baseline {b['val_loss']:.4g})")
+        if m != "mse":
+            parts.append(f"val_{m} {f[f'val_{m}']:.4f} (baseline {b[f'val_{m}']:.4f})")
+    return ": ".join(parts[:1]) + ("; " + "; ".join(parts[1:]) if len(parts) > 1 else "")
+
+
+def _load_run(path):
+    """Config, built model (weights from the checkpoint) and task of an existing run."""
+    from trainer import checkpoint, config as config_mod
+    from trainer.rundir import CONFIG, RunDir
+    from trainer.run import Setup
+    run_dir = RunDir.open(path)
+    cfg = config_mod.load(run_dir.file(CONFIG))
+    setup = Setup(cfg)
+    checkpoint.load_params(setup.model, run_dir.load_checkpoint(), str(run_dir.file("checkpoint.npz")))
+    return run_dir, setup
+
+
+def _run_errors():
+    from trainer.checkpoint import CheckpointError
+    return (ConfigError, RunDirError, CheckpointError)
+
+
+@main.command("eval")
+@click.argument("run_dir", metavar="RUN_DIR")
+def eval_cmd(run_dir):
+    """Evaluate a run's checkpoint on its validation data, beside the task's baseline.
+
+    \b
+    Example:
+      train eval runs/sine-20261121-120000-ab12
+    """
+    from trainer.evaluate import evaluate
+    try:
+        rd, setup = _load_run(run_dir)
+    except _run_errors() as e:
+        fail(str(e))
+    task = setup.task
+    loss, metric = evaluate(setup.model, task.val_x, task.val_y)
+    b = task.baseline
+    click.echo(f"run        {rd.path}")
+    click.echo(f"{'':<14}{'model':>12}{'baseline':>12}")
+    click.echo(f"{'val_loss':<14}{loss:>12.6g}{b['val_loss']:>12.6g}")
+    if task.metric != "mse":
+        click.echo(f"{'val_' + task.metric:<14}{metric:>12.6g}{b['val_' + task.metric]:>12.6g}")
+    click.echo(f"baseline: {task.baseline_name}")
+
+
+@main.command("plot")
+@click.argument("run_dirs", nargs=-1, required=True, metavar="RUN_DIR...")
+@click.option("--steps", type=click.IntRange(1, 100000), default=None,
+              help="Steps to show: free-running generation for value tasks, tokens otherwise.")
+def plot_cmd(run_dirs, steps):
+    """Re-draw the plots of one or more runs from their files.
+
+    \b
+    Example:
+      train plot runs/sine-20261121-120000-ab12 --steps 600
+    """
+    from trainer.plots import draw_run
+    for path in run_dirs:
+        try:
+            rd, setup = _load_run(path)
+        except _run_errors() as e:
+            fail(str(e))
+        for p in draw_run(rd.path, setup.model, setup.task, rd.read_summary(), steps):
+            click.echo(str(p))

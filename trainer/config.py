@@ -1,0 +1,249 @@
+"""Config files: TOML plus --set overrides, checked key by key into a frozen Config.
+
+Every problem is a ConfigError whose message is one line naming the file and
+the key; nothing is written before a config has loaded.
+"""
+import difflib
+import json
+import math
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from types import MappingProxyType
+
+from datasets import TASKS
+from trainer.schema import Key
+
+SECTIONS = {
+    "task": {
+        "name": Key("sine", "the task, registered in datasets/", choices=tuple(TASKS)),
+    },
+    "model": {
+        "cell": Key("rnn", "the recurrent cell (the textbook TimeRNN)", choices=("rnn",)),
+        "hidden": Key(32, "hidden units H", min=1),
+        "embed": Key(16, "embedding size for token tasks", min=1),
+        "dtype": Key("float32", "floating type of parameters and activations",
+                     choices=("float32", "float64")),
+    },
+    "optim": {
+        "name": Key("sgd", "the optimizer", choices=("sgd", "momentum", "adam")),
+        "lr": Key(0.1, "learning rate", above=0.0),
+        "clip": Key(1.0, "max global gradient norm; 0 turns clipping off", min=0.0),
+        "momentum": Key(0.9, "momentum (optimizer momentum)", min=0.0, max=0.999),
+        "beta1": Key(0.9, "first-moment decay (adam)", min=0.0, max=0.999),
+        "beta2": Key(0.999, "second-moment decay (adam)", min=0.0, max=0.999999),
+        "eps": Key(1e-8, "denominator guard (adam)", above=0.0),
+    },
+    "train": {
+        "epochs": Key(10, "passes over the training stream", min=1),
+        "batch_size": Key(16, "rows the stream is split into (the textbook's jump)", min=1),
+        "bptt": Key(25, "truncation length: time steps per window", min=1),
+        "seed": Key(0, "seed of the one random generator (data and initial weights)", min=0),
+        "log_every": Key(10, "steps between train rows in metrics.csv", min=1),
+    },
+}
+
+
+class ConfigError(ValueError):
+    """A config that cannot be used; str(error) is the one line to show."""
+
+
+class Config(Mapping):
+    """A resolved config: read-only {section: {key: value}}, with its source file's name."""
+
+    def __init__(self, sections, source="<config>"):
+        self._data = {s: MappingProxyType(dict(v)) for s, v in sections.items()}
+        self.source = str(source)
+
+    def __getitem__(self, section):
+        return self._data[section]
+
+    def __iter__(self):
+        return iter(self._data)
+
+    def __len__(self):
+        return len(self._data)
+
+    def __repr__(self):
+        return f"Config({self.to_dict()!r}, source={self.source!r})"
+
+    def to_dict(self):
+        return {s: dict(v) for s, v in self.items()}
+
+    def to_toml(self):
+        """The config as TOML; loading it gives back an equal Config."""
+        lines = []
+        for section, values in self.items():
+            lines.append(f"[{section}]")
+            lines.extend(f"{k} = {_toml_value(v)}" for k, v in values.items())
+            lines.append("")
+        return "\n".join(lines)
+
+    def with_changes(self, changes):
+        """A new config with {"section.key": value} replaced and checked."""
+        data = self.to_dict()
+        for dotted, value in changes.items():
+            section, key = dotted.split(".", 1)
+            data.setdefault(section, {})[key] = value
+        return from_dict(data, self.source)
+
+    @property
+    def name(self):
+        """A short name for run directories: the config file's stem, or the task's name."""
+        stem = Path(self.source).stem
+        return self["task"]["name"] if stem in ("config", "") or stem.startswith("<") else stem
+
+
+def schema(task_name):
+    """The keys allowed for a task: the common sections plus the task's own keys."""
+    out = {s: dict(keys) for s, keys in SECTIONS.items()}
+    out["task"].update(TASKS[task_name].KEYS)
+    return out
+
+
+def load(path, overrides=()):
+    """Read a TOML config, apply "section.key=value" overrides, check everything."""
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError(f"{path}: no such config file")
+    if path.is_dir():
+        raise ConfigError(f"{path}: is a directory, expected a TOML config file")
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read: {e.strerror or e}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not a UTF-8 text file") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{path}: malformed TOML: {e}") from None
+    parsed = [_split_override(path, o) for o in overrides]
+    return from_dict(data, path, parsed)
+
+
+def from_dict(data, source="<config>", overrides=()):
+    """Check a {section: {key: value}} mapping and typed-from-text overrides into a Config."""
+    src = str(source)
+    for section, table in data.items():
+        if section not in SECTIONS:
+            raise ConfigError(f"{src}: [{section}]: unknown section{_suggest(section, SECTIONS)}")
+        if not isinstance(table, dict):
+            raise ConfigError(f"{src}: {section}: expected a [{section}] table, got {_show(table)}")
+    task_name = _task_name(src, data, overrides)
+    keys = schema(task_name)
+    out = {s: {k: spec.default for k, spec in ks.items()} for s, ks in keys.items()}
+    for section, table in data.items():
+        for key, value in table.items():
+            spec = _spec(src, keys, section, key)
+            out[section][key] = _check(src, f"{section}.{key}", spec, value)
+    for section, key, raw, text in overrides:
+        spec = _spec(src, keys, section, key, where=f"--set {text}: ")
+        value = _parse_text(src, text, spec, raw)
+        out[section][key] = _check(src, f"--set {text}", spec, value, is_text=True)
+    _check_sizes(src, out)
+    return Config(out, source)
+
+
+def _task_name(src, data, overrides):
+    name = data.get("task", {}).get("name", SECTIONS["task"]["name"].default)
+    where = "task.name"
+    for section, key, raw, text in overrides:
+        if (section, key) == ("task", "name"):
+            name, where = raw, f"--set {text}"
+    if not isinstance(name, str):
+        raise ConfigError(f"{src}: {where}: expected a task name (a string), got {_show(name)}")
+    if name not in TASKS:
+        raise ConfigError(f"{src}: {where}: unknown task {name!r}{_suggest(name, TASKS)}"
+                          f"; known tasks: {', '.join(TASKS)}")
+    return name
+
+
+def _spec(src, keys, section, key, where=""):
+    if section not in keys:
+        raise ConfigError(f"{src}: {where}unknown section {section!r}{_suggest(section, keys)}")
+    if key not in keys[section]:
+        dotted = f"{section}.{key}"
+        known = {f"{section}.{k}" for k in keys[section]}
+        raise ConfigError(f"{src}: {where}unknown key {dotted!r}{_suggest(dotted, known)}")
+    return keys[section][key]
+
+
+def _split_override(path, text):
+    if "=" not in text:
+        raise ConfigError(f"{path}: --set {text}: expected KEY=VALUE, such as train.bptt=10")
+    dotted, raw = text.split("=", 1)
+    dotted = dotted.strip()
+    if dotted.count(".") != 1 or not all(dotted.split(".")):
+        raise ConfigError(f"{path}: --set {text}: expected a key as section.key, such as train.bptt")
+    section, key = dotted.split(".")
+    return section, key, raw.strip(), text
+
+
+def _parse_text(src, text, spec, raw):
+    """Type an override's text by its key's default."""
+    kind = type(spec.default)
+    try:
+        if kind is int:
+            return int(raw)
+        if kind is float:
+            return float(raw)
+    except ValueError:
+        noun = "an integer" if kind is int else "a number"
+        raise ConfigError(f"{src}: --set {text}: expected {noun}, got {raw!r}") from None
+    if len(raw) >= 2 and raw[0] == raw[-1] and raw[0] in "'\"":
+        raw = raw[1:-1]
+    return raw
+
+
+def _check(src, where, spec, value, is_text=False):
+    kind = type(spec.default)
+    if kind is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{src}: {where}: expected an integer, got {_show(value)}")
+    elif kind is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{src}: {where}: expected a number, got {_show(value)}")
+        value = float(value)
+        if not math.isfinite(value):
+            raise ConfigError(f"{src}: {where}: expected a finite number, got {value}")
+    elif kind is str and not isinstance(value, str):
+        raise ConfigError(f"{src}: {where}: expected a string, got {_show(value)}")
+    problem = spec.check(value)
+    if problem:
+        raise ConfigError(f"{src}: {where}: expected {problem}, got {_show(value)}")
+    return value
+
+
+def _check_sizes(src, cfg):
+    """The training stream must hold at least one window in every row."""
+    length, rows, bptt = cfg["task"]["length"], cfg["train"]["batch_size"], cfg["train"]["bptt"]
+    if length // rows < bptt:
+        raise ConfigError(
+            f"{src}: train.bptt: {bptt} steps per window does not fit the data: task.length "
+            f"{length} split into train.batch_size {rows} rows gives {length // rows} steps per row")
+
+
+def _suggest(word, known):
+    close = difflib.get_close_matches(word, list(known), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _show(value):
+    if isinstance(value, bool):
+        return f"{str(value).lower()} (a boolean)"
+    if isinstance(value, str):
+        return f"{value!r} (a string)"
+    if isinstance(value, float):
+        return f"{value!r} (a float)"
+    if isinstance(value, int):
+        return f"{value!r} (an integer)"
+    return f"a {type(value).__name__}"
+
+
+def _toml_value(v):
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    return json.dumps(v)

@@ -1,0 +1,118 @@
+"""The training loop: stateful truncated BPTT over the task's stream, as a stream of events.
+
+The loop does no I/O: it yields a Step after every update, a Row whenever a
+metrics row is due, and an EpochEnd after each epoch's validation; whoever runs
+it decides what to print or write.
+"""
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from trainer.batching import n_windows, stream_rows, window
+from trainer.evaluate import evaluate
+from trainer.optimizers import clip_grads
+
+
+@dataclass
+class Step:
+    step: int
+    loss: float
+
+
+@dataclass
+class Row:
+    values: dict
+
+
+@dataclass
+class EpochEnd:
+    epoch: int       # epochs completed
+    val_loss: float
+    val_metric: float
+
+
+class Diverged(ArithmeticError):
+    """The loss or the gradients stopped being finite; parameters are from before that step."""
+
+    def __init__(self, step, what):
+        super().__init__(f"non-finite {what} at step {step}")
+        self.step, self.what = step, what
+
+
+@dataclass
+class Position:
+    """Where training stands: updates done, and the next epoch and window to run."""
+
+    step: int = 0
+    epoch: int = 0
+    window: int = 0
+    elapsed_s: float = 0.0
+    last_train_loss: float = float("nan")
+    epoch_losses: list = field(default_factory=list)
+
+
+class Trainer:
+    """Runs epochs of windows over the task's training stream, validating after each epoch."""
+
+    def __init__(self, cfg, task, model, optimizer):
+        tr = cfg["train"]
+        self.task, self.model, self.optimizer = task, model, optimizer
+        self.bptt, self.log_every, self.epochs = tr["bptt"], tr["log_every"], tr["epochs"]
+        self.clip = cfg["optim"]["clip"]
+        self.lr = cfg["optim"]["lr"]
+        self.metric = task.metric
+        self.rows_x = stream_rows(task.train_x, tr["batch_size"])
+        self.rows_y = stream_rows(task.train_y, tr["batch_size"])
+        self.n_windows = n_windows(len(task.train_x), tr["batch_size"], tr["bptt"])
+        self.total_steps = self.epochs * self.n_windows
+
+    def run(self, pos=None):
+        """Train from `pos` (a fresh start by default) to the last epoch, yielding events."""
+        pos = pos or Position()
+        model, rnn = self.model, self.model.rnn
+        start = time.perf_counter() - pos.elapsed_s
+        acc = np.zeros(3)  # loss, metric, grad norm summed since the last row
+        since = 0
+        while pos.epoch < self.epochs:
+            if pos.window == 0:
+                rnn.reset_state()
+                pos.epoch_losses = []
+            while pos.window < self.n_windows:
+                xs = window(self.rows_x, pos.window, self.bptt)
+                ts = window(self.rows_y, pos.window, self.bptt)
+                loss = model.forward(xs, ts)
+                metric = model.metric(ts) if self.task.tokens else loss
+                model.backward()
+                norm = clip_grads(model.grads, self.clip)
+                if not math.isfinite(loss) or not math.isfinite(norm):
+                    raise Diverged(pos.step + 1, "loss" if not math.isfinite(loss) else "gradient")
+                self.optimizer.update(model.params, model.grads)
+                pos.step += 1
+                pos.window += 1
+                pos.epoch_losses.append(loss)
+                acc += (loss, metric, norm)
+                since += 1
+                yield Step(pos.step, loss)
+                if pos.step % self.log_every == 0:
+                    pos.elapsed_s = time.perf_counter() - start
+                    yield Row(self._row(pos, "train", *(acc / since), pos.elapsed_s))
+                    acc[:] = 0
+                    since = 0
+            pos.last_train_loss = float(np.mean(pos.epoch_losses))
+            val_loss, val_metric = evaluate(model, self.task.val_x, self.task.val_y)
+            pos.epoch += 1
+            pos.window = 0
+            pos.elapsed_s = time.perf_counter() - start
+            if not math.isfinite(val_loss):
+                raise Diverged(pos.step, "validation loss")
+            yield Row(self._row(pos, "val", val_loss, val_metric, None, pos.elapsed_s))
+            yield EpochEnd(pos.epoch, val_loss, val_metric)
+
+    def _row(self, pos, split, loss, metric, grad_norm, elapsed):
+        epoch = pos.epoch if split == "val" else pos.epoch + 1
+        return {"step": pos.step, "epoch": epoch, "split": split, "loss": float(loss),
+                self.metric: float(metric), "lr": self.lr,
+                "grad_norm": "" if grad_norm is None else float(grad_norm),
+                "elapsed_s": round(elapsed, 4)}

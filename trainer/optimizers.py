@@ -1,0 +1,103 @@
+"""Optimizers that update `params` in place from `grads`, and global-norm clipping."""
+import numpy as np
+
+
+def clip_grads(grads, max_norm):
+    """Scale grads in place so their global L2 norm is at most max_norm (0: no clipping).
+
+    Returns the norm before clipping.
+    """
+    norm = float(np.sqrt(sum(float(np.vdot(g, g)) for g in grads)))
+    if max_norm > 0 and norm > max_norm:
+        scale = max_norm / (norm + 1e-6)
+        for g in grads:
+            g *= scale
+    return norm
+
+
+class SGD:
+    """Plain stochastic gradient descent: p -= lr * g."""
+
+    def __init__(self, lr=0.1):
+        self.lr = lr
+
+    def update(self, params, grads):
+        for p, g in zip(params, grads):
+            p -= self.lr * g
+
+    def state(self):
+        return {}
+
+    def load_state(self, state):
+        pass
+
+
+class Momentum:
+    """SGD with (heavy-ball) momentum: v = momentum * v - lr * g; p += v."""
+
+    def __init__(self, lr=0.01, momentum=0.9):
+        self.lr, self.momentum = lr, momentum
+        self.v = None
+
+    def update(self, params, grads):
+        if self.v is None:
+            self.v = [np.zeros_like(p) for p in params]
+        for p, g, v in zip(params, grads, self.v):
+            v *= self.momentum
+            v -= self.lr * g
+            p += v
+
+    def state(self):
+        return {} if self.v is None else {f"v{i}": v for i, v in enumerate(self.v)}
+
+    def load_state(self, state):
+        if state:
+            self.v = [np.array(state[f"v{i}"]) for i in range(len(state))]
+
+
+class Adam:
+    """Adam (Kingma & Ba 2015) with bias correction."""
+
+    def __init__(self, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8):
+        self.lr, self.beta1, self.beta2, self.eps = lr, beta1, beta2, eps
+        self.t = 0
+        self.m = self.v = None
+
+    def update(self, params, grads):
+        if self.m is None:
+            self.m = [np.zeros_like(p) for p in params]
+            self.v = [np.zeros_like(p) for p in params]
+        self.t += 1
+        step = self.lr * np.sqrt(1 - self.beta2 ** self.t) / (1 - self.beta1 ** self.t)
+        for p, g, m, v in zip(params, grads, self.m, self.v):
+            m += (1 - self.beta1) * (g - m)
+            v += (1 - self.beta2) * (g * g - v)
+            p -= step * m / (np.sqrt(v) + self.eps)
+
+    def state(self):
+        if self.m is None:
+            return {}
+        out = {"t": np.array(self.t)}
+        for i, (m, v) in enumerate(zip(self.m, self.v)):
+            out[f"m{i}"], out[f"v{i}"] = m, v
+        return out
+
+    def load_state(self, state):
+        if state:
+            self.t = int(state["t"])
+            n = (len(state) - 1) // 2
+            self.m = [np.array(state[f"m{i}"]) for i in range(n)]
+            self.v = [np.array(state[f"v{i}"]) for i in range(n)]
+
+
+OPTIMIZERS = {"sgd": SGD, "momentum": Momentum, "adam": Adam}
+
+
+def make_optimizer(optim_cfg):
+    """The optimizer named by the config's [optim] section, with its hyperparameters."""
+    name = optim_cfg["name"]
+    if name == "sgd":
+        return SGD(optim_cfg["lr"])
+    if name == "momentum":
+        return Momentum(optim_cfg["lr"], optim_cfg["momentum"])
+    return Adam(optim_cfg["lr"], optim_cfg["beta1"], optim_cfg["beta2"], optim_cfg["eps"])

@@ -1,0 +1,119 @@
+"""The run's figures: loss curves from metrics.csv and a view of what the model predicts.
+
+matplotlib and pandas are imported here, inside the functions, so that
+`train --help` and the training loop do not pay for them.
+"""
+from pathlib import Path
+
+import numpy as np
+
+LOSS_PNG, TASK_PNG = "loss_curves.png", "task_view.png"
+COLORS = {"train": "#4C72B0", "val": "#DD8452", "base": "#7F7F7F", "truth": "#222222",
+          "pred": "#4C72B0", "gen": "#C44E52"}
+
+
+def _pyplot():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    plt.rcParams.update({"axes.spines.top": False, "axes.spines.right": False,
+                         "axes.grid": True, "grid.alpha": 0.3, "legend.frameon": False,
+                         "figure.dpi": 110, "font.size": 10})
+    return plt
+
+
+def plot_losses(metrics_csv, metric, baseline, title, path):
+    """Train and val loss against step (log scale), the baseline's val loss as a line;
+    for a metric other than the loss (accuracy), a second panel with it."""
+    import pandas as pd
+    plt = _pyplot()
+    df = pd.read_csv(metrics_csv)
+    two = metric != "mse"
+    fig, axes = plt.subplots(1, 2 if two else 1, figsize=(10 if two else 6.4, 4), squeeze=False)
+    ax = axes[0, 0]
+    for split in ("train", "val"):
+        d = df[df["split"] == split]
+        if len(d):
+            ax.plot(d["step"], d["loss"], color=COLORS[split], lw=1.6 if split == "val" else 1.0,
+                    marker="o" if split == "val" and len(d) < 40 else None, ms=3, label=split)
+    ax.axhline(baseline["val_loss"], color=COLORS["base"], ls="--", lw=1, label="baseline (val)")
+    if (df["loss"] > 0).all() and len(df):
+        ax.set_yscale("log")
+    ax.set(xlabel="step", ylabel="loss", title="loss")
+    ax.legend()
+    if two:
+        ax = axes[0, 1]
+        d = df[df["split"] == "val"]
+        ax.plot(d["step"], d[metric], color=COLORS["val"], marker="o", ms=3, label=f"val {metric}")
+        ax.axhline(baseline[f"val_{metric}"], color=COLORS["base"], ls="--", lw=1, label="baseline")
+        ax.set(xlabel="step", ylabel=metric, title=f"val {metric}")
+        ax.legend()
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def plot_values(truth, one_step, generated, start, title, path):
+    """Value task: truth vs one-step prediction over the span, and free-running
+    generation from step `start` on (the model fed its own outputs)."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(10, 3.8))
+    t = np.arange(len(truth))
+    ax.plot(t, truth, color=COLORS["truth"], lw=2.2, alpha=0.35, label="truth")
+    ax.plot(t, one_step, color=COLORS["pred"], lw=1.1, label="one-step prediction")
+    tg = np.arange(start, start + len(generated))
+    ax.plot(tg, generated, color=COLORS["gen"], lw=1.3, ls="--", label="free-running generation")
+    ax.axvline(start, color=COLORS["base"], lw=0.8, ls=":")
+    lo, hi = ax.get_ylim()
+    ax.set_ylim(lo, hi + 0.25 * (hi - lo))  # room for the legend above the curves
+    ax.set(xlabel="validation step", ylabel="value", title=title)
+    ax.legend(loc="upper right", ncol=3)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def plot_tokens(truth, predicted, title, path):
+    """Token task: true next tokens and the model's argmax predictions; misses marked."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(10, 3.8))
+    t = np.arange(len(truth))
+    ax.step(t, truth, where="mid", color=COLORS["truth"], lw=2.2, alpha=0.35, label="true next token")
+    ax.plot(t, predicted, ".", color=COLORS["pred"], ms=4, label="predicted")
+    miss = predicted != truth
+    if miss.any():
+        ax.plot(t[miss], predicted[miss], "x", color=COLORS["gen"], ms=6,
+                label=f"wrong ({int(miss.sum())})")
+    lo, hi = ax.get_ylim()
+    ax.set_ylim(lo, hi + 0.25 * (hi - lo))
+    ax.set(xlabel="validation step", ylabel="token", title=title)
+    ax.legend(loc="upper right", ncol=3)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def draw_run(run_path, model, task, summary, steps=None):
+    """Write the run's loss curves and task view next to its metrics.csv; returns the paths."""
+    from trainer.evaluate import free_run, predict_stream
+    run_path = Path(run_path)
+    name = run_path.name
+    paths = [run_path / LOSS_PNG, run_path / TASK_PNG]
+    plot_losses(run_path / "metrics.csv", task.metric, task.baseline, f"{name}: {task.name}", paths[0])
+    if task.tokens:
+        span = min(steps or 120, len(task.val_x))
+        pred = predict_stream(model, task.val_x[:span]).argmax(axis=1)
+        final = summary.get("final", {}).get("val_accuracy") if summary else None
+        extra = f", val accuracy {final:.4f}" if final is not None else ""
+        plot_tokens(task.val_y[:span], pred, f"{task.name}: next token{extra}", paths[1])
+    else:
+        steps = steps or 200
+        warm = min(100, len(task.val_x) // 2)
+        span = min(warm + steps, len(task.val_x))
+        one_step = predict_stream(model, task.val_x[:span])[:, 0]
+        # reading x[:warm] predicts y[warm - 1]; from there on the model reads its own outputs
+        generated = free_run(model, task.val_x[:warm], steps + 1)[:, 0]  # may run past the data
+        plot_values(task.val_y[:span, 0], one_step, generated, warm - 1,
+                    f"{task.name}: truth, one-step prediction and free-running generation", paths[1])
+    return paths
