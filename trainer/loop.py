@@ -70,7 +70,10 @@ class Trainer:
 
     def run(self, pos=None):
         """Train from `pos` (a fresh start by default) to the last epoch, yielding events."""
-        pos = pos or Position()
+        with np.errstate(over="ignore", invalid="ignore"):  # divergence is caught below
+            yield from self._run(pos or Position())
+
+    def _run(self, pos):
         model, rnn = self.model, self.model.rnn
         start = time.perf_counter() - pos.elapsed_s
         acc = np.zeros(3)  # loss, metric, grad norm summed since the last row
@@ -83,7 +86,7 @@ class Trainer:
                 xs = window(self.rows_x, pos.window, self.bptt)
                 ts = window(self.rows_y, pos.window, self.bptt)
                 loss = model.forward(xs, ts)
-                metric = model.metric(ts) if self.task.tokens else loss
+                metric = model.metric(ts)
                 model.backward()
                 norm = clip_grads(model.grads, self.clip)
                 if not math.isfinite(loss) or not math.isfinite(norm):

@@ -20,6 +20,7 @@ class SequenceModel:
         self.params = [p for layer in layers for p in layer.params]
         self.grads = [g for layer in layers for g in layer.grads]
         self.ys = None   # head output of the last forward: (N, T, O)
+        self.loss = None  # loss of the last forward
 
     def predict(self, xs):
         """Head output for inputs xs: logits for token tasks, values otherwise."""
@@ -29,7 +30,8 @@ class SequenceModel:
         return xs
 
     def forward(self, xs, ts, mask=None):
-        return self.loss_layer.forward(self.predict(xs), ts, mask)
+        self.loss = self.loss_layer.forward(self.predict(xs), ts, mask)
+        return self.loss
 
     def backward(self):
         d = self.loss_layer.backward()
@@ -37,11 +39,11 @@ class SequenceModel:
             d = layer.backward(d)
 
     def metric(self, ts):
-        """The task's metric on the last forward: accuracy for tokens, MSE for values."""
+        """The task's metric on the last forward: accuracy for tokens; for values the
+        loss itself, which is the MSE."""
         if self.tokens:
             return float(np.mean(self.ys.argmax(axis=2) == ts))
-        diff = self.ys - ts
-        return float(np.mean(diff * diff))
+        return self.loss
 
 
 def build_model(model_cfg, task, rng):

@@ -1,0 +1,72 @@
+"""Stateful carry and reset of TimeRNN, and the stream batching of truncated BPTT."""
+import numpy as np
+
+from trainer.batching import n_windows, stream_rows, window
+from trainer.layers import TimeRNN
+
+
+def make_layer(rng, stateful=True, D=2, H=4):
+    return TimeRNN(rng.standard_normal((D, H)), rng.standard_normal((H, H)) * 0.5,
+                   rng.standard_normal(H) * 0.1, stateful=stateful)
+
+
+def test_carry_across_calls_equals_one_long_forward(rng):
+    xs = rng.standard_normal((3, 10, 2))
+    layer = make_layer(rng)
+    whole = layer.forward(xs)
+    layer.reset_state()
+    parts = np.concatenate([layer.forward(xs[:, :4]), layer.forward(xs[:, 4:7]),
+                            layer.forward(xs[:, 7:])], axis=1)
+    np.testing.assert_allclose(parts, whole, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(layer.h, whole[:, -1])
+
+
+def test_reset_state_starts_from_zero(rng):
+    xs = rng.standard_normal((2, 5, 2))
+    layer = make_layer(rng)
+    first = layer.forward(xs)
+    carried = layer.forward(xs)
+    assert not np.allclose(first, carried)
+    layer.reset_state()
+    np.testing.assert_array_equal(layer.forward(xs), first)
+
+
+def test_not_stateful_ignores_previous_call(rng):
+    xs = rng.standard_normal((2, 5, 2))
+    layer = make_layer(rng, stateful=False)
+    np.testing.assert_array_equal(layer.forward(xs), layer.forward(xs))
+
+
+def test_set_state_is_used_and_batch_size_change_starts_fresh(rng):
+    layer = make_layer(rng)
+    xs = rng.standard_normal((2, 3, 2))
+    h0 = rng.standard_normal((2, 4))
+    layer.set_state(h0)
+    a = layer.forward(xs)
+    step = np.tanh(xs[:, 0] @ layer.params[0] + h0 @ layer.params[1] + layer.params[2])
+    np.testing.assert_allclose(a[:, 0], step)
+    # the textbook's stateful h breaks when the batch size changes; here a new size starts from zero
+    fresh = TimeRNN(*layer.params).forward(xs[:1])
+    np.testing.assert_array_equal(layer.forward(xs[:1]), fresh)
+
+
+def test_stream_rows_start_at_evenly_spaced_offsets():
+    stream = np.arange(103)
+    rows = stream_rows(stream, 4)
+    jump = 103 // 4
+    assert rows.shape == (4, jump)
+    np.testing.assert_array_equal(rows[:, 0], [0, jump, 2 * jump, 3 * jump])
+    assert np.shares_memory(rows, stream)
+
+
+def test_windows_are_consecutive_and_in_order():
+    stream = np.arange(200)[:, None] * 1.0  # value streams keep their feature axis
+    rows = stream_rows(stream, 4)            # jump 50
+    k = n_windows(200, 4, 12)
+    assert k == 4
+    seen = [window(rows, i, 12)[:, :, 0] for i in range(k)]
+    for i, w in enumerate(seen):
+        assert w.shape == (4, 12)
+        np.testing.assert_array_equal(w[:, 0], np.arange(4) * 50 + i * 12)
+    joined = np.concatenate(seen, axis=1)
+    np.testing.assert_array_equal(np.diff(joined, axis=1), 1)  # each row reads its stretch in order
