@@ -31,10 +31,16 @@ class RNN:
 class TimeRNN:
     """T steps of the tanh RNN over xs of shape (N, T, D); carries `h` between calls if stateful.
 
-    Computed as the textbook layer is, but without a cell object per step: the
-    input projection and the weight gradients are single matrix products over
-    all N*T rows, and only the recurrence runs in the time loop. Work buffers
-    are kept and reused while the shapes stay the same.
+    Computed as the textbook layer is, without a cell object per step. Inside,
+    arrays are time-major (T, N, .), so each step reads and writes contiguous
+    (N, H) blocks. The bias rides as a column of ones on the inputs, so the
+    input projection of all N*T rows is one matrix product, and so are the
+    gradients of Wx and b together, of Wh, and of the inputs; only the
+    recurrence (a product, an add and a tanh per step forward; an add, a
+    multiply and a product per step backward) runs in the Python loop. Work
+    buffers are kept for the last few shapes (training and evaluation
+    alternate). Outputs are fresh arrays, returned as (N, T, .) views of
+    time-major memory, so later calls never overwrite what a caller holds.
     """
 
     def __init__(self, Wx, Wh, b, stateful=False):
@@ -43,9 +49,8 @@ class TimeRNN:
         self.stateful = stateful
         self.h = None   # (N, H) state after the last forward
         self.dh = None  # (N, H) gradient into the state the last forward started from
-        self._buf = {}
-        self._xs = None
-        self._h0 = None
+        self._cache = {}   # shape key -> _Buffers, the most recently used last
+        self._fwd = None   # (buffers, hs) of the last forward, for backward
 
     def set_state(self, h):
         self.h = np.array(h, dtype=self.params[0].dtype)
@@ -55,16 +60,13 @@ class TimeRNN:
 
     def _buffers(self, N, T, D, H, dtype):
         key = (N, T, D, H, dtype)
-        if self._buf.get("key") != key:
-            self._buf = {
-                "key": key,
-                "hs": np.empty((T + 1, N, H), dtype),  # hs[0] is the start state
-                "a": np.empty((T, N, H), dtype),
-                "dt": np.empty((T, N, H), dtype),
-                "xt": np.empty((T, N, D), dtype),
-                "step": np.empty((N, H), dtype),
-            }
-        return self._buf
+        buf = self._cache.pop(key, None)
+        if buf is None:
+            buf = _Buffers(N, T, D, H, dtype)
+            if len(self._cache) >= _KEEP_SHAPES:
+                del self._cache[next(iter(self._cache))]  # the least recently used
+        self._cache[key] = buf
+        return buf
 
     def forward(self, xs):
         Wx, Wh, b = self.params
@@ -72,43 +74,77 @@ class TimeRNN:
         N, T, D = xs.shape
         H = Wh.shape[0]
         buf = self._buffers(N, T, D, H, dtype)
-        hs, a, xt = buf["hs"], buf["a"], buf["xt"]
-
+        xa, a, W = buf.xa, buf.a, buf.W
+        W[:D] = Wx                                   # [Wx; b] (D+1, H)
+        W[D] = b.reshape(H) if b.size == H else 0
+        xa[:, :, :D] = np.swapaxes(xs, 0, 1)         # (T, N, D+1), last column ones
+        np.dot(xa.reshape(T * N, D + 1), W, a.reshape(T * N, H))
+        if b.size != H:                              # a bias of another shape, e.g. (N, H)
+            a += b
+        hs = np.empty((T + 1, N, H), dtype)          # hs[0] is the start state
         if self.stateful and self.h is not None and self.h.shape == (N, H):
             hs[0] = self.h
         else:  # a fresh state, also when the batch size changed
             hs[0] = 0
-        xt[...] = xs.transpose(1, 0, 2)                             # (T, N, D)
-        np.matmul(xt.reshape(T * N, D), Wx, out=a.reshape(T * N, H))
-        a += b                                                       # (T, N, H)
-        for t in range(T):
-            np.matmul(hs[t], Wh, out=hs[t + 1])
-            hs[t + 1] += a[t]
-            np.tanh(hs[t + 1], out=hs[t + 1])
+        dot, add, tanh = np.dot, np.add, np.tanh
+        steps = list(hs)
+        for h_prev, h_next, a_t in zip(steps, steps[1:], buf.a_steps):
+            dot(h_prev, Wh, h_next)
+            add(h_next, a_t, h_next)
+            tanh(h_next, h_next)
         self.h = hs[T].copy()
-        self._xs = xt
-        return hs[1:].transpose(1, 0, 2).copy()                      # (N, T, H)
+        self._fwd = (buf, hs)
+        return np.swapaxes(hs[1:], 0, 1)             # (N, T, H) view of fresh memory
 
     def backward(self, dhs):
         Wx, Wh, b = self.params
-        hs, dt = self._buf["hs"], self._buf["dt"]
-        T, N, H = dt.shape
+        buf, hs = self._fwd
+        T, N, H = buf.a.shape
         D = Wx.shape[0]
-        dht = np.asarray(dhs, dtype=Wx.dtype).transpose(1, 0, 2)    # (T, N, H)
-        dh = self._buf["step"]
-        dh[...] = 0
-        for t in range(T - 1, -1, -1):
-            np.add(dht[t], dh, out=dt[t])
-            h = hs[t + 1]
-            dt[t] *= 1 - h * h
-            np.matmul(dt[t], Wh.T, out=dh)
+        dt, g = buf.dt, buf.a                        # the projection is spent: its memory holds tanh'
+        np.multiply(hs[1:], hs[1:], g)               # tanh' = 1 - h*h, for all steps at once
+        np.subtract(1, g, g)
+        dt[...] = np.swapaxes(dhs, 0, 1)             # (T, N, H), cast to the params' dtype
+        dh = np.zeros((N, H), Wx.dtype)
+        dot, add, mul, WhT = np.dot, np.add, np.multiply, Wh.T
+        dt_steps, g_steps = buf.dt_steps, buf.a_steps
+        if T:
+            mul(dt_steps[-1], g_steps[-1], dt_steps[-1])
+            dot(dt_steps[-1], WhT, dh)
+        for t in range(T - 2, -1, -1):
+            dt_t = dt_steps[t]
+            add(dt_t, dh, dt_t)
+            mul(dt_t, g_steps[t], dt_t)
+            dot(dt_t, WhT, dh)
+        self.dh = dh
         dt2 = dt.reshape(T * N, H)
-        np.matmul(self._xs.reshape(T * N, D).T, dt2, out=self.grads[0])
-        np.matmul(hs[:T].reshape(T * N, H).T, dt2, out=self.grads[1])
-        self.grads[2][...] = _reduce_to(dt2, b.shape)
-        self.dh = dh.copy()
-        dxs = (dt2 @ Wx.T).reshape(T, N, D)
-        return dxs.transpose(1, 0, 2).copy()                         # (N, T, D)
+        dW = buf.dW
+        np.dot(buf.xa.reshape(T * N, D + 1).T, dt2, dW)  # [dWx; db] (D+1, H)
+        self.grads[0][...] = dW[:D]
+        np.dot(hs[:T].reshape(T * N, H).T, dt2, self.grads[1])
+        if b.size == H:
+            self.grads[2][...] = dW[D].reshape(b.shape)
+        else:
+            self.grads[2][...] = _reduce_to(dt, b.shape)
+        dxs = np.empty((T, N, D), Wx.dtype)
+        np.dot(dt2, Wx.T, dxs.reshape(T * N, D))
+        return np.swapaxes(dxs, 0, 1)                # (N, T, D) view of fresh memory
+
+
+_KEEP_SHAPES = 3  # work buffers kept per layer: a training window, a last window, evaluation
+
+
+class _Buffers:
+    """Work arrays of one (N, T, D, H, dtype), with their per-step views made once."""
+
+    def __init__(self, N, T, D, H, dtype):
+        self.xa = np.empty((T, N, D + 1), dtype)     # inputs with a column of ones (the bias)
+        self.xa[:, :, D] = 1
+        self.W = np.empty((D + 1, H), dtype)         # [Wx; b]
+        self.dW = np.empty((D + 1, H), dtype)        # [dWx; db]
+        self.a = np.empty((T, N, H), dtype)          # input projection plus bias; then tanh'
+        self.dt = np.empty((T, N, H), dtype)         # gradient at the tanh's input
+        self.a_steps, self.dt_steps = list(self.a), list(self.dt)
 
 
 def _reduce_to(g, shape):

@@ -1,0 +1,70 @@
+"""The fast TimeRNN computes what the textbook TimeRNN computes, to float32 rounding.
+
+The reference is scripts/textbook_rnn.py (a cell object per step, weight
+gradients accumulated step by step: the seeds' layer with its defects fixed),
+the same copy that scripts/bench.py measures against, on every benchmark size.
+"""
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from trainer.layers import TimeRNN
+
+_REFERENCE = Path(__file__).resolve().parent.parent / "scripts" / "textbook_rnn.py"
+
+
+def _load_textbook():
+    spec = importlib.util.spec_from_file_location("textbook_rnn", _REFERENCE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+textbook = _load_textbook()
+
+# the sizes of scripts/bench.py's table: (N, T, D, H)
+BENCH_SIZES = [(8, 20, 1, 16), (16, 50, 1, 32), (32, 35, 100, 100), (64, 100, 1, 128),
+               (128, 64, 10, 256)]
+
+
+def _close(fast, ref, what):
+    """Agreement to float32 rounding: max error within 64 float32 ulps of the largest entry."""
+    fast, ref = np.asarray(fast), np.asarray(ref)
+    assert fast.shape == ref.shape and fast.dtype == ref.dtype == np.float32, what
+    scale = max(1.0, float(np.abs(ref).max()))
+    err = float(np.abs(fast.astype(np.float64) - ref).max()) / scale
+    assert err < 64 * np.finfo(np.float32).eps, f"{what}: relative error {err:.3g}"
+
+
+@pytest.mark.parametrize("N,T,D,H", BENCH_SIZES)
+def test_fast_time_rnn_matches_textbook_in_float32(N, T, D, H):
+    rng = np.random.default_rng(N * 1000 + H)
+    f32 = np.float32
+    Wx = (rng.standard_normal((D, H)) / np.sqrt(D)).astype(f32)
+    Wh = (rng.standard_normal((H, H)) / np.sqrt(H)).astype(f32)
+    b = (rng.standard_normal(H) * 0.1).astype(f32)
+    fast = TimeRNN(Wx.copy(), Wh.copy(), b.copy(), stateful=True)
+    ref = textbook.TimeRNN(Wx.copy(), Wh.copy(), b.copy(), stateful=True)
+    # two windows in a row, so the carried state is compared too
+    for window in range(2):
+        xs = rng.standard_normal((N, T, D)).astype(f32)
+        dhs = rng.standard_normal((N, T, H)).astype(f32)
+        _close(fast.forward(xs), ref.forward(xs), f"hs, window {window}")
+        _close(fast.h, ref.h, f"h, window {window}")
+        _close(fast.backward(dhs), ref.backward(dhs), f"dxs, window {window}")
+        _close(fast.dh, ref.dh, f"dh, window {window}")
+        for name, g, r in zip(("dWx", "dWh", "db"), fast.grads, ref.grads):
+            _close(g, r, f"{name}, window {window}")
+
+
+def test_textbook_reference_is_the_fixed_seed_layer():
+    """The reference multiplies by dh_next (the seed 002 defect) and follows the params' dtype."""
+    rng = np.random.default_rng(0)
+    Wx, Wh, b = rng.standard_normal((2, 3)), rng.standard_normal((3, 3)), rng.standard_normal(3)
+    ref = textbook.TimeRNN(Wx, Wh, b)
+    hs = ref.forward(rng.standard_normal((2, 4, 2)))
+    assert hs.dtype == np.float64
+    zero = ref.backward(np.zeros_like(hs))
+    assert not zero.any() and not any(g.any() for g in ref.grads)
