@@ -1,4 +1,5 @@
-"""What a checkpoint holds and how it is put back: plain arrays only, no pickle."""
+"""What a checkpoint holds and how it is put back: plain arrays and JSON text, no pickle."""
+import dataclasses
 import json
 
 import numpy as np
@@ -13,20 +14,20 @@ class CheckpointError(ValueError):
 
 
 def pack(model, optimizer, rng, pos, metrics_rows):
-    """The training state as {name: array}: parameters, optimizer state, RNG, carried state, position."""
+    """The training state as {name: array}: parameters, optimizer state, the RNG's state,
+    the carried hidden state, the position in the data and the metrics.csv row count."""
     out = {f"param_{i}": p for i, p in enumerate(model.params)}
     out.update({f"optim_{k}": np.asarray(v) for k, v in optimizer.state().items()})
     out["rng_state"] = np.array(json.dumps(rng.bit_generator.state))
     h = model.rnn.h
     out["rnn_h"] = np.zeros((0, 0)) if h is None else h
-    out["position"] = np.array([FORMAT, pos.step, pos.epoch, pos.window, metrics_rows], dtype=np.int64)
-    out["elapsed_s"] = np.array(pos.elapsed_s)
-    out["epoch_losses"] = np.array(pos.epoch_losses, dtype=np.float64)
+    state = {"format": FORMAT, "metrics_rows": metrics_rows, "position": dataclasses.asdict(pos)}
+    out["state"] = np.array(json.dumps(state))
     return out
 
 
 def load_params(model, arrays, where="checkpoint"):
-    """Copy the checkpoint's parameters into the model, checking count, shapes and dtypes fit."""
+    """Copy the checkpoint's parameters into the model, checking count and shapes fit."""
     names = sorted((k for k in arrays if k.startswith("param_")), key=lambda k: int(k[6:]))
     if len(names) != len(model.params):
         raise CheckpointError(f"{where}: holds {len(names)} parameter arrays, "
@@ -40,16 +41,26 @@ def load_params(model, arrays, where="checkpoint"):
 
 
 def unpack(arrays, model, optimizer, rng, where="checkpoint"):
-    """Restore everything `pack` saved; returns (Position, metrics rows written when it was saved)."""
-    load_params(model, arrays, where)
-    optimizer.load_state({k[6:]: v for k, v in arrays.items() if k.startswith("optim_")})
-    rng.bit_generator.state = json.loads(str(arrays["rng_state"]))
-    h = arrays["rnn_h"]
+    """Restore everything `pack` saved; returns (Position, metrics.csv rows at that point)."""
+    try:
+        state = json.loads(str(arrays["state"]))
+        load_params(model, arrays, where)
+        optimizer.load_state({k[6:]: v for k, v in arrays.items() if k.startswith("optim_")})
+        rng.bit_generator.state = json.loads(str(arrays["rng_state"]))
+        h = arrays["rnn_h"]
+        pos = Position(**state["position"])
+    except CheckpointError:
+        raise
+    except (KeyError, TypeError, ValueError) as e:
+        raise CheckpointError(f"{where}: not a checkpoint of this trainer ({type(e).__name__}: {e})") \
+            from None
+    if h.size and h.shape[1] != model.rnn.params[1].shape[0]:
+        raise CheckpointError(f"{where}: carried state has shape {h.shape}, "
+                              f"the config's model has {model.rnn.params[1].shape[0]} hidden units")
     if h.size:
         model.rnn.set_state(h)
     else:
         model.rnn.reset_state()
-    _, step, epoch, window, rows = (int(v) for v in arrays["position"])
-    pos = Position(step=step, epoch=epoch, window=window, elapsed_s=float(arrays["elapsed_s"]),
-                   epoch_losses=list(arrays["epoch_losses"]))
-    return pos, rows
+    if pos.val is not None:
+        pos.val = tuple(pos.val)
+    return pos, int(state["metrics_rows"])

@@ -4,14 +4,14 @@ import sys
 
 import click
 
-from trainer.config import ConfigError
+from trainer.config import ConfigError, one_line
 from trainer.rundir import RunDirError
 
 EXIT_BAD_INPUT, EXIT_DIVERGED, EXIT_INTERRUPTED = 2, 3, 130
 
 
 def fail(message, code=EXIT_BAD_INPUT):
-    click.echo(f"error: {message}", err=True)
+    click.echo(f"error: {one_line(message)}", err=True)
     sys.exit(code)
 
 
@@ -43,14 +43,14 @@ class StopFlag:
 class Progress:
     """A tqdm bar with the live loss on a terminal; plain lines per epoch otherwise; or nothing."""
 
-    def __init__(self, total, quiet, metric):
+    def __init__(self, total, quiet, metric, initial=0):
         self.quiet, self.metric = quiet, metric
         self.bar = None
-        self.tty = sys.stderr.isatty()
         self.total = total
-        if not quiet and self.tty:
+        if not quiet and sys.stderr.isatty():
             from tqdm import tqdm
-            self.bar = tqdm(total=total, unit="step", dynamic_ncols=True, file=sys.stderr)
+            self.bar = tqdm(total=total, initial=initial, unit="step", dynamic_ncols=True,
+                            file=sys.stderr)
 
     def __call__(self, event):
         from trainer.loop import EpochEnd, Step
@@ -73,17 +73,37 @@ class Progress:
             self.bar.close()
 
 
+class OneLineErrors(click.Group):
+    """Click prints usage errors over several lines; here every bad input is one line, exit 2."""
+
+    def main(self, args=None, prog_name=None, **extra):
+        extra.pop("standalone_mode", None)
+        try:
+            return super().main(args, prog_name, standalone_mode=False, **extra)
+        except click.exceptions.Exit as e:
+            sys.exit(e.exit_code)
+        except click.UsageError as e:
+            where = e.ctx.command_path if e.ctx else "train"
+            fail(f"{where}: {e.format_message()} (see '{where} --help')")
+        except click.ClickException as e:
+            fail(e.format_message())
+        except click.Abort:
+            sys.exit(EXIT_INTERRUPTED)
+
+
 EPILOG = """\b
 Examples:
   train --config configs/sine.toml
   train --config configs/counting.toml --set task.repeat=8 --set train.bptt=16
+  train resume runs/<run-id>
+  train resume runs/<run-id> --epochs 40
   train eval runs/<run-id>
   train plot runs/<run-id> --steps 500
 
 Exit status: 0 done, 2 bad input, 3 training diverged, 130 interrupted."""
 
 
-@click.group(invoke_without_command=True, epilog=EPILOG,
+@click.group(cls=OneLineErrors, invoke_without_command=True, epilog=EPILOG,
              context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--config", "config_path", metavar="FILE", help="TOML config to train, e.g. configs/sine.toml.")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
@@ -105,9 +125,7 @@ def main(ctx, config_path, overrides, name, runs_dir, quiet):
             fail(f"--config, --set and --name go with training, not with '{ctx.invoked_subcommand}'")
         return
     if not config_path:
-        click.echo(ctx.get_usage() + "\nTry 'train --help' for help.\n\nError: Missing option '--config'.",
-                   err=True)
-        sys.exit(EXIT_BAD_INPUT)
+        fail("train: missing option '--config' (or a command such as 'resume'; see 'train --help')")
     from trainer import config as config_mod
     from trainer.rundir import RunDir, check_name, check_runs_dir, new_run_id
     try:
@@ -118,22 +136,29 @@ def main(ctx, config_path, overrides, name, runs_dir, quiet):
         run_dir = RunDir.create(runs_dir, name or new_run_id(cfg.name))
     except (ConfigError, RunDirError) as e:
         fail(str(e))
-    _train_into(cfg, run_dir, quiet)
-
-
-def _train_into(cfg, run_dir, quiet):
+    except OSError as e:
+        fail(f"--runs-dir {runs_dir}: cannot create a run directory there ({e.strerror or e})")
     from trainer import run
     from trainer.batching import n_windows
     tr = cfg["train"]
     total = tr["epochs"] * n_windows(cfg["task"]["length"], tr["batch_size"], tr["bptt"])
+    _report(run_dir, quiet, total, 0, cfg["task"]["name"],
+            lambda progress, stop: run.train(cfg, run_dir, on_event=progress, should_stop=stop))
+
+
+def _report(run_dir, quiet, total, done, task_name, work):
+    """Run `work(progress, stop)` under the stop flag and a progress display; print the outcome
+    and exit with the status's code."""
     from datasets import get_task
-    progress = Progress(total, quiet, get_task(cfg["task"]["name"]).METRIC)
+    progress = Progress(total, quiet, get_task(task_name).METRIC, initial=done)
     try:
         with StopFlag() as stop:
-            summary = run.train(cfg, run_dir, on_event=progress, should_stop=stop)
-    except KeyboardInterrupt:
+            summary = work(progress, stop)
+    except KeyboardInterrupt:  # a second Ctrl-C: out at once, files as they were
         progress.close()
-        click.echo(f"interrupted at once; the last checkpoint in {run_dir.path} is intact", err=True)
+        _mark_interrupted(run_dir)
+        click.echo(f"stopped at once; resume from the last checkpoint with: train resume {run_dir.path}",
+                   err=True)
         sys.exit(EXIT_INTERRUPTED)
     progress.close()
     status = summary["status"]
@@ -145,9 +170,16 @@ def _train_into(cfg, run_dir, quiet):
                    "loss); try a lower optim.lr or set optim.clip", err=True)
         sys.exit(EXIT_DIVERGED)
     if status == "interrupted":
-        click.echo(f"interrupted after step {summary['steps']}; checkpoint saved in {run_dir.path}",
-                   err=True)
+        click.echo(f"interrupted after step {summary['steps']}, checkpoint saved; continue with: "
+                   f"train resume {run_dir.path}", err=True)
         sys.exit(EXIT_INTERRUPTED)
+
+
+def _mark_interrupted(run_dir):
+    summary = run_dir.read_summary()
+    if summary and summary.get("status") == "running":
+        summary["status"] = "interrupted"
+        run_dir.write_summary(summary)
 
 
 def _describe(summary):
@@ -175,6 +207,41 @@ def _load_run(path):
 def _run_errors():
     from trainer.checkpoint import CheckpointError
     return (ConfigError, RunDirError, CheckpointError)
+
+
+@main.command("resume")
+@click.argument("run_dir", metavar="RUN_DIR")
+@click.option("--epochs", type=click.IntRange(1, None), default=None,
+              help="Train to this many epochs in all (extends a finished run).")
+@click.option("--quiet", is_flag=True, help="Print nothing but errors and the run directory.")
+def resume_cmd(run_dir, epochs, quiet):
+    """Continue an interrupted or killed run from its last checkpoint, as if it had never
+    stopped (same final numbers), or extend a finished one with --epochs.
+
+    Rows of metrics.csv written after the checkpoint are dropped and re-done.
+
+    \b
+    Examples:
+      train resume runs/long
+      train resume runs/long --epochs 300
+    """
+    from trainer import run
+    from trainer.checkpoint import CheckpointError
+    from trainer.rundir import RunDir
+    try:
+        rd = RunDir.open(run_dir)
+        setup, pos, rows = run.prepare_resume(rd, epochs)
+    except run.NothingToResume as e:
+        click.echo(str(e), err=True)
+        click.echo(str(RunDir(run_dir).path))
+        return
+    except (ConfigError, RunDirError, CheckpointError) as e:
+        fail(str(e))
+    if not quiet:
+        click.echo(f"resuming {rd.path} at step {pos.step} (epoch {pos.epoch + 1}, "
+                   f"window {pos.window + 1})", err=True)
+    _report(rd, quiet, setup.trainer.total_steps, pos.step, setup.cfg["task"]["name"],
+            lambda progress, stop: run.resume(rd, setup, pos, rows, progress, stop))
 
 
 @main.command("eval")
@@ -221,3 +288,10 @@ def plot_cmd(run_dirs, steps):
             fail(str(e))
         for p in draw_run(rd.path, setup.model, setup.task, rd.read_summary(), steps):
             click.echo(str(p))
+
+
+# Sweeps and comparisons live in trainer/sweep_cli.py (their heavy imports are deferred too).
+from trainer.sweep_cli import compare_cmd, sweep_cmd  # noqa: E402
+
+main.add_command(sweep_cmd, "sweep")
+main.add_command(compare_cmd, "compare")

@@ -40,12 +40,22 @@ SECTIONS = {
         "bptt": Key(25, "truncation length: time steps per window", min=1),
         "seed": Key(0, "seed of the one random generator (data and initial weights)", min=0),
         "log_every": Key(10, "steps between train rows in metrics.csv", min=1),
+        "checkpoint_every": Key(0, "steps between extra checkpoints (0: only after each epoch)",
+                                min=0),
     },
 }
 
 
 class ConfigError(ValueError):
     """A config that cannot be used; str(error) is the one line to show."""
+
+    def __init__(self, message):
+        super().__init__(one_line(message))
+
+
+def one_line(text):
+    """Text with line breaks escaped, as user input echoed in a one-line message must be."""
+    return str(text).replace("\r", "\\r").replace("\n", "\\n")
 
 
 class Config(Mapping):

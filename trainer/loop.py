@@ -1,8 +1,9 @@
 """The training loop: stateful truncated BPTT over the task's stream, as a stream of events.
 
-The loop does no I/O: it yields a Step after every update, a Row whenever a
-metrics row is due, and an EpochEnd after each epoch's validation; whoever runs
-it decides what to print or write.
+The loop does no I/O: after every update it yields a Row when a metrics row is
+due and then a Step; after each epoch's validation, a Row and an EpochEnd.
+Whoever runs it decides what to print or write. At a Step or an EpochEnd the
+Position is whole: a checkpoint taken there resumes to the same numbers.
 """
 import math
 import time
@@ -43,14 +44,22 @@ class Diverged(ArithmeticError):
 
 @dataclass
 class Position:
-    """Where training stands: updates done, and the next epoch and window to run."""
+    """Where training stands, all of it checkpointed: resuming from it repeats the same numbers.
+
+    step: updates done; epoch, window: the next window to run; sums, since: the
+    (loss, metric, grad norm) summed over the steps since the last train row;
+    epoch_losses: this epoch's step losses; val: the last (val_loss, val_metric).
+    """
 
     step: int = 0
     epoch: int = 0
     window: int = 0
     elapsed_s: float = 0.0
-    last_train_loss: float = float("nan")
+    sums: list = field(default_factory=lambda: [0.0, 0.0, 0.0])
+    since: int = 0
     epoch_losses: list = field(default_factory=list)
+    last_train_loss: float = float("nan")
+    val: tuple | None = None
 
 
 class Trainer:
@@ -76,8 +85,6 @@ class Trainer:
     def _run(self, pos):
         model, rnn = self.model, self.model.rnn
         start = time.perf_counter() - pos.elapsed_s
-        acc = np.zeros(3)  # loss, metric, grad norm summed since the last row
-        since = 0
         while pos.epoch < self.epochs:
             if pos.window == 0:
                 rnn.reset_state()
@@ -95,21 +102,22 @@ class Trainer:
                 pos.step += 1
                 pos.window += 1
                 pos.epoch_losses.append(loss)
-                acc += (loss, metric, norm)
-                since += 1
-                yield Step(pos.step, loss)
+                pos.sums = [pos.sums[0] + loss, pos.sums[1] + metric, pos.sums[2] + norm]
+                pos.since += 1
                 if pos.step % self.log_every == 0:
                     pos.elapsed_s = time.perf_counter() - start
-                    yield Row(self._row(pos, "train", *(acc / since), pos.elapsed_s))
-                    acc[:] = 0
-                    since = 0
+                    means = [v / pos.since for v in pos.sums]
+                    pos.sums, pos.since = [0.0, 0.0, 0.0], 0
+                    yield Row(self._row(pos, "train", *means, pos.elapsed_s))
+                yield Step(pos.step, loss)   # last: the state is whole here (row written)
             pos.last_train_loss = float(np.mean(pos.epoch_losses))
             val_loss, val_metric = evaluate(model, self.task.val_x, self.task.val_y)
-            pos.epoch += 1
-            pos.window = 0
-            pos.elapsed_s = time.perf_counter() - start
             if not math.isfinite(val_loss):
                 raise Diverged(pos.step, "validation loss")
+            pos.epoch += 1
+            pos.window = 0
+            pos.val = (val_loss, val_metric)
+            pos.elapsed_s = time.perf_counter() - start
             yield Row(self._row(pos, "val", val_loss, val_metric, None, pos.elapsed_s))
             yield EpochEnd(pos.epoch, val_loss, val_metric)
 

@@ -1,13 +1,22 @@
-"""One training run from a config into a run directory: the loop's events become files."""
+"""One training run in a run directory: start it, or resume it from its checkpoint.
+
+The loop's events become files here: rows go to metrics.csv as they come, a
+checkpoint is written after every epoch (and every train.checkpoint_every
+steps), and summary.json says where the run stands.
+"""
+import os
 import time
+from pathlib import Path
 
 import numpy as np
 
 from datasets import make_task
 from trainer import checkpoint
+from trainer.config import load as load_config
 from trainer.loop import Diverged, EpochEnd, Position, Row, Step, Trainer
 from trainer.model import build_model
 from trainer.optimizers import make_optimizer
+from trainer.rundir import CHECKPOINT, CONFIG, METRICS, RunDirError
 
 COLUMNS = ("step", "epoch", "split", "loss", "{metric}", "lr", "grad_norm", "elapsed_s")
 
@@ -21,6 +30,7 @@ class Setup:
         self.task = make_task(cfg["task"], self.rng)
         self.model = build_model(cfg["model"], self.task, self.rng)
         self.optimizer = make_optimizer(cfg["optim"])
+        self.trainer = Trainer(cfg, self.task, self.model, self.optimizer)
 
 
 def columns(metric):
@@ -28,49 +38,90 @@ def columns(metric):
 
 
 def train(cfg, run_dir, on_event=None, should_stop=None):
-    """Train `cfg` into `run_dir` (already created); returns the summary written.
+    """Train `cfg` from scratch into `run_dir` (already created); returns the summary written.
 
     on_event(event) sees every Step, Row and EpochEnd; should_stop() is asked
     after every step and, when true, the run stops with a checkpoint and status
-    'interrupted'. A non-finite loss stops it with status 'diverged'.
+    'interrupted'. A non-finite loss stops it with status 'diverged', keeping
+    the last good checkpoint.
     """
-    setup = Setup(cfg)
-    task, model = setup.task, setup.model
-    trainer = Trainer(cfg, task, model, setup.optimizer)
     run_dir.write_config(cfg)
+    return _execute(Setup(cfg), run_dir, Position(), 0, on_event, should_stop)
+
+
+class NothingToResume(Exception):
+    """The run already finished all its epochs."""
+
+
+def prepare_resume(run_dir, epochs=None):
+    """Check a run can be resumed and restore its state, changing nothing on disk.
+
+    Returns (setup, position, metrics rows to keep). With `epochs`, the run is
+    extended (or a shorter plan cut) to that many epochs, not fewer than it has
+    done. Raises RunDirError or CheckpointError for what cannot be resumed, and
+    NothingToResume for a completed run with nothing to add.
+    """
+    cfg = load_config(run_dir.file(CONFIG))
+    if epochs is not None:
+        cfg = cfg.with_changes({"train.epochs": epochs})
+    setup = Setup(cfg)
+    where = str(run_dir.file(CHECKPOINT))
+    if run_dir.file(CHECKPOINT).exists():
+        pos, rows = checkpoint.unpack(run_dir.load_checkpoint(), setup.model, setup.optimizer,
+                                      setup.rng, where)
+    else:  # stopped before its first checkpoint: start over
+        pos, rows = Position(), 0
+    if epochs is not None and epochs < pos.epoch:
+        raise RunDirError(f"--epochs {epochs}: the run has already done {pos.epoch} epochs")
+    if pos.epoch >= cfg["train"]["epochs"]:
+        raise NothingToResume(f"{run_dir.path}: already completed {pos.epoch} epochs; "
+                              "use --epochs N to train longer")
+    _check_metrics(run_dir.file(METRICS), rows)
+    return setup, pos, rows
+
+
+def resume(run_dir, setup, pos, rows, on_event=None, should_stop=None):
+    """Continue a run from what prepare_resume restored, as if it had never stopped."""
+    _remove_stale_temporaries(run_dir.path)
+    _truncate_metrics(run_dir.file(METRICS), rows)
+    run_dir.write_config(setup.cfg)
+    return _execute(setup, run_dir, pos, rows, on_event, should_stop)
+
+
+def _execute(setup, run_dir, pos, rows, on_event, should_stop):
+    task, model, trainer = setup.task, setup.model, setup.trainer
+    every = setup.cfg["train"]["checkpoint_every"]
     writer = run_dir.metrics_writer(columns(task.metric))
-    state = {"rows": 0, "val": None, "pos": None}
-    started = time.perf_counter()
-    summary = _summary(cfg, task, trainer, "running", None, None, 0, 0.0)
-    run_dir.write_summary(summary)
+    started = time.perf_counter() - pos.elapsed_s
+    run_dir.write_summary(_summary(task, trainer, "running", pos, pos.elapsed_s))
 
-    def save(pos):
-        run_dir.save_checkpoint(checkpoint.pack(model, setup.optimizer, setup.rng, pos, state["rows"]))
+    def save():
+        writer.sync()  # rows first: a checkpoint never counts a row that could be lost
+        run_dir.save_checkpoint(checkpoint.pack(model, setup.optimizer, setup.rng, pos, rows))
 
-    pos = Position()
     status, diverged_at = "completed", None
     try:
         for event in trainer.run(pos):
             if isinstance(event, Row):
                 writer.write(event.values)
-                state["rows"] += 1
+                rows += 1
             elif isinstance(event, EpochEnd):
-                state["val"] = (event.val_loss, event.val_metric)
-                save(pos)
-                run_dir.write_summary(_summary(cfg, task, trainer, "running", pos, state["val"],
-                                               pos.step, time.perf_counter() - started))
+                save()
+                run_dir.write_summary(_summary(task, trainer, "running", pos,
+                                               time.perf_counter() - started))
+            elif every and event.step % every == 0:
+                save()
             if on_event:
                 on_event(event)
             if isinstance(event, Step) and should_stop and should_stop():
+                save()
                 status = "interrupted"
-                save(pos)
                 break
     except Diverged as e:
         status, diverged_at = "diverged", e.step
     finally:
         writer.close()
-    summary = _summary(cfg, task, trainer, status, pos, state["val"], pos.step,
-                       time.perf_counter() - started)
+    summary = _summary(task, trainer, status, pos, time.perf_counter() - started)
     if diverged_at is not None:
         summary["diverged_at_step"] = diverged_at
     run_dir.write_summary(summary)
@@ -80,13 +131,55 @@ def train(cfg, run_dir, on_event=None, should_stop=None):
     return summary
 
 
-def _summary(cfg, task, trainer, status, pos, val, steps, wall_s):
+def _summary(task, trainer, status, pos, wall_s):
     metric = task.metric
     final = {"train_loss": None, "val_loss": None, f"val_{metric}": None}
-    if pos is not None and np.isfinite(pos.last_train_loss):
+    if np.isfinite(pos.last_train_loss):
         final["train_loss"] = pos.last_train_loss
-    if val is not None:
-        final["val_loss"], final[f"val_{metric}"] = val
-    return {"status": status, "task": task.name, "metric": metric, "steps": steps,
-            "total_steps": trainer.total_steps, "wall_s": round(wall_s, 3), "final": final,
+    if pos.val is not None:
+        final["val_loss"], final[f"val_{metric}"] = pos.val
+    return {"status": status, "task": task.name, "metric": metric, "steps": pos.step,
+            "total_steps": trainer.total_steps, "epochs_done": pos.epoch,
+            "wall_s": round(wall_s, 3), "final": final,
             "baseline": task.baseline, "baseline_name": task.baseline_name}
+
+
+def _check_metrics(path, rows):
+    """metrics.csv must hold the header and at least the rows the checkpoint counted."""
+    if rows == 0:
+        return
+    have = _complete_lines(path)
+    if have < rows + 1:
+        raise RunDirError(f"{path}: holds {max(have - 1, 0)} complete rows, the checkpoint "
+                          f"counted {rows}; the run directory was changed by hand")
+
+
+def _complete_lines(path):
+    try:
+        data = Path(path).read_bytes()
+    except FileNotFoundError:
+        return 0
+    return data.count(b"\n")
+
+
+def _truncate_metrics(path, rows):
+    """Keep the header and the first `rows` rows; later or torn rows are re-done."""
+    path = Path(path)
+    if rows == 0:
+        path.unlink(missing_ok=True)
+        return
+    data = path.read_bytes()
+    end = -1
+    for _ in range(rows + 1):
+        end = data.index(b"\n", end + 1)
+    with open(path, "r+b") as f:
+        f.truncate(end + 1)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def _remove_stale_temporaries(path):
+    """A process killed while writing leaves a .name-xxxx temporary; it was never the real file."""
+    for p in Path(path).glob(".*-*"):
+        if p.is_file() and p.name.split("-")[0][1:] in (CHECKPOINT, CONFIG, "summary.json"):
+            p.unlink()

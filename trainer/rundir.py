@@ -115,6 +115,10 @@ class MetricsWriter:
         self._w.writerow(row)
         self._f.flush()
 
+    def sync(self):
+        """Make the rows written so far durable (before a checkpoint counts them)."""
+        os.fsync(self._f.fileno())
+
     def close(self):
         self._f.close()
 

@@ -1,0 +1,84 @@
+"""Run `train ...` in this process, killing or signalling it at a chosen point (for test_resume).
+
+    python killer.py POINT N train-args...
+
+POINT is where the N-th event of its kind happens:
+  step             SIGKILL right after the N-th training step
+  checkpoint-half  SIGKILL with the N-th checkpoint's temporary file half written
+  checkpoint-done  SIGKILL right after the N-th checkpoint was renamed into place
+  row-torn         SIGKILL with half of the N-th metrics row written and flushed
+  sigint, sigterm  send that signal to itself after the N-th step (the run stops cleanly)
+  sigint-twice     two SIGINTs after the N-th step (the run stops at once)
+"""
+import os
+import signal
+import sys
+
+import numpy as np
+
+from trainer import cli, rundir
+from trainer.loop import Step
+
+point, n, args = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+count = 0
+
+
+def nth():
+    global count
+    count += 1
+    return count == n
+
+
+def kill():
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+if point in ("step", "sigint", "sigterm", "sigint-twice"):
+    shown = cli.Progress.__call__
+
+    def progress(self, event):
+        shown(self, event)
+        if isinstance(event, Step) and event.step == n:
+            if point == "step":
+                kill()
+            sig = signal.SIGTERM if point == "sigterm" else signal.SIGINT
+            os.kill(os.getpid(), sig)
+            if point == "sigint-twice":
+                os.kill(os.getpid(), sig)
+
+    cli.Progress.__call__ = progress
+elif point == "checkpoint-half":
+    savez = np.savez
+
+    def half(f, **arrays):
+        if nth():
+            f.write(b"PK\x03\x04" + b"\0" * 100)
+            f.flush()
+            kill()
+        savez(f, **arrays)
+
+    rundir.np.savez = half
+elif point == "checkpoint-done":
+    replace = rundir.os.replace
+
+    def done(src, dst):
+        replace(src, dst)
+        if str(dst).endswith("checkpoint.npz") and nth():
+            kill()
+
+    rundir.os.replace = done
+elif point == "row-torn":
+    write = rundir.MetricsWriter.write
+
+    def torn(self, row):
+        if nth():
+            self._f.write("99,9,train,0.5")
+            self._f.flush()
+            kill()
+        write(self, row)
+
+    rundir.MetricsWriter.write = torn
+else:
+    sys.exit(f"unknown point {point}")
+
+cli.main(args, prog_name="train")

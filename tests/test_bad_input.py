@@ -1,0 +1,146 @@
+"""Every kind of bad input: exit 2, one line on stderr, no traceback, nothing created or changed."""
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from trainer.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+SINE = str(ROOT / "configs/sine.toml")
+TINY = ["--set", "task.length=200", "--set", "task.val_length=50", "--set", "train.epochs=1",
+        "--set", "train.batch_size=4", "--set", "train.bptt=10", "--set", "model.hidden=4"]
+
+
+@pytest.fixture(scope="module")
+def good_run(tmp_path_factory):
+    runs = tmp_path_factory.mktemp("good")
+    result = CliRunner().invoke(main, ["--config", SINE, "--quiet", "--runs-dir", str(runs),
+                                       "--name", "done", *TINY])
+    assert result.exit_code == 0
+    return runs / "done"
+
+
+def snapshot(root):
+    return {str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mtime_ns)
+            for p in sorted(root.rglob("*"))}
+
+
+def config(tmp_path, text):
+    p = tmp_path / "c.toml"
+    p.write_text(text)
+    return str(p)
+
+
+def run_dir_with(tmp_path, good_run, change):
+    run = tmp_path / "run"
+    shutil.copytree(good_run, run)
+    change(run)
+    return str(run)
+
+
+def truncate_checkpoint(run):
+    data = (run / "checkpoint.npz").read_bytes()
+    (run / "checkpoint.npz").write_bytes(data[: len(data) // 2])
+
+
+def garbage_checkpoint(run):
+    (run / "checkpoint.npz").write_bytes(b"not a zip file at all")
+
+
+def foreign_npz(run):
+    import numpy as np
+    np.savez(run / "checkpoint.npz", weights=np.zeros(3))
+
+
+def other_hidden_size(run):
+    p = run / "config.toml"
+    p.write_text(p.read_text().replace("hidden = 4", "hidden = 5"))
+
+
+def unfinished(run):  # a resumable run whose config was then broken by hand
+    p = run / "config.toml"
+    p.write_text(p.read_text().replace("bptt = 10", "bptt = \"ten\""))
+
+
+CASES = {
+    # config files
+    "malformed toml": (lambda t, g: ["--config", config(t, "[train\nbptt = 3\n")], "line 1"),
+    "unknown section": (lambda t, g: ["--config", config(t, "[trian]\n")], "did you mean 'train'"),
+    "unknown key": (lambda t, g: ["--config", config(t, "[train]\nepoch = 3\n")],
+                    "did you mean 'train.epochs'"),
+    "string for number": (lambda t, g: ["--config", config(t, '[optim]\nlr = "0.1"\n')], "optim.lr"),
+    "float for int": (lambda t, g: ["--config", config(t, "[train]\nepochs = 2.5\n")], "train.epochs"),
+    "bool for number": (lambda t, g: ["--config", config(t, "[optim]\nlr = true\n")], "optim.lr"),
+    "zero size": (lambda t, g: ["--config", config(t, "[model]\nhidden = 0\n")], "model.hidden"),
+    "negative rate": (lambda t, g: ["--config", config(t, "[optim]\nlr = -0.1\n")], "optim.lr"),
+    "zero batch": (lambda t, g: ["--config", config(t, "[train]\nbatch_size = 0\n")], "batch_size"),
+    "bptt too large": (lambda t, g: ["--config", config(t, "[train]\nbptt = 251\n")], "does not fit"),
+    "batch too large": (lambda t, g: ["--config", config(t, "[train]\nbatch_size = 5000\n")],
+                        "does not fit"),
+    "unknown task": (lambda t, g: ["--config", config(t, '[task]\nname = "sines"\n')], "unknown task"),
+    "unknown cell": (lambda t, g: ["--config", config(t, '[model]\ncell = "lstmm"\n')], "model.cell"),
+    "unknown optimizer": (lambda t, g: ["--config", config(t, '[optim]\nname = "sgdd"\n')],
+                          "optim.name"),
+    "nan": (lambda t, g: ["--config", config(t, "[optim]\nlr = nan\n")], "finite"),
+    "inf": (lambda t, g: ["--config", config(t, "[task]\nnoise = inf\n")], "finite"),
+    "binary file": (lambda t, g: ["--config", str(Path(g) / "checkpoint.npz")], "UTF-8"),
+    # command line
+    "unknown option": (lambda t, g: ["--config", SINE, "--epochs", "3"], "No such option"),
+    "set without =": (lambda t, g: ["--config", SINE, "--set", "train.bptt"], "KEY=VALUE"),
+    "set unknown path": (lambda t, g: ["--config", SINE, "--set", "train.x.y=1"], "section.key"),
+    "set unknown key": (lambda t, g: ["--config", SINE, "--set", "model.hiden=3"],
+                        "did you mean 'model.hidden'"),
+    "set bad value": (lambda t, g: ["--config", SINE, "--set", "train.epochs=many"], "integer"),
+    "missing config": (lambda t, g: ["--config", str(t / "none.toml")], "no such config file"),
+    "directory as config": (lambda t, g: ["--config", str(t)], "is a directory"),
+    "no config": (lambda t, g: [], "missing option '--config'"),
+    "unknown command": (lambda t, g: ["resum", "x"], "No such command"),
+    # run names and places
+    "name with slash": (lambda t, g: ["--config", SINE, "--name", "a/b"], "--name"),
+    "name with ..": (lambda t, g: ["--config", SINE, "--name", ".."], "--name"),
+    "name with dots": (lambda t, g: ["--config", SINE, "--name", "a..b"], "--name"),
+    "name unsafe char": (lambda t, g: ["--config", SINE, "--name", "a b*"], "--name"),
+    "name exists": (lambda t, g: ["--config", SINE, "--name", "done", "--runs-dir",
+                                  str(Path(g).parent)], "already exists"),
+    "runs dir is a file": (lambda t, g: ["--config", SINE, "--runs-dir", str(Path(g) / "summary.json")],
+                           "not a directory"),
+    "runs dir under a file": (lambda t, g: ["--config", SINE, "--runs-dir",
+                                            str(Path(g) / "summary.json" / "runs")], "--runs-dir"),
+    # resume
+    "resume not a run": (lambda t, g: ["resume", str(t)], "not a run directory"),
+    "resume missing dir": (lambda t, g: ["resume", str(t / "nope")], "not a run directory"),
+    "resume truncated checkpoint": (lambda t, g: ["resume", run_dir_with(t, g, truncate_checkpoint),
+                                                  "--epochs", "3"], "unreadable checkpoint"),
+    "resume garbage checkpoint": (lambda t, g: ["resume", run_dir_with(t, g, garbage_checkpoint),
+                                                "--epochs", "3"], "unreadable checkpoint"),
+    "resume foreign checkpoint": (lambda t, g: ["resume", run_dir_with(t, g, foreign_npz),
+                                                "--epochs", "3"], "not a checkpoint of this trainer"),
+    "resume shape mismatch": (lambda t, g: ["resume", run_dir_with(t, g, other_hidden_size),
+                                            "--epochs", "3"], "shape"),
+    "resume broken config": (lambda t, g: ["resume", run_dir_with(t, g, unfinished)], "train.bptt"),
+    "resume fewer epochs": (lambda t, g: ["resume", run_dir_with(t, g, lambda r: None),
+                                          "--epochs", "0"], "--epochs"),
+    "eval not a run": (lambda t, g: ["eval", str(t)], "not a run directory"),
+    "eval bad checkpoint": (lambda t, g: ["eval", run_dir_with(t, g, garbage_checkpoint)],
+                            "unreadable checkpoint"),
+    "plot not a run": (lambda t, g: ["plot", str(t)], "not a run directory"),
+    "plot bad steps": (lambda t, g: ["plot", str(g), "--steps", "-5"], "--steps"),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_bad_input(tmp_path, good_run, case):
+    make_args, expected = CASES[case]
+    args = make_args(tmp_path, good_run)
+    if "--runs-dir" not in args and args and args[0] == "--config":
+        args = [*args, "--runs-dir", str(tmp_path / "runs")]
+    before, good_before = snapshot(tmp_path), snapshot(good_run)
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2, (result.output, result.exception)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and expected in lines[0], result.stderr
+    assert "Traceback" not in result.output and result.stdout == ""
+    assert snapshot(tmp_path) == before
+    assert snapshot(good_run) == good_before
