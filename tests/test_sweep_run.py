@@ -1,0 +1,166 @@
+"""Sweeps end to end on a local process pool: results.csv, statuses, plots, resume, failures, stop."""
+import csv
+import json
+import textwrap
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from trainer import sweep, sweep_run
+from trainer.cli import main
+from trainer.sweep_results import RESULTS
+
+BASE = """\
+[task]
+name = "sine"
+length = 200
+val_length = 50
+[model]
+hidden = 8
+[optim]
+name = "sgd"
+lr = 0.05
+clip = 0.0
+[train]
+epochs = 2
+batch_size = 4
+bptt = 10
+"""
+RUN_FILES = {"config.toml", "metrics.csv", "summary.json", "checkpoint.npz", "loss_curves.png",
+             "task_view.png"}
+
+
+def write_sweep(tmp_path, params, seeds="[0]", name="sweep-test.toml"):
+    (tmp_path / "base.toml").write_text(BASE)
+    path = tmp_path / name
+    path.write_text(f'base = "base.toml"\n[sweep]\nseeds = {seeds}\n[sweep.params]\n'
+                    + textwrap.dedent(params))
+    return path
+
+
+def read_csv(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def invoke(args):
+    return CliRunner().invoke(main, args, catch_exceptions=False)
+
+
+def test_a_sweep_writes_runs_as_train_does_results_and_plots(tmp_path):
+    path = write_sweep(tmp_path, '"train.bptt" = [5, 10]\n"optim.lr" = [0.05, 100.0]\n')
+    runs = tmp_path / "runs"
+    result = invoke(["sweep", str(path), "--workers", "2", "--runs-dir", str(runs), "--name", "s"])
+    assert result.exit_code == 0, result.output
+    sweep_dir = runs / "s"
+    assert result.stdout.strip() == str(sweep_dir)
+    rows = read_csv(sweep_dir / RESULTS)
+    assert list(rows[0]) == ["train.bptt", "optim.lr", "seed", "status", "train_loss", "val_loss",
+                             "val_mse", "baseline_val_loss", "wall_s", "run_dir"]
+    by_name = {r["run_dir"]: r for r in rows}
+    assert set(by_name) == {"bptt=5-lr=0.05-seed=0", "bptt=5-lr=100-seed=0",
+                            "bptt=10-lr=0.05-seed=0", "bptt=10-lr=100-seed=0"}
+    for name, r in by_name.items():
+        lr = float(r["optim.lr"])
+        assert r["status"] == ("completed" if lr < 1 else "diverged"), (name, r)
+        assert float(r["baseline_val_loss"]) > 0 and float(r["wall_s"]) >= 0
+        if r["status"] == "completed":
+            assert float(r["val_loss"]) == float(r["val_mse"]) > 0
+            assert set(p.name for p in (sweep_dir / name).iterdir()) >= RUN_FILES
+    for png in ("final_vs_bptt.png", "final_vs_lr.png", "loss_curves.png"):
+        assert (sweep_dir / png).stat().st_size > 10_000
+    assert sweep.load(sweep_dir / "sweep.toml").points()[0].name == "bptt=5-lr=0.05-seed=0"
+
+    # the same run by `train` writes the same files, up to timings
+    one = invoke(["--config", str(tmp_path / "base.toml"), "--set", "train.bptt=10", "--quiet",
+                  "--runs-dir", str(tmp_path / "single"), "--name", "one"])
+    assert one.exit_code == 0, one.output
+    ours, theirs = sweep_dir / "bptt=10-lr=0.05-seed=0", tmp_path / "single" / "one"
+    assert (ours / "config.toml").read_text() == (theirs / "config.toml").read_text()
+    strip = lambda rows: [{k: v for k, v in r.items() if k != "elapsed_s"} for r in rows]  # noqa: E731
+    assert strip(read_csv(ours / "metrics.csv")) == strip(read_csv(theirs / "metrics.csv"))
+    s1, s2 = (json.loads((d / "summary.json").read_text()) for d in (ours, theirs))
+    assert {**s1, "wall_s": 0} == {**s2, "wall_s": 0}
+
+
+def test_rerunning_skips_finished_runs_redoes_broken_ones_and_runs_only_new_values(tmp_path):
+    path = write_sweep(tmp_path, '"train.bptt" = [5, 10]\n', seeds="[0, 1]")
+    sweep_dir = sweep_run.open_dir(sweep.load(path), tmp_path / "runs", "r")
+    ran = []
+    sweep_run.run(sweep.load(path), sweep_dir, workers=2, on_result=lambda p, s: ran.append(p.name))
+    assert sorted(ran) == ["bptt=10-seed=0", "bptt=10-seed=1", "bptt=5-seed=0", "bptt=5-seed=1"]
+    kept = sweep_dir / "bptt=5-seed=0" / "summary.json"
+    stamp = kept.stat().st_mtime_ns
+    broken = sweep_dir / "bptt=10-seed=1"
+    summary = json.loads((broken / "summary.json").read_text())
+    (broken / "summary.json").write_text(json.dumps({**summary, "status": "interrupted"}))
+    (broken / "stale.txt").write_text("from the interrupted attempt")
+
+    path = write_sweep(tmp_path, '"train.bptt" = [5, 10, 20]\n', seeds="[0, 1]")
+    ran.clear()
+    results = sweep_run.run(sweep.load(path), sweep_dir, workers=2,
+                            on_result=lambda p, s: ran.append(p.name))
+    assert sorted(ran) == ["bptt=10-seed=1", "bptt=20-seed=0", "bptt=20-seed=1"]
+    assert kept.stat().st_mtime_ns == stamp
+    assert not (broken / "stale.txt").exists()
+    assert [r["status"] for r in results.rows()] == ["completed"] * 6
+    assert len(read_csv(sweep_dir / RESULTS)) == 6
+
+    # through the command line: nothing left to do, and another base config is refused
+    again = invoke(["sweep", str(path), "--runs-dir", str(tmp_path / "runs"), "--name", "r"])
+    assert again.exit_code == 0 and "6 already done, 0 to run" in again.stderr
+    (tmp_path / "base.toml").write_text(BASE.replace("hidden = 8", "hidden = 9"))
+    other = invoke(["sweep", str(path), "--runs-dir", str(tmp_path / "runs"), "--name", "r"])
+    assert other.exit_code == 2 and "model.hidden: 8 there, 9 now" in other.stderr
+
+
+def test_a_failing_run_is_recorded_and_does_not_stop_the_others(tmp_path):
+    # a hidden size whose weights cannot be allocated: the config is valid, the run fails
+    path = write_sweep(tmp_path, '"model.hidden" = [8, 1000000000000, 6]\n')
+    runs = tmp_path / "runs"
+    result = invoke(["sweep", str(path), "--workers", "2", "--runs-dir", str(runs), "--name", "f"])
+    assert result.exit_code == 1, result.output
+    rows = {r["model.hidden"]: r for r in read_csv(runs / "f" / RESULTS)}
+    assert [rows[h]["status"] for h in ("8", "1000000000000", "6")] == ["completed", "failed", "completed"]
+    failed = json.loads((runs / "f" / "hidden=1000000000000-seed=0" / "summary.json").read_text())
+    assert failed["status"] == "failed" and "MemoryError" in failed["error"]
+    assert rows["1000000000000"]["val_loss"] == ""
+    assert "1 failed" in result.stderr
+
+
+def test_stopping_keeps_finished_runs_and_the_next_run_finishes_the_sweep(tmp_path):
+    path = write_sweep(tmp_path, '"train.bptt" = [5, 10]\n', seeds="[0, 1, 2]")
+    sw = sweep.load(path)
+    sweep_dir = sweep_run.open_dir(sw, tmp_path / "runs", "stop")
+    landed = []
+    results = sweep_run.run(sw, sweep_dir, workers=1, on_result=lambda p, s: landed.append(s),
+                            should_stop=lambda: bool(landed))
+    statuses = [r["status"] for r in results.rows()]
+    assert statuses[0] == "completed" and statuses.count("completed") < 6
+    assert set(statuses) <= {"completed", "interrupted", "pending"}
+    for r in results.rows():  # pending runs have no directory; others are whole
+        assert bool(r["run_dir"]) == (r["status"] != "pending")
+    first = sweep_dir / "bptt=5-seed=0" / "metrics.csv"
+    before = first.read_bytes()
+    results = sweep_run.run(sweep.load(path), sweep_dir, workers=2)
+    assert [r["status"] for r in results.rows()] == ["completed"] * 6
+    assert first.read_bytes() == before
+    assert len(read_csv(sweep_dir / RESULTS)) == 6
+
+
+def test_compare_tabulates_and_overlays_any_runs(tmp_path):
+    runs = tmp_path / "runs"
+    for bptt in (5, 10):
+        r = invoke(["--config", str(Path(write_sweep(tmp_path, "").parent / "base.toml")),
+                    "--set", f"train.bptt={bptt}", "--quiet", "--runs-dir", str(runs), "--name", f"b{bptt}"])
+        assert r.exit_code == 0, r.output
+    out = tmp_path / "cmp"
+    result = invoke(["compare", str(runs / "b5"), str(runs / "b10"), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    rows = read_csv(out / RESULTS)
+    assert [(r["train.bptt"], r["seed"], r["status"]) for r in rows] == [("5", "0", "completed"),
+                                                                        ("10", "0", "completed")]
+    assert (out / rows[0]["run_dir"] / "metrics.csv").is_file()
+    assert (out / "loss_curves.png").stat().st_size > 10_000
+    bad = invoke(["compare", str(tmp_path / "nope"), "--out", str(out)])
+    assert bad.exit_code == 2 and "not a run directory" in bad.stderr

@@ -1,0 +1,262 @@
+"""Sweep files: a base config, fixed overrides and swept keys, expanded into named runs.
+
+Every point is checked as a config is (types, ranges, sizes) before anything
+runs or is written; problems are ConfigErrors whose message is one line.
+"""
+import difflib
+import itertools
+import json
+import math
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from trainer import config as config_mod
+from trainer.config import ConfigError
+from trainer.rundir import check_name
+
+TOP_KEYS, SWEEP_KEYS = ("base", "set", "sweep"), ("method", "seeds", "n", "seed", "params")
+RANGE_KEYS = ("min", "max", "log", "num")
+
+
+@dataclass(frozen=True)
+class Point:
+    """One run of a sweep: its name, the swept values ({"train.bptt": 8}), its seed and config."""
+
+    name: str
+    values: dict
+    seed: int
+    cfg: config_mod.Config
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """A sweep as resolved: the base config (with [set] applied) and how to vary it."""
+
+    source: str
+    base: config_mod.Config
+    method: str
+    seeds: tuple
+    params: dict          # {"section.key": list of values, or {min, max, log} for random}
+    n: int | None = None
+    sample_seed: int = 0
+
+    @property
+    def keys(self):
+        return list(self.params)
+
+    def points(self):
+        """The runs, checked and named: grid = product x seeds, random = n draws x seeds."""
+        combos = _grid(self.params) if self.method == "grid" else self._draws()
+        short = short_names(self.keys)
+        out, seen = [], {}
+        for values in combos:
+            for seed in self.seeds:
+                name = run_name(values, seed, short)
+                if name in seen:
+                    raise ConfigError(f"{self.source}: runs {seen[name]} and {values} get the same "
+                                      f"name {name!r}; make the values differ more")
+                seen[name] = values
+                out.append(Point(name, values, seed, self._config(values, seed)))
+        return out
+
+    def _draws(self):
+        rng = np.random.default_rng(self.sample_seed)
+        return [{k: _draw(rng, self.base, k, spec) for k, spec in self.params.items()}
+                for _ in range(self.n)]
+
+    def _config(self, values, seed):
+        data = self.base.to_dict()
+        for dotted, value in {**values, "train.seed": seed}.items():
+            section, key = dotted.split(".", 1)
+            data.setdefault(section, {})[key] = value
+        where = f"{self.source}: run {run_name(values, seed, short_names(self.keys))}"
+        return config_mod.from_dict(data, where)
+
+    def to_toml(self):
+        """The resolved sweep: the full base config inline, so the file stands alone."""
+        lines = [f"# The sweep as resolved from {self.source}.", "", "[sweep]",
+                 f"method = {_value(self.method)}", f"seeds = {_value(list(self.seeds))}"]
+        if self.method == "random":
+            lines += [f"n = {self.n}", f"seed = {self.sample_seed}"]
+        lines += ["", "[sweep.params]"]
+        lines += [f"{json.dumps(k)} = {_value(v)}" for k, v in self.params.items()]
+        for section, values in self.base.items():
+            lines += ["", f"[base.{section}]"] + [f"{k} = {_value(v)}" for k, v in values.items()]
+        return "\n".join(lines) + "\n"
+
+
+def load(path):
+    """Read and check a sweep file; every run's config is built and checked too."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: no such sweep file" if not path.exists() else
+                          f"{path}: is not a file, expected a TOML sweep file")
+    try:
+        data = tomllib.loads(path.read_bytes().decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
+        raise ConfigError(f"{path}: malformed TOML: {e}") from None
+    _known(path, "", data, TOP_KEYS)
+    base = _base(path, data)
+    fixed = _table(path, data, "set")
+    if fixed:
+        base = _apply(base, fixed, f"{path} [set]")
+    table = _table(path, data, "sweep")
+    _known(path, "[sweep] ", table, SWEEP_KEYS)
+    method = table.get("method", "grid")
+    if method not in ("grid", "random"):
+        raise ConfigError(f"{path}: sweep.method: expected 'grid' or 'random', got {method!r}")
+    seeds = _seeds(path, table.get("seeds", [base["train"]["seed"]]))
+    n = table.get("n")
+    if method == "random":
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise ConfigError(f"{path}: sweep.n: random search needs n, the number of draws (>= 1)")
+    elif n is not None or "seed" in table:
+        raise ConfigError(f"{path}: sweep.n and sweep.seed go with method = \"random\"")
+    sample_seed = table.get("seed", 0)
+    if isinstance(sample_seed, bool) or not isinstance(sample_seed, int) or sample_seed < 0:
+        raise ConfigError(f"{path}: sweep.seed: expected an integer >= 0, got {sample_seed!r}")
+    params = {}
+    for dotted, spec in _table(path, table, "params", "sweep.params").items():
+        params[dotted] = _param(path, base, method, dotted, spec)
+    sweep = Sweep(str(path), base, method, seeds, params, n, sample_seed)
+    sweep.points()  # builds and checks every run's config
+    return sweep
+
+
+def short_names(keys):
+    """How swept keys appear in run names: 'bptt' for train.bptt, unless that is ambiguous."""
+    last = [k.split(".", 1)[1] for k in keys]
+    return {k: (s if last.count(s) == 1 and s != "seed" else k) for k, s in zip(keys, last)}
+
+
+def run_name(values, seed, short):
+    """A stable directory name from the swept values and the seed, e.g. 'bptt=8-seed=1'."""
+    parts = [f"{short.get(k, k)}={format_value(v)}" for k, v in values.items()] + [f"seed={seed}"]
+    return check_name("-".join(parts))
+
+
+def format_value(v):
+    if isinstance(v, float):
+        return format(v, ".6g")
+    text = str(v)
+    return "".join(c if c.isalnum() or c in "._+" else "_" for c in text) or "_"
+
+
+def _base(path, data):
+    base = data.get("base")
+    if isinstance(base, dict):  # a resolved sweep.toml carries its config inline
+        return config_mod.from_dict(base, f"{path} [base]")
+    if not isinstance(base, str):
+        raise ConfigError(f"{path}: base: expected the path of a config (relative to this file), "
+                          f"such as base = \"counting.toml\"")
+    return config_mod.load(path.parent / base)
+
+
+def _apply(base, changes, where):
+    data = base.to_dict()
+    for dotted, value in changes.items():
+        section, key = _split(where, dotted)
+        data.setdefault(section, {})[key] = value
+    return config_mod.from_dict(data, where)
+
+
+def _param(path, base, method, dotted, spec):
+    where = f"{path}: sweep.params.{dotted}"
+    section, key = _split(f"{path} [sweep.params]", dotted)
+    if dotted == "train.seed":
+        raise ConfigError(f"{where}: list seeds in sweep.seeds, not as a param")
+    if section not in base or key not in base[section]:
+        _apply(base, {dotted: None}, f"{path} [sweep.params]")  # raises: unknown key, with a hint
+    if isinstance(spec, list):
+        if not spec:
+            raise ConfigError(f"{where}: expected a non-empty list of values")
+        if len({json.dumps(v) for v in spec}) != len(spec):
+            raise ConfigError(f"{where}: a value is listed twice in {spec}")
+        for v in spec:
+            _apply(base, {dotted: v}, f"{path} [sweep.params]")
+        return list(spec)
+    if not isinstance(spec, dict):
+        raise ConfigError(f"{where}: expected a list of values or a range {{ min, max, log }}")
+    _known(path, f"sweep.params.{dotted}: ", spec, RANGE_KEYS)
+    kind = type(base[section][key])
+    lo, hi, log, num = spec.get("min"), spec.get("max"), spec.get("log", False), spec.get("num")
+    if kind not in (int, float) or not all(_number(v) for v in (lo, hi)) or not lo <= hi:
+        raise ConfigError(f"{where}: a range needs a numeric key and numbers min <= max")
+    if not isinstance(log, bool) or (log and lo <= 0):
+        raise ConfigError(f"{where}: log must be true or false, and a log range needs min > 0")
+    for v in (lo, hi):
+        _apply(base, {dotted: kind(v)}, f"{path} [sweep.params]")
+    if method == "grid":
+        if isinstance(num, bool) or not isinstance(num, int) or num < 1:
+            raise ConfigError(f"{where}: a range in a grid needs num, the number of values (>= 1)")
+        values = (np.geomspace if log else np.linspace)(lo, hi, num)
+        values = [int(round(v)) if kind is int else float(format(v, ".6g")) for v in values]
+        return _param(path, base, method, dotted, list(dict.fromkeys(values)))
+    if num is not None:
+        raise ConfigError(f"{where}: num goes with method = \"grid\"; random search draws n points")
+    return {"min": lo, "max": hi, "log": log}
+
+
+def _grid(params):
+    """Every combination of the listed values, the first key varying slowest."""
+    return [dict(zip(params, combo)) for combo in itertools.product(*params.values())]
+
+
+def _draw(rng, base, dotted, spec):
+    if isinstance(spec, list):
+        return spec[int(rng.integers(len(spec)))]
+    lo, hi = spec["min"], spec["max"]
+    u = rng.uniform(math.log(lo), math.log(hi)) if spec["log"] else rng.uniform(lo, hi)
+    v = math.exp(u) if spec["log"] else u
+    section, key = dotted.split(".", 1)
+    return int(round(v)) if isinstance(base[section][key], int) else float(format(v, ".6g"))
+
+
+def _seeds(path, seeds):
+    ok = isinstance(seeds, list) and seeds and all(
+        isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds)
+    if not ok or len(set(seeds)) != len(seeds):
+        raise ConfigError(f"{path}: sweep.seeds: expected a list of distinct integers >= 0, "
+                          f"such as [0, 1, 2], got {seeds!r}")
+    return tuple(seeds)
+
+
+def _table(path, data, key, where=None):
+    value = data.get(key, {})
+    if not isinstance(value, dict):
+        raise ConfigError(f"{path}: {where or key}: expected a [{where or key}] table")
+    return value
+
+
+def _split(where, dotted):
+    if dotted.count(".") != 1 or not all(dotted.split(".")):
+        raise ConfigError(f"{where}: {dotted!r}: expected a key as \"section.key\", "
+                          "such as \"train.bptt\"")
+    return dotted.split(".")
+
+
+def _known(path, where, table, known):
+    for k in table:
+        if k not in known:
+            close = difflib.get_close_matches(k, known, n=1, cutoff=0.6)
+            hint = f" (did you mean {close[0]!r}?)" if close else f"; known: {', '.join(known)}"
+            raise ConfigError(f"{path}: {where}unknown key {k!r}{hint}")
+
+
+def _number(v):
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _value(v):
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    if isinstance(v, list):
+        return "[" + ", ".join(_value(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{ " + ", ".join(f"{k} = {_value(x)}" for k, x in v.items()) + " }"
+    return json.dumps(v)

@@ -1,0 +1,203 @@
+"""The `train sweep` and `train compare` commands; registered on the `train` group in cli.py.
+
+Nothing heavy is imported at the top, so `train --help` stays fast.
+"""
+import sys
+from pathlib import Path
+
+import click
+
+EXIT_FAILED_RUNS = 1
+
+SWEEP_EPILOG = """\b
+Examples:
+  train sweep configs/sweep-bptt.toml --workers 2
+  train sweep configs/sweep-bptt.toml --dry-run
+  train sweep configs/sweep-lr.toml --name lr-sine        # run it again to resume
+  train sweep configs/sweep-bptt.toml --scheduler tcp://127.0.0.1:8786
+
+\b
+Writes RUNS_DIR/NAME/: one run directory per run (named from the swept
+values and the seed, e.g. bptt=8-seed=1, exactly as `train` writes them),
+sweep.toml (the sweep as resolved), results.csv (one row per run) and plots
+(final_vs_<key>.png, loss_curves.png). Running a sweep again with the same
+--name skips runs that completed or diverged and redoes failed or interrupted
+ones; values added to the sweep file run only the new points.
+
+\b
+Exit status: 0 done, 1 some runs failed (see results.csv), 2 bad input
+(nothing is written), 130 interrupted (finished runs are kept; run again
+with the same --name to finish)."""
+
+
+def _errors():
+    from trainer.config import ConfigError
+    from trainer.rundir import RunDirError
+    return ConfigError, RunDirError
+
+
+@click.command("sweep", epilog=SWEEP_EPILOG)
+@click.argument("sweep_file", metavar="SWEEP_FILE")
+@click.option("--workers", type=click.IntRange(1, 1024), default=None,
+              help="Local worker processes, one BLAS thread each [default: the number of cores].")
+@click.option("--scheduler", metavar="ADDRESS",
+              help="Run on an existing Dask cluster instead, e.g. tcp://10.0.0.5:8786.")
+@click.option("--name", help="Sweep directory name; an existing sweep directory is resumed "
+                             "(default: sweep file name, time and a random suffix).")
+@click.option("--runs-dir", default="runs", show_default=True, metavar="DIR",
+              help="Where the sweep directory is created.")
+@click.option("--dry-run", is_flag=True, help="Check the sweep and list its runs; write nothing.")
+@click.option("--quiet", is_flag=True, help="Print nothing but errors and the sweep directory.")
+def sweep_cmd(sweep_file, workers, scheduler, name, runs_dir, dry_run, quiet):
+    """Train many runs: a grid or random search over config keys and seeds.
+
+    SWEEP_FILE is TOML: `base` (a config, relative to the file), an optional
+    [set] table of fixed overrides, and [sweep] with method ("grid" or
+    "random"), seeds, n (random only) and [sweep.params] mapping "section.key"
+    to a list of values, a grid range { min, max, num, log } or, for random
+    search, a range { min, max, log }. Every run's config is checked before
+    anything runs.
+    """
+    from trainer.cli import EXIT_INTERRUPTED, StopFlag, fail
+    from trainer import sweep as sweep_mod, sweep_run
+    from trainer.rundir import check_name, new_run_id
+    if workers and scheduler:
+        fail("--workers and --scheduler do not go together: a Dask cluster has its own workers")
+    try:
+        sw = sweep_mod.load(sweep_file)
+        if name is not None:
+            check_name(name)
+        name = name or new_run_id(Path(sweep_file).stem)
+        sweep_dir = sweep_run.open_dir(sw, runs_dir, name, create=False)
+        client = None
+        if scheduler and not dry_run:  # before anything is written
+            from trainer.sweep_dask import connect
+            client = connect(scheduler)
+    except _errors() as e:
+        fail(str(e))
+    if not dry_run:
+        sweep_dir.mkdir(parents=True, exist_ok=True)
+    points = sw.points()
+    todo = sweep_run.pending(points, sweep_dir) if sweep_dir.is_dir() else points
+    if dry_run:
+        _list(sw, points, todo, sweep_dir)
+        return
+    if not quiet:
+        click.echo(f"sweep {sweep_dir}: {len(points)} runs, {len(points) - len(todo)} already done, "
+                   f"{len(todo)} to run on {scheduler or f'{workers or _cores()} local workers'}",
+                   err=True)
+    progress = _Progress(len(todo), quiet)
+    interrupted = False
+    try:
+        with StopFlag() as stop:
+            results = sweep_run.run(sw, sweep_dir, workers, client, progress, stop)
+            interrupted = stop.requested
+    except KeyboardInterrupt:
+        progress.close()
+        click.echo(f"interrupted at once; finished runs in {sweep_dir} are intact", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    except _errors() as e:
+        progress.close()
+        fail(str(e))
+    finally:
+        if client is not None:
+            client.close()
+    progress.close()
+    from trainer import sweep_plots
+    rows = results.rows()
+    if any(r["run_dir"] for r in rows):
+        sweep_plots.draw(sweep_dir / "results.csv", sw.keys, sweep_dir, title=sweep_dir.name)
+    counts = {}
+    for r in rows:
+        counts[r["status"]] = counts.get(r["status"], 0) + 1
+    if not quiet:
+        click.echo(", ".join(f"{n} {s}" for s, n in counts.items()) + f"; {sweep_dir / 'results.csv'}",
+                   err=True)
+    click.echo(str(sweep_dir))
+    if interrupted or counts.get("pending"):
+        click.echo(f"interrupted; run the same command with --name {sweep_dir.name} to finish", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    if counts.get("failed"):
+        sys.exit(EXIT_FAILED_RUNS)
+
+
+def _cores():
+    import os
+    return os.cpu_count() or 1
+
+
+def _list(sw, points, todo, sweep_dir):
+    todo = {p.name for p in todo}
+    click.echo(f"{sweep_dir}: {len(points)} runs ({sw.method} over {', '.join(sw.keys) or 'seeds'}"
+               f" x {len(sw.seeds)} seeds), {len(todo)} to run")
+    width = max(len(p.name) for p in points)
+    for p in points:
+        values = "  ".join(f"{k}={v}" for k, v in p.values.items())
+        click.echo(f"  {p.name:<{width}}  {'to run' if p.name in todo else 'done  '}  {values}")
+
+
+class _Progress:
+    """Finished runs: a tqdm bar on a terminal, a line per run otherwise, nothing when quiet."""
+
+    def __init__(self, total, quiet):
+        self.quiet, self.total, self.done, self.bar = quiet, total, 0, None
+        if not quiet and sys.stderr.isatty() and total:
+            from tqdm import tqdm
+            self.bar = tqdm(total=total, unit="run", dynamic_ncols=True, file=sys.stderr)
+
+    def __call__(self, point, summary):
+        self.done += 1
+        status = summary.get("status", "?")
+        if self.quiet or status == "pending":
+            return
+        if self.bar is not None:
+            self.bar.update(1)
+            self.bar.set_postfix_str(f"{point.name} {status}")
+        else:
+            final = {k: v for k, v in (summary.get("final") or {}).items() if v is not None}
+            figures = "  ".join(f"{k} {v:.4g}" for k, v in final.items())
+            error = f"  {summary['error']}" if summary.get("error") else ""
+            click.echo(f"[{self.done}/{self.total}] {point.name}: {status}  {figures}{error}", err=True)
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
+
+
+@click.command("compare")
+@click.argument("run_dirs", nargs=-1, required=True, metavar="RUN_DIR...")
+@click.option("--out", metavar="DIR", help="Folder for results.csv and the plots "
+                                           "(default: RUNS_DIR/compare-<time>-<suffix>).")
+@click.option("--runs-dir", default="runs", show_default=True, metavar="DIR",
+              help="Where the default --out folder is created.")
+def compare_cmd(run_dirs, out, runs_dir):
+    """Overlay the loss curves of any runs and tabulate them in a results.csv.
+
+    Columns are the config keys that differ between the runs, the seed, the
+    status and final figures; a sweep directory stands for all its runs.
+
+    \b
+    Example:
+      train compare runs/sine-20261121-120000-ab12 runs/sine-20261121-120500-cd34
+      train compare runs/bptt-counting/bptt=2-seed=0 runs/bptt-counting/bptt=16-seed=0 --out cmp
+    """
+    from trainer.cli import fail
+    from trainer import sweep_plots, sweep_results
+    from trainer.rundir import CONFIG, new_run_id
+    paths = []
+    for p in map(Path, run_dirs):
+        inner = sorted(d for d in p.iterdir() if (d / CONFIG).is_file()) if p.is_dir() else []
+        paths += inner if inner and not (p / CONFIG).is_file() else [p]
+    out = Path(out) if out else Path(runs_dir) / new_run_id("compare")
+    try:
+        if out.exists() and not out.is_dir():
+            fail(f"--out {out}: exists and is not a directory")
+        rows, cols, keys = sweep_results.table_for_runs(paths, out.resolve())
+    except _errors() as e:
+        fail(str(e))
+    out.mkdir(parents=True, exist_ok=True)
+    written = [sweep_results.write(out / sweep_results.RESULTS, rows, cols)]
+    written += sweep_plots.draw(out / sweep_results.RESULTS, keys, out, title=None) if len(keys) <= 3 \
+        else [sweep_plots.plot_curves(out / sweep_results.RESULTS, [], out / "loss_curves.png")]
+    for path in written:
+        click.echo(str(path))

@@ -1,0 +1,83 @@
+"""Running a sweep's runs on an existing dask.distributed cluster (the optional `dask` extra).
+
+Workers train into a temporary directory and send back every file's bytes
+(metrics, summary, checkpoint, plots); the client writes the run directories,
+so workers need no filesystem shared with it. Workers must have this package
+installed (same version); `dask worker` pins BLAS to one thread by default.
+"""
+import os
+import secrets
+import shutil
+import time
+from pathlib import Path
+
+from trainer.config import ConfigError
+from trainer.sweep_worker import run_to_bytes
+
+CONNECT_TIMEOUT_S = 10
+
+
+def connect(address, timeout=None):
+    """A distributed.Client for `address`, or a one-line ConfigError."""
+    try:
+        from distributed import Client
+    except ImportError:
+        raise ConfigError(f"--scheduler {address}: needs dask.distributed; install the extra: "
+                          "pip install -e '.[dask]'") from None
+    try:
+        return Client(address, timeout=f"{timeout or CONNECT_TIMEOUT_S}s", set_as_default=False)
+    except (OSError, TimeoutError, ValueError) as e:
+        first = (str(e) or type(e).__name__).splitlines()[0]
+        raise ConfigError(f"--scheduler {address}: cannot connect to a Dask scheduler ({first})") from None
+
+
+def run_on_dask(client, todo, sweep_dir, landed, should_stop=None):
+    """Submit every run, write each run directory as its bytes come back, call landed(point, summary).
+
+    When should_stop() turns true, runs not yet finished are cancelled (no directory is written
+    for them, status 'pending'); runs already written stay intact.
+    """
+    tag = secrets.token_hex(3)
+    futures = {client.submit(run_to_bytes, p.cfg.to_dict(), p.cfg.source, p.name,
+                             key=f"sweep-run-{p.name}-{tag}", pure=False): p for p in todo}
+    left = list(futures)
+    try:
+        while left:
+            batch = [f for f in left if f.done()]
+            left = [f for f in left if f not in batch]
+            for f in batch:
+                landed(futures[f], _collect(f, Path(sweep_dir) / futures[f].name))
+            if left and should_stop and should_stop():
+                break
+            if not batch:
+                time.sleep(0.1)
+    finally:  # stopped, or a second Ctrl-C: nothing more runs for this sweep
+        if left:
+            client.cancel(left)
+            for f in left:
+                landed(futures[f], {"status": "pending"})
+
+
+def _collect(future, run_path):
+    if future.status != "finished":  # the task itself failed (worker lost, import error)
+        error = future.exception()
+        return {"status": "failed", "error": f"{type(error).__name__}: {error}".splitlines()[0]}
+    out = future.result()
+    write_run(run_path, out["files"])
+    return out["summary"]
+
+
+def write_run(run_path, files):
+    """Write a run directory from {file name: bytes}: into a hidden folder, then one rename."""
+    run_path = Path(run_path)
+    tmp = run_path.parent / f".{run_path.name}.partial-{secrets.token_hex(2)}"
+    tmp.mkdir()
+    try:
+        for name, data in files.items():
+            if Path(name).name != name or name.startswith("."):
+                raise ValueError(f"refusing file name {name!r} from a worker")
+            (tmp / name).write_bytes(data)
+        os.replace(tmp, run_path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise

@@ -1,0 +1,178 @@
+"""A sweep's figures, drawn from results.csv and each run's metrics.csv and summary.json.
+
+final_vs_<key>.png: the final figures against one swept key (mean line, min-max
+band and every seed as a dot; one line per combination of the other keys; the
+baseline dashed). loss_curves.png: every run's train and val loss overlaid,
+coloured by group (the runs that differ only in seed). pandas and matplotlib
+are imported inside the functions.
+"""
+import json
+from pathlib import Path
+
+import numpy as np
+
+from trainer.plots import COLORS
+
+
+def _pyplot():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    plt.rcParams.update({"axes.spines.top": False, "axes.spines.right": False,
+                         "axes.grid": True, "grid.alpha": 0.3, "legend.frameon": False,
+                         "figure.dpi": 110, "font.size": 10})
+    return plt
+
+
+def _read(results_csv):
+    import pandas as pd
+    df = pd.read_csv(results_csv)
+    root = Path(results_csv).parent
+    base = []
+    for rel in df["run_dir"].fillna(""):
+        try:
+            base.append(json.loads((root / rel / "summary.json").read_text())["baseline"] if rel else {})
+        except (OSError, ValueError, KeyError):
+            base.append({})
+    return df, root, base
+
+
+def _label(key, value):
+    short = key.split(".", 1)[-1]
+    return f"{short}={value:.3g}" if isinstance(value, float) else f"{short}={value}"
+
+
+def _palette(n, ordered):
+    import matplotlib
+    cmap = matplotlib.colormaps["viridis" if ordered else "tab10"]
+    return [cmap(0.1 + 0.8 * i / max(n - 1, 1)) if ordered else cmap(i % 10) for i in range(n)]
+
+
+def plot_final(results_csv, key, path, title=None):
+    """The final val loss (and val metric, when not the loss) against `key`."""
+    plt = _pyplot()
+    df, _, base = _read(results_csv)
+    metrics = [c for c in df.columns if c.startswith("val_") and c != "val_loss" and c != "val_mse"]
+    panels = ["val_loss"] + metrics
+    keys = [c for c in df.columns[:list(df.columns).index("seed")] if c != key]
+    groups = list(df.groupby(keys, sort=True)) if keys else [((), df)]
+    numeric = np.issubdtype(df[key].dtype, np.number)
+    xs = sorted(df[key].unique()) if numeric else list(dict.fromkeys(df[key]))
+    pos = (lambda v: v) if numeric else (lambda v: xs.index(v))
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 3.9), squeeze=False)
+    colors = _palette(len(groups), ordered=False) if len(groups) > 1 else [COLORS["train"]]
+    for ax, col in zip(axes[0], panels):
+        for (gkey, g), color in zip(groups, colors):
+            ok = g[g["status"] == "completed"]
+            stats = ok.groupby(key)[col].agg(["mean", "min", "max"]).reindex(xs)
+            gname = ", ".join(_label(k, v) for k, v in zip(keys, np.atleast_1d(gkey))) or "mean"
+            x = [pos(v) for v in stats.index]
+            ax.plot(x, stats["mean"], "-o", color=color, lw=1.8, ms=5,
+                    label=gname + (f" over {df['seed'].nunique()} seeds" if df["seed"].nunique() > 1 else ""))
+            ax.fill_between(x, stats["min"], stats["max"], color=color, alpha=0.18, lw=0)
+            ax.plot([pos(v) for v in ok[key]], ok[col], ".", color=color, alpha=0.6, ms=6)
+            bad = g[g["status"] != "completed"]
+            if len(bad):
+                ax.plot([pos(v) for v in bad[key]], [0.96] * len(bad), "x", color=COLORS["gen"],
+                        ms=7, transform=ax.get_xaxis_transform(),
+                        label=f"not completed ({', '.join(sorted(set(bad['status'])))})")
+        bvals = [b.get(col) for b in base if b.get(col) is not None]
+        if bvals and np.allclose(bvals, bvals[0], rtol=1e-6):
+            ax.axhline(bvals[0], color=COLORS["base"], ls="--", lw=1.2, label="baseline")
+        elif bvals:
+            bl = [(pos(v), b.get(col)) for v, b in zip(df[key], base) if b.get(col) is not None]
+            bl = sorted(set(bl))
+            ax.plot(*zip(*bl), "--", color=COLORS["base"], lw=1.2, label="baseline")
+        _x_axis(ax, key, xs, numeric)
+        if col == "val_loss" and (df[col].dropna() > 0).all() and df[col].notna().any():
+            ax.set_yscale("log")
+        ax.set(ylabel=f"final {col}", title=f"final {col.replace('_', ' ')} vs {key}")
+        ax.legend(fontsize=8)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return Path(path)
+
+
+def _x_axis(ax, key, xs, numeric):
+    from matplotlib.ticker import FixedLocator, NullLocator
+    if not numeric:
+        ax.set_xticks(range(len(xs)), [str(v) for v in xs])
+    else:
+        if min(xs) > 0 and max(xs) / min(xs) >= 8:
+            ax.set_xscale("log")
+        if len(xs) <= 10:
+            ax.xaxis.set_major_locator(FixedLocator(xs))
+            ax.xaxis.set_minor_locator(NullLocator())
+            ax.set_xticklabels([f"{v:g}" for v in xs])
+    ax.set_xlabel(key)
+
+
+def plot_curves(results_csv, keys, path, title=None):
+    """Train and val loss of every run in results.csv against epochs, grouped by `keys`."""
+    import pandas as pd
+    from matplotlib.lines import Line2D
+    plt = _pyplot()
+    df, root, base = _read(results_csv)
+    df = df[df["run_dir"].fillna("") != ""]
+    groups = list(df.groupby(keys, sort=True)) if keys else [(name, g) for name, g in df.groupby("run_dir")]
+    ordered = len(keys) == 1 and np.issubdtype(df[keys[0]].dtype, np.number)
+    colors = _palette(len(groups), ordered)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
+    positive, handles = True, []
+    for (gkey, g), color in zip(groups, colors):
+        label = ", ".join(_label(k, v) for k, v in zip(keys, np.atleast_1d(gkey))) if keys else str(gkey)
+        handles.append(Line2D([], [], color=color, lw=1.6, label=label))
+        for rel in g["run_dir"]:
+            if not (root / rel / "metrics.csv").is_file():  # failed before training
+                continue
+            m = pd.read_csv(root / rel / "metrics.csv")
+            per_epoch = _steps_per_epoch(m, root / rel)
+            for ax, split in zip(axes, ("train", "val")):
+                d = m[m["split"] == split]
+                positive &= bool((d["loss"] > 0).all())
+                ax.plot(d["step"] / per_epoch, d["loss"], color=color, alpha=0.75,
+                        lw=1.0 if split == "train" else 1.4, ms=2.5,
+                        marker="o" if split == "val" and len(d) < 30 else None)
+    for ax, split in zip(axes, ("train", "val")):
+        bvals = [b[f"{split}_loss"] for b in base if b.get(f"{split}_loss") is not None]
+        if bvals and np.allclose(bvals, bvals[0], rtol=1e-6):
+            line = ax.axhline(bvals[0], color=COLORS["base"], ls="--", lw=1, label="baseline")
+            handles += [line] if split == "val" else []
+        if positive:
+            ax.set_yscale("log")
+        ax.set(xlabel="epoch", title=f"{split} loss")
+    axes[0].set_ylabel("loss")
+    axes[1].legend(handles=handles, fontsize=8, ncol=1 + len(groups) // 16, loc="upper left",
+                   bbox_to_anchor=(1.02, 1))
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return Path(path)
+
+
+def _steps_per_epoch(m, run_path):
+    """Steps in one epoch: from the first val row, else from summary.json and config.toml."""
+    val = m[m["split"] == "val"]
+    if len(val):
+        return float(val["step"].iloc[0]) / float(val["epoch"].iloc[0])
+    try:
+        import tomllib
+        total = json.loads((run_path / "summary.json").read_text())["total_steps"]
+        epochs = tomllib.loads((run_path / "config.toml").read_text())["train"]["epochs"]
+        return total / epochs
+    except (OSError, ValueError, KeyError):
+        return 1.0
+
+
+def draw(results_csv, keys, out_dir, title=None):
+    """All of a sweep's figures into out_dir; returns their paths."""
+    out_dir = Path(out_dir)
+    paths = [plot_final(results_csv, k, out_dir / f"final_vs_{k.split('.', 1)[-1]}.png", title)
+             for k in keys]
+    paths.append(plot_curves(results_csv, keys, out_dir / "loss_curves.png", title))
+    return paths

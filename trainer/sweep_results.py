@@ -1,0 +1,100 @@
+"""results.csv: one row per run, built from each run directory's summary.json and config.toml.
+
+Columns: the swept (or differing) config keys under their own names
+(`train.bptt`), `seed`, `status`, the summary's final figures (`train_loss`,
+`val_loss`, `val_<metric>`), `baseline_val_loss`, `wall_s`, and `run_dir`
+(relative to the folder results.csv is in).
+"""
+import csv
+import io
+import json
+import os
+import tempfile
+import tomllib
+from pathlib import Path
+
+from datasets import get_task
+from trainer.rundir import CONFIG, SUMMARY, RunDir, RunDirError
+
+RESULTS = "results.csv"
+TAIL = ("baseline_val_loss", "wall_s", "run_dir")
+
+
+def final_columns(metrics):
+    """train_loss, val_loss, then val_<metric> for each metric in order (mse, accuracy...)."""
+    out = ["train_loss", "val_loss"]
+    out += [f"val_{m}" for m in dict.fromkeys(metrics) if f"val_{m}" not in out]
+    return out
+
+
+def columns(keys, metrics):
+    return [*keys, "seed", "status", *final_columns(metrics), *TAIL]
+
+
+def row(values, seed, summary, run_path, out_dir):
+    """One results row: the run's swept values and seed, then what its summary says."""
+    summary = summary or {}
+    out = {**values, "seed": seed, "status": summary.get("status", "pending")}
+    out.update({k: v for k, v in (summary.get("final") or {}).items()})
+    out["baseline_val_loss"] = (summary.get("baseline") or {}).get("val_loss")
+    out["wall_s"] = summary.get("wall_s")
+    exists = run_path is not None and Path(run_path).is_dir()
+    out["run_dir"] = os.path.relpath(run_path, out_dir) if exists else ""
+    return out
+
+
+def write(path, rows, cols):
+    """Write results.csv atomically (readers never see half a table); None is an empty cell."""
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, cols, lineterminator="\n", extrasaction="ignore")
+    w.writeheader()
+    for r in rows:
+        w.writerow({k: ("" if r.get(k) is None else r[k]) for k in cols})
+    return atomic_write_text(path, buf.getvalue())
+
+
+def atomic_write_text(path, text):
+    """Replace path with text: a temporary file in the same folder, then a rename."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", newline="") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def read_run(path):
+    """(flat config {"section.key": value}, summary or None) of a run directory."""
+    rd = RunDir.open(path)
+    try:
+        cfg = tomllib.loads(rd.file(CONFIG).read_text())
+    except (OSError, ValueError) as e:
+        raise RunDirError(f"{rd.file(CONFIG)}: unreadable ({e})") from None
+    flat = {f"{s}.{k}": v for s, table in cfg.items() for k, v in table.items()}
+    return flat, rd.read_summary()
+
+
+def differing_keys(flats):
+    """Config keys whose values are not the same in every run (the seed excluded), in file order."""
+    keys = list(dict.fromkeys(k for f in flats for k in f))
+    return [k for k in keys if k != "train.seed"
+            and len({json.dumps(f.get(k)) for f in flats}) > 1]
+
+
+def table_for_runs(paths, out_dir):
+    """Rows, columns and differing keys for any run directories (for `train compare`)."""
+    runs = [(p, *read_run(p)) for p in paths]
+    keys = differing_keys([flat for _, flat, _ in runs])
+    metrics = [(s or {}).get("metric") or get_task(flat["task.name"]).METRIC for _, flat, s in runs]
+    rows = [row({k: flat.get(k) for k in keys}, flat.get("train.seed"), summary, p, out_dir)
+            for p, flat, summary in runs]
+    return rows, columns(keys, metrics), keys
+
+
+def summary_of(path):
+    """A run directory's summary.json, or None when it has none (yet)."""
+    return RunDir(path).read_summary() if (Path(path) / SUMMARY).is_file() else None
