@@ -57,12 +57,18 @@ class TimeMSE:
 
     def forward(self, ys, ts, mask=None):
         N, T, O = ys.shape
-        w, total = _weights(mask, (N, T), ys.dtype)
         diff = ys - np.asarray(ts, dtype=ys.dtype).reshape(N, T, O)  # (N, T, O)
+        if mask is None:  # every step scored: no weights to make or multiply by
+            total = max(N * T, 1) * O
+            self._cache = (diff, None, total)
+            return float(np.vdot(diff, diff) / total)
+        w, total = _weights(mask, (N, T), ys.dtype)
         total *= O
         self._cache = (diff, w, total)
         return float((diff * diff * w[..., None]).sum() / total)
 
     def backward(self, dout=1.0):
         diff, w, total = self._cache
+        if w is None:
+            return diff * (2.0 * dout / total)
         return diff * (w * (2.0 * dout / total))[..., None]

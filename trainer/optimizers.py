@@ -62,17 +62,34 @@ class Adam:
         self.lr, self.beta1, self.beta2, self.eps = lr, beta1, beta2, eps
         self.t = 0
         self.m = self.v = None
+        self._tmp = None  # scratch arrays per parameter
 
     def update(self, params, grads):
         if self.m is None:
             self.m = [np.zeros_like(p) for p in params]
             self.v = [np.zeros_like(p) for p in params]
+        if self._tmp is None or len(self._tmp) != len(params):
+            # the step is a float64 scalar, so the textbook's last line runs in float64: so does u
+            self._tmp = [(np.empty_like(p), np.empty_like(p),
+                          np.empty(p.shape, np.promote_types(p.dtype, np.float64))) for p in params]
         self.t += 1
         step = self.lr * np.sqrt(1 - self.beta2 ** self.t) / (1 - self.beta1 ** self.t)
-        for p, g, m, v in zip(params, grads, self.m, self.v):
-            m += (1 - self.beta1) * (g - m)
-            v += (1 - self.beta2) * (g * g - v)
-            p -= step * m / (np.sqrt(v) + self.eps)
+        c1, c2, eps = 1 - self.beta1, 1 - self.beta2, self.eps
+        mul, sub, add, div, sqrt = np.multiply, np.subtract, np.add, np.divide, np.sqrt
+        for p, g, m, v, (a, b, u) in zip(params, grads, self.m, self.v, self._tmp):
+            # the same operations, in the same order, as the textbook lines, without temporaries:
+            sub(g, m, a)                 # m += (1 - beta1) * (g - m)
+            mul(c1, a, a)
+            add(m, a, m)
+            mul(g, g, a)                 # v += (1 - beta2) * (g * g - v)
+            sub(a, v, a)
+            mul(c2, a, a)
+            add(v, a, v)
+            mul(step, m, u)              # p -= step * m / (sqrt(v) + eps)
+            sqrt(v, b)
+            add(b, eps, b)
+            div(u, b, u)
+            sub(p, u, p)
 
     def state(self):
         if self.m is None:
