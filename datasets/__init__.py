@@ -1,15 +1,17 @@
 """Synthetic sequence tasks, registered by name.
 
-Each task module defines KEYS (its config keys under [task]), METRIC, and
-make(task_cfg, rng) -> Task, a pure function of its config and a
-numpy.random.Generator.
+Each task module defines KEYS (its config keys under [task]), METRIC,
+make(task_cfg, rng) -> StreamTask or EpisodeTask (a pure function of its config
+and a numpy.random.Generator), and optionally check(cfg) -> a problem with the
+whole config, as a phrase, or None.
 """
-from datasets import counting, sine
-from datasets.base import Task
+from datasets import adding, anbn, copy_task, counting, parity, sine
+from datasets.base import Batch, EpisodeTask, StreamTask
 
-TASKS = {"sine": sine, "counting": counting}
+TASKS = {"sine": sine, "counting": counting, "adding": adding, "copy": copy_task, "anbn": anbn,
+         "parity": parity}
 
-__all__ = ["TASKS", "Task", "get_task", "make_task"]
+__all__ = ["TASKS", "Batch", "EpisodeTask", "StreamTask", "get_task", "make_task"]
 
 
 def get_task(name):

@@ -1,16 +1,18 @@
-"""The data a task hands to the trainer."""
-from dataclasses import dataclass
+"""What a task hands to the trainer: one long stream, or independent episodes."""
+from dataclasses import dataclass, field
+from typing import Callable, NamedTuple
 
 import numpy as np
 
 
 @dataclass(frozen=True)
-class Task:
+class StreamTask:
     """A task's train and validation streams, what is scored on them and its trivial baseline.
 
     Streams are aligned in time: x[t] is the input at step t and y[t] the target
     for it. Token tasks hold integer ids of shape (L,); value tasks hold floats
     of shape (L, D) and (L, O). The validation stream continues the training one.
+    Training reads the stream in windows with the hidden state carried across.
     """
 
     name: str
@@ -25,6 +27,70 @@ class Task:
     baseline: dict       # train_loss, val_loss, val_<metric> of the trivial predictor
     baseline_name: str   # what the trivial predictor is, for plots and messages
 
+    episodes = False
+
     @property
-    def tokens(self):
+    def input_tokens(self):
         return self.kind == "classification"
+
+
+class Batch(NamedTuple):
+    """A batch of episodes: inputs, targets, which steps the loss counts, which the metric counts.
+
+    x: (N, T) token ids or (N, T, D) values; y: (N, T) class ids, (N, T, O)
+    values or (N, T, O) 0/1 labels; mask, score_mask: (N, T) 0/1 floats.
+    """
+
+    x: np.ndarray
+    y: np.ndarray
+    mask: np.ndarray
+    score_mask: np.ndarray
+
+
+@dataclass(frozen=True)
+class EpisodeTask:
+    """Independent fixed-length sequences: fresh training batches from the run's generator,
+    a fixed validation set, the state reset for every batch, loss only on masked steps.
+
+    `extra_val` holds further fixed sets scored beside the validation set (for
+    example strings longer than any seen in training); their figures go to the
+    summary as val_<set>_<metric>.
+    """
+
+    name: str
+    kind: str                 # "regression", "classification" or "multilabel" (sigmoid outputs)
+    metric: str               # "mse", "accuracy" (over score_mask) or "string_accuracy"
+    input_tokens: bool
+    input_dim: int
+    output_dim: int
+    length: int               # time steps per episode
+    train_size: int           # episodes per epoch
+    sample: Callable          # sample(rng, n) -> Batch of n fresh training episodes
+    val: Batch
+    baseline: dict
+    baseline_name: str
+    extra_val: dict = field(default_factory=dict)
+
+    episodes = True
+
+
+def one_hot_labels(ids, n):
+    """(…) integer ids -> (…, n) 0/1 float labels."""
+    return (np.asarray(ids)[..., None] == np.arange(n)).astype(np.float64)
+
+
+def stream_check(cfg):
+    """A stream task's training data must hold at least one window in every row."""
+    length, rows, bptt = cfg["task"]["length"], cfg["train"]["batch_size"], cfg["train"]["bptt"]
+    if length // rows < bptt:
+        return ("train.bptt", f"{bptt} steps per window does not fit the data: task.length {length} "
+                f"split into train.batch_size {rows} rows gives {length // rows} steps per row")
+    return None
+
+
+def episode_check(cfg):
+    """An epoch of episodes must hold at least one batch."""
+    size, rows = cfg["task"]["train_size"], cfg["train"]["batch_size"]
+    if size < rows:
+        return ("train.batch_size", f"{rows} episodes per batch does not fit task.train_size {size}")
+    return None

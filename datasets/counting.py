@@ -1,7 +1,7 @@
 """Counting 0..vocab-1 with each number held for `repeat` steps: predict the next token."""
 import numpy as np
 
-from datasets.base import Task
+from datasets.base import StreamTask, stream_check
 from trainer.schema import Key
 
 METRIC = "accuracy"
@@ -11,6 +11,7 @@ KEYS = {
     "length": Key(4000, "steps in the training stream", min=2),
     "val_length": Key(1000, "steps in the validation stream (continues the training stream)", min=2),
 }
+check = stream_check
 
 
 def make(cfg, rng):
@@ -25,7 +26,7 @@ def make(cfg, rng):
     train_loss, _ = _memoryless(train_x, train_y, vocab, repeat)
     val_loss, val_acc = _memoryless(val_x, val_y, vocab, repeat)
     baseline = {"train_loss": train_loss, "val_loss": val_loss, "val_accuracy": val_acc}
-    return Task("counting", "classification", METRIC, train_x, train_y, val_x, val_y,
+    return StreamTask("counting", "classification", METRIC, train_x, train_y, val_x, val_y,
                 input_dim=vocab, output_dim=vocab, baseline=baseline,
                 baseline_name="best guess from the current token alone")
 

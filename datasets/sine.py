@@ -1,7 +1,7 @@
 """A sine wave as one long stream: from the value at t, predict the value at t+1."""
 import numpy as np
 
-from datasets.base import Task
+from datasets.base import StreamTask, stream_check
 from trainer.schema import Key
 
 METRIC = "mse"
@@ -12,6 +12,7 @@ KEYS = {
     "length": Key(4000, "steps in the training stream", min=2),
     "val_length": Key(1000, "steps in the validation stream (continues the training stream)", min=2),
 }
+check = stream_check
 
 
 def make(cfg, rng):
@@ -29,6 +30,6 @@ def make(cfg, rng):
     train_mse = float(np.mean((train_x - train_y) ** 2))
     val_mse = float(np.mean((val_x - val_y) ** 2))
     baseline = {"train_loss": train_mse, "val_loss": val_mse, "val_mse": val_mse}
-    return Task("sine", "regression", METRIC, train_x, train_y, val_x, val_y,
+    return StreamTask("sine", "regression", METRIC, train_x, train_y, val_x, val_y,
                 input_dim=1, output_dim=1, baseline=baseline,
                 baseline_name="persistence (predict x[t])")

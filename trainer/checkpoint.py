@@ -61,6 +61,4 @@ def unpack(arrays, model, optimizer, rng, where="checkpoint"):
         model.rnn.set_state(h)
     else:
         model.rnn.reset_state()
-    if pos.val is not None:
-        pos.val = tuple(pos.val)
     return pos, int(state["metrics_rows"])

@@ -43,20 +43,22 @@ class StopFlag:
 class Progress:
     """A tqdm bar with the live loss on a terminal; plain lines per epoch otherwise; or nothing."""
 
-    def __init__(self, total, quiet, metric, initial=0):
+    def __init__(self, quiet, metric):
         self.quiet, self.metric = quiet, metric
         self.bar = None
-        self.total = total
-        if not quiet and sys.stderr.isatty():
-            from tqdm import tqdm
-            self.bar = tqdm(total=total, initial=initial, unit="step", dynamic_ncols=True,
-                            file=sys.stderr)
+        self.total = 0
 
     def __call__(self, event):
-        from trainer.loop import EpochEnd, Step
+        from trainer.loop import EpochEnd, Start, Step
         if self.quiet:
             return
-        if isinstance(event, Step) and self.bar is not None:
+        if isinstance(event, Start):
+            self.total = event.total_steps
+            if sys.stderr.isatty():
+                from tqdm import tqdm
+                self.bar = tqdm(total=event.total_steps, initial=event.step, unit="step",
+                                dynamic_ncols=True, file=sys.stderr)
+        elif isinstance(event, Step) and self.bar is not None:
             self.bar.update(1)
             if event.step % 5 == 0 or event.step == self.total:
                 self.bar.set_postfix(loss=f"{event.loss:.4g}", refresh=False)
@@ -139,18 +141,15 @@ def main(ctx, config_path, overrides, name, runs_dir, quiet):
     except OSError as e:
         fail(f"--runs-dir {runs_dir}: cannot create a run directory there ({e.strerror or e})")
     from trainer import run
-    from trainer.batching import n_windows
-    tr = cfg["train"]
-    total = tr["epochs"] * n_windows(cfg["task"]["length"], tr["batch_size"], tr["bptt"])
-    _report(run_dir, quiet, total, 0, cfg["task"]["name"],
+    _report(run_dir, quiet, cfg["task"]["name"],
             lambda progress, stop: run.train(cfg, run_dir, on_event=progress, should_stop=stop))
 
 
-def _report(run_dir, quiet, total, done, task_name, work):
+def _report(run_dir, quiet, task_name, work):
     """Run `work(progress, stop)` under the stop flag and a progress display; print the outcome
     and exit with the status's code."""
     from datasets import get_task
-    progress = Progress(total, quiet, get_task(task_name).METRIC, initial=done)
+    progress = Progress(quiet, get_task(task_name).METRIC)
     try:
         with StopFlag() as stop:
             summary = work(progress, stop)
@@ -240,7 +239,7 @@ def resume_cmd(run_dir, epochs, quiet):
     if not quiet:
         click.echo(f"resuming {rd.path} at step {pos.step} (epoch {pos.epoch + 1}, "
                    f"window {pos.window + 1})", err=True)
-    _report(rd, quiet, setup.trainer.total_steps, pos.step, setup.cfg["task"]["name"],
+    _report(rd, quiet, setup.cfg["task"]["name"],
             lambda progress, stop: run.resume(rd, setup, pos, rows, progress, stop))
 
 
@@ -259,13 +258,14 @@ def eval_cmd(run_dir):
     except _run_errors() as e:
         fail(str(e))
     task = setup.task
-    loss, metric = evaluate(setup.model, task.val_x, task.val_y)
+    scores = evaluate(setup.model, task)
     b = task.baseline
-    click.echo(f"run        {rd.path}")
-    click.echo(f"{'':<14}{'model':>12}{'baseline':>12}")
-    click.echo(f"{'val_loss':<14}{loss:>12.6g}{b['val_loss']:>12.6g}")
-    if task.metric != "mse":
-        click.echo(f"{'val_' + task.metric:<14}{metric:>12.6g}{b['val_' + task.metric]:>12.6g}")
+    width = max(len(k) for k in scores) + 2
+    click.echo(f"run  {rd.path}")
+    click.echo(f"{'':<{width}}{'model':>12}{'baseline':>12}")
+    for key, value in scores.items():
+        base = f"{b[key]:>12.6g}" if key in b else f"{'':>12}"
+        click.echo(f"{key:<{width}}{value:>12.6g}{base}")
     click.echo(f"baseline: {task.baseline_name}")
 
 

@@ -19,25 +19,33 @@ SECTIONS = {
         "name": Key("sine", "the task, registered in datasets/", choices=tuple(TASKS)),
     },
     "model": {
-        "cell": Key("rnn", "the recurrent cell (the textbook TimeRNN)", choices=("rnn",)),
+        "cell": Key("rnn", "the recurrent cell: the textbook TimeRNN, TimeLSTM or TimeGRU",
+                    choices=("rnn", "lstm", "gru")),
+        "activation": Key("tanh", "the plain RNN's nonlinearity (relu + identity init: IRNN)",
+                          choices=("tanh", "relu")),
+        "init": Key("xavier", "initial recurrent matrix Wh (each gate's block): N(0, 1/H), "
+                    "random orthogonal, or the identity", choices=("xavier", "orthogonal", "identity")),
         "hidden": Key(32, "hidden units H", min=1),
         "embed": Key(16, "embedding size for token tasks", min=1),
         "dtype": Key("float32", "floating type of parameters and activations",
                      choices=("float32", "float64")),
     },
     "optim": {
-        "name": Key("sgd", "the optimizer", choices=("sgd", "momentum", "adam")),
+        "name": Key("sgd", "the optimizer", choices=("sgd", "momentum", "adam", "rmsprop")),
         "lr": Key(0.1, "learning rate", above=0.0),
         "clip": Key(1.0, "max global gradient norm; 0 turns clipping off", min=0.0),
         "momentum": Key(0.9, "momentum (optimizer momentum)", min=0.0, max=0.999),
         "beta1": Key(0.9, "first-moment decay (adam)", min=0.0, max=0.999),
         "beta2": Key(0.999, "second-moment decay (adam)", min=0.0, max=0.999999),
-        "eps": Key(1e-8, "denominator guard (adam)", above=0.0),
+        "rho": Key(0.9, "squared-gradient decay (rmsprop)", min=0.0, max=0.999999),
+        "eps": Key(1e-8, "denominator guard (adam, rmsprop)", above=0.0),
     },
     "train": {
-        "epochs": Key(10, "passes over the training stream", min=1),
-        "batch_size": Key(16, "rows the stream is split into (the textbook's jump)", min=1),
-        "bptt": Key(25, "truncation length: time steps per window", min=1),
+        "epochs": Key(10, "passes over the training stream (or train_size episodes)", min=1),
+        "batch_size": Key(16, "rows the stream is split into (the textbook's jump), or episodes "
+                          "per step", min=1),
+        "bptt": Key(25, "truncation length: time steps per window (stream tasks; episodes are "
+                    "whole windows)", min=1),
         "seed": Key(0, "seed of the one random generator (data and initial weights)", min=0),
         "log_every": Key(10, "steps between train rows in metrics.csv", min=1),
         "checkpoint_every": Key(0, "steps between extra checkpoints (0: only after each epoch)",
@@ -151,7 +159,7 @@ def from_dict(data, source="<config>", overrides=()):
         spec = _spec(src, keys, section, key, where=f"--set {text}: ")
         value = _parse_text(src, text, spec, raw)
         out[section][key] = _check(src, f"--set {text}", spec, value, is_text=True)
-    _check_sizes(src, out)
+    _check_task(src, out)
     return Config(out, source)
 
 
@@ -225,13 +233,13 @@ def _check(src, where, spec, value, is_text=False):
     return value
 
 
-def _check_sizes(src, cfg):
-    """The training stream must hold at least one window in every row."""
-    length, rows, bptt = cfg["task"]["length"], cfg["train"]["batch_size"], cfg["train"]["bptt"]
-    if length // rows < bptt:
-        raise ConfigError(
-            f"{src}: train.bptt: {bptt} steps per window does not fit the data: task.length "
-            f"{length} split into train.batch_size {rows} rows gives {length // rows} steps per row")
+def _check_task(src, cfg):
+    """The task's own check of the whole config (for example: a window must fit the data)."""
+    check = getattr(TASKS[cfg["task"]["name"]], "check", None)
+    problem = check(cfg) if check else None
+    if problem:
+        key, what = problem
+        raise ConfigError(f"{src}: {key}: {what}")
 
 
 def _suggest(word, known):

@@ -1,7 +1,8 @@
-"""Running a trained model over a stream: scores, one-step predictions, free-running generation."""
+"""Running a trained model over held-out data: scores, one-step predictions, free-running generation."""
 import numpy as np
 
-EVAL_CHUNK = 500  # steps per forward call when reading a long stream (bounds memory)
+EVAL_CHUNK = 500   # stream steps per forward call when reading a long stream (bounds memory)
+EVAL_BATCH = 256   # episodes per forward call
 
 
 def _batch(x):
@@ -12,33 +13,76 @@ def _batch(x):
 def predict_stream(model, x):
     """Head outputs over a whole stream, read statefully from a zero state: (L, O)."""
     model.rnn.reset_state()
-    out = [model.predict(_batch(x[i:i + EVAL_CHUNK]))[0] for i in range(0, len(x), EVAL_CHUNK)]
+    out = [model.predict(_batch(x[i:i + EVAL_CHUNK]))[0].copy() for i in range(0, len(x), EVAL_CHUNK)]
+    model.rnn.reset_state()
     return np.concatenate(out)
 
 
-def evaluate(model, x, y):
-    """(loss, metric) over a stream, read statefully from a zero state, as one long sequence."""
-    model.rnn.reset_state()
-    loss_sum, metric_sum = 0.0, 0.0
+def evaluate(model, task):
+    """The validation figures: {"val_loss", "val_<metric>"} and, for each extra validation
+    set of an episode task, "val_<set>_loss" and "val_<set>_<metric>"."""
+    if not task.episodes:
+        loss, metric = _pooled(model, _stream_chunks(task.val_x, task.val_y))
+        return {"val_loss": loss, f"val_{task.metric}": metric}
+    loss, metric = _pooled(model, _episode_chunks(task.val))
+    out = {"val_loss": loss, f"val_{task.metric}": metric}
+    for name, batch in task.extra_val.items():
+        loss, metric = _pooled(model, _episode_chunks(batch))
+        out[f"val_{name}_loss"], out[f"val_{name}_{task.metric}"] = loss, metric
+    return out
+
+
+def _stream_chunks(x, y):
+    """The stream read as one long sequence: the state is carried from chunk to chunk."""
+    model_reset = True
     for i in range(0, len(x), EVAL_CHUNK):
-        xs, ts = _batch(x[i:i + EVAL_CHUNK]), _batch(y[i:i + EVAL_CHUNK])
-        n = xs.shape[1]
-        loss_sum += model.forward(xs, ts) * n
-        metric_sum += model.metric(ts) * n
+        yield _batch(x[i:i + EVAL_CHUNK]), _batch(y[i:i + EVAL_CHUNK]), None, None, model_reset
+        model_reset = False
+
+
+def _episode_chunks(batch):
+    for i in range(0, len(batch.x), EVAL_BATCH):
+        s = slice(i, i + EVAL_BATCH)
+        yield batch.x[s], batch.y[s], batch.mask[s], batch.score_mask[s], True
+
+
+def _pooled(model, chunks):
+    """(loss, metric) pooled over chunks, each weighted by what it scores."""
+    loss_sum = loss_n = metric_sum = metric_n = 0.0
+    for x, y, mask, score_mask, reset in chunks:
+        if reset:
+            model.rnn.reset_state()
+        loss = model.forward(x, y, mask)
+        n = float(mask.sum()) if mask is not None else float(np.prod(np.shape(x)[:2]))
+        loss_sum += loss * n
+        loss_n += n
+        total, count = model.score(y, score_mask)
+        metric_sum += total
+        metric_n += count
     model.rnn.reset_state()
-    return loss_sum / len(x), metric_sum / len(x)
+    return loss_sum / max(loss_n, 1.0), metric_sum / max(metric_n, 1.0)
 
 
 def free_run(model, warm_x, steps):
     """Read warm_x (L, D) statefully, then feed each prediction back as the next input.
 
-    Returns the `steps` generated values (steps, D); only for value tasks.
+    Returns the `steps` generated values (steps, D); only for value streams.
     """
     model.rnn.reset_state()
-    y = model.predict(_batch(warm_x))[:, -1:]     # (1, 1, D)
+    y = model.predict(_batch(warm_x))[:, -1:].copy()     # (1, 1, D)
     out = np.empty((steps, warm_x.shape[1]), dtype=y.dtype)
     for i in range(steps):
         out[i] = y[0, 0]
-        y = model.predict(y)
+        y = model.predict(y).copy()
     model.rnn.reset_state()
     return out
+
+
+def predict_episodes(model, batch):
+    """Head outputs for every episode of a Batch, each from a zero state: (N, T, O)."""
+    out = []
+    for i in range(0, len(batch.x), EVAL_BATCH):
+        model.rnn.reset_state()
+        out.append(model.predict(batch.x[i:i + EVAL_BATCH]).copy())
+    model.rnn.reset_state()
+    return np.concatenate(out)

@@ -11,9 +11,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from trainer.batching import n_windows, stream_rows, window
+from trainer.batching import batches_for
 from trainer.evaluate import evaluate
 from trainer.optimizers import clip_grads
+
+
+@dataclass
+class Start:
+    total_steps: int
+    step: int        # steps already done (a resumed run)
 
 
 @dataclass
@@ -48,7 +54,8 @@ class Position:
 
     step: updates done; epoch, window: the next window to run; sums, since: the
     (loss, metric, grad norm) summed over the steps since the last train row;
-    epoch_losses: this epoch's step losses; val: the last (val_loss, val_metric).
+    epoch_losses: this epoch's step losses; val: the last validation figures
+    ({"val_loss": ..., "val_<metric>": ..., maybe more}).
     """
 
     step: int = 0
@@ -59,41 +66,41 @@ class Position:
     since: int = 0
     epoch_losses: list = field(default_factory=list)
     last_train_loss: float = float("nan")
-    val: tuple | None = None
+    val: dict | None = None
 
 
 class Trainer:
-    """Runs epochs of windows over the task's training stream, validating after each epoch."""
+    """Runs epochs of steps over the task's training data, validating after each epoch."""
 
-    def __init__(self, cfg, task, model, optimizer):
+    def __init__(self, cfg, task, model, optimizer, rng):
         tr = cfg["train"]
-        self.task, self.model, self.optimizer = task, model, optimizer
-        self.bptt, self.log_every, self.epochs = tr["bptt"], tr["log_every"], tr["epochs"]
+        self.task, self.model, self.optimizer, self.rng = task, model, optimizer, rng
+        self.log_every, self.epochs = tr["log_every"], tr["epochs"]
         self.clip = cfg["optim"]["clip"]
         self.lr = cfg["optim"]["lr"]
         self.metric = task.metric
-        self.rows_x = stream_rows(task.train_x, tr["batch_size"])
-        self.rows_y = stream_rows(task.train_y, tr["batch_size"])
-        self.n_windows = n_windows(len(task.train_x), tr["batch_size"], tr["bptt"])
-        self.total_steps = self.epochs * self.n_windows
+        self.batches = batches_for(task, tr)
+        self.total_steps = self.epochs * self.batches.per_epoch
 
     def run(self, pos=None):
         """Train from `pos` (a fresh start by default) to the last epoch, yielding events."""
+        pos = pos or Position()
+        yield Start(self.total_steps, pos.step)
         with np.errstate(over="ignore", invalid="ignore"):  # divergence is caught below
-            yield from self._run(pos or Position())
+            yield from self._run(pos)
 
     def _run(self, pos):
         model, rnn = self.model, self.model.rnn
         start = time.perf_counter() - pos.elapsed_s
         while pos.epoch < self.epochs:
             if pos.window == 0:
-                rnn.reset_state()
                 pos.epoch_losses = []
-            while pos.window < self.n_windows:
-                xs = window(self.rows_x, pos.window, self.bptt)
-                ts = window(self.rows_y, pos.window, self.bptt)
-                loss = model.forward(xs, ts)
-                metric = model.metric(ts)
+            while pos.window < self.batches.per_epoch:
+                b = self.batches.get(pos.window, self.rng)
+                if b.reset:
+                    rnn.reset_state()
+                loss = model.forward(b.x, b.y, b.mask)
+                total, count = model.score(b.y, b.score_mask)
                 model.backward()
                 norm = clip_grads(model.grads, self.clip)
                 if not math.isfinite(loss) or not math.isfinite(norm):
@@ -102,6 +109,7 @@ class Trainer:
                 pos.step += 1
                 pos.window += 1
                 pos.epoch_losses.append(loss)
+                metric = total / count if count else 0.0
                 pos.sums = [pos.sums[0] + loss, pos.sums[1] + metric, pos.sums[2] + norm]
                 pos.since += 1
                 if pos.step % self.log_every == 0:
@@ -111,12 +119,13 @@ class Trainer:
                     yield Row(self._row(pos, "train", *means, pos.elapsed_s))
                 yield Step(pos.step, loss)   # last: the state is whole here (row written)
             pos.last_train_loss = float(np.mean(pos.epoch_losses))
-            val_loss, val_metric = evaluate(model, self.task.val_x, self.task.val_y)
+            scores = evaluate(model, self.task)
+            val_loss, val_metric = scores["val_loss"], scores[f"val_{self.metric}"]
             if not math.isfinite(val_loss):
                 raise Diverged(pos.step, "validation loss")
             pos.epoch += 1
             pos.window = 0
-            pos.val = (val_loss, val_metric)
+            pos.val = scores
             pos.elapsed_s = time.perf_counter() - start
             yield Row(self._row(pos, "val", val_loss, val_metric, None, pos.elapsed_s))
             yield EpochEnd(pos.epoch, val_loss, val_metric)

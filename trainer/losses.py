@@ -72,3 +72,30 @@ class TimeMSE:
         if w is None:
             return diff * (2.0 * dout / total)
         return diff * (w * (2.0 * dout / total))[..., None]
+
+
+class TimeSigmoidWithLoss:
+    """Mean binary cross-entropy of sigmoid(xs) (N, T, O) against 0/1 labels ts (N, T, O),
+    over the steps whose `mask` is 1 and all O labels: a multi-label target per step.
+
+    Computed from the logits as max(x, 0) - x*t + log(1 + exp(-|x|)), which
+    neither overflows nor takes the log of 0.
+    """
+
+    def __init__(self):
+        self.params, self.grads = [], []
+        self._cache = None
+
+    def forward(self, xs, ts, mask=None):
+        N, T, O = xs.shape
+        ts = np.asarray(ts, dtype=xs.dtype)
+        w, total = _weights(mask, (N, T), xs.dtype)
+        total *= O
+        bce = np.maximum(xs, 0) - xs * ts + np.log1p(np.exp(-np.abs(xs)))   # (N, T, O)
+        self._cache = (xs, ts, w, total)
+        return float((bce * w[..., None]).sum() / total)
+
+    def backward(self, dout=1.0):
+        xs, ts, w, total = self._cache
+        p = np.exp(-np.logaddexp(0, -xs))                                    # sigmoid, safely
+        return (p - ts) * (w * (dout / total))[..., None]

@@ -1,26 +1,29 @@
-"""The network: token embedding (token tasks) -> TimeRNN -> TimeAffine head -> loss."""
+"""The network: token embedding (token inputs) -> recurrent layer -> TimeAffine head -> loss."""
 import numpy as np
 
 from trainer.layers import TimeAffine, TimeEmbedding, TimeRNN
-from trainer.losses import TimeMSE, TimeSoftmaxWithLoss
+from trainer.losses import TimeMSE, TimeSigmoidWithLoss, TimeSoftmaxWithLoss
+
+GATES = {"rnn": 1, "lstm": 4, "gru": 3}  # blocks of H columns in Wx, Wh and b
 
 
 class SequenceModel:
-    """A stateful recurrent model over (N, T) token ids or (N, T, D) values.
+    """A recurrent model over (N, T) token ids or (N, T, D) values, with the task's loss.
 
     `params` and `grads` list every layer's arrays in a fixed order (the
-    checkpoint's order); `forward` returns the loss, `backward` fills `grads`.
+    checkpoint's order); `forward` returns the loss, `backward` fills `grads`;
+    `rnn` is the recurrent layer, whose carried state makes the model stateful.
     """
 
-    def __init__(self, layers, loss, tokens):
+    def __init__(self, layers, loss, kind):
         self.layers = layers
-        self.rnn = next(layer for layer in layers if isinstance(layer, TimeRNN))
+        self.rnn = layers[-2]
         self.loss_layer = loss
-        self.tokens = tokens
+        self.kind = kind   # "regression", "classification" or "multilabel"
         self.params = [p for layer in layers for p in layer.params]
         self.grads = [g for layer in layers for g in layer.grads]
-        self.ys = None   # head output of the last forward: (N, T, O)
-        self.loss = None  # loss of the last forward
+        self.ys = None     # head output of the last forward: (N, T, O)
+        self.loss = None   # loss of the last forward
 
     def predict(self, xs):
         """Head output for inputs xs: logits for token tasks, values otherwise."""
@@ -38,31 +41,66 @@ class SequenceModel:
         for layer in reversed(self.layers):
             d = layer.backward(d)
 
-    def metric(self, ts):
-        """The task's metric on the last forward: accuracy for tokens; for values the
-        loss itself, which is the MSE."""
-        if self.tokens:
-            return float(np.mean(self.ys.argmax(axis=2) == ts))
-        return self.loss
+    def score(self, ts, mask=None):
+        """The task's metric on the last forward as (sum, count), so batches can be pooled.
+
+        regression: the loss (the MSE) per scored step; classification: argmax
+        accuracy per scored step; multilabel: whole sequences whose every scored
+        step has every label right (outputs thresholded at probability 0.5).
+        """
+        ys = self.ys
+        N, T = ys.shape[:2]
+        count = float(mask.sum()) if mask is not None else float(N * T)
+        if self.kind == "regression":
+            return self.loss * count, count
+        if self.kind == "classification":
+            right = ys.argmax(axis=2) == ts
+            return float(right.sum() if mask is None else (right * mask).sum()), count
+        wrong = ((ys > 0) != (ts > 0.5)).any(axis=2)
+        if mask is not None:
+            wrong &= mask > 0
+        return float(N - wrong.any(axis=1).sum()), float(N)
+
+
+def recurrent_layer(model_cfg, D, rng, dtype):
+    """The configured cell with its weights: Wx (D, kH), Wh (H, kH), b (kH,)."""
+    cell, H, init = model_cfg["cell"], model_cfg["hidden"], model_cfg["init"]
+    k = GATES[cell]
+    Wx = (rng.standard_normal((D, k * H)) / np.sqrt(D)).astype(dtype)
+    Wh = np.concatenate([_recurrent_block(init, H, rng) for _ in range(k)], axis=1).astype(dtype)
+    b = np.zeros(k * H, dtype)
+    if cell == "rnn":
+        return TimeRNN(Wx, Wh, b, stateful=True, activation=model_cfg["activation"])
+    if cell == "lstm":
+        from trainer.layers import TimeLSTM
+        b[:H] = 1.0  # forget gate open at the start (gate order f, g, i, o)
+        return TimeLSTM(Wx, Wh, b, stateful=True)
+    from trainer.layers import TimeGRU
+    return TimeGRU(Wx, Wh, b, stateful=True)
+
+
+def _recurrent_block(init, H, rng):
+    if init == "identity":
+        return np.eye(H)
+    if init == "orthogonal":
+        q, r = np.linalg.qr(rng.standard_normal((H, H)))
+        return q * np.sign(np.diag(r))  # uniform over orthogonal matrices
+    return rng.standard_normal((H, H)) / np.sqrt(H)
 
 
 def build_model(model_cfg, task, rng):
     """A model sized for `task`, its weights drawn from rng in a fixed order."""
     dtype = np.dtype(model_cfg["dtype"])
-    H = model_cfg["hidden"]
-
-    def normal(*shape, scale):
-        return (rng.standard_normal(shape) * scale).astype(dtype)
-
     layers = []
-    if task.tokens:
+    if task.input_tokens:
         D = model_cfg["embed"]
-        layers.append(TimeEmbedding(normal(task.input_dim, D, scale=1.0)))
+        layers.append(TimeEmbedding(rng.standard_normal((task.input_dim, D)).astype(dtype)))
     else:
         D = task.input_dim
-    layers.append(TimeRNN(normal(D, H, scale=1 / np.sqrt(D)), normal(H, H, scale=1 / np.sqrt(H)),
-                          np.zeros(H, dtype), stateful=True))
-    layers.append(TimeAffine(normal(H, task.output_dim, scale=1 / np.sqrt(H)),
+    layers.append(recurrent_layer(model_cfg, D, rng, dtype))
+    H = model_cfg["hidden"]
+    layers.append(TimeAffine((rng.standard_normal((H, task.output_dim)) / np.sqrt(H)).astype(dtype),
                              np.zeros(task.output_dim, dtype)))
-    loss = TimeSoftmaxWithLoss() if task.tokens else TimeMSE()
-    return SequenceModel(layers, loss, task.tokens)
+    loss = {"regression": TimeMSE, "classification": TimeSoftmaxWithLoss,
+            "multilabel": TimeSigmoidWithLoss}[task.kind]()
+    return SequenceModel(layers, loss, task.kind)

@@ -107,7 +107,30 @@ class Adam:
             self.v = [np.array(state[f"v{i}"]) for i in range(n)]
 
 
-OPTIMIZERS = {"sgd": SGD, "momentum": Momentum, "adam": Adam}
+class RMSProp:
+    """RMSProp (Tieleman & Hinton 2012): v = rho * v + (1 - rho) * g*g; p -= lr * g / (sqrt(v) + eps)."""
+
+    def __init__(self, lr=0.001, rho=0.9, eps=1e-8):
+        self.lr, self.rho, self.eps = lr, rho, eps
+        self.v = None
+
+    def update(self, params, grads):
+        if self.v is None:
+            self.v = [np.zeros_like(p) for p in params]
+        for p, g, v in zip(params, grads, self.v):
+            v *= self.rho
+            v += (1 - self.rho) * (g * g)
+            p -= self.lr * g / (np.sqrt(v) + self.eps)
+
+    def state(self):
+        return {} if self.v is None else {f"v{i}": v for i, v in enumerate(self.v)}
+
+    def load_state(self, state):
+        if state:
+            self.v = [np.array(state[f"v{i}"]) for i in range(len(state))]
+
+
+OPTIMIZERS = {"sgd": SGD, "momentum": Momentum, "adam": Adam, "rmsprop": RMSProp}
 
 
 def make_optimizer(optim_cfg):
@@ -117,4 +140,6 @@ def make_optimizer(optim_cfg):
         return SGD(optim_cfg["lr"])
     if name == "momentum":
         return Momentum(optim_cfg["lr"], optim_cfg["momentum"])
+    if name == "rmsprop":
+        return RMSProp(optim_cfg["lr"], optim_cfg["rho"], optim_cfg["eps"])
     return Adam(optim_cfg["lr"], optim_cfg["beta1"], optim_cfg["beta2"], optim_cfg["eps"])

@@ -115,7 +115,10 @@ def draw_run(run_path, model, task, summary, steps=None):
     name = run_path.name
     paths = [run_path / LOSS_PNG, run_path / TASK_PNG]
     plot_losses(run_path / "metrics.csv", task.metric, task.baseline, f"{name}: {task.name}", paths[0])
-    if task.tokens:
+    if task.episodes:
+        from trainer.episode_plots import plot_episodes
+        plot_episodes(model, task, paths[1])
+    elif task.input_tokens:
         span = min(steps or 120, len(task.val_x))
         pred = predict_stream(model, task.val_x[:span]).argmax(axis=1)
         final = summary.get("final", {}).get("val_accuracy") if summary else None

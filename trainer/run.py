@@ -30,7 +30,7 @@ class Setup:
         self.task = make_task(cfg["task"], self.rng)
         self.model = build_model(cfg["model"], self.task, self.rng)
         self.optimizer = make_optimizer(cfg["optim"])
-        self.trainer = Trainer(cfg, self.task, self.model, self.optimizer)
+        self.trainer = Trainer(cfg, self.task, self.model, self.optimizer, self.rng)
 
 
 def columns(metric):
@@ -136,8 +136,7 @@ def _summary(task, trainer, status, pos, wall_s):
     final = {"train_loss": None, "val_loss": None, f"val_{metric}": None}
     if np.isfinite(pos.last_train_loss):
         final["train_loss"] = pos.last_train_loss
-    if pos.val is not None:
-        final["val_loss"], final[f"val_{metric}"] = pos.val
+    final.update(pos.val or {})
     return {"status": status, "task": task.name, "metric": metric, "steps": pos.step,
             "total_steps": trainer.total_steps, "epochs_done": pos.epoch,
             "wall_s": round(wall_s, 3), "final": final,

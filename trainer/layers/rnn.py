@@ -31,6 +31,9 @@ class RNN:
 class TimeRNN:
     """T steps of the tanh RNN over xs of shape (N, T, D); carries `h` between calls if stateful.
 
+    activation="relu" makes it a ReLU RNN (with an identity Wh: the IRNN of Le,
+    Jaitly & Hinton 2015); tanh is the textbook's.
+
     Computed as the textbook layer is, without a cell object per step. Inside,
     arrays are time-major (T, N, .), so each step reads and writes contiguous
     (N, H) blocks. The bias rides as a column of ones on the inputs, so the
@@ -43,10 +46,13 @@ class TimeRNN:
     time-major memory, so later calls never overwrite what a caller holds.
     """
 
-    def __init__(self, Wx, Wh, b, stateful=False):
+    def __init__(self, Wx, Wh, b, stateful=False, activation="tanh"):
+        if activation not in ("tanh", "relu"):
+            raise ValueError(f"activation must be 'tanh' or 'relu', not {activation!r}")
         self.params = [Wx, Wh, b]
         self.grads = [np.zeros_like(Wx), np.zeros_like(Wh), np.zeros_like(b)]
         self.stateful = stateful
+        self.activation = activation
         self.h = None   # (N, H) state after the last forward
         self.dh = None  # (N, H) gradient into the state the last forward started from
         self._cache = {}   # shape key -> _Buffers, the most recently used last
@@ -86,12 +92,20 @@ class TimeRNN:
             hs[0] = self.h
         else:  # a fresh state, also when the batch size changed
             hs[0] = 0
-        dot, add, tanh = np.dot, np.add, np.tanh
+        dot, add = np.dot, np.add
         steps = list(hs)
-        for h_prev, h_next, a_t in zip(steps, steps[1:], buf.a_steps):
-            dot(h_prev, Wh, h_next)
-            add(h_next, a_t, h_next)
-            tanh(h_next, h_next)
+        if self.activation == "tanh":
+            tanh = np.tanh
+            for h_prev, h_next, a_t in zip(steps, steps[1:], buf.a_steps):
+                dot(h_prev, Wh, h_next)
+                add(h_next, a_t, h_next)
+                tanh(h_next, h_next)
+        else:
+            relu, zero = np.maximum, dtype.type(0)
+            for h_prev, h_next, a_t in zip(steps, steps[1:], buf.a_steps):
+                dot(h_prev, Wh, h_next)
+                add(h_next, a_t, h_next)
+                relu(h_next, zero, h_next)
         self.h = hs[T].copy()
         self._fwd = (buf, hs)
         return np.swapaxes(hs[1:], 0, 1)             # (N, T, H) view of fresh memory
@@ -101,9 +115,12 @@ class TimeRNN:
         buf, hs = self._fwd
         T, N, H = buf.a.shape
         D = Wx.shape[0]
-        dt, g = buf.dt, buf.a                        # the projection is spent: its memory holds tanh'
-        np.multiply(hs[1:], hs[1:], g)               # tanh' = 1 - h*h, for all steps at once
-        np.subtract(1, g, g)
+        dt, g = buf.dt, buf.a                        # the projection is spent: its memory holds f'
+        if self.activation == "tanh":
+            np.multiply(hs[1:], hs[1:], g)           # tanh' = 1 - h*h, for all steps at once
+            np.subtract(1, g, g)
+        else:
+            np.greater(hs[1:], 0, g, casting="unsafe")  # relu' = 1 where h > 0
         dt[...] = np.swapaxes(dhs, 0, 1)             # (T, N, H), cast to the params' dtype
         dh = np.zeros((N, H), Wx.dtype)
         dot, add, mul, WhT = np.dot, np.add, np.multiply, Wh.T

@@ -1,0 +1,85 @@
+"""aⁿbⁿ (Gers & Schmidhuber 2001): read S aⁿ bⁿ and predict, at every step, the set of legal
+next symbols; a string is right only if every step's set is.
+
+Input tokens: 0 S, 1 a, 2 b, 3 T (padding). Output labels (sigmoid each): a, b, T.
+"""
+import numpy as np
+
+from datasets.base import Batch, EpisodeTask
+from trainer.schema import Key
+
+METRIC = "string_accuracy"
+S, A, B, T = 0, 1, 2, 3
+KEYS = {
+    "n_min": Key(1, "shortest n in training", min=1),
+    "n_max": Key(10, "longest n in training", min=1),
+    "n_test_max": Key(20, "longest n in validation (beyond n_max: generalisation)", min=1),
+    "train_size": Key(1000, "training strings per epoch (n drawn uniformly every batch)", min=1),
+}
+
+
+def check(cfg):
+    t, rows = cfg["task"], cfg["train"]["batch_size"]
+    if not t["n_min"] <= t["n_max"] <= t["n_test_max"]:
+        return ("task.n_max", f"expected n_min <= n_max <= n_test_max, got {t['n_min']}, "
+                f"{t['n_max']}, {t['n_test_max']}")
+    if t["train_size"] < rows:
+        return ("train.batch_size", f"{rows} strings per batch does not fit task.train_size "
+                f"{t['train_size']}")
+    return None
+
+
+def strings(ns, n_min, length):
+    """Inputs S aⁿ bⁿ padded with T to `length`, the legal-next-symbol labels, and the mask."""
+    count = len(ns)
+    x = np.full((count, length), T, dtype=np.int64)
+    y = np.zeros((count, length, 3))
+    mask = np.zeros((count, length))
+    for i, n in enumerate(ns):
+        x[i, 0], x[i, 1:n + 1], x[i, n + 1:2 * n + 1] = S, A, B
+        y[i, 0, 0] = 1                                  # after S: a
+        for k in range(1, n + 1):                       # after the k-th a: a, and b once k >= n_min
+            y[i, k, 0] = 1
+            y[i, k, 1] = k >= n_min
+        y[i, n + 1:2 * n, 1] = 1                        # after a b that is not the n-th: b
+        y[i, 2 * n, 2] = 1                              # after the n-th b: T
+        mask[i, :2 * n + 1] = 1
+    return Batch(x, y, mask, mask)
+
+
+def make(cfg, rng):
+    n_min, n_max, n_test = cfg["n_min"], cfg["n_max"], cfg["n_test_max"]
+    train_len, val_len = 2 * n_max + 1, 2 * n_test + 1
+    val = strings(range(n_min, n_max + 1), n_min, val_len)
+    extra = {"long": strings(range(n_max + 1, n_test + 1), n_min, val_len)} if n_test > n_max else {}
+    p = _memoryless_probabilities(val)
+    loss, acc = _memoryless_scores(p, val)
+    baseline = {"train_loss": loss, "val_loss": loss, "val_string_accuracy": acc}
+    if extra:
+        baseline["val_long_string_accuracy"] = _memoryless_scores(p, extra["long"])[1]
+    return EpisodeTask(
+        "anbn", "multilabel", METRIC, input_tokens=True, input_dim=4, output_dim=3,
+        length=train_len, train_size=cfg["train_size"],
+        sample=lambda r, n: strings(r.integers(n_min, n_max + 1, n), n_min, train_len),
+        val=val, extra_val=extra, baseline=baseline,
+        baseline_name="legal-symbol frequencies given the current symbol (no counting)")
+
+
+def _memoryless_probabilities(batch):
+    """How often each next symbol is legal, given only the current symbol: (4 symbols, 3 labels)."""
+    m = batch.mask > 0
+    x, y = batch.x[m], batch.y[m]
+    return np.stack([y[x == s].mean(axis=0) if (x == s).any() else np.zeros(3) for s in (S, A, B, T)])
+
+
+def _memoryless_scores(p, batch):
+    """Binary cross-entropy and string accuracy of predicting p[current symbol] at every step.
+
+    It never predicts the closing T (a b is followed by another b more often than
+    by T), so it gets no string right."""
+    probs = np.clip(p[batch.x], 1e-7, 1 - 1e-7)           # (N, T, 3)
+    m = batch.mask
+    bce = -(batch.y * np.log(probs) + (1 - batch.y) * np.log(1 - probs)).mean(axis=2)
+    loss = float((bce * m).sum() / m.sum())
+    wrong = ((probs > 0.5) != (batch.y > 0.5)).any(axis=2) & (m > 0)
+    return loss, float(np.mean(~wrong.any(axis=1)))
