@@ -146,10 +146,10 @@ class _Progress:
             self.bar = tqdm(total=total, unit="run", dynamic_ncols=True, file=sys.stderr)
 
     def __call__(self, point, summary):
-        self.done += 1
         status = summary.get("status", "?")
-        if self.quiet or status == "pending":
+        if self.quiet or status == "pending":  # stopped before it started
             return
+        self.done += 1
         if self.bar is not None:
             self.bar.update(1)
             self.bar.set_postfix_str(f"{point.name} {status}")

@@ -45,7 +45,7 @@ def _label(key, value):
 def _palette(n, ordered):
     import matplotlib
     cmap = matplotlib.colormaps["viridis" if ordered else "tab10"]
-    return [cmap(0.1 + 0.8 * i / max(n - 1, 1)) if ordered else cmap(i % 10) for i in range(n)]
+    return [cmap(0.05 + 0.8 * i / max(n - 1, 1)) if ordered else cmap(i % 10) for i in range(n)]
 
 
 def plot_final(results_csv, key, path, title=None):
