@@ -4,13 +4,10 @@ import json
 
 import numpy as np
 
+from trainer.errors import CheckpointError
 from trainer.loop import Position
 
 FORMAT = 1
-
-
-class CheckpointError(ValueError):
-    """A checkpoint that does not fit the run's config; str(error) is the one line to show."""
 
 
 def pack(model, optimizer, rng, pos, metrics_rows):
@@ -19,8 +16,9 @@ def pack(model, optimizer, rng, pos, metrics_rows):
     out = {f"param_{i}": p for i, p in enumerate(model.params)}
     out.update({f"optim_{k}": np.asarray(v) for k, v in optimizer.state().items()})
     out["rng_state"] = np.array(json.dumps(rng.bit_generator.state))
-    h = model.rnn.h
-    out["rnn_h"] = np.zeros((0, 0)) if h is None else h
+    for name in _carried(model.rnn):  # h, and c for the LSTM
+        value = getattr(model.rnn, name)
+        out[f"rnn_{name}"] = np.zeros((0, 0)) if value is None else value
     state = {"format": FORMAT, "metrics_rows": metrics_rows, "position": dataclasses.asdict(pos)}
     out["state"] = np.array(json.dumps(state))
     return out
@@ -47,18 +45,25 @@ def unpack(arrays, model, optimizer, rng, where="checkpoint"):
         load_params(model, arrays, where)
         optimizer.load_state({k[6:]: v for k, v in arrays.items() if k.startswith("optim_")})
         rng.bit_generator.state = json.loads(str(arrays["rng_state"]))
-        h = arrays["rnn_h"]
+        carried = [arrays[f"rnn_{name}"] for name in _carried(model.rnn)]
         pos = Position(**state["position"])
     except CheckpointError:
         raise
     except (KeyError, TypeError, ValueError) as e:
         raise CheckpointError(f"{where}: not a checkpoint of this trainer ({type(e).__name__}: {e})") \
             from None
-    if h.size and h.shape[1] != model.rnn.params[1].shape[0]:
-        raise CheckpointError(f"{where}: carried state has shape {h.shape}, "
-                              f"the config's model has {model.rnn.params[1].shape[0]} hidden units")
-    if h.size:
-        model.rnn.set_state(h)
+    H = model.rnn.params[1].shape[0]
+    for a in carried:
+        if a.size and a.shape[1:] != (H,):
+            raise CheckpointError(f"{where}: carried state has shape {a.shape}, "
+                                  f"the config's model has {H} hidden units")
+    if carried[0].size:
+        model.rnn.set_state(*carried)
     else:
         model.rnn.reset_state()
     return pos, int(state["metrics_rows"])
+
+
+def _carried(rnn):
+    """The names of the state a recurrent layer carries between windows: h, and c if it has one."""
+    return ("h", "c") if hasattr(rnn, "c") else ("h",)

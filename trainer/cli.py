@@ -4,8 +4,7 @@ import sys
 
 import click
 
-from trainer.config import ConfigError, one_line
-from trainer.rundir import RunDirError
+from trainer.errors import BadInput, one_line
 
 EXIT_BAD_INPUT, EXIT_DIVERGED, EXIT_INTERRUPTED = 2, 3, 130
 
@@ -136,7 +135,7 @@ def main(ctx, config_path, overrides, name, runs_dir, quiet):
             check_name(name)
         check_runs_dir(runs_dir)
         run_dir = RunDir.create(runs_dir, name or new_run_id(cfg.name))
-    except (ConfigError, RunDirError) as e:
+    except BadInput as e:
         fail(str(e))
     except OSError as e:
         fail(f"--runs-dir {runs_dir}: cannot create a run directory there ({e.strerror or e})")
@@ -203,9 +202,6 @@ def _load_run(path):
     return run_dir, setup
 
 
-def _run_errors():
-    from trainer.checkpoint import CheckpointError
-    return (ConfigError, RunDirError, CheckpointError)
 
 
 @main.command("resume")
@@ -225,7 +221,6 @@ def resume_cmd(run_dir, epochs, quiet):
       train resume runs/long --epochs 300
     """
     from trainer import run
-    from trainer.checkpoint import CheckpointError
     from trainer.rundir import RunDir
     try:
         rd = RunDir.open(run_dir)
@@ -234,7 +229,7 @@ def resume_cmd(run_dir, epochs, quiet):
         click.echo(str(e), err=True)
         click.echo(str(RunDir(run_dir).path))
         return
-    except (ConfigError, RunDirError, CheckpointError) as e:
+    except BadInput as e:
         fail(str(e))
     if not quiet:
         click.echo(f"resuming {rd.path} at step {pos.step} (epoch {pos.epoch + 1}, "
@@ -255,7 +250,7 @@ def eval_cmd(run_dir):
     from trainer.evaluate import evaluate
     try:
         rd, setup = _load_run(run_dir)
-    except _run_errors() as e:
+    except BadInput as e:
         fail(str(e))
     task = setup.task
     scores = evaluate(setup.model, task)
@@ -284,7 +279,7 @@ def plot_cmd(run_dirs, steps):
     for path in run_dirs:
         try:
             rd, setup = _load_run(path)
-        except _run_errors() as e:
+        except BadInput as e:
             fail(str(e))
         for p in draw_run(rd.path, setup.model, setup.task, rd.read_summary(), steps):
             click.echo(str(p))

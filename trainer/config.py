@@ -12,6 +12,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 from datasets import TASKS
+from trainer.errors import ConfigError
 from trainer.schema import Key
 
 SECTIONS = {
@@ -52,18 +53,6 @@ SECTIONS = {
                                 min=0),
     },
 }
-
-
-class ConfigError(ValueError):
-    """A config that cannot be used; str(error) is the one line to show."""
-
-    def __init__(self, message):
-        super().__init__(one_line(message))
-
-
-def one_line(text):
-    """Text with line breaks escaped, as user input echoed in a one-line message must be."""
-    return str(text).replace("\r", "\\r").replace("\n", "\\n")
 
 
 class Config(Mapping):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-LOSS_PNG, TASK_PNG = "loss_curves.png", "task_view.png"
+LOSS_PNG, TASK_PNG, REACH_PNG = "loss_curves.png", "task_view.png", "gradient_reach.png"
 COLORS = {"train": "#4C72B0", "val": "#DD8452", "base": "#7F7F7F", "truth": "#222222",
           "pred": "#4C72B0", "gen": "#C44E52"}
 
@@ -68,6 +68,27 @@ def read_metrics(path):
     return {split: {c: np.array(v) for c, v in d.items()} for split, d in raw.items()}
 
 
+def plot_gradient_reach(reach_csv, title, path):
+    """||dL/dh_t|| against t for each probed step (before and after training): where the
+    curve falls towards the window's start, the error signal does not reach back."""
+    plt = _pyplot()
+    data = np.loadtxt(reach_csv, delimiter=",", skiprows=1, ndmin=2)
+    fig, ax = plt.subplots(figsize=(6.4, 4))
+    steps = sorted(set(data[:, 0].astype(int)))
+    for i, step in enumerate(steps):
+        d = data[data[:, 0] == step]
+        label = "before training" if step == 0 else f"after {step} steps"
+        color = COLORS["base"] if step == 0 else COLORS["gen"] if i == len(steps) - 1 else COLORS["pred"]
+        positive = d[:, 2] > 0
+        ax.plot(d[positive, 1], d[positive, 2], color=color, lw=1.6, marker=".", ms=4, label=label)
+    ax.set_yscale("log")
+    ax.set(xlabel="time step t of the window", ylabel="||dL/dh_t||", title=title)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
 def plot_values(truth, one_step, generated, start, title, path):
     """Value task: truth vs one-step prediction over the span, and free-running
     generation from step `start` on (the model fed its own outputs)."""
@@ -115,6 +136,10 @@ def draw_run(run_path, model, task, summary, steps=None):
     name = run_path.name
     paths = [run_path / LOSS_PNG, run_path / TASK_PNG]
     plot_losses(run_path / "metrics.csv", task.metric, task.baseline, f"{name}: {task.name}", paths[0])
+    reach = run_path / "gradient_reach.csv"
+    if reach.exists():
+        paths.append(run_path / REACH_PNG)
+        plot_gradient_reach(reach, f"{task.name}: how far back the error signal reaches", paths[-1])
     if task.episodes:
         from trainer.episode_plots import plot_episodes
         plot_episodes(model, task, paths[1])

@@ -18,6 +18,7 @@ from trainer.model import build_model
 from trainer.optimizers import make_optimizer
 from trainer.rundir import CHECKPOINT, CONFIG, METRICS, RunDirError
 
+GRADIENT_REACH = "gradient_reach.csv"
 COLUMNS = ("step", "epoch", "split", "loss", "{metric}", "lr", "grad_norm", "elapsed_s")
 
 
@@ -94,6 +95,8 @@ def _execute(setup, run_dir, pos, rows, on_event, should_stop):
     writer = run_dir.metrics_writer(columns(task.metric))
     started = time.perf_counter() - pos.elapsed_s
     run_dir.write_summary(_summary(task, trainer, "running", pos, pos.elapsed_s))
+    if pos.step == 0:
+        _probe_gradient_reach(setup, run_dir, pos.step)
 
     def save():
         writer.sync()  # rows first: a checkpoint never counts a row that could be lost
@@ -126,9 +129,24 @@ def _execute(setup, run_dir, pos, rows, on_event, should_stop):
         summary["diverged_at_step"] = diverged_at
     run_dir.write_summary(summary)
     if status == "completed":
+        _probe_gradient_reach(setup, run_dir, pos.step)
         from trainer.plots import draw_run
         draw_run(run_dir.path, model, task, summary)
     return summary
+
+
+def _probe_gradient_reach(setup, run_dir, step):
+    """Add ||dL/dh_t|| over a validation window at this step to gradient_reach.csv
+    (rows of earlier steps kept, rows of this step replaced)."""
+    from trainer.diagnostics import gradient_reach, probe_batch
+    norms = gradient_reach(setup.model, *probe_batch(setup.task, setup.cfg["train"]["bptt"]))
+    path = run_dir.file(GRADIENT_REACH)
+    kept = []
+    if path.exists():
+        kept = [line for line in path.read_text().splitlines()[1:]
+                if line.split(",", 1)[0] != str(step)]
+    rows = kept + [f"{step},{t},{float(v)!r}" for t, v in enumerate(norms)]
+    run_dir.write_text(GRADIENT_REACH, "step,t,grad_norm\n" + "\n".join(rows) + "\n")
 
 
 def _summary(task, trainer, status, pos, wall_s):

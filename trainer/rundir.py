@@ -10,12 +10,10 @@ from pathlib import Path
 
 import numpy as np
 
+from trainer.errors import RunDirError
+
 CONFIG, METRICS, SUMMARY, CHECKPOINT = "config.toml", "metrics.csv", "summary.json", "checkpoint.npz"
 _SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._=+-]*")
-
-
-class RunDirError(ValueError):
-    """A run directory that cannot be created or read; str(error) is the one line to show."""
 
 
 def check_name(name):
@@ -73,6 +71,11 @@ class RunDir:
 
     def metrics_writer(self, columns):
         return MetricsWriter(self.file(METRICS), columns)
+
+    def write_text(self, name, text):
+        """Replace a small file of the run atomically."""
+        data = text.encode()
+        _atomic_write(self.file(name), lambda f: f.write(data))
 
     def write_summary(self, summary):
         data = (json.dumps(summary, indent=2) + "\n").encode()
