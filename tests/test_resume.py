@@ -112,8 +112,8 @@ def test_signals_stop_cleanly_and_resume(tmp_path, reference, point):
 
 def test_real_sigterm_from_outside(tmp_path):
     """A real signal to a real process mid-run: exit 130, then resume to the uninterrupted result."""
-    args = ["--config", str(ROOT / "configs/sine.toml"), "--quiet", "--set", "train.epochs=400",
-            "--set", "model.hidden=64", "--runs-dir", str(tmp_path)]
+    args = [a if a != "train.epochs=4" else "train.epochs=300" for a in SMALL] + \
+        ["--runs-dir", str(tmp_path)]
     ref = train(*args, "--name", "ref", check=0)
     assert ref.returncode == 0
     proc = subprocess.Popen([sys.executable, "-m", "trainer", *args, "--name", "r"], env=ENV,
