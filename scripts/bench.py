@@ -18,7 +18,6 @@ import json
 import os
 import pty
 import random
-import resource
 import subprocess
 import sys
 import tempfile

@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -68,10 +69,11 @@ def test_run_directory_contents(sine_run):
     rows = read_rows(sine_run / "metrics.csv")
     assert list(rows[0]) == ["step", "epoch", "split", "loss", "mse", "lr", "grad_norm", "elapsed_s"]
     assert {r["split"] for r in rows} == {"train", "val"}
-    epochs = json.loads((sine_run / "summary.json").read_text())["total_steps"]
-    assert sum(r["split"] == "val" for r in rows) == 20  # one val row per epoch
+    summary = json.loads((sine_run / "summary.json").read_text())
+    epochs = tomllib.loads((sine_run / "config.toml").read_text())["train"]["epochs"]
+    assert sum(r["split"] == "val" for r in rows) == epochs == summary["epochs_done"]
     steps = [int(r["step"]) for r in rows]
-    assert steps == sorted(steps) and steps[-1] == epochs
+    assert steps == sorted(steps) and steps[-1] == summary["total_steps"]
     import numpy as np
     with np.load(sine_run / "checkpoint.npz", allow_pickle=False) as z:
         assert z["param_0"].dtype == np.float32  # not float16, as the textbook saved

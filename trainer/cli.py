@@ -43,31 +43,37 @@ class Progress:
     """A tqdm bar with the live loss on a terminal; plain lines per epoch otherwise; or nothing."""
 
     def __init__(self, quiet, metric):
+        from trainer.loop import EpochEnd, Start, Step
         self.quiet, self.metric = quiet, metric
+        self.kinds = (Start, Step, EpochEnd)
         self.bar = None
         self.total = 0
+        self.tqdm = None
+        if not quiet and sys.stderr.isatty():
+            from tqdm import tqdm
+            tqdm.get_lock()  # its first call takes milliseconds: done here, before the run's clock
+            self.tqdm = tqdm
 
     def __call__(self, event):
-        from trainer.loop import EpochEnd, Start, Step
         if self.quiet:
             return
-        if isinstance(event, Start):
+        Start, Step, EpochEnd = self.kinds
+        if isinstance(event, Step):
+            if self.bar is not None:
+                self.bar.update(1)
+                if event.step % 5 == 0 or event.step == self.total:
+                    self.bar.set_postfix(loss=f"{event.loss:.4g}", refresh=False)
+        elif isinstance(event, Start):
             self.total = event.total_steps
-            if sys.stderr.isatty():
-                from tqdm import tqdm
-                self.bar = tqdm(total=event.total_steps, initial=event.step, unit="step",
-                                dynamic_ncols=True, file=sys.stderr)
-        elif isinstance(event, Step) and self.bar is not None:
-            self.bar.update(1)
-            if event.step % 5 == 0 or event.step == self.total:
-                self.bar.set_postfix(loss=f"{event.loss:.4g}", refresh=False)
+            if self.tqdm is not None:
+                self.bar = self.tqdm(total=event.total_steps, initial=event.step, unit="step",
+                                     dynamic_ncols=True, file=sys.stderr)
         elif isinstance(event, EpochEnd):
-            line = (f"epoch {event.epoch}: val_loss {event.val_loss:.4g}  "
-                    f"val_{self.metric} {event.val_metric:.4g}")
             if self.bar is not None:
                 self.bar.set_description(f"val_loss {event.val_loss:.3g}")
             else:
-                click.echo(line, err=True)
+                click.echo(f"epoch {event.epoch}: val_loss {event.val_loss:.4g}  "
+                           f"val_{self.metric} {event.val_metric:.4g}", err=True)
 
     def close(self):
         if self.bar is not None:

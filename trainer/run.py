@@ -16,9 +16,10 @@ from trainer.config import load as load_config
 from trainer.loop import Diverged, EpochEnd, Position, Row, Step, Trainer
 from trainer.model import build_model
 from trainer.optimizers import make_optimizer
-from trainer.rundir import CHECKPOINT, CONFIG, METRICS, RunDirError
+from trainer.rundir import CHECKPOINT, CONFIG, METRICS, CheckpointWriter, RunDirError
 
 GRADIENT_REACH = "gradient_reach.csv"
+SUMMARY_EVERY_S = 1.0  # progress updates of summary.json during a run, at most this often
 COLUMNS = ("step", "epoch", "split", "loss", "{metric}", "lr", "grad_norm", "elapsed_s")
 
 
@@ -93,16 +94,19 @@ def _execute(setup, run_dir, pos, rows, on_event, should_stop):
     task, model, trainer = setup.task, setup.model, setup.trainer
     every = setup.cfg["train"]["checkpoint_every"]
     writer = run_dir.metrics_writer(columns(task.metric))
-    started = time.perf_counter() - pos.elapsed_s
     run_dir.write_summary(_summary(task, trainer, "running", pos, pos.elapsed_s))
     if pos.step == 0:
         _probe_gradient_reach(setup, run_dir, pos.step)
+    started = time.perf_counter() - pos.elapsed_s  # wall_s: the epochs, not the probes or plots
+
+    # rows first: the worker makes the counted rows durable before the checkpoint lands
+    checkpoints = CheckpointWriter(run_dir, before=writer.sync)
 
     def save():
-        writer.sync()  # rows first: a checkpoint never counts a row that could be lost
-        run_dir.save_checkpoint(checkpoint.pack(model, setup.optimizer, setup.rng, pos, rows))
+        checkpoints.submit(checkpoint.pack(model, setup.optimizer, setup.rng, pos, rows))
 
     status, diverged_at = "completed", None
+    last_summary = time.perf_counter()
     try:
         for event in trainer.run(pos):
             if isinstance(event, Row):
@@ -110,9 +114,12 @@ def _execute(setup, run_dir, pos, rows, on_event, should_stop):
                 rows += 1
             elif isinstance(event, EpochEnd):
                 save()
-                run_dir.write_summary(_summary(task, trainer, "running", pos,
-                                               time.perf_counter() - started))
-            elif every and event.step % every == 0:
+                now = time.perf_counter()
+                if now - last_summary >= SUMMARY_EVERY_S:
+                    last_summary = now
+                    run_dir.write_summary(_summary(task, trainer, "running", pos, now - started),
+                                          durable=False)
+            elif isinstance(event, Step) and every and event.step % every == 0:
                 save()
             if on_event:
                 on_event(event)
@@ -123,7 +130,10 @@ def _execute(setup, run_dir, pos, rows, on_event, should_stop):
     except Diverged as e:
         status, diverged_at = "diverged", e.step
     finally:
-        writer.close()
+        try:
+            checkpoints.wait()  # the last checkpoint is on disk before the summary says so
+        finally:
+            writer.close()
     summary = _summary(task, trainer, status, pos, time.perf_counter() - started)
     if diverged_at is not None:
         summary["diverged_at_step"] = diverged_at
@@ -157,7 +167,7 @@ def _summary(task, trainer, status, pos, wall_s):
     final.update(pos.val or {})
     return {"status": status, "task": task.name, "metric": metric, "steps": pos.step,
             "total_steps": trainer.total_steps, "epochs_done": pos.epoch,
-            "wall_s": round(wall_s, 3), "final": final,
+            "wall_s": round(wall_s, 4), "final": final,
             "baseline": task.baseline, "baseline_name": task.baseline_name}
 
 

@@ -1,11 +1,15 @@
 """The files of a run directory: config.toml, metrics.csv, summary.json, checkpoint.npz."""
 import csv
+import io
 import json
 import os
+import queue
 import re
 import secrets
 import tempfile
+import threading
 import time
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -77,9 +81,11 @@ class RunDir:
         data = text.encode()
         _atomic_write(self.file(name), lambda f: f.write(data))
 
-    def write_summary(self, summary):
+    def write_summary(self, summary, durable=True):
+        """Replace summary.json atomically; durable=False skips the fsyncs (for the progress
+        updates during a run, which the final summary replaces anyway)."""
         data = (json.dumps(summary, indent=2) + "\n").encode()
-        _atomic_write(self.file(SUMMARY), lambda f: f.write(data))
+        _atomic_write(self.file(SUMMARY), lambda f: f.write(data), durable)
 
     def read_summary(self):
         try:
@@ -98,7 +104,7 @@ class RunDir:
         try:
             with np.load(path, allow_pickle=False) as z:
                 return {k: z[k] for k in z.files}
-        except Exception as e:  # a truncated or foreign file: zipfile, OSError, ValueError...
+        except (zipfile.BadZipFile, OSError, ValueError, KeyError, EOFError) as e:  # truncated, foreign
             raise RunDirError(f"{path}: unreadable checkpoint ({type(e).__name__}: {e})") from None
 
 
@@ -126,19 +132,70 @@ class MetricsWriter:
         self._f.close()
 
 
-def _atomic_write(path, write):
-    """Replace `path` with what write(file) writes, so readers see the old or the new whole file."""
+class CheckpointWriter:
+    """Writes checkpoints so that training goes on while the disk syncs.
+
+    submit() serializes the arrays at once, in the caller's thread (so they may
+    change right after); a worker thread then runs `before` (making the counted
+    metrics rows durable) and writes the bytes atomically (temporary file, fsync,
+    rename, fsync of the directory). Checkpoints land in the order submitted;
+    wait() returns when all have landed and raises what a write raised.
+    """
+
+    def __init__(self, run_dir, before=None):
+        self.run_dir, self.before = run_dir, before
+        self._queue = queue.Queue()
+        self._error = None
+        self._thread = None
+
+    def submit(self, arrays):
+        self._raise()
+        buffer = io.BytesIO()
+        np.savez(buffer, **arrays)
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._land, daemon=True)
+            self._thread.start()
+        self._queue.put(buffer.getvalue())
+
+    def _land(self):
+        while True:
+            data = self._queue.get()
+            try:
+                if self._error is None:
+                    if self.before:
+                        self.before()
+                    _atomic_write(self.run_dir.file(CHECKPOINT), lambda f: f.write(data))
+            except BaseException as e:  # handed to the training thread by wait() or submit()
+                self._error = e
+            finally:
+                self._queue.task_done()
+
+    def wait(self):
+        self._queue.join()
+        self._raise()
+
+    def _raise(self):
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
+
+
+def _atomic_write(path, write, durable=True):
+    """Replace `path` with what write(file) writes, so readers see the old or the new whole file;
+    durable: fsync the file before the rename and the directory after it."""
     fd, tmp = tempfile.mkstemp(prefix="." + path.name + "-", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
             f.flush()
-            os.fsync(f.fileno())
+            if durable:
+                os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    _fsync_dir(path.parent)
+    if durable:
+        _fsync_dir(path.parent)
 
 
 def _fsync_dir(path):
