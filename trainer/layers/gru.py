@@ -101,7 +101,9 @@ class TimeGRU:
         buf.dhs[...] = np.swapaxes(dhs, 0, 1)                # (T, N, H), cast to the params' dtype
         dh, drh, tmpH = buf.dh, buf.drh, buf.tmpH
         dh[...] = 0
-        dot, add, mul, WrzT, WhhT = np.dot, np.add, np.multiply, buf.Wrz.T, buf.Whh.T
+        dot, add, mul = np.dot, np.add, np.multiply
+        # per-step products with a transposed view are 2x slower than with a contiguous copy
+        WrzT, WhhT = np.ascontiguousarray(buf.Wrz.T), np.ascontiguousarray(buf.Whh.T)
         for dh_t, dh_t1, da_rz, da_zh, da_r, da_h, r, omz_t in reversed(buf.bwd_steps):
             add(dh_t, dh, dh_t)                          # total gradient into h_t
             mul(da_zh, dh_t1, da_zh)

@@ -102,7 +102,8 @@ class TimeLSTM:
         dh, dc, dc3, tmpH = buf.dh, buf.dc, buf.dc3, buf.tmpH
         dh[...] = 0
         dc[...] = 0
-        dot, add, mul, WhT = np.dot, np.add, np.multiply, buf.Wh.T
+        dot, add, mul = np.dot, np.add, np.multiply
+        WhT = np.ascontiguousarray(buf.Wh.T)         # per-step products with a transposed view are 2x slower
         for dh_t, q_t, da, da_gfi, da_o, f in reversed(buf.bwd_steps):
             add(dh_t, dh, dh_t)                      # total gradient into h_t
             mul(dh_t, q_t, tmpH)

@@ -123,7 +123,8 @@ class TimeRNN:
             np.greater(hs[1:], 0, g, casting="unsafe")  # relu' = 1 where h > 0
         dt[...] = np.swapaxes(dhs, 0, 1)             # (T, N, H), cast to the params' dtype
         dh = np.zeros((N, H), Wx.dtype)
-        dot, add, mul, WhT = np.dot, np.add, np.multiply, Wh.T
+        dot, add, mul = np.dot, np.add, np.multiply
+        WhT = np.ascontiguousarray(Wh.T)             # per-step products with a transposed view are 2x slower
         dt_steps, g_steps = buf.dt_steps, buf.a_steps
         if T:
             mul(dt_steps[-1], g_steps[-1], dt_steps[-1])
