@@ -49,6 +49,8 @@ SECTIONS = {
                     "whole windows)", min=1),
         "seed": Key(0, "seed of the one random generator (data and initial weights)", min=0),
         "log_every": Key(10, "steps between train rows in metrics.csv", min=1),
+        "threads": Key(1, "BLAS threads while training (0: the BLAS library's default); one is "
+                       "fastest at these sizes and lets runs share the cores", min=0),
         "checkpoint_every": Key(0, "steps between extra checkpoints (0: only after each epoch)",
                                 min=0),
     },

@@ -91,6 +91,15 @@ def resume(run_dir, setup, pos, rows, on_event=None, should_stop=None):
 
 
 def _execute(setup, run_dir, pos, rows, on_event, should_stop):
+    threads = setup.cfg["train"]["threads"]
+    if not threads:
+        return _run_epochs(setup, run_dir, pos, rows, on_event, should_stop)
+    from threadpoolctl import threadpool_limits
+    with threadpool_limits(limits=threads, user_api="blas"):  # restored when the run ends
+        return _run_epochs(setup, run_dir, pos, rows, on_event, should_stop)
+
+
+def _run_epochs(setup, run_dir, pos, rows, on_event, should_stop):
     task, model, trainer = setup.task, setup.model, setup.trainer
     every = setup.cfg["train"]["checkpoint_every"]
     writer = run_dir.metrics_writer(columns(task.metric))
