@@ -1,14 +1,14 @@
 """Task views for episode tasks: what the model answers on validation episodes."""
 import numpy as np
 
-from trainer.plots import COLORS, _pyplot
+from trainer.plots import COLORS, pyplot
 
 
 def plot_episodes(model, task, path, shown=8):
     """regression: predicted vs true answers; classification: true vs predicted tokens on the
     scored steps of a few episodes; multilabel: share of sequences right against their length."""
     from trainer.evaluate import predict_episodes
-    plt = _pyplot()
+    plt = pyplot()
     if task.kind == "regression":
         fig = _answers(plt, task, predict_episodes(model, task.val))
     elif task.kind == "classification":

@@ -14,7 +14,7 @@ COLORS = {"train": "#4C72B0", "val": "#DD8452", "base": "#7F7F7F", "truth": "#22
           "pred": "#4C72B0", "gen": "#C44E52"}
 
 
-def _pyplot():
+def pyplot():
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -27,7 +27,7 @@ def _pyplot():
 def plot_losses(metrics_csv, metric, baseline, title, path):
     """Train and val loss against step (log scale), the baseline's val loss as a line;
     for a metric other than the loss (accuracy), a second panel with it."""
-    plt = _pyplot()
+    plt = pyplot()
     df = read_metrics(metrics_csv)
     two = metric != "mse"
     fig, axes = plt.subplots(1, 2 if two else 1, figsize=(10 if two else 6.4, 4), squeeze=False)
@@ -71,7 +71,7 @@ def read_metrics(path):
 def plot_gradient_reach(reach_csv, title, path):
     """||dL/dh_t|| against t for each probed step (before and after training): where the
     curve falls towards the window's start, the error signal does not reach back."""
-    plt = _pyplot()
+    plt = pyplot()
     data = np.loadtxt(reach_csv, delimiter=",", skiprows=1, ndmin=2)
     fig, ax = plt.subplots(figsize=(6.4, 4))
     steps = sorted(set(data[:, 0].astype(int)))
@@ -92,7 +92,7 @@ def plot_gradient_reach(reach_csv, title, path):
 def plot_values(truth, one_step, generated, start, title, path):
     """Value task: truth vs one-step prediction over the span, and free-running
     generation from step `start` on (the model fed its own outputs)."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(10, 3.8))
     t = np.arange(len(truth))
     ax.plot(t, truth, color=COLORS["truth"], lw=2.2, alpha=0.35, label="truth")
@@ -111,7 +111,7 @@ def plot_values(truth, one_step, generated, start, title, path):
 
 def plot_tokens(truth, predicted, title, path):
     """Token task: true next tokens and the model's argmax predictions; misses marked."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(10, 3.8))
     t = np.arange(len(truth))
     ax.step(t, truth, where="mid", color=COLORS["truth"], lw=2.2, alpha=0.35, label="true next token")

@@ -11,17 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from trainer.plots import COLORS
-
-
-def _pyplot():
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    plt.rcParams.update({"axes.spines.top": False, "axes.spines.right": False,
-                         "axes.grid": True, "grid.alpha": 0.3, "legend.frameon": False,
-                         "figure.dpi": 110, "font.size": 10})
-    return plt
+from trainer.plots import COLORS, pyplot
 
 
 def _read(results_csv):
@@ -50,7 +40,7 @@ def _palette(n, ordered):
 
 def plot_final(results_csv, key, path, title=None):
     """The final val loss (and val metric, when not the loss) against `key`."""
-    plt = _pyplot()
+    plt = pyplot()
     df, _, base = _read(results_csv)
     metrics = [c for c in df.columns if c.startswith("val_") and c != "val_loss" and c != "val_mse"]
     panels = ["val_loss"] + metrics
@@ -114,7 +104,7 @@ def plot_curves(results_csv, keys, path, title=None):
     """Train and val loss of every run in results.csv against epochs, grouped by `keys`."""
     import pandas as pd
     from matplotlib.lines import Line2D
-    plt = _pyplot()
+    plt = pyplot()
     df, root, base = _read(results_csv)
     df = df[df["run_dir"].fillna("") != ""]
     groups = list(df.groupby(keys, sort=True)) if keys else [(name, g) for name, g in df.groupby("run_dir")]

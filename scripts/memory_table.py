@@ -1,0 +1,82 @@
+"""The memory results table: tanh RNN, IRNN, LSTM and GRU on adding (lengths 20, 50, 100) and
+copy (delays 10, 20, 50), three seeds each, against the tasks' trivial baselines.
+
+    python scripts/memory_table.py                 # run the four sweeps, print the table
+    python scripts/memory_table.py --write-readme  # and put it into README.md between its markers
+    python scripts/memory_table.py --workers 2 --runs-dir runs
+
+It runs `train sweep` on configs/sweep-memory-{adding,copy}{,-irnn}.toml into
+RUNS_DIR/memory-* (running again resumes: finished runs are kept), then reads
+each sweep's results.csv with pandas. About 20 minutes on 2 cores.
+"""
+import argparse
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+SWEEPS = [("adding", "task.length", "val_mse", ""), ("adding", "task.length", "val_mse", "-irnn"),
+          ("copy", "task.delay", "val_accuracy", ""), ("copy", "task.delay", "val_accuracy", "-irnn")]
+CELLS = ["rnn", "irnn", "lstm", "gru"]
+BEGIN, END = "<!-- memory-table", "<!-- /memory-table -->"
+
+
+def run_sweeps(runs_dir, workers):
+    frames = []
+    for task, key, metric, variant in SWEEPS:
+        name = f"memory-{task}{variant}"
+        cmd = [sys.executable, "-m", "trainer", "sweep", str(ROOT / f"configs/sweep-{name}.toml"),
+               "--name", name, "--runs-dir", str(runs_dir), "--quiet"]
+        if workers:
+            cmd += ["--workers", str(workers)]
+        print("$", " ".join(cmd[2:]), file=sys.stderr)
+        subprocess.run(cmd, check=True)
+        df = pd.read_csv(Path(runs_dir) / name / "results.csv")
+        df["task"], df["setting"], df["metric"] = task, df[key], df[metric]
+        df["cell"] = "irnn" if variant else df["model.cell"]
+        frames.append(df[["task", "setting", "cell", "seed", "status", "metric", "baseline_val_loss",
+                          "wall_s", "run_dir"]])
+    return pd.concat(frames, ignore_index=True)
+
+
+def table(df):
+    """Markdown: one row per task and length, one column per cell: mean (min-max) over seeds."""
+    lines = ["| task | " + " | ".join(CELLS) + " | baseline |", "| --- " * (len(CELLS) + 2) + "|"]
+    for (task, setting), group in df.groupby(["task", "setting"], sort=True):
+        what = "MSE" if task == "adding" else "accuracy"
+        label = f"{task}, {'length' if task == 'adding' else 'delay'} {setting} ({what})"
+        cells = []
+        for cell in CELLS:
+            g = group[(group["cell"] == cell) & (group["status"] == "completed")]["metric"]
+            failed = int(((group["cell"] == cell) & (group["status"] != "completed")).sum())
+            text = f"{g.mean():.3f} ({g.min():.3f}-{g.max():.3f})" if len(g) else "-"
+            cells.append(text + (f", {failed} not completed" if failed else ""))
+        base = group["baseline_val_loss"].mean() if task == "adding" else 1 / 8
+        lines.append(f"| {label} | " + " | ".join(cells) + f" | {base:.3f} |")
+    return "\n".join(lines)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--runs-dir", default=str(ROOT / "runs"))
+    parser.add_argument("--workers", type=int, default=None)
+    parser.add_argument("--write-readme", action="store_true")
+    args = parser.parse_args()
+    df = run_sweeps(args.runs_dir, args.workers)
+    text = table(df)
+    minutes = df["wall_s"].sum() / 60
+    print(text)
+    print(f"\n{len(df)} runs, {minutes:.1f} min of training in all", file=sys.stderr)
+    if args.write_readme:
+        readme = ROOT / "README.md"
+        body = readme.read_text()
+        pattern = re.compile(re.escape(BEGIN) + r"[^\n]*\n.*?" + re.escape(END), re.S)
+        marker = body[body.index(BEGIN):body.index("\n", body.index(BEGIN))]
+        readme.write_text(pattern.sub(lambda m: f"{marker}\n{text}\n{END}", body))
+
+
+if __name__ == "__main__":
+    main()
