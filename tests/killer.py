@@ -6,15 +6,17 @@ POINT is where the N-th event of its kind happens:
   step             SIGKILL right after the N-th training step
   checkpoint-half  SIGKILL with the N-th checkpoint's temporary file half written
   checkpoint-done  SIGKILL right after the N-th checkpoint was renamed into place
+
+Checkpoints land in the background; here every one has landed before training goes on, so
+that a kill after a given step always finds the same checkpoint on disk.
   row-torn         SIGKILL with half of the N-th metrics row written and flushed
   sigint, sigterm  send that signal to itself after the N-th step (the run stops cleanly)
   sigint-twice     two SIGINTs after the N-th step (the run stops at once)
 """
+import io
 import os
 import signal
 import sys
-
-import numpy as np
 
 from trainer import cli, rundir
 from trainer.loop import Step
@@ -33,6 +35,17 @@ def kill():
     os.kill(os.getpid(), signal.SIGKILL)
 
 
+submit = rundir.CheckpointWriter.submit
+
+
+def submit_and_land(self, arrays):
+    submit(self, arrays)
+    self.wait()
+
+
+rundir.CheckpointWriter.submit = submit_and_land
+
+
 if point in ("step", "sigint", "sigterm", "sigint-twice"):
     shown = cli.Progress.__call__
 
@@ -48,16 +61,21 @@ if point in ("step", "sigint", "sigterm", "sigint-twice"):
 
     cli.Progress.__call__ = progress
 elif point == "checkpoint-half":
-    savez = np.savez
+    atomic_write = rundir._atomic_write
 
-    def half(f, **arrays):
-        if nth():
-            f.write(b"PK\x03\x04" + b"\0" * 100)
-            f.flush()
+    def half(path, write, durable=True):
+        if path.name == rundir.CHECKPOINT and nth():
+            buffer = io.BytesIO()
+            write(buffer)
+            data = buffer.getvalue()
+            with open(path.parent / f".{path.name}-killed", "wb") as f:  # as mkstemp names it
+                f.write(data[: len(data) // 2])
+                f.flush()
+                os.fsync(f.fileno())
             kill()
-        savez(f, **arrays)
+        atomic_write(path, write, durable)
 
-    rundir.np.savez = half
+    rundir._atomic_write = half
 elif point == "checkpoint-done":
     replace = rundir.os.replace
 

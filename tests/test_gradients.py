@@ -4,7 +4,7 @@ import pytest
 
 from gradcheck import assert_close, numerical_grad
 from trainer.layers import RNN, TimeAffine, TimeEmbedding, TimeRNN
-from trainer.losses import TimeMSE, TimeSoftmaxWithLoss
+from trainer.losses import TimeMSE, TimeSigmoidWithLoss, TimeSoftmaxWithLoss
 
 
 def rnn_params(rng, D, H):
@@ -155,6 +155,78 @@ def test_whole_model_gradient_in_float64(rng):
     def loss():
         model.rnn.reset_state()
         return model.forward(xs, ts)
+
+    loss()
+    model.backward()
+    grads = [g.copy() for g in model.grads]
+    for p, g in zip(model.params, grads):
+        assert_close(g, numerical_grad(loss, p))
+
+
+def test_relu_time_rnn(rng):
+    N, T, D, H = 3, 5, 2, 4
+    layer = TimeRNN(*rnn_params(rng, D, H), stateful=True, activation="relu")
+    xs, h0, G = rng.standard_normal((N, T, D)), np.abs(rng.standard_normal((N, H))), \
+        rng.standard_normal((N, T, H))
+
+    def loss():
+        layer.set_state(h0)
+        return float((layer.forward(xs) * G).sum())
+
+    loss()
+    dxs = layer.backward(G)
+    grads, dh = [g.copy() for g in layer.grads], layer.dh.copy()
+    assert_close(dxs, numerical_grad(loss, xs))
+    assert_close(dh, numerical_grad(loss, h0))
+    for p, g in zip(layer.params, grads):
+        assert_close(g, numerical_grad(loss, p))
+
+
+@pytest.mark.parametrize("masked", [False, True])
+def test_sigmoid_loss(rng, masked):
+    N, T, O = 3, 4, 3
+    xs = rng.standard_normal((N, T, O)) * 3
+    ts = (rng.random((N, T, O)) < 0.5).astype(float)
+    mask = (rng.random((N, T)) < 0.6).astype(float) if masked else None
+    loss_layer = TimeSigmoidWithLoss()
+
+    def loss():
+        return loss_layer.forward(xs, ts, mask)
+
+    value = loss()
+    p = 1 / (1 + np.exp(-xs))
+    bce = -(ts * np.log(p) + (1 - ts) * np.log(1 - p))
+    w = np.ones((N, T)) if mask is None else mask
+    assert value == pytest.approx((bce * w[..., None]).sum() / (max(w.sum(), 1) * O))
+    assert_close(loss_layer.backward(), numerical_grad(loss, xs))
+
+
+def test_sigmoid_loss_is_safe_with_huge_logits():
+    loss_layer = TimeSigmoidWithLoss()
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        value = loss_layer.forward(np.array([[[1000.0, -1000.0]]]), np.array([[[0.0, 1.0]]]))
+        assert value == pytest.approx(1000.0)
+        assert np.all(np.isfinite(loss_layer.backward()))
+
+
+@pytest.mark.parametrize("cell,task", [("lstm", "copy"), ("gru", "anbn"), ("rnn", "adding"),
+                                       ("rnn", "parity")])
+def test_whole_episode_model_gradient_in_float64(rng, cell, task):
+    from datasets import make_task
+    from trainer.config import from_dict
+    from trainer.model import build_model
+    keys = {"copy": {"delay": 2}, "anbn": {"n_max": 2, "n_test_max": 2}, "adding": {"length": 6},
+            "parity": {"length": 5}}[task]
+    cfg = from_dict({"task": {"name": task, **keys}, "train": {"batch_size": 2},
+                     "model": {"cell": cell, "hidden": 3, "embed": 2, "dtype": "float64",
+                               "init": "orthogonal"}})
+    t = make_task(cfg["task"], rng)
+    model = build_model(cfg["model"], t, rng)
+    b = t.sample(rng, 2)
+
+    def loss():
+        model.rnn.reset_state()
+        return model.forward(b.x, b.y, b.mask)
 
     loss()
     model.backward()

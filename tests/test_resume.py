@@ -63,36 +63,43 @@ def reference(tmp_path_factory):
     return runs / "ref"
 
 
+# (point, n, the step the resume starts from): checkpoints land after steps 7, 10 (epoch end),
+# 14, 20, 21, 28, 30...; metrics rows come after steps 3, 6, 9, 10 (val), 12, 15, 18, 20 (val)...
 KILLS = [
-    ("step", 1),             # before any checkpoint: starts over
-    ("step", 5),             # mid-epoch, before the first checkpoint
-    ("step", 9),             # after the step-7 checkpoint, rows written since
-    ("step", 10),            # the epoch's last step, before validation
-    ("step", 23),            # mid-epoch 3
-    ("checkpoint-half", 1),  # the first checkpoint half written
-    ("checkpoint-half", 3),
-    ("checkpoint-done", 2),  # right after a checkpoint, before the summary
-    ("row-torn", 4),         # a metrics row half written
-    ("row-torn", 12),
+    ("step", 1, 0),              # before any checkpoint: starts over
+    ("step", 5, 0),              # mid-epoch, before the first checkpoint
+    ("step", 9, 7),              # after the step-7 checkpoint, a row written since
+    ("step", 10, 7),             # the epoch's last step, before validation
+    ("step", 23, 21),            # mid-epoch 3
+    ("checkpoint-half", 1, 0),   # the first checkpoint half written
+    ("checkpoint-half", 3, 10),  # the step-14 checkpoint half written
+    ("checkpoint-done", 2, 10),  # right after the epoch's checkpoint, before the summary
+    ("row-torn", 4, 7),          # the step-9 row half written
+    ("row-torn", 8, 14),         # the step-20 val row half written
 ]
 
 
-@pytest.mark.parametrize("point,n", KILLS)
-def test_sigkill_then_resume_matches_uninterrupted_run(tmp_path, reference, point, n):
+def resume(run):
+    proc = train("resume", str(run), check=0)
+    return int(proc.stderr.split(" at step ")[1].split()[0]) if " at step " in proc.stderr else None
+
+
+@pytest.mark.parametrize("point,n,start", KILLS)
+def test_sigkill_then_resume_matches_uninterrupted_run(tmp_path, reference, point, n, start):
     proc = train(*SMALL, "--runs-dir", str(tmp_path), "--name", "r", point=point, n=n)
     assert proc.returncode == -signal.SIGKILL
     run = tmp_path / "r"
     assert json.loads((run / "summary.json").read_text())["status"] == "running"
-    train("resume", str(run), "--quiet", check=0)
+    assert resume(run) == start
     assert_same_run(run, reference)
 
 
 def test_killed_twice_including_during_resume(tmp_path, reference):
     run = tmp_path / "r"
     train(*SMALL, "--runs-dir", str(tmp_path), "--name", "r", point="step", n=12)
-    proc = train("resume", str(run), "--quiet", point="step", n=31)
-    assert proc.returncode == -signal.SIGKILL
-    train("resume", str(run), "--quiet", check=0)
+    proc = train("resume", str(run), point="step", n=31)
+    assert proc.returncode == -signal.SIGKILL and " at step 10 " in proc.stderr
+    assert resume(run) == 30
     assert_same_run(run, reference)
 
 
@@ -139,3 +146,22 @@ def test_resume_extends_a_finished_run_like_a_longer_one(tmp_path, reference):
     assert "already completed 4 epochs" in proc.stderr
     train("resume", str(tmp_path / "r"), "--epochs", "6", "--quiet", check=0)
     assert_same_run(tmp_path / "r", tmp_path / "long")
+
+
+EPISODES = ["--config", str(ROOT / "configs/adding.toml"), "--quiet", "--set", "task.length=8",
+            "--set", "task.train_size=120", "--set", "task.val_size=30", "--set", "train.batch_size=20",
+            "--set", "train.epochs=3", "--set", "train.log_every=4", "--set", "train.checkpoint_every=5",
+            "--set", "model.hidden=6"]
+LSTM_STREAM = [a if a != "model.hidden=8" else "model.cell=lstm" for a in SMALL]
+
+
+@pytest.mark.parametrize("args,n,start", [(EPISODES, 9, 6), (LSTM_STREAM, 9, 7)],
+                         ids=["episodes", "lstm-stream"])
+def test_resume_is_exact_for_episodes_and_lstm(tmp_path, args, n, start):
+    """Episodes draw from the run's generator (its state is checkpointed); the LSTM carries c
+    too (resumed mid-epoch, where the carried h and c matter)."""
+    train(*args, "--runs-dir", str(tmp_path), "--name", "ref", check=0)
+    proc = train(*args, "--runs-dir", str(tmp_path), "--name", "r", point="step", n=n)
+    assert proc.returncode == -signal.SIGKILL
+    assert resume(tmp_path / "r") == start
+    assert_same_run(tmp_path / "r", tmp_path / "ref")

@@ -164,3 +164,12 @@ def test_compare_tabulates_and_overlays_any_runs(tmp_path):
     assert (out / "loss_curves.png").stat().st_size > 10_000
     bad = invoke(["compare", str(tmp_path / "nope"), "--out", str(out)])
     assert bad.exit_code == 2 and "not a run directory" in bad.stderr
+
+
+def test_a_sweep_over_a_string_key_plots_it_as_categories(tmp_path):
+    """Swept strings (cells, optimizers) come back from results.csv as a string column."""
+    path = write_sweep(tmp_path, '"optim.name" = ["sgd", "adam"]\n')
+    result = invoke(["sweep", str(path), "--workers", "1", "--runs-dir", str(tmp_path), "--name", "s"])
+    assert result.exit_code == 0, result.output
+    assert [r["optim.name"] for r in read_csv(tmp_path / "s" / RESULTS)] == ["sgd", "adam"]
+    assert (tmp_path / "s" / "final_vs_name.png").stat().st_size > 10_000

@@ -40,13 +40,14 @@ def _palette(n, ordered):
 
 def plot_final(results_csv, key, path, title=None):
     """The final val loss (and val metric, when not the loss) against `key`."""
+    import pandas as pd
     plt = pyplot()
     df, _, base = _read(results_csv)
     metrics = [c for c in df.columns if c.startswith("val_") and c != "val_loss" and c != "val_mse"]
     panels = ["val_loss"] + metrics
     keys = [c for c in df.columns[:list(df.columns).index("seed")] if c != key]
     groups = list(df.groupby(keys, sort=True)) if keys else [((), df)]
-    numeric = np.issubdtype(df[key].dtype, np.number)
+    numeric = pd.api.types.is_numeric_dtype(df[key])
     xs = sorted(df[key].unique()) if numeric else list(dict.fromkeys(df[key]))
     pos = (lambda v: v) if numeric else (lambda v: xs.index(v))
     fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 3.9), squeeze=False)
@@ -108,7 +109,7 @@ def plot_curves(results_csv, keys, path, title=None):
     df, root, base = _read(results_csv)
     df = df[df["run_dir"].fillna("") != ""]
     groups = list(df.groupby(keys, sort=True)) if keys else [(name, g) for name, g in df.groupby("run_dir")]
-    ordered = len(keys) == 1 and np.issubdtype(df[keys[0]].dtype, np.number)
+    ordered = len(keys) == 1 and pd.api.types.is_numeric_dtype(df[keys[0]])
     colors = _palette(len(groups), ordered)
     fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
     positive, handles = True, []

@@ -105,7 +105,7 @@ class TimeRNN:
             for h_prev, h_next, a_t in zip(steps, steps[1:], buf.a_steps):
                 dot(h_prev, Wh, h_next)
                 add(h_next, a_t, h_next)
-                relu(h_next, zero, h_next)
+                relu(h_next, zero, out=h_next)
         self.h = hs[T].copy()
         self._fwd = (buf, hs)
         return np.swapaxes(hs[1:], 0, 1)             # (N, T, H) view of fresh memory
