@@ -7,7 +7,7 @@ copy (delays 10, 20, 50), three seeds each, against the tasks' trivial baselines
 
 It runs `train sweep` on configs/sweep-memory-{adding,copy}{,-irnn}.toml into
 RUNS_DIR/memory-* (running again resumes: finished runs are kept), then reads
-each sweep's results.csv with pandas. About 20 minutes on 2 cores.
+each sweep's results.csv with pandas. About 15 minutes on 2 cores.
 """
 import argparse
 import re
@@ -50,10 +50,11 @@ def table(df):
         label = f"{task}, {'length' if task == 'adding' else 'delay'} {setting} ({what})"
         cells = []
         for cell in CELLS:
-            g = group[(group["cell"] == cell) & (group["status"] == "completed")]["metric"]
-            failed = int(((group["cell"] == cell) & (group["status"] != "completed")).sum())
-            text = f"{g.mean():.3f} ({g.min():.3f}-{g.max():.3f})" if len(g) else "-"
-            cells.append(text + (f", {failed} not completed" if failed else ""))
+            runs = group[group["cell"] == cell]
+            g = runs[runs["status"] == "completed"]["metric"]
+            text = f"{g.mean():.2g} ({g.min():.2g}-{g.max():.2g})" if len(g) else "-"
+            others = runs[runs["status"] != "completed"]["status"].value_counts()
+            cells.append(", ".join([text] + [f"{n} of {len(runs)} {s}" for s, n in others.items()]))
         base = group["baseline_val_loss"].mean() if task == "adding" else 1 / 8
         lines.append(f"| {label} | " + " | ".join(cells) + f" | {base:.3f} |")
     return "\n".join(lines)

@@ -107,7 +107,8 @@ Examples:
   train eval runs/<run-id>
   train plot runs/<run-id> --steps 500
 
-Exit status: 0 done, 2 bad input, 3 training diverged, 130 interrupted."""
+Exit status: 0 done, 1 a sweep with failed runs, 2 bad input, 3 training diverged,
+130 interrupted."""
 
 
 @click.group(cls=OneLineErrors, invoke_without_command=True, epilog=EPILOG,

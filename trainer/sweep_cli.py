@@ -41,7 +41,7 @@ def _errors():
 @click.option("--workers", type=click.IntRange(1, 1024), default=None,
               help="Local worker processes, one BLAS thread each [default: the number of cores].")
 @click.option("--scheduler", metavar="ADDRESS",
-              help="Run on an existing Dask cluster instead, e.g. tcp://10.0.0.5:8786.")
+              help="Run on an existing Dask cluster instead, e.g. tcp://scheduler-host:8786.")
 @click.option("--name", help="Sweep directory name; an existing sweep directory is resumed "
                              "(default: sweep file name, time and a random suffix).")
 @click.option("--runs-dir", default="runs", show_default=True, metavar="DIR",
