@@ -347,7 +347,7 @@ def main():
     parser.add_argument("--threads", type=int, default=1, help="BLAS and torch threads (default 1)")
     parser.add_argument("--seconds", type=float, default=2.0, help="time spent per size in the table")
     parser.add_argument("--repeats", type=int, default=20, help="at most 50x this many repeats per size")
-    parser.add_argument("--loop-repeats", type=int, default=5)
+    parser.add_argument("--loop-repeats", type=int, default=11)
     parser.add_argument("--startup-repeats", type=int, default=15)
     parser.add_argument("--quick", action="store_true", help="a quarter of the repeats")
     parser.add_argument("--only", choices=("rnn", "loop", "startup"), action="append",

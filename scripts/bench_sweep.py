@@ -16,6 +16,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+# the `train` of this interpreter's environment (a user runs it with that environment active)
+TRAIN = str(Path(sys.executable).with_name("train")) if Path(sys.executable).with_name("train").exists() \
+    else "train"
 
 
 def timed(cmd):
@@ -49,9 +52,9 @@ def main():
         sweep_file.write_text(f'base = "{config}"\n[sweep]\nseeds = {list(range(args.runs))}\n')
         for i in range(args.repeat):
             sweep_dir, loop_dir = tmp / f"sweep{i}", tmp / f"loop{i}"
-            sweep_times.append(timed(["train", "sweep", str(sweep_file), "--workers", str(args.workers),
+            sweep_times.append(timed([TRAIN, "sweep", str(sweep_file), "--workers", str(args.workers),
                                       "--runs-dir", str(sweep_dir), "--name", "s", "--quiet"]))
-            loop = (f'for i in $(seq 0 {args.runs - 1}); do train --config "{config}" '
+            loop = (f'for i in $(seq 0 {args.runs - 1}); do {TRAIN} --config "{config}" '
                     f'--set train.seed=$i --runs-dir "{loop_dir}" --quiet; done')
             loop_times.append(timed(["bash", "-c", loop]))
             a, b = finals(sweep_dir), finals(loop_dir)

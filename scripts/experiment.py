@@ -21,6 +21,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
+# the `train` of this interpreter's environment (a user runs it with that environment active)
+TRAIN = str(Path(sys.executable).with_name("train")) if Path(sys.executable).with_name("train").exists() \
+    else "train"
 EXPERIMENTS = {
     "bptt": {"sweep": "configs/sweep-bptt.toml", "key": "train.bptt", "metric": "val_accuracy",
              "title": "counting (each token held 8 steps): truncation length vs accuracy"},
@@ -31,7 +34,7 @@ BASE_COLOR, CMAP = "#7F7F7F", "viridis"
 
 
 def run_sweep(name, spec, runs_dir, workers):
-    cmd = ["train", "sweep", str(ROOT / spec["sweep"]), "--name", f"exp-{name}",
+    cmd = [TRAIN, "sweep", str(ROOT / spec["sweep"]), "--name", f"exp-{name}",
            "--runs-dir", str(runs_dir)] + (["--workers", str(workers)] if workers else [])
     print("$", " ".join(cmd), file=sys.stderr)
     subprocess.run(cmd, check=True)
