@@ -1,10 +1,10 @@
 """The GRU layer unrolled over time (`TimeGRU`), gates in the order z, r, h~ as in the textbook."""
 import numpy as np
 
-from trainer.layers.lstm import cached_buffers
+from trainer.layers.recurrent import Recurrent
 
 
-class TimeGRU:
+class TimeGRU(Recurrent):
     """T steps of a GRU over xs of shape (N, T, D); carries `h` between calls if stateful.
 
     Parameters: Wx (D, 3H), Wh (H, 3H), b (3H,), their columns in blocks
@@ -25,27 +25,12 @@ class TimeGRU:
     from. Outputs are fresh arrays, (N, T, .) views of time-major memory.
     """
 
-    def __init__(self, Wx, Wh, b, stateful=False):
-        self.params = [Wx, Wh, b]
-        self.grads = [np.zeros_like(Wx), np.zeros_like(Wh), np.zeros_like(b)]
-        self.stateful = stateful
-        self.h = None   # (N, H) state after the last forward
-        self.dh = None  # (N, H) gradient into the state the last forward started from
-        self._cache = {}   # shape key -> _Buffers, the most recently used last
-        self._fwd = None   # (buffers, hs) of the last forward, for backward
-
-    def set_state(self, h):
-        self.h = np.array(h, dtype=self.params[0].dtype)
-
-    def reset_state(self):
-        self.h = None
-
     def forward(self, xs):
         Wx, Wh, b = self.params
         dtype = Wx.dtype
         N, T, D = xs.shape
         H = Wh.shape[0]
-        buf = cached_buffers(self._cache, (N, T, D, H, dtype), lambda: _Buffers(N, T, D, H, dtype))
+        buf = self._buffers((N, T, D, H, dtype), lambda: _Buffers(N, T, D, H, dtype))
         W, Wrz, Whh, tmp, tmpH = buf.W, buf.Wrz, buf.Whh, buf.tmp, buf.tmpH
         b = b.reshape(3 * H)
         _swap_gates(W[:D, :2 * H], Wx[:, :2 * H], H)     # [Wx; b] internal (D+1, 3H)
@@ -57,7 +42,7 @@ class TimeGRU:
         buf.xa[:, :, :D] = np.swapaxes(xs, 0, 1)         # (T, N, D+1), last column ones
         np.dot(buf.xa.reshape(T * N, D + 1), W, buf.a.reshape(T * N, 3 * H))
         hs = np.empty((T + 1, N, H), dtype)              # hs[0] is the start state
-        if self.stateful and self.h is not None and self.h.shape == (N, H):
+        if self._carried(N, H):
             hs[0] = self.h
         else:  # a fresh state, also when the batch size changed
             hs[0] = 0

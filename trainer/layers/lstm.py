@@ -1,8 +1,10 @@
 """The LSTM layer unrolled over time (`TimeLSTM`), gates in the textbook's order f, g, i, o."""
 import numpy as np
 
+from trainer.layers.recurrent import Recurrent
 
-class TimeLSTM:
+
+class TimeLSTM(Recurrent):
     """T steps of an LSTM over xs of shape (N, T, D); carries `h` and `c` between calls if stateful.
 
     Parameters as in the textbook: Wx (D, 4H), Wh (H, 4H), b (4H,), their
@@ -22,15 +24,9 @@ class TimeLSTM:
     """
 
     def __init__(self, Wx, Wh, b, stateful=False):
-        self.params = [Wx, Wh, b]
-        self.grads = [np.zeros_like(Wx), np.zeros_like(Wh), np.zeros_like(b)]
-        self.stateful = stateful
-        self.h = None   # (N, H) hidden state after the last forward
+        super().__init__(Wx, Wh, b, stateful)
         self.c = None   # (N, H) cell state after the last forward
-        self.dh = None  # (N, H) gradient into the hidden state the last forward started from
         self.dc = None  # (N, H) gradient into the cell state the last forward started from
-        self._cache = {}   # shape key -> _Buffers, the most recently used last
-        self._fwd = None   # (buffers, hs) of the last forward, for backward
 
     def set_state(self, h, c=None):
         """Start the next (stateful) forward from h, and from c or a zero cell state."""
@@ -46,7 +42,7 @@ class TimeLSTM:
         dtype = Wx.dtype
         N, T, D = xs.shape
         H = Wh.shape[0]
-        buf = cached_buffers(self._cache, (N, T, D, H, dtype), lambda: _Buffers(N, T, D, H, dtype))
+        buf = self._buffers((N, T, D, H, dtype), lambda: _Buffers(N, T, D, H, dtype))
         W, Whi, cs, tmp, tmpH = buf.W, buf.Wh, buf.cs, buf.tmp, buf.tmpH
         _gates_in(W[:D], Wx, H)                      # [Wx; b] internal (D+1, 4H)
         _gates_in(W[D], b.reshape(4 * H), H)
@@ -54,7 +50,7 @@ class TimeLSTM:
         buf.xa[:, :, :D] = np.swapaxes(xs, 0, 1)     # (T, N, D+1), last column ones
         np.dot(buf.xa.reshape(T * N, D + 1), W, buf.a.reshape(T * N, 4 * H))
         hs = np.empty((T + 1, N, H), dtype)          # hs[0] is the start state
-        if self.stateful and self.h is not None and self.h.shape == (N, H):
+        if self._carried(N, H):
             hs[0] = self.h
             cs[0] = 0 if self.c is None else self.c
         else:  # a fresh state, also when the batch size changed
@@ -137,20 +133,6 @@ def _gates_out(dst, src, H):
     np.multiply(src[..., H:2 * H], 0.5, dst[..., :H])
     dst[..., H:2 * H] = src[..., :H]
     np.multiply(src[..., 2 * H:], 0.5, dst[..., 2 * H:])
-
-
-KEEP_SHAPES = 3  # work buffers kept per layer: a training window, a last window, evaluation
-
-
-def cached_buffers(cache, key, make):
-    """The buffers for `key` from an LRU dict of at most KEEP_SHAPES entries, made if missing."""
-    buf = cache.pop(key, None)
-    if buf is None:
-        buf = make()
-        if len(cache) >= KEEP_SHAPES:
-            del cache[next(iter(cache))]             # the least recently used
-    cache[key] = buf
-    return buf
 
 
 class _Buffers:

@@ -1,6 +1,8 @@
 """The vanilla tanh RNN: one cell (`RNN`) and the layer unrolled over time (`TimeRNN`)."""
 import numpy as np
 
+from trainer.layers.recurrent import Recurrent
+
 
 class RNN:
     """One tanh RNN step, h_next = tanh(h_prev @ Wh + x @ Wx + b), as in the textbook."""
@@ -28,7 +30,7 @@ class RNN:
         return dt @ Wx.T, dt @ Wh.T                  # dx (N, D), dh_prev (N, H)
 
 
-class TimeRNN:
+class TimeRNN(Recurrent):
     """T steps of the tanh RNN over xs of shape (N, T, D); carries `h` between calls if stateful.
 
     activation="relu" makes it a ReLU RNN (with an identity Wh: the IRNN of Le,
@@ -49,37 +51,15 @@ class TimeRNN:
     def __init__(self, Wx, Wh, b, stateful=False, activation="tanh"):
         if activation not in ("tanh", "relu"):
             raise ValueError(f"activation must be 'tanh' or 'relu', not {activation!r}")
-        self.params = [Wx, Wh, b]
-        self.grads = [np.zeros_like(Wx), np.zeros_like(Wh), np.zeros_like(b)]
-        self.stateful = stateful
+        super().__init__(Wx, Wh, b, stateful)
         self.activation = activation
-        self.h = None   # (N, H) state after the last forward
-        self.dh = None  # (N, H) gradient into the state the last forward started from
-        self._cache = {}   # shape key -> _Buffers, the most recently used last
-        self._fwd = None   # (buffers, hs) of the last forward, for backward
-
-    def set_state(self, h):
-        self.h = np.array(h, dtype=self.params[0].dtype)
-
-    def reset_state(self):
-        self.h = None
-
-    def _buffers(self, N, T, D, H, dtype):
-        key = (N, T, D, H, dtype)
-        buf = self._cache.pop(key, None)
-        if buf is None:
-            buf = _Buffers(N, T, D, H, dtype)
-            if len(self._cache) >= _KEEP_SHAPES:
-                del self._cache[next(iter(self._cache))]  # the least recently used
-        self._cache[key] = buf
-        return buf
 
     def forward(self, xs):
         Wx, Wh, b = self.params
         dtype = Wx.dtype
         N, T, D = xs.shape
         H = Wh.shape[0]
-        buf = self._buffers(N, T, D, H, dtype)
+        buf = self._buffers((N, T, D, H, dtype), lambda: _Buffers(N, T, D, H, dtype))
         xa, a, W = buf.xa, buf.a, buf.W
         W[:D] = Wx                                   # [Wx; b] (D+1, H)
         W[D] = b.reshape(H) if b.size == H else 0
@@ -88,7 +68,7 @@ class TimeRNN:
         if b.size != H:                              # a bias of another shape, e.g. (N, H)
             a += b
         hs = np.empty((T + 1, N, H), dtype)          # hs[0] is the start state
-        if self.stateful and self.h is not None and self.h.shape == (N, H):
+        if self._carried(N, H):
             hs[0] = self.h
         else:  # a fresh state, also when the batch size changed
             hs[0] = 0
@@ -147,9 +127,6 @@ class TimeRNN:
         dxs = np.empty((T, N, D), Wx.dtype)
         np.dot(dt2, Wx.T, dxs.reshape(T * N, D))
         return np.swapaxes(dxs, 0, 1)                # (N, T, D) view of fresh memory
-
-
-_KEEP_SHAPES = 3  # work buffers kept per layer: a training window, a last window, evaluation
 
 
 class _Buffers:

@@ -1,0 +1,41 @@
+"""What the recurrent layers unrolled over time share: their parameters and in-place gradients,
+the state carried between calls, and work buffers kept per shape."""
+import numpy as np
+
+KEEP_SHAPES = 3  # work buffers kept per layer: a training window, a last window, evaluation
+
+
+class Recurrent:
+    """Base of TimeRNN, TimeLSTM and TimeGRU: params [Wx, Wh, b] with grads written in place;
+    `h`, the state after the last forward, carried into the next one when stateful; `dh`, after
+    backward, the gradient into the state the last forward started from."""
+
+    def __init__(self, Wx, Wh, b, stateful=False):
+        self.params = [Wx, Wh, b]
+        self.grads = [np.zeros_like(Wx), np.zeros_like(Wh), np.zeros_like(b)]
+        self.stateful = stateful
+        self.h = None      # (N, H)
+        self.dh = None     # (N, H)
+        self._cache = {}   # shape key -> work buffers, the most recently used last
+        self._fwd = None   # what the last forward leaves for backward
+
+    def set_state(self, h):
+        self.h = np.array(h, dtype=self.params[0].dtype)
+
+    def reset_state(self):
+        self.h = None
+
+    def _carried(self, N, H):
+        """Whether the next forward starts from the carried state (else from zeros): it must be
+        stateful and have a state of this batch size (a new batch size starts fresh)."""
+        return self.stateful and self.h is not None and self.h.shape == (N, H)
+
+    def _buffers(self, key, make):
+        """The work buffers for `key` (shapes and dtype), made if missing; the last few are kept."""
+        buf = self._cache.pop(key, None)
+        if buf is None:
+            buf = make()
+            if len(self._cache) >= KEEP_SHAPES:
+                del self._cache[next(iter(self._cache))]  # the least recently used
+        self._cache[key] = buf
+        return buf
