@@ -61,7 +61,7 @@ def table(df):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0].replace("\n", " "))
     parser.add_argument("--runs-dir", default=str(ROOT / "runs"))
     parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--write-readme", action="store_true")

@@ -61,7 +61,7 @@ if point in ("step", "sigint", "sigterm", "sigint-twice"):
 
     cli.Progress.__call__ = progress
 elif point == "checkpoint-half":
-    atomic_write = rundir._atomic_write
+    atomic_write = rundir.atomic_write
 
     def half(path, write, durable=True):
         if path.name == rundir.CHECKPOINT and nth():
@@ -75,7 +75,7 @@ elif point == "checkpoint-half":
             kill()
         atomic_write(path, write, durable)
 
-    rundir._atomic_write = half
+    rundir.atomic_write = half
 elif point == "checkpoint-done":
     replace = rundir.os.replace
 

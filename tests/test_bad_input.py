@@ -86,6 +86,10 @@ CASES = {
     "nan": (lambda t, g: ["--config", config(t, "[optim]\nlr = nan\n")], "finite"),
     "inf": (lambda t, g: ["--config", config(t, "[task]\nnoise = inf\n")], "finite"),
     "binary file": (lambda t, g: ["--config", str(Path(g) / "checkpoint.npz")], "UTF-8"),
+    "number beyond a float": (lambda t, g: ["--config", config(t, "[optim]\nlr = 1" + "0" * 400)],
+                              "optim.lr: expected a finite number"),
+    "number too long to read": (lambda t, g: ["--config", config(t, "[train]\nepochs = " + "9" * 5000)],
+                                "malformed TOML"),
     # command line
     "unknown option": (lambda t, g: ["--config", SINE, "--epochs", "3"], "No such option"),
     "set without =": (lambda t, g: ["--config", SINE, "--set", "train.bptt"], "KEY=VALUE"),
@@ -97,6 +101,20 @@ CASES = {
     "directory as config": (lambda t, g: ["--config", str(t)], "is a directory"),
     "no config": (lambda t, g: [], "missing option '--config'"),
     "unknown command": (lambda t, g: ["resum", "x"], "No such command"),
+    "training option before a command": (lambda t, g: ["--quiet", "eval", str(g)],
+                                         "--quiet goes with training, not before 'eval'"),
+    "sweep runs dir under a file": (lambda t, g: ["sweep", str(ROOT / "configs/sweep-bptt.toml"),
+                                                  "--runs-dir", str(Path(g) / "summary.json" / "x")],
+                                    "--runs-dir"),
+    "sweep scheduler not an address": (lambda t, g: ["sweep", str(ROOT / "configs/sweep-bptt.toml"),
+                                                     "--scheduler", "notanaddress", "--runs-dir",
+                                                     str(t / "runs")], "expected a scheduler address"),
+    "sweep key not quoted": (lambda t, g: ["sweep", config(t, 'base = "' + SINE + '"\n[sweep]\n'
+                                                          'seeds = [0]\n[sweep.params]\n'
+                                                          'train.bptt = [4, 8]\n'),
+                                           "--runs-dir", str(t / "runs")], "in quotes"),
+    "compare out under a file": (lambda t, g: ["compare", str(g), "--out",
+                                               str(Path(g) / "summary.json" / "x")], "--out"),
     # run names and places
     "name with slash": (lambda t, g: ["--config", SINE, "--name", "a/b"], "--name"),
     "name with ..": (lambda t, g: ["--config", SINE, "--name", ".."], "--name"),

@@ -167,3 +167,30 @@ def test_module_entry_point_and_help_with_examples():
     out = subprocess.run([sys.executable, "-m", "trainer", "--help"], capture_output=True, text=True,
                          env=env, check=True).stdout
     assert "--config" in out and "Examples" in out and "eval" in out and "plot" in out
+
+
+def test_a_failure_inside_a_run_is_recorded_in_one_line(tmp_path, monkeypatch):
+    """Anything but bad input or divergence (a bug, memory, the disk): status failed with the error
+    and traceback in summary.json, one line on stderr, exit 1; 'completed' is only ever written
+    once the plots are."""
+    import trainer.plots
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the plot broke")
+
+    monkeypatch.setattr(trainer.plots, "draw_run", broken)
+    result = CliRunner().invoke(main, ["--config", str(CONFIGS / "sine.toml"), "--quiet",
+                                       "--set", "train.epochs=1", "--runs-dir", str(tmp_path)])
+    assert result.exit_code == 1
+    assert result.stderr.count("\n") == 1 and "RuntimeError: the plot broke" in result.stderr
+    s = json.loads((run_path(result) / "summary.json").read_text())
+    assert s["status"] == "failed" and s["error"] == "RuntimeError: the plot broke"
+    assert "Traceback" in s["traceback"]
+
+
+def test_run_files_get_the_usual_permissions(sine_run):
+    import os
+    umask = os.umask(0)
+    os.umask(umask)
+    for p in sine_run.iterdir():
+        assert p.stat().st_mode & 0o777 == 0o666 & ~umask, p.name  # not mkstemp's 0600

@@ -34,6 +34,9 @@ def test_overrides_are_typed_by_the_default(tmp_path):
     assert isinstance(cfg["task"]["noise"], float)
     cfg = load(p, ["task.name=counting", "task.repeat=8"])
     assert cfg["task"]["repeat"] == 8
+    p.write_text("")
+    for quoted in ['task.name="counting"', "task.name='counting'"]:  # as a shell passes them
+        assert load(p, [quoted])["task"]["name"] == "counting"
 
 
 def test_int_config_value_for_float_key_is_accepted(tmp_path):

@@ -54,3 +54,10 @@ def test_irnn_and_rmsprop(tmp_path):
     _, s = train(tmp_path, "adding.toml", "model.activation=relu", "model.init=identity",
                  "optim.name=rmsprop", "optim.lr=0.001", "task.length=10", "train.epochs=5")
     assert s["status"] == "completed" and s["final"]["val_mse"] < s["baseline"]["val_mse"]
+
+
+def test_validation_sets_smaller_than_the_view(tmp_path):
+    """The token view shows 8 episodes; with fewer in the validation set it used to crash."""
+    for config in ("copy.toml", "parity.toml"):
+        run, s = train(tmp_path, config, "task.val_size=3", "task.train_size=100", "train.epochs=1")
+        assert s["status"] == "completed" and (run / "task_view.png").exists()

@@ -95,6 +95,29 @@ def test_random_search_is_reproducible_in_range_and_extending_n_keeps_earlier_po
     assert {p.values["optim.name"] for p in more} == {"sgd", "adam"}
 
 
+def test_random_search_over_a_small_space_draws_distinct_points_evenly(tmp_path):
+    """Repeated draws are skipped (they used to stop the sweep with a duplicate-name error);
+    integers are drawn uniformly, ends included (rounding a uniform float halved the ends)."""
+    body = """
+        [sweep]
+        method = "random"
+        n = {n}
+        seeds = [0]
+        [sweep.params]
+        "train.bptt" = {{ min = 2, max = 8 }}
+    """
+    points = sweep.load(write_sweep(tmp_path, body.format(n=7))).points()
+    assert sorted(p.values["train.bptt"] for p in points) == [2, 3, 4, 5, 6, 7, 8]
+    with pytest.raises(ConfigError, match="sweep.n: 8 distinct points wanted"):
+        sweep.load(write_sweep(tmp_path, body.format(n=8))).points()
+    import numpy as np
+    rng = np.random.default_rng(0)
+    base = {"train": {"bptt": 1}}
+    counts = np.bincount([sweep._draw(rng, base, "train.bptt", {"min": 2, "max": 8, "log": False})
+                          for _ in range(7000)], minlength=9)[2:]
+    assert counts.min() > 850 and counts.max() < 1150   # about 1000 each, the ends too
+
+
 def test_the_resolved_sweep_toml_loads_back_to_the_same_runs(tmp_path):
     sw = sweep.load(write_sweep(tmp_path, """
         [set]

@@ -6,7 +6,7 @@ import click
 
 from trainer.errors import BadInput, one_line
 
-EXIT_BAD_INPUT, EXIT_DIVERGED, EXIT_INTERRUPTED = 2, 3, 130
+EXIT_FAILED, EXIT_BAD_INPUT, EXIT_DIVERGED, EXIT_INTERRUPTED = 1, 2, 3, 130
 
 
 def fail(message, code=EXIT_BAD_INPUT):
@@ -107,8 +107,8 @@ Examples:
   train eval runs/<run-id>
   train plot runs/<run-id> --steps 500
 
-Exit status: 0 done, 1 a sweep with failed runs, 2 bad input, 3 training diverged,
-130 interrupted."""
+Exit status: 0 done, 1 a run failed (or a sweep's runs), 2 bad input, 3 training
+diverged, 130 interrupted."""
 
 
 @click.group(cls=OneLineErrors, invoke_without_command=True, epilog=EPILOG,
@@ -129,19 +129,25 @@ def main(ctx, config_path, overrides, name, runs_dir, quiet):
     metrics.csv, summary.json, checkpoint.npz, plots) and prints that path.
     """
     if ctx.invoked_subcommand is not None:
-        if config_path or overrides or name:
-            fail(f"--config, --set and --name go with training, not with '{ctx.invoked_subcommand}'")
+        flags = {"config_path": "--config", "overrides": "--set", "name": "--name",
+                 "runs_dir": "--runs-dir", "quiet": "--quiet"}
+        given = [flag for p, flag in flags.items()
+                 if ctx.get_parameter_source(p) != click.core.ParameterSource.DEFAULT]
+        if given:
+            fail(f"{' and '.join(given)} {'goes' if len(given) == 1 else 'go'} with training, not "
+                 f"before '{ctx.invoked_subcommand}' (its own options come after it; see "
+                 f"'train {ctx.invoked_subcommand} --help')")
         return
     if not config_path:
         fail("train: missing option '--config' (or a command such as 'resume'; see 'train --help')")
     from trainer import config as config_mod
-    from trainer.rundir import RunDir, check_name, check_runs_dir, new_run_id
+    from trainer.rundir import RunDir, check_name, check_runs_dir
     try:
         cfg = config_mod.load(config_path, overrides)
         if name is not None:
             check_name(name)
         check_runs_dir(runs_dir)
-        run_dir = RunDir.create(runs_dir, name or new_run_id(cfg.name))
+        run_dir = RunDir.create(runs_dir, name, prefix=cfg.name)
     except BadInput as e:
         fail(str(e))
     except OSError as e:
@@ -167,12 +173,18 @@ def _report(run_dir, quiet, task_name, work):
         sys.exit(EXIT_INTERRUPTED)
     progress.close()
     status = summary["status"]
+    if status == "failed":
+        click.echo(str(run_dir.path))
+        click.echo(f"error: the run failed ({summary['error']}); the traceback is in "
+                   f"{run_dir.file('summary.json')}", err=True)
+        sys.exit(EXIT_FAILED)
     if not quiet:
         click.echo(_describe(summary), err=True)
     click.echo(str(run_dir.path))
     if status == "diverged":
         click.echo(f"error: training diverged at step {summary.get('diverged_at_step')} (non-finite "
-                   "loss); try a lower optim.lr or set optim.clip", err=True)
+                   f"{summary.get('diverged_what', 'loss')}); try a lower optim.lr or set optim.clip",
+                   err=True)
         sys.exit(EXIT_DIVERGED)
     if status == "interrupted":
         click.echo(f"interrupted after step {summary['steps']}, checkpoint saved; continue with: "

@@ -125,7 +125,7 @@ def load(path, overrides=()):
         raise ConfigError(f"{path}: not a UTF-8 text file") from None
     try:
         data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
+    except ValueError as e:  # TOMLDecodeError, or a number too long for Python to convert
         raise ConfigError(f"{path}: malformed TOML: {e}") from None
     parsed = [_split_override(path, o) for o in overrides]
     return from_dict(data, path, parsed)
@@ -159,7 +159,7 @@ def _task_name(src, data, overrides):
     where = "task.name"
     for section, key, raw, text in overrides:
         if (section, key) == ("task", "name"):
-            name, where = raw, f"--set {text}"
+            name, where = _unquote(raw), f"--set {text}"
     if not isinstance(name, str):
         raise ConfigError(f"{src}: {where}: expected a task name (a string), got {_show(name)}")
     if name not in TASKS:
@@ -200,8 +200,13 @@ def _parse_text(src, text, spec, raw):
     except ValueError:
         noun = "an integer" if kind is int else "a number"
         raise ConfigError(f"{src}: --set {text}: expected {noun}, got {raw!r}") from None
+    return _unquote(raw)
+
+
+def _unquote(raw):
+    """'sine' or "sine" as typed on a shell command line, without the quotes."""
     if len(raw) >= 2 and raw[0] == raw[-1] and raw[0] in "'\"":
-        raw = raw[1:-1]
+        return raw[1:-1]
     return raw
 
 
@@ -213,7 +218,10 @@ def _check(src, where, spec, value, is_text=False):
     elif kind is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(f"{src}: {where}: expected a number, got {_show(value)}")
-        value = float(value)
+        try:
+            value = float(value)
+        except OverflowError:  # an integer beyond any float
+            value = math.inf
         if not math.isfinite(value):
             raise ConfigError(f"{src}: {where}: expected a finite number, got {value}")
     elif kind is str and not isinstance(value, str):

@@ -9,6 +9,7 @@ def plot_episodes(model, task, path, shown=8):
     scored steps of a few episodes; multilabel: share of sequences right against their length."""
     from trainer.evaluate import predict_episodes
     plt = pyplot()
+    shown = min(shown, len(task.val.x))
     if task.kind == "regression":
         fig = _answers(plt, task, predict_episodes(model, task.val))
     elif task.kind == "classification":

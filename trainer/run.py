@@ -13,6 +13,7 @@ import numpy as np
 from datasets import make_task
 from trainer import checkpoint
 from trainer.config import load as load_config
+from trainer.errors import one_line
 from trainer.loop import Diverged, EpochEnd, Position, Row, Step, Trainer
 from trainer.model import build_model
 from trainer.optimizers import make_optimizer
@@ -45,10 +46,12 @@ def train(cfg, run_dir, on_event=None, should_stop=None):
     on_event(event) sees every Step, Row and EpochEnd; should_stop() is asked
     after every step and, when true, the run stops with a checkpoint and status
     'interrupted'. A non-finite loss stops it with status 'diverged', keeping
-    the last good checkpoint.
+    the last good checkpoint. Any other failure (a bug, memory, the disk) is
+    recorded as status 'failed' with the error and its traceback.
     """
     run_dir.write_config(cfg)
-    return _execute(Setup(cfg), run_dir, Position(), 0, on_event, should_stop)
+    return _recorded(run_dir, lambda: _execute(Setup(cfg), run_dir, Position(), 0, on_event,
+                                               should_stop))
 
 
 class NothingToResume(Exception):
@@ -87,7 +90,20 @@ def resume(run_dir, setup, pos, rows, on_event=None, should_stop=None):
     _remove_stale_temporaries(run_dir.path)
     _truncate_metrics(run_dir.file(METRICS), rows)
     run_dir.write_config(setup.cfg)
-    return _execute(setup, run_dir, pos, rows, on_event, should_stop)
+    return _recorded(run_dir, lambda: _execute(setup, run_dir, pos, rows, on_event, should_stop))
+
+
+def _recorded(run_dir, work):
+    """work(), or, when it raises, a summary with status 'failed', the error and its traceback."""
+    try:
+        return work()
+    except Exception as e:
+        import traceback
+        summary = run_dir.read_summary() or {}
+        summary.update(status="failed", error=one_line(f"{type(e).__name__}: {e}"),
+                       traceback=traceback.format_exc())
+        run_dir.write_summary(summary)
+        return summary
 
 
 def _execute(setup, run_dir, pos, rows, on_event, should_stop):
@@ -114,7 +130,7 @@ def _run_epochs(setup, run_dir, pos, rows, on_event, should_stop):
     def save():
         checkpoints.submit(checkpoint.pack(model, setup.optimizer, setup.rng, pos, rows))
 
-    status, diverged_at = "completed", None
+    status, diverged = "completed", None
     last_summary = time.perf_counter()
     try:
         for event in trainer.run(pos):
@@ -137,20 +153,20 @@ def _run_epochs(setup, run_dir, pos, rows, on_event, should_stop):
                 status = "interrupted"
                 break
     except Diverged as e:
-        status, diverged_at = "diverged", e.step
+        status, diverged = "diverged", e
     finally:
         try:
             checkpoints.wait()  # the last checkpoint is on disk before the summary says so
         finally:
             writer.close()
     summary = _summary(task, trainer, status, pos, time.perf_counter() - started)
-    if diverged_at is not None:
-        summary["diverged_at_step"] = diverged_at
-    run_dir.write_summary(summary)
-    if status == "completed":
+    if diverged is not None:
+        summary["diverged_at_step"], summary["diverged_what"] = diverged.step, diverged.what
+    if status == "completed":  # said only once everything is written
         _probe_gradient_reach(setup, run_dir, pos.step)
         from trainer.plots import draw_run
         draw_run(run_dir.path, model, task, summary)
+    run_dir.write_summary(summary)
     return summary
 
 

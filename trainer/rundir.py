@@ -17,6 +17,8 @@ import numpy as np
 from trainer.errors import RunDirError
 
 CONFIG, METRICS, SUMMARY, CHECKPOINT = "config.toml", "metrics.csv", "summary.json", "checkpoint.npz"
+_UMASK = os.umask(0o022)  # read once (os.umask can only be read by setting it) and put back
+os.umask(_UMASK)
 _SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._=+-]*")
 
 
@@ -47,16 +49,19 @@ class RunDir:
         self.path = Path(path)
 
     @classmethod
-    def create(cls, runs_dir, run_id):
-        """Make runs_dir/run_id; never reuses an existing directory."""
+    def create(cls, runs_dir, run_id=None, prefix=None):
+        """Make runs_dir/run_id, or, with a prefix instead, a new generated id (drawn again on
+        the rare collision, so parallel runs never clash); never reuses an existing directory."""
         runs_dir = check_runs_dir(runs_dir)
         runs_dir.mkdir(parents=True, exist_ok=True)
-        path = runs_dir / run_id
-        try:
-            path.mkdir()
-        except FileExistsError:
-            raise RunDirError(f"{path}: already exists; choose another --name") from None
-        return cls(path)
+        for _ in range(1 if run_id else 20):
+            path = runs_dir / (run_id or new_run_id(prefix))
+            try:
+                path.mkdir()
+                return cls(path)
+            except FileExistsError:
+                pass
+        raise RunDirError(f"{path}: already exists; choose another --name")
 
     @classmethod
     def open(cls, path):
@@ -71,7 +76,7 @@ class RunDir:
 
     def write_config(self, cfg):
         data = cfg.to_toml().encode()
-        _atomic_write(self.file(CONFIG), lambda f: f.write(data))
+        atomic_write(self.file(CONFIG), lambda f: f.write(data))
 
     def metrics_writer(self, columns):
         return MetricsWriter(self.file(METRICS), columns)
@@ -79,13 +84,13 @@ class RunDir:
     def write_text(self, name, text):
         """Replace a small file of the run atomically."""
         data = text.encode()
-        _atomic_write(self.file(name), lambda f: f.write(data))
+        atomic_write(self.file(name), lambda f: f.write(data))
 
     def write_summary(self, summary, durable=True):
         """Replace summary.json atomically; durable=False skips the fsyncs (for the progress
         updates during a run, which the final summary replaces anyway)."""
         data = (json.dumps(summary, indent=2) + "\n").encode()
-        _atomic_write(self.file(SUMMARY), lambda f: f.write(data), durable)
+        atomic_write(self.file(SUMMARY), lambda f: f.write(data), durable)
 
     def read_summary(self):
         try:
@@ -95,7 +100,7 @@ class RunDir:
 
     def save_checkpoint(self, arrays):
         """Write the arrays as checkpoint.npz atomically: a temporary file, fsync, rename."""
-        _atomic_write(self.file(CHECKPOINT), lambda f: np.savez(f, **arrays))
+        atomic_write(self.file(CHECKPOINT), lambda f: np.savez(f, **arrays))
 
     def load_checkpoint(self):
         path = self.file(CHECKPOINT)
@@ -164,7 +169,7 @@ class CheckpointWriter:
                 if self._error is None:
                     if self.before:
                         self.before()
-                    _atomic_write(self.run_dir.file(CHECKPOINT), lambda f: f.write(data))
+                    atomic_write(self.run_dir.file(CHECKPOINT), lambda f: f.write(data))
             except BaseException as e:  # handed to the training thread by wait() or submit()
                 self._error = e
             finally:
@@ -180,11 +185,14 @@ class CheckpointWriter:
             raise error
 
 
-def _atomic_write(path, write, durable=True):
+def atomic_write(path, write, durable=True):
     """Replace `path` with what write(file) writes, so readers see the old or the new whole file;
-    durable: fsync the file before the rename and the directory after it."""
+    durable: fsync the file before the rename and the directory after it. The file gets the
+    usual permissions (0666 less the umask), not the temporary file's 0600."""
+    path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix="." + path.name + "-", dir=path.parent)
     try:
+        os.fchmod(fd, 0o666 & ~_UMASK)
         with os.fdopen(fd, "wb") as f:
             write(f)
             f.flush()

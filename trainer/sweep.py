@@ -63,9 +63,20 @@ class Sweep:
         return out
 
     def _draws(self):
+        """n distinct points drawn in turn from the sweep's own generator (a draw equal to an
+        earlier one is skipped), so a larger n keeps the points of a smaller one."""
         rng = np.random.default_rng(self.sample_seed)
-        return [{k: _draw(rng, self.base, k, spec) for k, spec in self.params.items()}
-                for _ in range(self.n)]
+        out, seen = [], set()
+        for _ in range(50 * self.n):
+            values = {k: _draw(rng, self.base, k, spec) for k, spec in self.params.items()}
+            key = json.dumps(values, sort_keys=True)
+            if key not in seen:
+                seen.add(key)
+                out.append(values)
+                if len(out) == self.n:
+                    return out
+        raise ConfigError(f"{self.source}: sweep.n: {self.n} distinct points wanted, but "
+                          f"{50 * self.n} draws found only {len(out)}; lower n or widen the ranges")
 
     def _config(self, values, seed):
         data = self.base.to_dict()
@@ -96,7 +107,7 @@ def load(path):
                           f"{path}: is not a file, expected a TOML sweep file")
     try:
         data = tomllib.loads(path.read_bytes().decode("utf-8"))
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
+    except (UnicodeDecodeError, ValueError) as e:  # TOMLDecodeError, or a number too long
         raise ConfigError(f"{path}: malformed TOML: {e}") from None
     _known(path, "", data, TOP_KEYS)
     base = _base(path, data)
@@ -209,10 +220,13 @@ def _draw(rng, base, dotted, spec):
     if isinstance(spec, list):
         return spec[int(rng.integers(len(spec)))]
     lo, hi = spec["min"], spec["max"]
-    u = rng.uniform(math.log(lo), math.log(hi)) if spec["log"] else rng.uniform(lo, hi)
-    v = math.exp(u) if spec["log"] else u
     section, key = dotted.split(".", 1)
-    return int(round(v)) if isinstance(base[section][key], int) else float(format(v, ".6g"))
+    if isinstance(base[section][key], int):  # every integer in [lo, hi] alike (or alike in log)
+        if not spec["log"]:
+            return int(rng.integers(int(lo), int(hi) + 1))
+        return min(int(math.exp(rng.uniform(math.log(lo), math.log(hi + 1)))), int(hi))
+    u = rng.uniform(math.log(lo), math.log(hi)) if spec["log"] else rng.uniform(lo, hi)
+    return float(format(math.exp(u) if spec["log"] else u, ".6g"))
 
 
 def _seeds(path, seeds):
@@ -233,8 +247,9 @@ def _table(path, data, key, where=None):
 
 def _split(where, dotted):
     if dotted.count(".") != 1 or not all(dotted.split(".")):
-        raise ConfigError(f"{where}: {dotted!r}: expected a key as \"section.key\", "
-                          "such as \"train.bptt\"")
+        raise ConfigError(f"{where}: {dotted!r}: expected a key as \"section.key\" in quotes, "
+                          "such as \"train.bptt\" = [4, 8] (unquoted, TOML reads train.bptt as "
+                          "a table)")
     return dotted.split(".")
 
 

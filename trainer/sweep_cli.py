@@ -31,9 +31,17 @@ with the same --name to finish)."""
 
 
 def _errors():
-    from trainer.config import ConfigError
-    from trainer.rundir import RunDirError
-    return ConfigError, RunDirError
+    from trainer.errors import BadInput
+    return BadInput
+
+
+def _make_dir(path, option):
+    """mkdir -p, or the one-line bad-input error naming the option that gave the path."""
+    from trainer.cli import fail
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        fail(f"{option}: cannot create {path} ({e.strerror or e})")
 
 
 @click.command("sweep", epilog=SWEEP_EPILOG)
@@ -76,7 +84,7 @@ def sweep_cmd(sweep_file, workers, scheduler, name, runs_dir, dry_run, quiet):
     except _errors() as e:
         fail(str(e))
     if not dry_run:
-        sweep_dir.mkdir(parents=True, exist_ok=True)
+        _make_dir(sweep_dir, f"--runs-dir {runs_dir}")
     points = sw.points()
     todo = sweep_run.pending(points, sweep_dir) if sweep_dir.is_dir() else points
     if dry_run:
@@ -188,6 +196,7 @@ def compare_cmd(run_dirs, out, runs_dir):
     for p in map(Path, run_dirs):
         inner = sorted(d for d in p.iterdir() if (d / CONFIG).is_file()) if p.is_dir() else []
         paths += inner if inner and not (p / CONFIG).is_file() else [p]
+    option = f"--out {out}" if out else f"--runs-dir {runs_dir}"
     out = Path(out) if out else Path(runs_dir) / new_run_id("compare")
     try:
         if out.exists() and not out.is_dir():
@@ -195,7 +204,7 @@ def compare_cmd(run_dirs, out, runs_dir):
         rows, cols, keys = sweep_results.table_for_runs(paths, out.resolve())
     except _errors() as e:
         fail(str(e))
-    out.mkdir(parents=True, exist_ok=True)
+    _make_dir(out, option)
     written = [sweep_results.write(out / sweep_results.RESULTS, rows, cols)]
     written += sweep_plots.draw(out / sweep_results.RESULTS, keys, out, title=None) if len(keys) <= 3 \
         else [sweep_plots.plot_curves(out / sweep_results.RESULTS, [], out / "loss_curves.png")]

@@ -6,6 +6,7 @@ so workers need no filesystem shared with it. Workers must have this package
 installed (same version); `dask worker` pins BLAS to one thread by default.
 """
 import os
+import re
 import secrets
 import shutil
 import time
@@ -15,6 +16,8 @@ from trainer.config import ConfigError
 from trainer.sweep_worker import run_to_bytes
 
 CONNECT_TIMEOUT_S = 10
+# protocol://host:port (host a name, IPv4 or [IPv6]); anything else leaves a half-built Client
+_ADDRESS = re.compile(r"(tcp|tls|inproc|ucx|ws|wss)://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):\d{1,5}")
 
 
 def connect(address, timeout=None):
@@ -24,6 +27,9 @@ def connect(address, timeout=None):
     except ImportError:
         raise ConfigError(f"--scheduler {address}: needs dask.distributed; install the extra: "
                           "pip install -e '.[dask]'") from None
+    if not _ADDRESS.fullmatch(address):
+        raise ConfigError(f"--scheduler {address}: expected a scheduler address such as "
+                          "tcp://scheduler-host:8786")
     try:
         return Client(address, timeout=f"{timeout or CONNECT_TIMEOUT_S}s", set_as_default=False)
     except (OSError, TimeoutError, ValueError) as e:

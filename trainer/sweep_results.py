@@ -9,12 +9,11 @@ import csv
 import io
 import json
 import os
-import tempfile
 import tomllib
 from pathlib import Path
 
 from datasets import get_task
-from trainer.rundir import CONFIG, SUMMARY, RunDir, RunDirError
+from trainer.rundir import CONFIG, SUMMARY, RunDir, RunDirError, atomic_write
 
 RESULTS = "results.csv"
 TAIL = ("baseline_val_loss", "wall_s", "run_dir")
@@ -54,17 +53,10 @@ def write(path, rows, cols):
 
 
 def atomic_write_text(path, text):
-    """Replace path with text: a temporary file in the same folder, then a rename."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", newline="") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    """Replace path with text atomically (not fsynced: it is rewritten as runs land)."""
+    data = text.encode()
+    atomic_write(path, lambda f: f.write(data), durable=False)
+    return Path(path)
 
 
 def read_run(path):
