@@ -159,7 +159,8 @@ def test_divergence_exits_3_with_status(tmp_path):
     assert result.exit_code == 3, result.output
     s = json.loads((run_path(result) / "summary.json").read_text())
     assert s["status"] == "diverged" and s["diverged_at_step"] >= 1
-    assert "optim.lr" in result.stderr
+    assert s["diverged_what"] in ("loss", "gradient", "validation loss")
+    assert f"non-finite {s['diverged_what']}" in result.stderr and "optim.lr" in result.stderr
 
 
 def test_module_entry_point_and_help_with_examples():
@@ -194,3 +195,12 @@ def test_run_files_get_the_usual_permissions(sine_run):
     os.umask(umask)
     for p in sine_run.iterdir():
         assert p.stat().st_mode & 0o777 == 0o666 & ~umask, p.name  # not mkstemp's 0600
+
+
+def test_a_generated_run_name_that_collides_is_drawn_again(tmp_path, monkeypatch):
+    from trainer import rundir
+    names = iter(["sine-same", "sine-same", "sine-other"])
+    monkeypatch.setattr(rundir, "new_run_id", lambda prefix: next(names))
+    first = rundir.RunDir.create(tmp_path, prefix="sine")
+    second = rundir.RunDir.create(tmp_path, prefix="sine")
+    assert (first.path.name, second.path.name) == ("sine-same", "sine-other")
