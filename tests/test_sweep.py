@@ -8,19 +8,9 @@ from trainer import sweep
 from trainer.cli import main
 from trainer.config import ConfigError
 from trainer.rundir import check_name
+from tiny_configs import TINY_SINE
 
-BASE = """\
-[task]
-name = "sine"
-length = 200
-val_length = 50
-[model]
-hidden = 8
-[train]
-epochs = 1
-batch_size = 4
-bptt = 10
-"""
+BASE = TINY_SINE
 
 
 def write_sweep(tmp_path, body, base=BASE):

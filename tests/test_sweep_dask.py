@@ -9,21 +9,11 @@ import pytest
 from click.testing import CliRunner
 
 from trainer.cli import main
+from tiny_configs import TINY_SINE
 
 pytest.importorskip("distributed")
 
-BASE = """\
-[task]
-name = "sine"
-length = 200
-val_length = 50
-[model]
-hidden = 8
-[train]
-epochs = 1
-batch_size = 4
-bptt = 10
-"""
+BASE = TINY_SINE
 HANG_LIMIT_S = 120  # a hung cluster fails the test run instead of stalling CI
 
 

@@ -9,23 +9,9 @@ from click.testing import CliRunner
 from trainer import sweep, sweep_run
 from trainer.cli import main
 from trainer.sweep_results import RESULTS
+from tiny_configs import TINY_SINE
 
-BASE = """\
-[task]
-name = "sine"
-length = 200
-val_length = 50
-[model]
-hidden = 8
-[optim]
-name = "sgd"
-lr = 0.05
-clip = 0.0
-[train]
-epochs = 2
-batch_size = 4
-bptt = 10
-"""
+BASE = TINY_SINE.replace("epochs = 1", "epochs = 2") + '[optim]\nname = "sgd"\nlr = 0.05\nclip = 0.0\n'
 RUN_FILES = {"config.toml", "metrics.csv", "summary.json", "checkpoint.npz", "loss_curves.png",
              "task_view.png"}
 
