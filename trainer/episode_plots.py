@@ -1,7 +1,7 @@
 """Task views for episode tasks: what the model answers on validation episodes."""
 import numpy as np
 
-from trainer.plots import COLORS, pyplot
+from trainer.plots import COLORS, pyplot, save
 
 
 def plot_episodes(model, task, path, shown=8):
@@ -17,9 +17,7 @@ def plot_episodes(model, task, path, shown=8):
         fig = _tokens(plt, task, predict_episodes(model, first), shown)
     else:
         fig = _strings(plt, task, model)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    save(fig, path)
 
 
 def _answers(plt, task, ys):

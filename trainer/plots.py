@@ -24,6 +24,14 @@ def pyplot():
     return plt
 
 
+def save(fig, path):
+    """Lay out, write and close a figure (closed, so long sweeps do not pile figures up)."""
+    import matplotlib.pyplot as plt
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
 def plot_losses(metrics_csv, metric, baseline, title, path):
     """Train and val loss against step (log scale), the baseline's val loss as a line;
     for a metric other than the loss (accuracy), a second panel with it."""
@@ -51,9 +59,7 @@ def plot_losses(metrics_csv, metric, baseline, title, path):
         ax.set(xlabel="step", ylabel=metric, title=f"val {metric}")
         ax.legend()
     fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    save(fig, path)
 
 
 def read_metrics(path):
@@ -84,9 +90,7 @@ def plot_gradient_reach(reach_csv, title, path):
     ax.set_yscale("log")
     ax.set(xlabel="time step t of the window", ylabel="||dL/dh_t||", title=title)
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    save(fig, path)
 
 
 def plot_values(truth, one_step, generated, start, title, path):
@@ -104,9 +108,7 @@ def plot_values(truth, one_step, generated, start, title, path):
     ax.set_ylim(lo, hi + 0.25 * (hi - lo))  # room for the legend above the curves
     ax.set(xlabel="validation step", ylabel="value", title=title)
     ax.legend(loc="upper right", ncol=3)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    save(fig, path)
 
 
 def plot_tokens(truth, predicted, title, path):
@@ -124,9 +126,7 @@ def plot_tokens(truth, predicted, title, path):
     ax.set_ylim(lo, hi + 0.25 * (hi - lo))
     ax.set(xlabel="validation step", ylabel="token", title=title)
     ax.legend(loc="upper right", ncol=3)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    save(fig, path)
 
 
 def draw_run(run_path, model, task, summary, steps=None):

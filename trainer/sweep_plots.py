@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from trainer.plots import COLORS, pyplot
+from trainer.plots import COLORS, pyplot, save
 
 
 def _read(results_csv):
@@ -81,9 +81,7 @@ def plot_final(results_csv, key, path, title=None):
         ax.legend(fontsize=8)
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    save(fig, path)
     return Path(path)
 
 
@@ -140,9 +138,7 @@ def plot_curves(results_csv, keys, path, title=None):
                    bbox_to_anchor=(1.02, 1))
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    save(fig, path)
     return Path(path)
 
 
