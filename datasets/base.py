@@ -1,8 +1,46 @@
-"""What a task hands to the trainer: one long stream, or independent episodes."""
+"""The task interface: what a task hands to the trainer (one long stream, or independent
+episodes) and the type of its config keys. Imports nothing of the trainer."""
 from dataclasses import dataclass, field
 from typing import Callable, NamedTuple
 
 import numpy as np
+
+
+@dataclass(frozen=True)
+class Key:
+    """One config key. The default's type is the key's type; int keys refuse floats and bools."""
+
+    default: object
+    help: str
+    min: float | None = None
+    max: float | None = None
+    above: float | None = None     # strict lower bound
+    choices: tuple | None = None
+
+    def check(self, value):
+        """Return None if value is in range, else what was expected, as a phrase."""
+        if self.choices is not None and value not in self.choices:
+            return "one of " + ", ".join(repr(c) for c in self.choices)
+        if self.above is not None and not value > self.above:
+            return f"a number > {self.above:g}"
+        if self.min is not None and value < self.min:
+            return f"a number >= {self.min:g}" + (f" and <= {self.max:g}" if self.max is not None else "")
+        if self.max is not None and value > self.max:
+            return f"a number <= {self.max:g}"
+        return None
+
+    def describe_range(self):
+        """The allowed values, for the README's config table and --help."""
+        if self.choices is not None:
+            return ", ".join(str(c) for c in self.choices)
+        parts = []
+        if self.above is not None:
+            parts.append(f"> {self.above:g}")
+        if self.min is not None:
+            parts.append(f">= {self.min:g}")
+        if self.max is not None:
+            parts.append(f"<= {self.max:g}")
+        return ", ".join(parts) or "any"
 
 
 @dataclass(frozen=True)

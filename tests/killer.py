@@ -18,7 +18,9 @@ import os
 import signal
 import sys
 
-from trainer import cli, rundir
+from trainer import rundir
+from trainer.cli import main
+from trainer.cli.runs import Progress
 from trainer.loop import Step
 
 point, n, args = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
@@ -47,7 +49,7 @@ rundir.CheckpointWriter.submit = submit_and_land
 
 
 if point in ("step", "sigint", "sigterm", "sigint-twice"):
-    shown = cli.Progress.__call__
+    shown = Progress.__call__
 
     def progress(self, event):
         shown(self, event)
@@ -59,7 +61,7 @@ if point in ("step", "sigint", "sigterm", "sigint-twice"):
             if point == "sigint-twice":
                 os.kill(os.getpid(), sig)
 
-    cli.Progress.__call__ = progress
+    Progress.__call__ = progress
 elif point == "checkpoint-half":
     atomic_write = rundir.atomic_write
 
@@ -99,4 +101,4 @@ elif point == "row-torn":
 else:
     sys.exit(f"unknown point {point}")
 
-cli.main(args, prog_name="train")
+main(args, prog_name="train")

@@ -174,12 +174,12 @@ def test_a_failure_inside_a_run_is_recorded_in_one_line(tmp_path, monkeypatch):
     """Anything but bad input or divergence (a bug, memory, the disk): status failed with the error
     and traceback in summary.json, one line on stderr, exit 1; 'completed' is only ever written
     once the plots are."""
-    import trainer.plots
+    import trainer.plots.run
 
     def broken(*args, **kwargs):
         raise RuntimeError("the plot broke")
 
-    monkeypatch.setattr(trainer.plots, "draw_run", broken)
+    monkeypatch.setattr(trainer.plots.run, "draw_run", broken)
     result = CliRunner().invoke(main, ["--config", str(CONFIGS / "sine.toml"), "--quiet",
                                        "--set", "train.epochs=1", "--runs-dir", str(tmp_path)])
     assert result.exit_code == 1

@@ -4,7 +4,7 @@ import textwrap
 import pytest
 from click.testing import CliRunner
 
-from trainer import sweep
+from trainer.sweep import spec as sweep
 from trainer.cli import main
 from trainer.config import ConfigError
 from trainer.rundir import check_name

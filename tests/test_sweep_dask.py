@@ -62,7 +62,7 @@ def test_a_sweep_runs_on_a_dask_cluster_and_the_client_writes_the_run_directorie
 
 
 def test_an_unreachable_scheduler_is_bad_input(tmp_path, monkeypatch):
-    from trainer import sweep_dask
+    from trainer.sweep import dask_cluster as sweep_dask
     monkeypatch.setattr(sweep_dask, "CONNECT_TIMEOUT_S", 1)
     (tmp_path / "base.toml").write_text(BASE)
     path = tmp_path / "s.toml"

@@ -13,7 +13,7 @@ from types import MappingProxyType
 
 from datasets import TASKS
 from trainer.errors import ConfigError
-from trainer.schema import Key
+from datasets.base import Key
 
 SECTIONS = {
     "task": {

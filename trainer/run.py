@@ -164,7 +164,7 @@ def _run_epochs(setup, run_dir, pos, rows, on_event, should_stop):
         summary["diverged_at_step"], summary["diverged_what"] = diverged.step, diverged.what
     if status == "completed":  # said only once everything is written
         _probe_gradient_reach(setup, run_dir, pos.step)
-        from trainer.plots import draw_run
+        from trainer.plots.run import draw_run
         draw_run(run_dir.path, model, task, summary)
     run_dir.write_summary(summary)
     return summary

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from trainer.config import ConfigError
-from trainer.sweep_worker import run_to_bytes
+from trainer.sweep.worker import run_to_bytes
 
 CONNECT_TIMEOUT_S = 10
 # protocol://host:port (host a name, IPv4 or [IPv6]); anything else leaves a half-built Client

@@ -1,7 +1,7 @@
 """Task views for episode tasks: what the model answers on validation episodes."""
 import numpy as np
 
-from trainer.plots import COLORS, pyplot, save
+from trainer.plots.style import COLORS, pyplot, save
 
 
 def plot_episodes(model, task, path, shown=8):

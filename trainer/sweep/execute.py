@@ -14,10 +14,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from datasets import get_task
-from trainer import sweep_results
+from trainer.sweep import results as sweep_results
 from trainer.config import ConfigError
 from trainer.rundir import RunDirError, check_runs_dir
-from trainer.sweep_worker import BLAS_ENV, init_worker, run_into
+from trainer.sweep.worker import BLAS_ENV, init_worker, run_into
 
 SWEEP_FILE = "sweep.toml"
 DONE = ("completed", "diverged")
@@ -98,7 +98,7 @@ def run(sweep, sweep_dir, workers=None, client=None, on_result=None, should_stop
             on_result(point, summary)
 
     if todo and client is not None:
-        from trainer.sweep_dask import run_on_dask
+        from trainer.sweep.dask_cluster import run_on_dask
         run_on_dask(client, todo, sweep_dir, landed, should_stop)
     elif todo:
         run_local(todo, sweep_dir, workers or os.cpu_count() or 1, landed, should_stop)

@@ -1,4 +1,4 @@
-"""The `train sweep` and `train compare` commands; registered on the `train` group in cli.py.
+"""The `train sweep` and `train compare` commands; the group in trainer/cli/__init__.py adds them.
 
 Nothing heavy is imported at the top, so `train --help` stays fast.
 """
@@ -6,6 +6,9 @@ import sys
 from pathlib import Path
 
 import click
+
+from trainer.cli.common import EXIT_INTERRUPTED, StopFlag, fail, make_dir
+from trainer.errors import BadInput
 
 EXIT_FAILED_RUNS = 1
 
@@ -30,20 +33,6 @@ Exit status: 0 done, 1 some runs failed (see results.csv), 2 bad input
 with the same --name to finish)."""
 
 
-def _errors():
-    from trainer.errors import BadInput
-    return BadInput
-
-
-def _make_dir(path, option):
-    """mkdir -p, or the one-line bad-input error naming the option that gave the path."""
-    from trainer.cli import fail
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        fail(f"{option}: cannot create {path} ({e.strerror or e})")
-
-
 @click.command("sweep", epilog=SWEEP_EPILOG)
 @click.argument("sweep_file", metavar="SWEEP_FILE")
 @click.option("--workers", type=click.IntRange(1, 1024), default=None,
@@ -66,8 +55,7 @@ def sweep_cmd(sweep_file, workers, scheduler, name, runs_dir, dry_run, quiet):
     search, a range { min, max, log }. Every run's config is checked before
     anything runs.
     """
-    from trainer.cli import EXIT_INTERRUPTED, StopFlag, fail
-    from trainer import sweep as sweep_mod, sweep_run
+    from trainer.sweep import execute as sweep_run, spec as sweep_mod
     from trainer.rundir import check_name, new_run_id
     if workers and scheduler:
         fail("--workers and --scheduler do not go together: a Dask cluster has its own workers")
@@ -79,12 +67,12 @@ def sweep_cmd(sweep_file, workers, scheduler, name, runs_dir, dry_run, quiet):
         sweep_dir = sweep_run.open_dir(sw, runs_dir, name, create=False)
         client = None
         if scheduler and not dry_run:  # before anything is written
-            from trainer.sweep_dask import connect
+            from trainer.sweep.dask_cluster import connect
             client = connect(scheduler)
-    except _errors() as e:
+    except BadInput as e:
         fail(str(e))
     if not dry_run:
-        _make_dir(sweep_dir, f"--runs-dir {runs_dir}")
+        make_dir(sweep_dir, f"--runs-dir {runs_dir}")
     points = sw.points()
     todo = sweep_run.pending(points, sweep_dir) if sweep_dir.is_dir() else points
     if dry_run:
@@ -104,14 +92,14 @@ def sweep_cmd(sweep_file, workers, scheduler, name, runs_dir, dry_run, quiet):
         progress.close()
         click.echo(f"interrupted at once; finished runs in {sweep_dir} are intact", err=True)
         sys.exit(EXIT_INTERRUPTED)
-    except _errors() as e:
+    except BadInput as e:
         progress.close()
         fail(str(e))
     finally:
         if client is not None:
             client.close()
     progress.close()
-    from trainer import sweep_plots
+    from trainer.plots import sweep as sweep_plots
     rows = results.rows()
     if any(r["run_dir"] for r in rows):
         sweep_plots.draw(sweep_dir / "results.csv", sw.keys, sweep_dir, title=sweep_dir.name)
@@ -189,8 +177,8 @@ def compare_cmd(run_dirs, out, runs_dir):
       train compare runs/sine-20261121-120000-ab12 runs/sine-20261121-120500-cd34
       train compare runs/bptt-counting/bptt=2-seed=0 runs/bptt-counting/bptt=16-seed=0 --out cmp
     """
-    from trainer.cli import fail
-    from trainer import sweep_plots, sweep_results
+    from trainer.plots import sweep as sweep_plots
+    from trainer.sweep import results as sweep_results
     from trainer.rundir import CONFIG, new_run_id
     paths = []
     for p in map(Path, run_dirs):
@@ -202,9 +190,9 @@ def compare_cmd(run_dirs, out, runs_dir):
         if out.exists() and not out.is_dir():
             fail(f"--out {out}: exists and is not a directory")
         rows, cols, keys = sweep_results.table_for_runs(paths, out.resolve())
-    except _errors() as e:
+    except BadInput as e:
         fail(str(e))
-    _make_dir(out, option)
+    make_dir(out, option)
     written = [sweep_results.write(out / sweep_results.RESULTS, rows, cols)]
     written += sweep_plots.draw(out / sweep_results.RESULTS, keys, out, title=None) if len(keys) <= 3 \
         else [sweep_plots.plot_curves(out / sweep_results.RESULTS, [], out / "loss_curves.png")]

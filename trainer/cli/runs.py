@@ -1,42 +1,10 @@
-"""The `train` command: train a config, and evaluate or re-plot runs. Owns all terminal output."""
-import signal
+"""Commands for one run: train a config, resume, evaluate and re-plot runs. Owns their output."""
 import sys
 
 import click
 
-from trainer.errors import BadInput, one_line
-
-EXIT_FAILED, EXIT_BAD_INPUT, EXIT_DIVERGED, EXIT_INTERRUPTED = 1, 2, 3, 130
-
-
-def fail(message, code=EXIT_BAD_INPUT):
-    click.echo(f"error: {one_line(message)}", err=True)
-    sys.exit(code)
-
-
-class StopFlag:
-    """SIGINT/SIGTERM: the first asks the run to stop after its current step; a second stops at once."""
-
-    def __init__(self):
-        self.requested = False
-        self._old = {}
-
-    def __enter__(self):
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            self._old[sig] = signal.signal(sig, self._handle)
-        return self
-
-    def __exit__(self, *exc):
-        for sig, old in self._old.items():
-            signal.signal(sig, old)
-
-    def _handle(self, signum, frame):
-        if self.requested:
-            raise KeyboardInterrupt
-        self.requested = True
-
-    def __call__(self):
-        return self.requested
+from trainer.cli.common import EXIT_DIVERGED, EXIT_FAILED, EXIT_INTERRUPTED, StopFlag, fail
+from trainer.errors import BadInput
 
 
 class Progress:
@@ -80,64 +48,8 @@ class Progress:
             self.bar.close()
 
 
-class OneLineErrors(click.Group):
-    """Click prints usage errors over several lines; here every bad input is one line, exit 2."""
-
-    def main(self, args=None, prog_name=None, **extra):
-        extra.pop("standalone_mode", None)
-        try:
-            return super().main(args, prog_name, standalone_mode=False, **extra)
-        except click.exceptions.Exit as e:
-            sys.exit(e.exit_code)
-        except click.UsageError as e:
-            where = e.ctx.command_path if e.ctx else "train"
-            fail(f"{where}: {e.format_message()} (see '{where} --help')")
-        except click.ClickException as e:
-            fail(e.format_message())
-        except click.Abort:
-            sys.exit(EXIT_INTERRUPTED)
-
-
-EPILOG = """\b
-Examples:
-  train --config configs/sine.toml
-  train --config configs/counting.toml --set task.repeat=8 --set train.bptt=16
-  train resume runs/<run-id>
-  train resume runs/<run-id> --epochs 40
-  train eval runs/<run-id>
-  train plot runs/<run-id> --steps 500
-
-Exit status: 0 done, 1 a run failed (or a sweep's runs), 2 bad input, 3 training
-diverged, 130 interrupted."""
-
-
-@click.group(cls=OneLineErrors, invoke_without_command=True, epilog=EPILOG,
-             context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--config", "config_path", metavar="FILE", help="TOML config to train, e.g. configs/sine.toml.")
-@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
-              help="Override a config key, typed like its default (repeatable): --set train.bptt=10")
-@click.option("--name", help="Run directory name (default: config name, time and a random suffix).")
-@click.option("--runs-dir", default="runs", show_default=True, metavar="DIR",
-              help="Where run directories are created.")
-@click.option("--quiet", is_flag=True, help="Print nothing but errors and the run directory.")
-@click.version_option(package_name="rnn-trainer", prog_name="train")
-@click.pass_context
-def main(ctx, config_path, overrides, name, runs_dir, quiet):
-    """Train a recurrent network on a synthetic sequence task, in numpy.
-
-    With --config, trains one run into RUNS_DIR/<run-id>/ (config.toml,
-    metrics.csv, summary.json, checkpoint.npz, plots) and prints that path.
-    """
-    if ctx.invoked_subcommand is not None:
-        flags = {"config_path": "--config", "overrides": "--set", "name": "--name",
-                 "runs_dir": "--runs-dir", "quiet": "--quiet"}
-        given = [flag for p, flag in flags.items()
-                 if ctx.get_parameter_source(p) != click.core.ParameterSource.DEFAULT]
-        if given:
-            fail(f"{' and '.join(given)} {'goes' if len(given) == 1 else 'go'} with training, not "
-                 f"before '{ctx.invoked_subcommand}' (its own options come after it; see "
-                 f"'train {ctx.invoked_subcommand} --help')")
-        return
+def train_config(config_path, overrides, name, runs_dir, quiet):
+    """Train one run from a config file into a new run directory; exit with its status's code."""
     if not config_path:
         fail("train: missing option '--config' (or a command such as 'resume'; see 'train --help')")
     from trainer import config as config_mod
@@ -223,7 +135,7 @@ def _load_run(path):
 
 
 
-@main.command("resume")
+@click.command("resume")
 @click.argument("run_dir", metavar="RUN_DIR")
 @click.option("--epochs", type=click.IntRange(1, None), default=None,
               help="Train to this many epochs in all (extends a finished run).")
@@ -257,7 +169,7 @@ def resume_cmd(run_dir, epochs, quiet):
             lambda progress, stop: run.resume(rd, setup, pos, rows, progress, stop))
 
 
-@main.command("eval")
+@click.command("eval")
 @click.argument("run_dir", metavar="RUN_DIR")
 def eval_cmd(run_dir):
     """Evaluate a run's checkpoint on its validation data, beside the task's baseline.
@@ -283,7 +195,7 @@ def eval_cmd(run_dir):
     click.echo(f"baseline: {task.baseline_name}")
 
 
-@main.command("plot")
+@click.command("plot")
 @click.argument("run_dirs", nargs=-1, required=True, metavar="RUN_DIR...")
 @click.option("--steps", type=click.IntRange(1, 100000), default=None,
               help="Steps to show: free-running generation for value tasks, tokens otherwise.")
@@ -294,7 +206,7 @@ def plot_cmd(run_dirs, steps):
     Example:
       train plot runs/sine-20261121-120000-ab12 --steps 600
     """
-    from trainer.plots import draw_run
+    from trainer.plots.run import draw_run
     for path in run_dirs:
         try:
             rd, setup = _load_run(path)
@@ -302,10 +214,3 @@ def plot_cmd(run_dirs, steps):
             fail(str(e))
         for p in draw_run(rd.path, setup.model, setup.task, rd.read_summary(), steps):
             click.echo(str(p))
-
-
-# Sweeps and comparisons live in trainer/sweep_cli.py (their heavy imports are deferred too).
-from trainer.sweep_cli import compare_cmd, sweep_cmd  # noqa: E402
-
-main.add_command(sweep_cmd, "sweep")
-main.add_command(compare_cmd, "compare")

@@ -9,29 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
+from trainer.plots.style import COLORS, pyplot, save
+
 LOSS_PNG, TASK_PNG, REACH_PNG = "loss_curves.png", "task_view.png", "gradient_reach.png"
-COLORS = {"train": "#4C72B0", "val": "#DD8452", "base": "#7F7F7F", "truth": "#222222",
-          "pred": "#4C72B0", "gen": "#C44E52"}
-
-
-def pyplot():
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    plt.rcParams.update({"axes.spines.top": False, "axes.spines.right": False,
-                         "axes.grid": True, "grid.alpha": 0.3, "legend.frameon": False,
-                         "figure.dpi": 110, "font.size": 10})
-    return plt
-
-
-def save(fig, path):
-    """Lay out, write and close a figure (closed, so long sweeps do not pile figures up)."""
-    import matplotlib.pyplot as plt
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-
-
 def plot_losses(metrics_csv, metric, baseline, title, path):
     """Train and val loss against step (log scale), the baseline's val loss as a line;
     for a metric other than the loss (accuracy), a second panel with it."""
@@ -141,7 +121,7 @@ def draw_run(run_path, model, task, summary, steps=None):
         paths.append(run_path / REACH_PNG)
         plot_gradient_reach(reach, f"{task.name}: how far back the error signal reaches", paths[-1])
     if task.episodes:
-        from trainer.episode_plots import plot_episodes
+        from trainer.plots.episodes import plot_episodes
         plot_episodes(model, task, paths[1])
     elif task.input_tokens:
         span = min(steps or 120, len(task.val_x))

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from trainer.plots import COLORS, pyplot, save
+from trainer.plots.style import COLORS, pyplot, save
 
 
 def _read(results_csv):

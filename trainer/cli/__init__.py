@@ -1,0 +1,54 @@
+"""The `train` command group: training a config, and the commands for runs, sweeps and reports.
+
+The group imports the command modules (one per family) and never the reverse.
+"""
+import click
+
+from trainer.cli import runs, sweeps
+from trainer.cli.common import OneLineErrors, fail
+
+EPILOG = """\b
+Examples:
+  train --config configs/sine.toml
+  train --config configs/counting.toml --set task.repeat=8 --set train.bptt=16
+  train resume runs/<run-id>
+  train resume runs/<run-id> --epochs 40
+  train eval runs/<run-id>
+  train plot runs/<run-id> --steps 500
+
+Exit status: 0 done, 1 a run failed (or a sweep's runs), 2 bad input, 3 training
+diverged, 130 interrupted."""
+
+
+@click.group(cls=OneLineErrors, invoke_without_command=True, epilog=EPILOG,
+             context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", "config_path", metavar="FILE", help="TOML config to train, e.g. configs/sine.toml.")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+              help="Override a config key, typed like its default (repeatable): --set train.bptt=10")
+@click.option("--name", help="Run directory name (default: config name, time and a random suffix).")
+@click.option("--runs-dir", default="runs", show_default=True, metavar="DIR",
+              help="Where run directories are created.")
+@click.option("--quiet", is_flag=True, help="Print nothing but errors and the run directory.")
+@click.version_option(package_name="rnn-trainer", prog_name="train")
+@click.pass_context
+def main(ctx, config_path, overrides, name, runs_dir, quiet):
+    """Train a recurrent network on a synthetic sequence task, in numpy.
+
+    With --config, trains one run into RUNS_DIR/<run-id>/ (config.toml,
+    metrics.csv, summary.json, checkpoint.npz, plots) and prints that path.
+    """
+    if ctx.invoked_subcommand is not None:
+        flags = {"config_path": "--config", "overrides": "--set", "name": "--name",
+                 "runs_dir": "--runs-dir", "quiet": "--quiet"}
+        given = [flag for p, flag in flags.items()
+                 if ctx.get_parameter_source(p) != click.core.ParameterSource.DEFAULT]
+        if given:
+            fail(f"{' and '.join(given)} {'goes' if len(given) == 1 else 'go'} with training, not "
+                 f"before '{ctx.invoked_subcommand}' (its own options come after it; see "
+                 f"'train {ctx.invoked_subcommand} --help')")
+        return
+    runs.train_config(config_path, overrides, name, runs_dir, quiet)
+
+
+for command in (runs.resume_cmd, runs.eval_cmd, runs.plot_cmd, sweeps.sweep_cmd, sweeps.compare_cmd):
+    main.add_command(command)
