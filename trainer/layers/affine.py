@@ -22,7 +22,7 @@ class TimeAffine:
         self._time_major = tm = _is_time_major(xs)
         rows = np.swapaxes(xs, 0, 1) if tm else xs
         self._x2 = x2 = np.asarray(rows, dtype=W.dtype).reshape(N * T, H)  # (N*T, H)
-        ys = x2 @ W
+        ys = np.dot(x2, W)                   # np.dot: BLAS for every shape (matmul is not, e.g. O=1)
         ys += b
         return _unrows(ys, N, T, tm)                                     # (N, T, O)
 
@@ -32,9 +32,9 @@ class TimeAffine:
         tm = self._time_major
         rows = np.swapaxes(dys, 0, 1) if tm else dys
         d2 = np.ascontiguousarray(rows, dtype=W.dtype).reshape(N * T, O)  # (N*T, O)
-        np.matmul(self._x2.T, d2, out=self.grads[0])
+        np.dot(self._x2.T, d2, out=self.grads[0])
         np.sum(d2, axis=0, out=self.grads[1])
-        return _unrows(d2 @ W.T, N, T, tm)                               # (N, T, H)
+        return _unrows(np.dot(d2, W.T), N, T, tm)                               # (N, T, H)
 
 
 def _is_time_major(xs):

@@ -11,16 +11,16 @@ class TimeLSTM(Recurrent):
     columns in blocks f, g, i, o (forget, candidate, input, output), so that
         f, i, o = sigmoid(.), g = tanh(.)   of   a = x @ Wx + h_prev @ Wh + b
         c_next = f * c_prev + g * i,   h_next = o * tanh(c_next).
-    Computed as TimeRNN is: time-major (T, N, .) buffers kept per shape, the
-    bias as a column of ones on the inputs, the input projection and all weight
-    and input gradients as single products over the N*T rows; only the
-    recurrence runs in the Python loop. Inside, each forward copies the weights
-    into the order g, f, i, o with the sigmoid gates' columns halved, so that
-    one tanh over the whole (N, 4H) step computes every gate: sigmoid(a) =
-    (1 + tanh(a / 2)) / 2, which cannot overflow. Gradients are taken with
-    respect to these internal weights and mapped back (reordered, halved).
-    After backward, `dh` and `dc` hold the gradient into the state the forward
-    started from. Outputs are fresh arrays, (N, T, .) views of time-major memory.
+    Inside, everything is feature-major: step t works on z_t = [x_t; 1; h_{t-1}]
+    of shape (D+1+H, N) and gates of shape (4H, N), so each gate is a contiguous
+    (H, N) block (numpy is several times slower on strided slices) and one
+    product per step computes the input, bias and recurrent terms together. The
+    internal weights hold the blocks in the order g, f, i, o, scaled by -2 (g) and
+    -1 (f, i, o), so that one exp, one add and one division give every gate:
+    sigmoid(x) = 1 / (1 + exp(-x)) and tanh(x) = 2 sigmoid(2x) - 1; exp may
+    overflow to inf, which gives the exact limit 0. After backward, `dh` and `dc`
+    hold the gradient into the state the forward started from. Outputs are fresh
+    arrays, (N, T, .) views of time-major memory.
     """
 
     def __init__(self, Wx, Wh, b, stateful=False):
@@ -43,122 +43,130 @@ class TimeLSTM(Recurrent):
         N, T, D = xs.shape
         H = Wh.shape[0]
         buf = self._buffers((N, T, D, H, dtype), lambda: _Buffers(N, T, D, H, dtype))
-        W, Whi, cs, tmp, tmpH = buf.W, buf.Wh, buf.cs, buf.tmp, buf.tmpH
-        _gates_in(W[:D], Wx, H)                      # [Wx; b] internal (D+1, 4H)
-        _gates_in(W[D], b.reshape(4 * H), H)
-        _gates_in(Whi, Wh, H)                        # (H, 4H)
-        buf.xa[:, :, :D] = np.swapaxes(xs, 0, 1)     # (T, N, D+1), last column ones
-        np.dot(buf.xa.reshape(T * N, D + 1), W, buf.a.reshape(T * N, 4 * H))
-        hs = np.empty((T + 1, N, H), dtype)          # hs[0] is the start state
+        _internal(buf.Wf, self.params, H, scale=True)    # (4H, D+1+H)
+        z, gates, cs, tc, tmpH = buf.z, buf.a, buf.cs, buf.tc, buf.tmpH
+        z[:T, :D] = np.transpose(xs, (1, 2, 0))          # (T, D, N); row D holds the ones
         if self._carried(N, H):
-            hs[0] = self.h
-            cs[0] = 0 if self.c is None else self.c
+            z[0, D + 1:] = self.h.T
+            cs[0] = 0 if self.c is None else self.c.T
         else:  # a fresh state, also when the batch size changed
-            hs[0] = cs[0] = 0
-        dot, add, mul, tanh = np.dot, np.add, np.multiply, np.tanh
-        steps = list(hs)
-        for h_prev, h_next, (a, s, g, f, i, o, c_prev, c_next, tc) in zip(steps, steps[1:],
-                                                                         buf.fwd_steps):
-            dot(h_prev, Whi, tmp)
-            add(a, tmp, a)
-            tanh(a, a)                               # g, and tanh(a/2) for f, i, o
-            mul(s, 0.5, s)
-            add(s, 0.5, s)                           # f, i, o = sigmoid
-            mul(f, c_prev, c_next)
-            mul(g, i, tmpH)
-            add(c_next, tmpH, c_next)
-            tanh(c_next, tc)
-            mul(o, tc, h_next)
-        self.h = hs[T].copy()
-        self.c = cs[T].copy()
-        self._fwd = (buf, hs)
-        return np.swapaxes(hs[1:], 0, 1)             # (N, T, H) view of fresh memory
+            z[0, D + 1:] = cs[0] = 0
+        dot, add, mul, exp, div, tanh = np.dot, np.add, np.multiply, np.exp, np.divide, np.tanh
+        with np.errstate(over="ignore", under="ignore"):  # exp -> inf or 0: sigmoid 0 or 1
+            for z_t, h_next, (a, g, f, i, o), c_prev, c_next, tc_t in zip(
+                    buf.z_steps, buf.h_next, buf.gate_steps, cs, buf.c_next, tc):
+                dot(buf.Wf, z_t, a)                      # (4H, N): -2 a_g, -a_f, -a_i, -a_o
+                exp(a, a)
+                add(a, 1, a)
+                div(1, a, a)                             # sigmoid(2 a_g), f, i, o
+                mul(g, 2, g)
+                add(g, -1, g)                            # g = tanh(a_g)
+                mul(f, c_prev, c_next)
+                mul(g, i, tmpH)
+                add(c_next, tmpH, c_next)
+                tanh(c_next, tc_t)
+                mul(o, tc_t, h_next)
+        self.h = z[T, D + 1:].T.copy()
+        self.c = cs[T].T.copy()
+        self._fwd = buf
+        hs = np.empty((T, N, H), dtype)
+        hs[...] = np.swapaxes(z[1:, D + 1:], 1, 2)       # (T, N, H)
+        return np.swapaxes(hs, 0, 1)                     # (N, T, H) view of fresh memory
 
     def backward(self, dhs):
-        Wx = self.params[0]
-        buf, hs = self._fwd
-        T, N, H4 = buf.a.shape
-        H, D = H4 // 4, Wx.shape[0]
-        gates, p, q, tc = buf.a, buf.da, buf.q, buf.tc   # (T, N, 4H) gates g, f, i, o
-        g, i, o, s = gates[..., :H], gates[..., 2 * H:3 * H], gates[..., 3 * H:], gates[..., H:]
-        # per-step factors for all steps at once; p becomes d loss / d preactivation in the loop
-        np.multiply(g, g, p[..., :H])
-        np.subtract(1, p[..., :H], p[..., :H])
-        np.multiply(p[..., :H], i, p[..., :H])              # g:  i * tanh'
-        np.subtract(1, s, p[..., H:])
-        np.multiply(p[..., H:], s, p[..., H:])
-        np.multiply(p[..., H:], 2, p[..., H:])               # f, i, o: sigmoid' of halved input
-        np.multiply(p[..., H:2 * H], buf.cs[:T], p[..., H:2 * H])  # f:  c_prev * .
-        np.multiply(p[..., 2 * H:3 * H], g, p[..., 2 * H:3 * H])   # i:  g * .
-        np.multiply(p[..., 3 * H:], tc, p[..., 3 * H:])            # o:  tanh(c) * .
-        np.multiply(tc, tc, q)
-        np.subtract(1, q, q)
-        np.multiply(q, o, q)                                 # d c / d h through h = o tanh(c)
-        buf.dhs[...] = np.swapaxes(dhs, 0, 1)                # (T, N, H), cast to the params' dtype
-        dh, dc, dc3, tmpH = buf.dh, buf.dc, buf.dc3, buf.tmpH
-        dh[...] = 0
+        buf = self._fwd
+        T, H4, N = buf.a.shape
+        H, D = H4 // 4, self.params[0].shape[0]
+        _internal(buf.Wf, self.params, H, scale=False)
+        Wb = np.ascontiguousarray(buf.Wf.T)              # (D+1+H, 4H): dz_t = Wb @ da_t
+        sp, tH, dc, dW, dW_t = buf.sp, buf.tmpH, buf.dc, buf.dW, buf.dW_t
+        buf.dhs[...] = np.transpose(dhs, (1, 2, 0))      # (T, H, N), in the params' dtype
         dc[...] = 0
-        dot, add, mul = np.dot, np.add, np.multiply
-        WhT = np.ascontiguousarray(buf.Wh.T)         # per-step products with a transposed view are 2x slower
-        for dh_t, q_t, da, da_gfi, da_o, f in reversed(buf.bwd_steps):
-            add(dh_t, dh, dh_t)                      # total gradient into h_t
-            mul(dh_t, q_t, tmpH)
-            add(dc, tmpH, dc)                        # total gradient into c_t
-            mul(da_gfi, dc3, da_gfi)
-            mul(da_o, dh_t, da_o)
-            mul(dc, f, dc)                           # into c_{t-1}
-            dot(da, WhT, dh)                         # into h_{t-1}
-        self.dh, self.dc = dh.copy(), dc.copy()
-        da2 = p.reshape(T * N, H4)
-        dW = buf.dW
-        np.dot(buf.xa.reshape(T * N, D + 1).T, da2, dW)  # internal [dWx; db] (D+1, 4H)
-        _gates_out(self.grads[0], dW[:D], H)
-        _gates_out(self.grads[2].reshape(H4), dW[D], H)
-        np.dot(hs[:T].reshape(T * N, H).T, da2, buf.dWh)  # internal dWh (H, 4H)
-        _gates_out(self.grads[1], buf.dWh, H)
-        dxs = np.empty((T, N, D), Wx.dtype)
-        np.dot(da2, buf.W[:D].T, dxs.reshape(T * N, D))
-        return np.swapaxes(dxs, 0, 1)                # (N, T, D) view of fresh memory
+        dW[...] = 0
+        dh = buf.zero_h
+        dot, add, mul, sub = np.dot, np.add, np.multiply, np.subtract
+        with np.errstate(under="ignore"):                # products of saturated gates
+            for t in range(T - 1, -1, -1):
+                a, g, f, i, o = buf.gate_steps[t]
+                da, da_g, da_f, da_i, da_o = buf.da_steps[t]
+                dh_t, tc_t, c_prev, dz = buf.dhs[t], buf.tc[t], buf.cs[t], buf.dz[t]
+                add(dh_t, dh, dh_t)                      # total gradient into h_t
+                sub(1, a[H:], sp)
+                mul(sp, a[H:], sp)                       # sigmoid' of f, i, o: (3H, N)
+                mul(tc_t, tc_t, tH)
+                sub(1, tH, tH)
+                mul(tH, o, tH)
+                mul(tH, dh_t, tH)
+                add(dc, tH, dc)                          # total gradient into c_t
+                mul(dh_t, tc_t, da_o)
+                mul(da_o, sp[2 * H:], da_o)
+                mul(dc, c_prev, da_f)
+                mul(da_f, sp[:H], da_f)
+                mul(dc, g, da_i)
+                mul(da_i, sp[H:2 * H], da_i)
+                mul(g, g, da_g)
+                sub(1, da_g, da_g)
+                mul(da_g, i, da_g)
+                mul(da_g, dc, da_g)                      # da: gradient at the preactivations
+                mul(dc, f, dc)                           # into c_{t-1}
+                dot(Wb, da, dz)                          # into x_t (rows :D) and h_{t-1} (D+1:)
+                dh = dz[D + 1:]
+                dot(da, buf.z[t].T, dW_t)
+                add(dW, dW_t, dW)                        # (4H, D+1+H) weight gradients, summed
+        self.dh, self.dc = dh.T.copy(), dc.T.copy()
+        _blocks_out(self.grads[0], dW[:, :D].T, H)
+        _blocks_out(self.grads[2].reshape(H4), dW[:, D], H)
+        _blocks_out(self.grads[1], dW[:, D + 1:].T, H)
+        dxs = np.empty((N, T, D), self.params[0].dtype)
+        dxs[...] = np.transpose(buf.dz[:, :D], (2, 0, 1))
+        return dxs
 
 
-def _gates_in(dst, src, H):
-    """Columns f|g|i|o of src into dst as g|f|i|o, the sigmoid gates' (f, i, o) halved."""
+def _internal(dst, params, H, scale):
+    """dst (4H, D+1+H) = [Wx; b; Wh] transposed, blocks f|g|i|o reordered to g|f|i|o; with
+    scale, the g block times -2 and f, i, o times -1 (the forward's exp form), else as they are."""
+    Wx, Wh, b = params
+    D = Wx.shape[0]
+    for rows, src in ((slice(0, D), Wx), (D, b), (slice(D + 1, None), Wh)):
+        block_g, block_f = dst[:H, rows], dst[H:2 * H, rows]
+        block_io = dst[2 * H:, rows]
+        block_g[...] = src[..., H:2 * H].T
+        block_f[...] = src[..., :H].T
+        block_io[...] = src[..., 2 * H:].T
+    if scale:
+        dst[:H] *= -2
+        dst[H:] *= -1
+
+
+def _blocks_out(dst, src, H):
+    """A gradient for internal columns g|f|i|o as one for the parameters' f|g|i|o."""
     dst[..., :H] = src[..., H:2 * H]
-    np.multiply(src[..., :H], 0.5, dst[..., H:2 * H])
-    np.multiply(src[..., 2 * H:], 0.5, dst[..., 2 * H:])
-
-
-def _gates_out(dst, src, H):
-    """A gradient for internal columns g|f|i|o as one for f|g|i|o (halved columns: half of it)."""
-    np.multiply(src[..., H:2 * H], 0.5, dst[..., :H])
     dst[..., H:2 * H] = src[..., :H]
-    np.multiply(src[..., 2 * H:], 0.5, dst[..., 2 * H:])
+    dst[..., 2 * H:] = src[..., 2 * H:]
 
 
 class _Buffers:
-    """Work arrays of one TimeLSTM (N, T, D, H, dtype), with their per-step views made once."""
+    """Work arrays of one TimeLSTM (N, T, D, H, dtype), feature-major, per-step views made once."""
 
     def __init__(self, N, T, D, H, dtype):
-        self.xa = np.empty((T, N, D + 1), dtype)     # inputs with a column of ones (the bias)
-        self.xa[:, :, D] = 1
-        self.W = np.empty((D + 1, 4 * H), dtype)     # internal [Wx; b]
-        self.Wh = np.empty((H, 4 * H), dtype)        # internal Wh
-        self.dW = np.empty((D + 1, 4 * H), dtype)
-        self.dWh = np.empty((H, 4 * H), dtype)
-        self.a = np.empty((T, N, 4 * H), dtype)      # preactivations, then gates g, f, i, o
-        self.cs = np.empty((T + 1, N, H), dtype)     # cell states, cs[0] the start
-        self.tc = np.empty((T, N, H), dtype)         # tanh(c_t)
-        self.da = np.empty((T, N, 4 * H), dtype)     # gradient at the (internal) preactivations
-        self.q = np.empty((T, N, H), dtype)          # o * tanh'(c_t)
-        self.dhs = np.empty((T, N, H), dtype)        # incoming, then total, gradient into h_t
-        self.tmp = np.empty((N, 4 * H), dtype)
-        self.tmpH = np.empty((N, H), dtype)
-        self.dh = np.empty((N, H), dtype)
-        self.dc = np.empty((N, H), dtype)
-        self.dc3 = self.dc[:, None, :]               # (N, 1, H), broadcast over gates g, f, i
-        a, da4 = self.a, self.da.reshape(T, N, 4, H)
-        self.fwd_steps = [(a[t], a[t, :, H:], a[t, :, :H], a[t, :, H:2 * H], a[t, :, 2 * H:3 * H],
-                           a[t, :, 3 * H:], self.cs[t], self.cs[t + 1], self.tc[t])
-                          for t in range(T)]
-        self.bwd_steps = [(self.dhs[t], self.q[t], self.da[t], da4[t, :, :3], self.da[t, :, 3 * H:],
-                           a[t, :, H:2 * H]) for t in range(T)]
+        K = D + 1 + H
+        self.z = np.empty((T + 1, K, N), dtype)         # z_t = [x_t; 1; h_{t-1}]; z[T] holds h_T
+        self.z[:, D] = 1
+        self.Wf = np.empty((4 * H, K), dtype)            # internal weights (scaled for forward)
+        self.a = np.empty((T, 4 * H, N), dtype)          # preactivations, then gates g, f, i, o
+        self.cs = np.empty((T + 1, H, N), dtype)         # cell states, cs[0] the start
+        self.tc = np.empty((T, H, N), dtype)             # tanh(c_t)
+        self.da = np.empty((T, 4 * H, N), dtype)         # gradient at the preactivations
+        self.dz = np.empty((T, K, N), dtype)             # gradient into z_t
+        self.dhs = np.empty((T, H, N), dtype)            # incoming, then total, gradient into h_t
+        self.dW = np.empty((4 * H, K), dtype)
+        self.dW_t = np.empty((4 * H, K), dtype)
+        self.sp = np.empty((3 * H, N), dtype)            # sigmoid' of f, i, o at one step
+        self.tmpH = np.empty((H, N), dtype)
+        self.dc = np.empty((H, N), dtype)
+        self.zero_h = np.zeros((H, N), dtype)
+        self.z_steps = list(self.z[:T])
+        self.h_next = [self.z[t + 1, D + 1:] for t in range(T)]
+        self.c_next = list(self.cs[1:])
+        self.gate_steps = [(a, a[:H], a[H:2 * H], a[2 * H:3 * H], a[3 * H:]) for a in self.a]
+        self.da_steps = [(d, d[:H], d[H:2 * H], d[2 * H:3 * H], d[3 * H:]) for d in self.da]
