@@ -79,6 +79,16 @@ def test_the_run_object(sine):
     assert np.array_equal(g, again.generate(15))
 
 
+def test_bad_input_to_the_api_raises_one_line_and_writes_nothing(tmp_path):
+    from trainer.errors import BadInput
+    for overrides in ({"epochs": 3}, {"train.epochs": 0}, {"optim.schedule": "linear"},
+                      {"train.monitor": "val_accuracy"}):
+        with pytest.raises(BadInput) as e:
+            trainer.train(TINY, overrides, runs_dir=tmp_path / "runs")
+        assert "\n" not in str(e.value)
+    assert not (tmp_path / "runs").exists()
+
+
 def test_import_trainer_stays_light():
     code = ("import sys, trainer; heavy = [m for m in ('trainer.api', 'numpy', 'pandas', "
             "'matplotlib') if m in sys.modules]; print(heavy); trainer.load_run")

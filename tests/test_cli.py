@@ -63,7 +63,7 @@ def test_counting_reaches_99_percent(counting_run):
 
 def test_run_directory_contents(sine_run):
     names = {p.name for p in sine_run.iterdir()}
-    assert {"config.toml", "metrics.csv", "summary.json", "checkpoint.npz",
+    assert {"config.toml", "metrics.csv", "summary.json", "checkpoint.npz", "best.npz",
             "loss_curves.png", "task_view.png"} <= names
     assert not [n for n in names if n.startswith(".")]  # no temporary files left
     rows = read_rows(sine_run / "metrics.csv")
@@ -76,7 +76,7 @@ def test_run_directory_contents(sine_run):
     assert steps == sorted(steps) and steps[-1] == summary["total_steps"]
     import numpy as np
     with np.load(sine_run / "checkpoint.npz", allow_pickle=False) as z:
-        assert z["param_0"].dtype == np.float32  # not float16, as the textbook saved
+        assert z["rnn.Wx"].dtype == np.float32  # not float16, as the textbook saved
 
 
 def test_same_config_and_seed_give_identical_metrics(sine_run, tmp_path):

@@ -89,6 +89,11 @@ def train(config, overrides=None, runs_dir="runs", name=None):
     else:
         cfg = config_mod.from_dict(config)
     if overrides:
+        from trainer.errors import ConfigError
+        for key in overrides:
+            if not isinstance(key, str) or key.count(".") != 1:
+                raise ConfigError(f"{cfg.source}: overrides: {key!r}: expected a key as "
+                                  "section.key, such as 'train.bptt'")
         cfg = cfg.with_changes(dict(overrides))
     if name is not None:
         check_name(name)
