@@ -59,6 +59,19 @@ def other_hidden_size(run):
     p.write_text(p.read_text().replace("hidden = 4", "hidden = 5"))
 
 
+def garbage_best(run):
+    (run / "best.npz").write_bytes(b"not a zip file at all")
+
+
+def no_checkpoints(run):
+    (run / "checkpoint.npz").unlink()
+    (run / "best.npz").unlink()
+
+
+def no_best(run):
+    (run / "best.npz").unlink()
+
+
 def unfinished(run):  # a resumable run whose config was then broken by hand
     p = run / "config.toml"
     p.write_text(p.read_text().replace("bptt = 10", "bptt = \"ten\""))
@@ -90,6 +103,23 @@ CASES = {
                               "optim.lr: expected a finite number"),
     "number too long to read": (lambda t, g: ["--config", config(t, "[train]\nepochs = " + "9" * 5000)],
                                 "malformed TOML"),
+    # schedules and early stopping
+    "unknown schedule": (lambda t, g: ["--config", SINE, "--set", "optim.schedule=linear"],
+                         "--set optim.schedule=linear: expected one of"),
+    "decay of one": (lambda t, g: ["--config", SINE, "--set", "optim.decay=1"],
+                     "optim.decay: expected a number > 0 and < 1"),
+    "decay above one": (lambda t, g: ["--config", SINE, "--set", "optim.decay=1.5"], "optim.decay"),
+    "decay of zero": (lambda t, g: ["--config", SINE, "--set", "optim.decay=0"], "optim.decay"),
+    "min_lr above lr": (lambda t, g: ["--config", SINE, "--set", "optim.min_lr=0.5"],
+                        "optim.min_lr: expected at most optim.lr"),
+    "warmup longer than the run": (lambda t, g: ["--config", SINE, "--set", "optim.warmup=401"],
+                                   "optim.warmup: 401 steps is longer than the run (400 steps"),
+    "monitor the task lacks": (lambda t, g: ["--config", SINE, "--set", "train.monitor=val_accuracy"],
+                               "train.monitor: expected one of 'val_loss', 'val_mse'"),
+    "early_stop negative": (lambda t, g: ["--config", SINE, "--set", "train.early_stop=-1"],
+                            "train.early_stop"),
+    "decay_every zero": (lambda t, g: ["--config", SINE, "--set", "optim.decay_every=0"],
+                         "optim.decay_every"),
     # command line
     "unknown option": (lambda t, g: ["--config", SINE, "--epochs", "3"], "No such option"),
     "set without =": (lambda t, g: ["--config", SINE, "--set", "train.bptt"], "KEY=VALUE"),
@@ -141,8 +171,28 @@ CASES = {
     "resume fewer epochs": (lambda t, g: ["resume", run_dir_with(t, g, lambda r: None),
                                           "--epochs", "0"], "--epochs"),
     "eval not a run": (lambda t, g: ["eval", str(t)], "not a run directory"),
-    "eval bad checkpoint": (lambda t, g: ["eval", run_dir_with(t, g, garbage_checkpoint)],
-                            "unreadable checkpoint"),
+    "eval bad checkpoint": (lambda t, g: ["eval", run_dir_with(t, g, garbage_checkpoint),
+                                          "--checkpoint", "last"], "unreadable checkpoint"),
+    "eval bad best checkpoint": (lambda t, g: ["eval", run_dir_with(t, g, garbage_best)],
+                                 "best.npz: unreadable checkpoint"),
+    "eval best missing": (lambda t, g: ["eval", run_dir_with(t, g, no_best), "--checkpoint", "best"],
+                          "no best checkpoint"),
+    "eval set model key": (lambda t, g: ["eval", str(g), "--set", "model.hidden=8"],
+                           "--set model.hidden=8: only the data can change"),
+    "eval set optim key": (lambda t, g: ["eval", str(g), "--set", "optim.lr=0.5"],
+                           "only the data can change"),
+    "eval set task name": (lambda t, g: ["eval", str(g), "--set", "task.name=counting"],
+                           "only the data can change"),
+    "eval set bad task value": (lambda t, g: ["eval", str(g), "--set", "task.val_length=1"],
+                                "task.val_length"),
+    "eval unknown checkpoint": (lambda t, g: ["eval", str(g), "--checkpoint", "first"],
+                                "--checkpoint"),
+    "generate no checkpoint": (lambda t, g: ["generate", run_dir_with(t, g, no_checkpoints)],
+                               "no checkpoint"),
+    "generate zero steps": (lambda t, g: ["generate", str(g), "--steps", "0"], "--steps"),
+    "generate negative temperature": (lambda t, g: ["generate", str(g), "--temperature", "-1"],
+                                      "--temperature"),
+    "generate not a run": (lambda t, g: ["generate", str(t)], "not a run directory"),
     "plot not a run": (lambda t, g: ["plot", str(t)], "not a run directory"),
     "plot bad steps": (lambda t, g: ["plot", str(g), "--steps", "-5"], "--steps"),
 }

@@ -33,7 +33,9 @@ def train(*args, point=None, n=0, check=None):
 
 def params(run):
     with np.load(run / "checkpoint.npz", allow_pickle=False) as z:
-        return {k: z[k] for k in z.files if k.startswith(("param_", "optim_"))}
+        out = {k: z[k] for k in z.files if k != "state"}  # parameters, optimizer, streams, carried
+    assert "rnn.Wx" in out and "optim.m.rnn.Wx" in out and "stream.batches" in out
+    return out
 
 
 def rows(run):
@@ -165,3 +167,34 @@ def test_resume_is_exact_for_episodes_and_lstm(tmp_path, args, n, start):
     assert proc.returncode == -signal.SIGKILL
     assert resume(tmp_path / "r") == start
     assert_same_run(tmp_path / "r", tmp_path / "ref")
+
+
+FAST = SMALL + ["--set", "optim.lr=0.2"]
+PLATEAU = FAST + ["--set", "optim.schedule=plateau", "--set", "optim.patience=1"]
+EARLY = FAST + ["--set", "train.early_stop=1"]
+
+
+@pytest.mark.parametrize("args,n,start", [(PLATEAU, 23, 21), (EARLY, 15, 14)],
+                         ids=["plateau", "early-stop"])
+def test_kill_and_resume_is_exact_with_a_plateau_schedule_and_early_stopping(tmp_path, args, n,
+                                                                            start):
+    """At lr 0.2 epoch 2 validates worse than epoch 1: the plateau schedule halves the rate for
+    epochs 3 and 4, and early stopping (1 epoch) ends the run after epoch 2."""
+    train(*args, "--runs-dir", str(tmp_path), "--name", "ref", check=0)
+    ref = tmp_path / "ref"
+    proc = train(*args, "--runs-dir", str(tmp_path), "--name", "r", point="step", n=n)
+    assert proc.returncode == -signal.SIGKILL
+    assert resume(tmp_path / "r") == start
+    assert_same_run(tmp_path / "r", ref)
+    summary = json.loads((ref / "summary.json").read_text())
+    for name in ("best.npz",):
+        with np.load(tmp_path / "r" / name) as a, np.load(ref / name) as b:
+            assert all(np.array_equal(a[k], b[k]) for k in a.files if k != "state")
+    assert json.loads((tmp_path / "r" / "summary.json").read_text())["best"] == summary["best"]
+    if args is PLATEAU:
+        assert {float(r["lr"]) for r in rows(ref)} == {0.2, 0.1} and not summary["stopped_early"]
+    else:
+        assert summary["stopped_early"] and summary["epochs_done"] == 2 and summary["steps"] == 20
+        assert summary["best"]["epoch"] == 1
+        proc = train("resume", str(tmp_path / "r"), check=0)
+        assert "stopped early at epoch 2" in proc.stderr

@@ -1,2 +1,14 @@
-"""A numpy trainer for recurrent networks on synthetic sequence tasks."""
+"""A numpy trainer for recurrent networks on synthetic sequence tasks.
+
+`trainer.train(config, overrides=..., runs_dir=..., name=...)` and `trainer.load_run(path)`
+(trainer/api.py) are loaded on first use, so `import trainer` stays light.
+"""
 __version__ = "0.1.0"
+__all__ = ["Run", "load_run", "train"]
+
+
+def __getattr__(name):
+    if name in __all__:
+        from trainer import api
+        return getattr(api, name)
+    raise AttributeError(f"module 'trainer' has no attribute {name!r}")

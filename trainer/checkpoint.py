@@ -1,51 +1,99 @@
-"""What a checkpoint holds and how it is put back: plain arrays and JSON text, no pickle."""
+"""What a checkpoint holds and how it is put back: plain arrays and JSON text, no pickle.
+
+Arrays are named by layer and parameter: `embed.W` (token tasks), `rnn.Wx`,
+`rnn.Wh`, `rnn.b`, `head.W`, `head.b`; the optimizer's state under its
+parameter's name (`optim.m.rnn.Wx`, `optim.v.head.b`, and `optim.t`); each random
+stream's state as JSON text (`stream.data`, `stream.init`, `stream.batches`); the
+carried state (`carried.h`, and `carried.c` for the LSTM); and `state`, JSON with
+the position in the data (schedule, best and early-stop counters included) and
+the metrics.csv row count. Format 1 (unnamed `param_0`... arrays, one generator)
+can still be read for its parameters, but not resumed.
+"""
 import dataclasses
 import json
+import re
 
 import numpy as np
 
 from trainer.errors import CheckpointError
+from trainer.layers import TimeEmbedding
 from trainer.loop import Position
 
-FORMAT = 1
+FORMAT = 2
+_NAMES = {1: ("W",), 2: ("W", "b"), 3: ("Wx", "Wh", "b")}   # a layer's parameters, by count
+_INDEXED = re.compile(r"([A-Za-z]+)(\d+)$")                  # an optimizer's per-parameter state
 
 
-def pack(model, optimizer, rng, pos, metrics_rows):
-    """The training state as {name: array}: parameters, optimizer state, the RNG's state,
-    the carried hidden state, the position in the data and the metrics.csv row count."""
-    out = {f"param_{i}": p for i, p in enumerate(model.params)}
-    out.update({f"optim_{k}": np.asarray(v) for k, v in optimizer.state().items()})
-    out["rng_state"] = np.array(json.dumps(rng.bit_generator.state))
+def param_names(model):
+    """The checkpoint name of each of model.params, in order: layer.parameter."""
+    out = []
+    for layer in model.layers:
+        prefix = "rnn" if layer is model.rnn else "embed" if isinstance(layer, TimeEmbedding) else "head"
+        out.extend(f"{prefix}.{name}" for name in _NAMES[len(layer.params)])
+    return out
+
+
+def pack(model, optimizer, streams, pos, metrics_rows):
+    """The training state as {name: array}: parameters, optimizer state, every random stream's
+    state, the carried hidden state, the position in the data and the metrics.csv row count."""
+    names = param_names(model)
+    out = dict(zip(names, model.params))
+    for key, value in optimizer.state().items():
+        m = _INDEXED.fullmatch(key)
+        out[f"optim.{m[1]}.{names[int(m[2])]}" if m else f"optim.{key}"] = np.asarray(value)
+    for name, rng in streams.items():
+        out[f"stream.{name}"] = np.array(json.dumps(rng.bit_generator.state))
     for name in _carried(model.rnn):  # h, and c for the LSTM
         value = getattr(model.rnn, name)
-        out[f"rnn_{name}"] = np.zeros((0, 0)) if value is None else value
+        out[f"carried.{name}"] = np.zeros((0, 0)) if value is None else value
     state = {"format": FORMAT, "metrics_rows": metrics_rows, "position": dataclasses.asdict(pos)}
     out["state"] = np.array(json.dumps(state))
     return out
 
 
 def load_params(model, arrays, where="checkpoint"):
-    """Copy the checkpoint's parameters into the model, checking count and shapes fit."""
-    names = sorted((k for k in arrays if k.startswith("param_")), key=lambda k: int(k[6:]))
-    if len(names) != len(model.params):
-        raise CheckpointError(f"{where}: holds {len(names)} parameter arrays, "
-                              f"the config's model has {len(model.params)}")
-    for i, (name, p) in enumerate(zip(names, model.params)):
+    """Copy the checkpoint's parameters into the model, checking names and shapes fit.
+    Reads the old unnamed format (param_0, param_1, ... in the model's order) too."""
+    names = param_names(model)
+    if "param_0" in arrays and names[0] not in arrays:
+        old = sorted((k for k in arrays if k.startswith("param_")), key=lambda k: int(k[6:]))
+        arrays = dict(zip(names, (arrays[k] for k in old)))
+        if len(old) != len(names):
+            raise CheckpointError(f"{where}: holds {len(old)} parameter arrays (old unnamed format), "
+                                  f"the config's model has {len(names)}")
+    missing = [n for n in names if n not in arrays]
+    if missing:
+        raise CheckpointError(f"{where}: has no {', '.join(missing)}: not a checkpoint of the "
+                              "config's model")
+    for name, p in zip(names, model.params):
         a = arrays[name]
         if a.shape != p.shape:
-            raise CheckpointError(f"{where}: parameter {i} has shape {a.shape}, "
+            raise CheckpointError(f"{where}: {name} has shape {a.shape}, "
                                   f"the config's model expects {p.shape}")
-        p[...] = a
+    for name, p in zip(names, model.params):
+        p[...] = arrays[name]
 
 
-def unpack(arrays, model, optimizer, rng, where="checkpoint"):
+def unpack(arrays, model, optimizer, streams, where="checkpoint"):
     """Restore everything `pack` saved; returns (Position, metrics.csv rows at that point)."""
     try:
         state = json.loads(str(arrays["state"]))
+        if state.get("format") != FORMAT:
+            raise CheckpointError(f"{where}: written by an older version of the trainer (checkpoint "
+                                  f"format {state.get('format')}, unnamed arrays and one random "
+                                  "stream): its weights load for eval and plot, but it cannot be "
+                                  "resumed; train the config again")
         load_params(model, arrays, where)
-        optimizer.load_state({k[6:]: v for k, v in arrays.items() if k.startswith("optim_")})
-        rng.bit_generator.state = json.loads(str(arrays["rng_state"]))
-        carried = [arrays[f"rnn_{name}"] for name in _carried(model.rnn)]
+        names = param_names(model)
+        opt = {}
+        for key, value in arrays.items():
+            if key.startswith("optim."):
+                kind, _, param = key[6:].partition(".")
+                opt[f"{kind}{names.index(param)}" if param else kind] = value
+        optimizer.load_state(opt)
+        for name, rng in streams.items():
+            rng.bit_generator.state = json.loads(str(arrays[f"stream.{name}"]))
+        carried = [arrays[f"carried.{name}"] for name in _carried(model.rnn)]
         pos = Position(**state["position"])
     except CheckpointError:
         raise

@@ -40,6 +40,17 @@ SECTIONS = {
         "beta2": Key(0.999, "second-moment decay (adam)", min=0.0, max=0.999999),
         "rho": Key(0.9, "squared-gradient decay (rmsprop)", min=0.0, max=0.999999),
         "eps": Key(1e-8, "denominator guard (adam, rmsprop)", above=0.0),
+        "schedule": Key("constant", "learning-rate schedule: constant lr; step (times decay every "
+                        "decay_every epochs); cosine (to min_lr over the run); plateau (times "
+                        "decay when train.monitor has not improved for patience epochs)",
+                        choices=("constant", "step", "cosine", "plateau")),
+        "warmup": Key(0, "steps of linear warmup to the schedule's rate (any schedule); at most "
+                      "the run's steps", min=0),
+        "min_lr": Key(0.0, "floor of the step, cosine and plateau schedules; at most lr", min=0.0),
+        "decay": Key(0.5, "rate multiplier of the step and plateau schedules, below 1", above=0.0),
+        "decay_every": Key(1, "epochs between the step schedule's decays", min=1),
+        "patience": Key(2, "epochs without improvement before the plateau schedule decays",
+                        min=1),
     },
     "train": {
         "epochs": Key(10, "passes over the training stream (or train_size episodes)", min=1),
@@ -47,12 +58,17 @@ SECTIONS = {
                           "per step", min=1),
         "bptt": Key(25, "truncation length: time steps per window (stream tasks; episodes are "
                     "whole windows)", min=1),
-        "seed": Key(0, "seed of the one random generator (data and initial weights)", min=0),
+        "seed": Key(0, "seed of the SeedSequence whose independent child streams give the data, "
+                    "the initial weights and the batch order", min=0),
         "log_every": Key(10, "steps between train rows in metrics.csv", min=1),
         "threads": Key(1, "BLAS threads while training (0: the BLAS library's default); one is "
                        "fastest at these sizes and lets runs share the cores", min=0),
         "checkpoint_every": Key(0, "steps between extra checkpoints (0: only after each epoch)",
                                 min=0),
+        "early_stop": Key(0, "stop after this many epochs without improvement of train.monitor "
+                          "(0: off)", min=0),
+        "monitor": Key("val_loss", "the validation figure for best.npz, early stopping and the "
+                       "plateau schedule: val_loss or val_<the task's metric>"),
     },
 }
 
@@ -151,6 +167,7 @@ def from_dict(data, source="<config>", overrides=()):
         value = _parse_text(src, text, spec, raw)
         out[section][key] = _check(src, f"--set {text}", spec, value, is_text=True)
     _check_task(src, out)
+    _check_schedule(src, out)
     return Config(out, source)
 
 
@@ -239,6 +256,33 @@ def _check_task(src, cfg):
     if problem:
         key, what = problem
         raise ConfigError(f"{src}: {key}: {what}")
+
+
+def _check_schedule(src, cfg):
+    """The schedule, early-stopping and monitor keys, checked against each other and the run."""
+    optim, train = cfg["optim"], cfg["train"]
+    if optim["decay"] >= 1:
+        raise ConfigError(f"{src}: optim.decay: expected a number > 0 and < 1, got {optim['decay']!r}")
+    if optim["min_lr"] > optim["lr"]:
+        raise ConfigError(f"{src}: optim.min_lr: expected at most optim.lr ({optim['lr']!r}), "
+                          f"got {optim['min_lr']!r}")
+    steps = train["epochs"] * _steps_per_epoch(cfg)
+    if optim["warmup"] > steps:
+        raise ConfigError(f"{src}: optim.warmup: {optim['warmup']} steps is longer than the run "
+                          f"({steps} steps: train.epochs {train['epochs']})")
+    figures = ("val_loss", f"val_{TASKS[cfg['task']['name']].METRIC}")
+    if train["monitor"] not in figures:
+        raise ConfigError(f"{src}: train.monitor: expected one of {', '.join(map(repr, figures))} "
+                          f"(the task {cfg['task']['name']!r} reports these), got "
+                          f"{train['monitor']!r}")
+
+
+def _steps_per_epoch(cfg):
+    """Updates per epoch: train_size episodes in batches, or bptt windows of a stream's rows."""
+    task, train = cfg["task"], cfg["train"]
+    if "train_size" in task:
+        return task["train_size"] // train["batch_size"]
+    return (task["length"] // train["batch_size"]) // train["bptt"]
 
 
 def _suggest(word, known):

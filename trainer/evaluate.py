@@ -80,9 +80,48 @@ def free_run(model, warm_x, steps):
 
 def predict_episodes(model, batch):
     """Head outputs for every episode of a Batch, each from a zero state: (N, T, O)."""
+    return predict_batch(model, batch.x)
+
+
+def predict_batch(model, xs):
+    """Head outputs for rows xs ((N, T) ids or (N, T, D) values), each from a zero state."""
     out = []
-    for i in range(0, len(batch.x), EVAL_BATCH):
+    for i in range(0, len(xs), EVAL_BATCH):
         model.rnn.reset_state()
-        out.append(model.predict(batch.x[i:i + EVAL_BATCH]).copy())
+        out.append(model.predict(xs[i:i + EVAL_BATCH]).copy())
     model.rnn.reset_state()
     return np.concatenate(out)
+
+
+def generate(model, task, steps, temperature=0.0, rng=None, warm=None):
+    """Continue the task's validation stream after reading its first `warm` steps, the model
+    fed its own outputs: values (steps, D), or token ids (steps,) sampled from
+    softmax(logits / temperature) with `rng` (argmax at temperature 0)."""
+    from trainer.errors import BadInput
+    if task.episodes:
+        raise BadInput(f"generate continues a stream, and {task.name!r} is a task of independent "
+                       "episodes; evaluate it with 'train eval'")
+    if steps < 1:
+        raise BadInput(f"steps: expected at least 1, got {steps}")
+    warm = warm or min(100, len(task.val_x) // 2)
+    if not task.input_tokens:
+        return free_run(model, task.val_x[:warm], steps)
+    if temperature > 0 and rng is None:
+        raise ValueError("sampling at a temperature above 0 needs a generator")
+    model.rnn.reset_state()
+    logits = model.predict(_batch(task.val_x[:warm]))[0, -1]      # (V,)
+    out = np.empty(steps, dtype=np.int64)
+    for i in range(steps):
+        out[i] = _pick(logits, temperature, rng)
+        logits = model.predict(np.array([[out[i]]]))[0, -1]
+    model.rnn.reset_state()
+    return out
+
+
+def _pick(logits, temperature, rng):
+    """The next token: argmax at temperature 0, else a draw from softmax(logits / temperature)."""
+    if temperature == 0:
+        return int(np.argmax(logits))
+    z = np.asarray(logits, np.float64) / temperature
+    p = np.exp(z - z.max())
+    return int(rng.choice(len(p), p=p / p.sum()))

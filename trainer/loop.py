@@ -4,6 +4,12 @@ The loop does no I/O: after every update it yields a Row when a metrics row is
 due and then a Step; after each epoch's validation, a Row and an EpochEnd.
 Whoever runs it decides what to print or write. At a Step or an EpochEnd the
 Position is whole: a checkpoint taken there resumes to the same numbers.
+
+Every update uses the rate the schedule gives for its step. After each epoch the
+monitored figure (train.monitor) is compared with the best so far: the EpochEnd
+says whether it improved (the place for a best checkpoint), the plateau schedule
+hears of it, and after train.early_stop epochs without improvement the loop ends
+early with `Position.stopped_early` set.
 """
 import math
 import time
@@ -14,6 +20,7 @@ import numpy as np
 from trainer.batching import batches_for
 from trainer.evaluate import evaluate
 from trainer.optimizers import clip_grads
+from trainer.schedules import from_config as schedule_from_config
 
 
 @dataclass
@@ -38,6 +45,8 @@ class EpochEnd:
     epoch: int       # epochs completed
     val_loss: float
     val_metric: float
+    improved: bool = False   # the monitored figure is the best so far (this is the best model)
+    stopping: bool = False   # early stopping: this is the last epoch
 
 
 class Diverged(ArithmeticError):
@@ -67,6 +76,10 @@ class Position:
     epoch_losses: list = field(default_factory=list)
     last_train_loss: float = float("nan")
     val: dict | None = None
+    best: dict | None = None
+    stale: int = 0
+    schedule: dict = field(default_factory=dict)
+    stopped_early: bool = False
 
 
 class Trainer:
@@ -77,14 +90,18 @@ class Trainer:
         self.task, self.model, self.optimizer, self.rng = task, model, optimizer, rng
         self.log_every, self.epochs = tr["log_every"], tr["epochs"]
         self.clip = cfg["optim"]["clip"]
-        self.lr = cfg["optim"]["lr"]
         self.metric = task.metric
+        self.monitor, self.early_stop = tr["monitor"], tr["early_stop"]
+        self.lower_is_better = lower_is_better(self.monitor)
         self.batches = batches_for(task, tr)
         self.total_steps = self.epochs * self.batches.per_epoch
+        self.schedule = schedule_from_config(cfg["optim"], self.total_steps, self.batches.per_epoch)
 
     def run(self, pos=None):
         """Train from `pos` (a fresh start by default) to the last epoch, yielding events."""
         pos = pos or Position()
+        if pos.schedule:
+            self.schedule.load_state(pos.schedule)
         yield Start(self.total_steps, pos.step)
         with np.errstate(over="ignore", invalid="ignore"):  # divergence is caught below
             yield from self._run(pos)
@@ -92,7 +109,7 @@ class Trainer:
     def _run(self, pos):
         model, rnn = self.model, self.model.rnn
         start = time.perf_counter() - pos.elapsed_s
-        while pos.epoch < self.epochs:
+        while pos.epoch < self.epochs and not pos.stopped_early:
             if pos.window == 0:
                 pos.epoch_losses = []
             while pos.window < self.batches.per_epoch:
@@ -105,6 +122,7 @@ class Trainer:
                 norm = clip_grads(model.grads, self.clip)
                 if not math.isfinite(loss) or not math.isfinite(norm):
                     raise Diverged(pos.step + 1, "loss" if not math.isfinite(loss) else "gradient")
+                self.optimizer.lr = self.schedule.rate(pos.step)
                 self.optimizer.update(model.params, model.grads)
                 pos.step += 1
                 pos.window += 1
@@ -127,12 +145,44 @@ class Trainer:
             pos.window = 0
             pos.val = scores
             pos.elapsed_s = time.perf_counter() - start
-            yield Row(self._row(pos, "val", val_loss, val_metric, None, pos.elapsed_s))
-            yield EpochEnd(pos.epoch, val_loss, val_metric)
+            row = self._row(pos, "val", val_loss, val_metric, None, pos.elapsed_s)  # this epoch's lr
+            improved = self._judge(pos, scores)
+            yield Row(row)
+            yield EpochEnd(pos.epoch, val_loss, val_metric, improved, pos.stopped_early)
+
+    def _judge(self, pos, scores):
+        """Compare the monitored figure with the best so far; move the best, the early-stop
+        count and the plateau schedule on. Returns whether it improved."""
+        value = scores[self.monitor]
+        improved = is_better(value, pos.best and pos.best[self.monitor], self.lower_is_better)
+        if improved:
+            pos.best = {"epoch": pos.epoch, "step": pos.step, **scores}
+            pos.stale = 0
+        else:
+            pos.stale += 1
+        self.schedule.epoch_end(improved)
+        pos.schedule = self.schedule.state()
+        if self.early_stop and pos.stale >= self.early_stop and pos.epoch < self.epochs:
+            pos.stopped_early = True
+        return improved
 
     def _row(self, pos, split, loss, metric, grad_norm, elapsed):
         epoch = pos.epoch if split == "val" else pos.epoch + 1
         return {"step": pos.step, "epoch": epoch, "split": split, "loss": float(loss),
-                self.metric: float(metric), "lr": self.lr,
+                self.metric: float(metric), "lr": self.schedule.rate(max(pos.step - 1, 0)),
                 "grad_norm": "" if grad_norm is None else float(grad_norm),
                 "elapsed_s": round(elapsed, 4)}
+
+
+def lower_is_better(figure):
+    """Losses and squared errors fall as a model gets better; accuracies rise."""
+    return figure.endswith(("_loss", "_mse"))
+
+
+def is_better(value, best, lower):
+    """Whether `value` improves on `best` (None: nothing yet); NaN never does."""
+    if not math.isfinite(value):
+        return False
+    if best is None:
+        return True
+    return value < best if lower else value > best

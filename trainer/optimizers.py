@@ -1,4 +1,7 @@
-"""Optimizers that update `params` in place from `grads`, and global-norm clipping."""
+"""Optimizers that update `params` in place from `grads`, and global-norm clipping.
+
+Each reads its `lr` attribute at every update, so a schedule sets `optimizer.lr` before a step.
+"""
 import numpy as np
 
 

@@ -2,7 +2,8 @@
 
 The loop's events become files here: rows go to metrics.csv as they come, a
 checkpoint is written after every epoch (and every train.checkpoint_every
-steps), and summary.json says where the run stands.
+steps), best.npz whenever the monitored figure improves, and summary.json says
+where the run stands. `load` opens a finished run's config and weights again.
 """
 import os
 import time
@@ -13,27 +14,39 @@ import numpy as np
 from datasets import make_task
 from trainer import checkpoint
 from trainer.config import load as load_config
-from trainer.errors import one_line
+from trainer.errors import ConfigError, one_line
 from trainer.loop import Diverged, EpochEnd, Position, Row, Step, Trainer
 from trainer.model import build_model
 from trainer.optimizers import make_optimizer
-from trainer.rundir import CHECKPOINT, CONFIG, METRICS, CheckpointWriter, RunDirError
+from trainer.rundir import (BEST, CHECKPOINT, CONFIG, METRICS, CheckpointWriter, RunDir,
+                            RunDirError, atomic_write)
 
 GRADIENT_REACH = "gradient_reach.csv"
 SUMMARY_EVERY_S = 1.0  # progress updates of summary.json during a run, at most this often
 COLUMNS = ("step", "epoch", "split", "loss", "{metric}", "lr", "grad_norm", "elapsed_s")
+# the consumers of randomness, each with its own child of SeedSequence(train.seed); a new
+# consumer goes at the end, so the streams before it stay the same
+STREAMS = ("data", "init", "batches", "sample")
+
+
+def streams(seed):
+    """Independent generators, one per consumer: data, initial weights, batch order and
+    fresh episodes, sampling in `generate`."""
+    children = np.random.SeedSequence(seed).spawn(len(STREAMS))
+    return {name: np.random.default_rng(child) for name, child in zip(STREAMS, children)}
 
 
 class Setup:
-    """Everything a config builds, in a fixed order from one generator: task, then weights."""
+    """Everything a config builds, each part from its own random stream: a task key never
+    changes the initial weights, a model key never changes the data."""
 
     def __init__(self, cfg):
         self.cfg = cfg
-        self.rng = np.random.default_rng(cfg["train"]["seed"])
-        self.task = make_task(cfg["task"], self.rng)
-        self.model = build_model(cfg["model"], self.task, self.rng)
+        self.streams = streams(cfg["train"]["seed"])
+        self.task = make_task(cfg["task"], self.streams["data"])
+        self.model = build_model(cfg["model"], self.task, self.streams["init"])
         self.optimizer = make_optimizer(cfg["optim"])
-        self.trainer = Trainer(cfg, self.task, self.model, self.optimizer, self.rng)
+        self.trainer = Trainer(cfg, self.task, self.model, self.optimizer, self.streams["batches"])
 
 
 def columns(metric):
@@ -73,9 +86,13 @@ def prepare_resume(run_dir, epochs=None):
     where = str(run_dir.file(CHECKPOINT))
     if run_dir.file(CHECKPOINT).exists():
         pos, rows = checkpoint.unpack(run_dir.load_checkpoint(), setup.model, setup.optimizer,
-                                      setup.rng, where)
+                                      setup.streams, where)
     else:  # stopped before its first checkpoint: start over
         pos, rows = Position(), 0
+    if pos.stopped_early:
+        raise NothingToResume(f"{run_dir.path}: stopped early at epoch {pos.epoch} ("
+                              f"{cfg['train']['monitor']} did not improve for "
+                              f"{cfg['train']['early_stop']} epochs); nothing to resume")
     if epochs is not None and epochs < pos.epoch:
         raise RunDirError(f"--epochs {epochs}: the run has already done {pos.epoch} epochs")
     if pos.epoch >= cfg["train"]["epochs"]:
@@ -127,8 +144,11 @@ def _run_epochs(setup, run_dir, pos, rows, on_event, should_stop):
     # rows first: the worker makes the counted rows durable before the checkpoint lands
     checkpoints = CheckpointWriter(run_dir, before=writer.sync)
 
-    def save():
-        checkpoints.submit(checkpoint.pack(model, setup.optimizer, setup.rng, pos, rows))
+    def save(best=False):
+        arrays = checkpoint.pack(model, setup.optimizer, setup.streams, pos, rows)
+        checkpoints.submit(arrays)
+        if best:  # the same state, kept under its own name until a better epoch replaces it
+            atomic_write(run_dir.file(BEST), lambda f: np.savez(f, **arrays))
 
     status, diverged = "completed", None
     last_summary = time.perf_counter()
@@ -138,7 +158,7 @@ def _run_epochs(setup, run_dir, pos, rows, on_event, should_stop):
                 writer.write(event.values)
                 rows += 1
             elif isinstance(event, EpochEnd):
-                save()
+                save(best=event.improved)
                 now = time.perf_counter()
                 if now - last_summary >= SUMMARY_EVERY_S:
                     last_summary = now
@@ -164,8 +184,12 @@ def _run_epochs(setup, run_dir, pos, rows, on_event, should_stop):
         summary["diverged_at_step"], summary["diverged_what"] = diverged.step, diverged.what
     if status == "completed":  # said only once everything is written
         _probe_gradient_reach(setup, run_dir, pos.step)
+        note = ""
+        if pos.best is not None and run_dir.file(BEST).exists():  # task views show the best model
+            checkpoint.load_params(model, run_dir.load_checkpoint(BEST), str(run_dir.file(BEST)))
+            note = f" (best model, epoch {pos.best['epoch']})"
         from trainer.plots.run import draw_run
-        draw_run(run_dir.path, model, task, summary)
+        draw_run(run_dir.path, model, task, summary, note=note)
     run_dir.write_summary(summary)
     return summary
 
@@ -192,7 +216,8 @@ def _summary(task, trainer, status, pos, wall_s):
     final.update(pos.val or {})
     return {"status": status, "task": task.name, "metric": metric, "steps": pos.step,
             "total_steps": trainer.total_steps, "epochs_done": pos.epoch,
-            "wall_s": round(wall_s, 4), "final": final,
+            "wall_s": round(wall_s, 4), "final": final, "monitor": trainer.monitor,
+            "best": pos.best, "stopped_early": pos.stopped_early,
             "baseline": task.baseline, "baseline_name": task.baseline_name}
 
 
@@ -233,5 +258,31 @@ def _truncate_metrics(path, rows):
 def _remove_stale_temporaries(path):
     """A process killed while writing leaves a .name-xxxx temporary; it was never the real file."""
     for p in Path(path).glob(".*-*"):
-        if p.is_file() and p.name.split("-")[0][1:] in (CHECKPOINT, CONFIG, "summary.json"):
+        if p.is_file() and p.name.split("-")[0][1:] in (CHECKPOINT, BEST, CONFIG, "summary.json"):
             p.unlink()
+
+
+def load(path, which=None, overrides=()):
+    """An existing run, ready to use: (RunDir, Setup with the checkpoint's weights, which).
+
+    which: "best" (best.npz), "last" (checkpoint.npz) or None (best when it exists).
+    overrides ("task.KEY=VALUE", or "train.seed=N" for new data) change only what the
+    model reads; model, optimizer and other train keys are refused (ConfigError).
+    """
+    run_dir = RunDir.open(path)
+    for text in overrides:
+        key = text.split("=", 1)[0].strip()
+        if not (key.startswith("task.") and key != "task.name") and key != "train.seed":
+            raise ConfigError(f"--set {text}: only the data can change (task keys other than "
+                              "task.name, train.seed); the model and its training are the run's own")
+    cfg = load_config(run_dir.file(CONFIG), overrides)
+    if which is None:
+        which = "best" if run_dir.file(BEST).exists() else "last"
+    name = BEST if which == "best" else CHECKPOINT
+    if which == "best" and not run_dir.file(BEST).exists():
+        raise RunDirError(f"{run_dir.file(BEST)}: no best checkpoint (the run has no validated "
+                          "epoch, or predates best.npz); use --checkpoint last")
+    arrays = run_dir.load_checkpoint(name)
+    setup = Setup(cfg)
+    checkpoint.load_params(setup.model, arrays, str(run_dir.file(name)))
+    return run_dir, setup, which

@@ -17,6 +17,7 @@ import numpy as np
 from trainer.errors import RunDirError
 
 CONFIG, METRICS, SUMMARY, CHECKPOINT = "config.toml", "metrics.csv", "summary.json", "checkpoint.npz"
+BEST = "best.npz"  # the checkpoint of the best epoch by train.monitor (same format)
 _UMASK = os.umask(0o022)  # read once (os.umask can only be read by setting it) and put back
 os.umask(_UMASK)
 _SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._=+-]*")
@@ -102,8 +103,8 @@ class RunDir:
         """Write the arrays as checkpoint.npz atomically: a temporary file, fsync, rename."""
         atomic_write(self.file(CHECKPOINT), lambda f: np.savez(f, **arrays))
 
-    def load_checkpoint(self):
-        path = self.file(CHECKPOINT)
+    def load_checkpoint(self, name=CHECKPOINT):
+        path = self.file(name)
         if not path.is_file():
             raise RunDirError(f"{path}: no checkpoint")
         try:

@@ -13,7 +13,8 @@ Examples:
   train --config configs/counting.toml --set task.repeat=8 --set train.bptt=16
   train resume runs/<run-id>
   train resume runs/<run-id> --epochs 40
-  train eval runs/<run-id>
+  train eval runs/<run-id> --checkpoint last --set task.val_length=5000
+  train generate runs/<run-id> --steps 500
   train plot runs/<run-id> --steps 500
 
 Exit status: 0 done, 1 a run failed (or a sweep's runs), 2 bad input, 3 training
@@ -50,5 +51,6 @@ def main(ctx, config_path, overrides, name, runs_dir, quiet):
     runs.train_config(config_path, overrides, name, runs_dir, quiet)
 
 
-for command in (runs.resume_cmd, runs.eval_cmd, runs.plot_cmd, sweeps.sweep_cmd, sweeps.compare_cmd):
+for command in (runs.resume_cmd, runs.eval_cmd, runs.generate_cmd, runs.plot_cmd, sweeps.sweep_cmd,
+                sweeps.compare_cmd):
     main.add_command(command)

@@ -1,4 +1,5 @@
-"""Commands for one run: train a config, resume, evaluate and re-plot runs. Owns their output."""
+"""Commands for one run: train a config, resume, evaluate, generate and re-plot runs. Owns
+their output."""
 import sys
 
 import click
@@ -121,18 +122,18 @@ def _describe(summary):
     return ": ".join(parts[:1]) + ("; " + "; ".join(parts[1:]) if len(parts) > 1 else "")
 
 
-def _load_run(path):
-    """Config, built model (weights from the checkpoint) and task of an existing run."""
-    from trainer import checkpoint, config as config_mod
-    from trainer.rundir import CONFIG, RunDir
-    from trainer.run import Setup
-    run_dir = RunDir.open(path)
-    cfg = config_mod.load(run_dir.file(CONFIG))
-    setup = Setup(cfg)
-    checkpoint.load_params(setup.model, run_dir.load_checkpoint(), str(run_dir.file("checkpoint.npz")))
-    return run_dir, setup
+def _load_run(path, which=None, overrides=()):
+    """run.load, with bad input turned into the one-line error."""
+    from trainer import run
+    try:
+        return run.load(path, which, overrides)
+    except BadInput as e:
+        fail(str(e))
 
 
+CHECKPOINT_OPTION = click.option(
+    "--checkpoint", "which", type=click.Choice(["best", "last"]), default=None,
+    help="best.npz (the default when the run has one) or checkpoint.npz (the last).")
 
 
 @click.command("resume")
@@ -171,28 +172,96 @@ def resume_cmd(run_dir, epochs, quiet):
 
 @click.command("eval")
 @click.argument("run_dir", metavar="RUN_DIR")
-def eval_cmd(run_dir):
-    """Evaluate a run's checkpoint on its validation data, beside the task's baseline.
+@CHECKPOINT_OPTION
+@click.option("--set", "overrides", multiple=True, metavar="task.KEY=VALUE",
+              help="Evaluate on changed data: a task key, or train.seed for new data (repeatable).")
+def eval_cmd(run_dir, which, overrides):
+    """Evaluate a run's best (or last) checkpoint on its validation data, beside the task's
+    baseline; with --set, on changed data. Model and optimizer keys are the run's own.
 
     \b
-    Example:
+    Examples:
       train eval runs/sine-20261121-120000-ab12
+      train eval runs/sine-20261121-120000-ab12 --checkpoint last --set task.val_length=5000
+      train eval runs/anbn-20261121-120000-ab12 --set task.n_test_max=40
+      train eval runs/sine-20261121-120000-ab12 --set train.seed=7
     """
     from trainer.evaluate import evaluate
-    try:
-        rd, setup = _load_run(run_dir)
-    except BadInput as e:
-        fail(str(e))
+    rd, setup, which = _load_run(run_dir, which, overrides)
     task = setup.task
     scores = evaluate(setup.model, task)
     b = task.baseline
     width = max(len(k) for k in scores) + 2
     click.echo(f"run  {rd.path}")
+    best = (rd.read_summary() or {}).get("best") if which == "best" else None
+    click.echo(f"checkpoint  {which}" + (f" (epoch {best['epoch']}, step {best['step']})"
+                                         if best else ""))
+    if overrides:
+        click.echo(f"data  {' '.join(overrides)}")
     click.echo(f"{'':<{width}}{'model':>12}{'baseline':>12}")
     for key, value in scores.items():
         base = f"{b[key]:>12.6g}" if key in b else f"{'':>12}"
         click.echo(f"{key:<{width}}{value:>12.6g}{base}")
     click.echo(f"baseline: {task.baseline_name}")
+
+
+@click.command("generate")
+@click.argument("run_dir", metavar="RUN_DIR")
+@click.option("--steps", type=click.IntRange(1, 1000000), default=200, show_default=True,
+              help="Steps to generate after the validation prefix.")
+@CHECKPOINT_OPTION
+@click.option("--temperature", type=click.FloatRange(0, None), default=0.0, show_default=True,
+              help="Token tasks: sample from softmax(logits / T); 0 takes the argmax.")
+@click.option("--out", type=click.Path(dir_okay=False), default=None,
+              help="Where to write (default: RUN_DIR/generated.csv for values, .txt for tokens).")
+def generate_cmd(run_dir, steps, which, temperature, out):
+    """Let a run's model continue its validation stream, fed its own outputs.
+
+    Value tasks (sine) write a CSV of the generated values and a PNG beside it;
+    token tasks (counting) print the sequence and write it as text. Episode tasks
+    have no stream to continue: use 'train eval'.
+
+    \b
+    Examples:
+      train generate runs/sine-20261121-120000-ab12 --steps 500
+      train generate runs/counting-20261121-120000-ab12 --temperature 1.0 --out sample.txt
+    """
+    from pathlib import Path
+    from trainer.evaluate import generate
+    rd, setup, which = _load_run(run_dir, which)
+    task = setup.task
+    try:
+        seq = generate(setup.model, task, steps, temperature, setup.streams["sample"])
+    except BadInput as e:
+        fail(str(e))
+    if task.input_tokens:
+        path = Path(out) if out else rd.file("generated.txt")
+        text = " ".join(str(int(t)) for t in seq)
+        _write(path, text + "\n")
+        click.echo(text)
+        click.echo(str(path))
+        return
+    path = Path(out) if out else rd.file("generated.csv")
+    cols = ",".join(f"value_{j}" for j in range(seq.shape[1])) if seq.shape[1] > 1 else "value"
+    lines = [f"step,{cols}"] + [f"{i + 1}," + ",".join(repr(float(v)) for v in row)
+                                for i, row in enumerate(seq)]
+    _write(path, "\n".join(lines) + "\n")
+    from trainer.evaluate import predict_stream
+    from trainer.plots.run import plot_values
+    warm = min(100, len(task.val_x) // 2)
+    span = min(warm + steps, len(task.val_x))
+    png = path.with_suffix(".png")
+    plot_values(task.val_y[:span, 0], predict_stream(setup.model, task.val_x[:span])[:, 0],
+                seq[:, 0], warm - 1, f"{task.name}: {steps} generated steps ({which} model)", png)
+    click.echo(str(path))
+    click.echo(str(png))
+
+
+def _write(path, text):
+    try:
+        path.write_text(text)
+    except OSError as e:
+        fail(f"--out {path}: cannot write ({e.strerror or e})")
 
 
 @click.command("plot")
@@ -208,9 +277,9 @@ def plot_cmd(run_dirs, steps):
     """
     from trainer.plots.run import draw_run
     for path in run_dirs:
-        try:
-            rd, setup = _load_run(path)
-        except BadInput as e:
-            fail(str(e))
-        for p in draw_run(rd.path, setup.model, setup.task, rd.read_summary(), steps):
+        rd, setup, which = _load_run(path)
+        summary = rd.read_summary() or {}
+        best = summary.get("best") if which == "best" else None
+        note = f" (best model, epoch {best['epoch']})" if best else ""
+        for p in draw_run(rd.path, setup.model, setup.task, summary, steps, note=note):
             click.echo(str(p))

@@ -4,9 +4,10 @@ import numpy as np
 from trainer.plots.style import COLORS, pyplot, save
 
 
-def plot_episodes(model, task, path, shown=8):
+def plot_episodes(model, task, path, shown=8, note=""):
     """regression: predicted vs true answers; classification: true vs predicted tokens on the
-    scored steps of a few episodes; multilabel: share of sequences right against their length."""
+    scored steps of a few episodes; multilabel: share of sequences right against their length.
+    `note` is appended to the title (which model is shown)."""
     from trainer.evaluate import predict_episodes
     plt = pyplot()
     shown = min(shown, len(task.val.x))
@@ -17,6 +18,7 @@ def plot_episodes(model, task, path, shown=8):
         fig = _tokens(plt, task, predict_episodes(model, first), shown)
     else:
         fig = _strings(plt, task, model)
+    fig.axes[0].set_title(fig.axes[0].get_title() + note)
     save(fig, path)
 
 

@@ -31,6 +31,12 @@ def plot_losses(metrics_csv, metric, baseline, title, path):
         ax.set_yscale("log")
     ax.set(xlabel="step", ylabel="loss", title="loss")
     ax.legend()
+    if "lr" in df["train"] and len(df["train"]["step"]):  # the rate of the schedule, right axis
+        rate = ax.twinx()
+        rate.plot(df["train"]["step"], df["train"]["lr"], color=COLORS["base"], lw=0.9, ls=":")
+        rate.set_ylabel("learning rate (dotted)", color=COLORS["base"])
+        rate.spines["right"].set_visible(True)
+        rate.grid(False)
     if two:
         ax = axes[0, 1]
         d = df["val"]
@@ -109,8 +115,9 @@ def plot_tokens(truth, predicted, title, path):
     save(fig, path)
 
 
-def draw_run(run_path, model, task, summary, steps=None):
-    """Write the run's loss curves and task view next to its metrics.csv; returns the paths."""
+def draw_run(run_path, model, task, summary, steps=None, note=""):
+    """Write the run's loss curves and task view next to its metrics.csv; returns the paths.
+    `note` is appended to the task view's title (which model it shows, e.g. the best)."""
     from trainer.evaluate import free_run, predict_stream
     run_path = Path(run_path)
     name = run_path.name
@@ -122,13 +129,14 @@ def draw_run(run_path, model, task, summary, steps=None):
         plot_gradient_reach(reach, f"{task.name}: how far back the error signal reaches", paths[-1])
     if task.episodes:
         from trainer.plots.episodes import plot_episodes
-        plot_episodes(model, task, paths[1])
+        plot_episodes(model, task, paths[1], note=note)
     elif task.input_tokens:
         span = min(steps or 120, len(task.val_x))
         pred = predict_stream(model, task.val_x[:span]).argmax(axis=1)
-        final = summary.get("final", {}).get("val_accuracy") if summary else None
+        shown = (summary.get("best") if note else None) or summary.get("final", {}) if summary else {}
+        final = shown.get("val_accuracy")
         extra = f", val accuracy {final:.4f}" if final is not None else ""
-        plot_tokens(task.val_y[:span], pred, f"{task.name}: next token{extra}", paths[1])
+        plot_tokens(task.val_y[:span], pred, f"{task.name}: next token{extra}{note}", paths[1])
     else:
         steps = steps or 200
         warm = min(100, len(task.val_x) // 2)
@@ -137,5 +145,6 @@ def draw_run(run_path, model, task, summary, steps=None):
         # reading x[:warm] predicts y[warm - 1]; from there on the model reads its own outputs
         generated = free_run(model, task.val_x[:warm], steps + 1)[:, 0]  # may run past the data
         plot_values(task.val_y[:span, 0], one_step, generated, warm - 1,
-                    f"{task.name}: truth, one-step prediction and free-running generation", paths[1])
+                    f"{task.name}: truth, one-step prediction and free-running generation{note}",
+                    paths[1])
     return paths

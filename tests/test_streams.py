@@ -1,0 +1,76 @@
+"""Independent random streams: a task key never changes the initial weights, a model key never
+changes the data, and a checkpoint holds every stream's state."""
+import io
+
+import numpy as np
+import pytest
+
+from trainer import checkpoint
+from trainer.config import from_dict
+from trainer.loop import Position
+from trainer.run import STREAMS, Setup
+
+SINE = {"task": {"name": "sine", "length": 200, "val_length": 50},
+        "model": {"hidden": 6}, "train": {"epochs": 1, "batch_size": 4, "bptt": 10, "seed": 3}}
+ADDING = {"task": {"name": "adding", "length": 8, "train_size": 40, "val_size": 20},
+          "model": {"hidden": 6}, "train": {"epochs": 1, "batch_size": 4, "seed": 3}}
+
+
+def setup(base, **changes):
+    return Setup(from_dict(base).with_changes(changes))
+
+
+def same_params(a, b):
+    return len(a.model.params) == len(b.model.params) and \
+        all(np.array_equal(p, q) for p, q in zip(a.model.params, b.model.params))
+
+
+@pytest.mark.parametrize("base,changes", [
+    (SINE, {"task.length": 400}), (SINE, {"task.noise": 0.1}), (SINE, {"task.period": 10.0}),
+    (ADDING, {"task.length": 20}), (ADDING, {"task.train_size": 80}),
+])
+def test_a_task_key_never_changes_the_initial_weights(base, changes):
+    a, b = setup(base), setup(base, **changes)
+    assert same_params(a, b)
+    assert not same_params(a, setup(base, **{"train.seed": 4}))   # the seed still does
+
+
+@pytest.mark.parametrize("changes", [{"model.hidden": 9}, {"model.cell": "lstm"},
+                                     {"model.init": "orthogonal"}])
+def test_a_model_key_never_changes_the_data(changes):
+    a, b = setup(SINE, **changes), setup(SINE)
+    for name in ("train_x", "train_y", "val_x", "val_y"):
+        assert np.array_equal(getattr(a.task, name), getattr(b.task, name))
+    a, b = setup(ADDING, **changes), setup(ADDING)
+    assert all(np.array_equal(x, y) for x, y in zip(a.task.val, b.task.val))
+    # fresh training episodes come from the batch stream: the same batches too
+    ba, bb = a.trainer.batches.get(0, a.streams["batches"]), b.trainer.batches.get(0, b.streams["batches"])
+    assert np.array_equal(ba.x, bb.x) and np.array_equal(ba.y, bb.y)
+
+
+def test_streams_are_independent_children_of_one_seed_sequence():
+    s = setup(SINE)
+    assert tuple(s.streams) == STREAMS == ("data", "init", "batches", "sample")
+    children = np.random.SeedSequence(3).spawn(len(STREAMS))
+    for child, (name, rng) in zip(children, s.streams.items()):
+        fresh = np.random.default_rng(child)
+        if name in ("data", "init"):   # used by Setup already: compare the start of the stream
+            continue
+        assert fresh.random() == rng.random()
+
+
+def test_a_checkpoint_holds_every_streams_state():
+    s = setup(ADDING)
+    for rng in s.streams.values():
+        rng.random(7)     # move every stream on
+    arrays = checkpoint.pack(s.model, s.optimizer, s.streams, Position(), 0)
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    buf.seek(0)
+    with np.load(buf, allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files}
+    assert {f"stream.{n}" for n in STREAMS} <= set(arrays)
+    t = setup(ADDING)
+    checkpoint.unpack(arrays, t.model, t.optimizer, t.streams)
+    for name in STREAMS:
+        assert t.streams[name].random() == s.streams[name].random(), name

@@ -1,0 +1,103 @@
+"""The Python API for notebooks and scripts: train a config, or load a run, and use its model.
+
+    import trainer
+    run = trainer.train("configs/sine.toml", overrides={"train.epochs": 2}, runs_dir="runs")
+    run = trainer.load_run("runs/sine-...")    # the same object
+    run.summary["best"], run.metrics, run.predict(xs), run.generate(100)
+"""
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+
+
+class Run:
+    """A run directory: its config, summary and metrics, and its model (the best checkpoint
+    when there is one, else the last; `checkpoint="last"` asks for the last)."""
+
+    def __init__(self, path, checkpoint=None):
+        from trainer.config import load as load_config
+        from trainer.rundir import CONFIG, RunDir
+        self.dir = RunDir.open(path)
+        self.path = self.dir.path
+        self.config = load_config(self.dir.file(CONFIG))
+        self.summary = self.dir.read_summary() or {}
+        self._which = checkpoint
+
+    def __repr__(self):
+        return f"Run({str(self.path)!r}, status={self.summary.get('status')!r})"
+
+    @cached_property
+    def metrics(self):
+        """metrics.csv as a pandas DataFrame (one row per logged point, train and val)."""
+        import pandas as pd
+        from trainer.rundir import METRICS
+        return pd.read_csv(self.dir.file(METRICS))
+
+    @cached_property
+    def _loaded(self):
+        from trainer import run
+        return run.load(self.path, self._which)[1:]
+
+    @property
+    def checkpoint(self):
+        """Which checkpoint the model comes from: "best" or "last"."""
+        return self._loaded[1]
+
+    @property
+    def model(self):
+        return self._loaded[0].model
+
+    @property
+    def task(self):
+        """The task the run trained on, rebuilt from its config (data included)."""
+        return self._loaded[0].task
+
+    def predict(self, xs):
+        """The model's outputs for inputs read from a zero state: xs of shape (T,) ids or (T, D)
+        values gives (T, O); (N, T) or (N, T, D) gives (N, T, O). Values for value tasks,
+        logits for token tasks."""
+        from trainer.evaluate import predict_batch
+        xs = np.asarray(xs)
+        single = xs.ndim == (1 if self.task.input_tokens else 2)
+        out = predict_batch(self.model, xs[None] if single else xs)
+        return out[0] if single else out
+
+    def generate(self, steps, temperature=0.0):
+        """Continue the validation stream for `steps` steps, the model fed its own outputs:
+        values (steps, D) for value tasks, token ids (steps,) for token tasks (sampled at
+        `temperature`, argmax at 0, from the run's own sampling stream)."""
+        from trainer.evaluate import generate
+        setup = self._loaded[0]
+        return generate(self.model, self.task, steps, temperature, setup.streams["sample"])
+
+
+def load_run(path, checkpoint=None):
+    """Open the run directory at `path` (see Run)."""
+    return Run(path, checkpoint)
+
+
+def train(config, overrides=None, runs_dir="runs", name=None):
+    """Train a config (a TOML file's path, or a {section: {key: value}} dict) with
+    {"section.key": value} overrides into a new run directory under `runs_dir`, as
+    `train --config` does, and return its Run. Bad input raises trainer.errors.BadInput
+    before anything is written; the run's outcome is in `run.summary["status"]`."""
+    from trainer import config as config_mod, run
+    from trainer.rundir import RunDir, check_name, check_runs_dir
+    if isinstance(config, (str, Path)):
+        cfg = config_mod.load(config)
+    else:
+        cfg = config_mod.from_dict(config)
+    if overrides:
+        from trainer.errors import ConfigError
+        for key in overrides:
+            if not isinstance(key, str) or key.count(".") != 1:
+                raise ConfigError(f"{cfg.source}: overrides: {key!r}: expected a key as "
+                                  "section.key, such as 'train.bptt'")
+        cfg = cfg.with_changes(dict(overrides))
+    if name is not None:
+        check_name(name)
+    check_runs_dir(runs_dir)
+    run_dir = RunDir.create(runs_dir, name, prefix=cfg.name)
+    run.train(cfg, run_dir)
+    return Run(run_dir.path)
