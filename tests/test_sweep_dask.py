@@ -37,7 +37,8 @@ def test_a_sweep_runs_on_a_dask_cluster_and_the_client_writes_the_run_directorie
                     '[sweep.params]\n"train.bptt" = [5, 10]\n"model.hidden" = [8, 1000000000000]\n')
     runs = tmp_path / "runs"
     result = CliRunner().invoke(main, ["sweep", str(path), "--scheduler", cluster.scheduler_address,
-                                       "--runs-dir", str(runs), "--name", "d"], catch_exceptions=False)
+                                       "--runs-dir", str(runs), "--name", "d", "--run-figures"],
+                                catch_exceptions=False)
     assert result.exit_code == 1, result.output  # the runs that cannot allocate their weights fail
     with open(runs / "d" / "results.csv", newline="") as f:
         rows = list(csv.DictReader(f))

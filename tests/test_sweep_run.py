@@ -12,8 +12,8 @@ from trainer.sweep.results import RESULTS
 from tiny_configs import TINY_SINE
 
 BASE = TINY_SINE.replace("epochs = 1", "epochs = 2") + '[optim]\nname = "sgd"\nlr = 0.05\nclip = 0.0\n'
-RUN_FILES = {"config.toml", "metrics.csv", "summary.json", "checkpoint.npz", "loss_curves.png",
-             "task_view.png"}
+RUN_FILES = {"config.toml", "metrics.csv", "summary.json", "checkpoint.npz", "gradient_reach.csv"}
+FIGURES = {"loss_curves.png", "task_view.png", "gradient_reach.png"}
 
 
 def write_sweep(tmp_path, params, seeds="[0]", name="sweep-test.toml"):
@@ -52,7 +52,8 @@ def test_a_sweep_writes_runs_as_train_does_results_and_plots(tmp_path):
         assert float(r["baseline_val_loss"]) > 0 and float(r["wall_s"]) >= 0
         if r["status"] == "completed":
             assert float(r["val_loss"]) == float(r["val_mse"]) > 0
-            assert set(p.name for p in (sweep_dir / name).iterdir()) >= RUN_FILES
+            files = set(p.name for p in (sweep_dir / name).iterdir())
+            assert files >= RUN_FILES and not files & FIGURES, files  # figures are drawn on demand
     for png in ("final_vs_bptt.png", "final_vs_lr.png", "loss_curves.png"):
         assert (sweep_dir / png).stat().st_size > 10_000
     assert sweep.load(sweep_dir / "sweep.toml").points()[0].name == "bptt=5-lr=0.05-seed=0"
@@ -67,6 +68,18 @@ def test_a_sweep_writes_runs_as_train_does_results_and_plots(tmp_path):
     assert strip(read_csv(ours / "metrics.csv")) == strip(read_csv(theirs / "metrics.csv"))
     s1, s2 = (json.loads((d / "summary.json").read_text()) for d in (ours, theirs))
     assert {**s1, "wall_s": 0} == {**s2, "wall_s": 0}
+    # ... and `train plot` draws the sweep run's figures from its files, as `train` drew them
+    assert invoke(["plot", str(ours)]).exit_code == 0
+    assert {p.name for p in ours.iterdir()} & FIGURES == {p.name for p in theirs.iterdir()} & FIGURES
+
+
+def test_run_figures_draws_each_runs_figures_as_it_ends(tmp_path):
+    path = write_sweep(tmp_path, '"train.bptt" = [5]\n')
+    runs = tmp_path / "runs"
+    result = invoke(["sweep", str(path), "--workers", "1", "--runs-dir", str(runs), "--name", "f",
+                     "--run-figures", "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert {p.name for p in (runs / "f" / "bptt=5-seed=0").iterdir()} >= RUN_FILES | FIGURES
 
 
 def test_rerunning_skips_finished_runs_redoes_broken_ones_and_runs_only_new_values(tmp_path):

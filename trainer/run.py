@@ -53,18 +53,20 @@ def columns(metric):
     return [c.format(metric=metric) for c in COLUMNS]
 
 
-def train(cfg, run_dir, on_event=None, should_stop=None):
+def train(cfg, run_dir, on_event=None, should_stop=None, figures=True):
     """Train `cfg` from scratch into `run_dir` (already created); returns the summary written.
 
     on_event(event) sees every Step, Row and EpochEnd; should_stop() is asked
     after every step and, when true, the run stops with a checkpoint and status
     'interrupted'. A non-finite loss stops it with status 'diverged', keeping
     the last good checkpoint. Any other failure (a bug, memory, the disk) is
-    recorded as status 'failed' with the error and its traceback.
+    recorded as status 'failed' with the error and its traceback. With
+    figures=False the run's PNGs are not drawn (a sweep's runs: `train plot`
+    draws them later from the files).
     """
     run_dir.write_config(cfg)
     return _recorded(run_dir, lambda: _execute(Setup(cfg), run_dir, Position(), 0, on_event,
-                                               should_stop))
+                                               should_stop, figures))
 
 
 class NothingToResume(Exception):
@@ -102,12 +104,13 @@ def prepare_resume(run_dir, epochs=None):
     return setup, pos, rows
 
 
-def resume(run_dir, setup, pos, rows, on_event=None, should_stop=None):
+def resume(run_dir, setup, pos, rows, on_event=None, should_stop=None, figures=True):
     """Continue a run from what prepare_resume restored, as if it had never stopped."""
     _remove_stale_temporaries(run_dir.path)
     _truncate_metrics(run_dir.file(METRICS), rows)
     run_dir.write_config(setup.cfg)
-    return _recorded(run_dir, lambda: _execute(setup, run_dir, pos, rows, on_event, should_stop))
+    return _recorded(run_dir, lambda: _execute(setup, run_dir, pos, rows, on_event, should_stop,
+                                               figures))
 
 
 def _recorded(run_dir, work):
@@ -123,16 +126,16 @@ def _recorded(run_dir, work):
         return summary
 
 
-def _execute(setup, run_dir, pos, rows, on_event, should_stop):
+def _execute(setup, run_dir, pos, rows, on_event, should_stop, figures):
     threads = setup.cfg["train"]["threads"]
     if not threads:
-        return _run_epochs(setup, run_dir, pos, rows, on_event, should_stop)
+        return _run_epochs(setup, run_dir, pos, rows, on_event, should_stop, figures)
     from threadpoolctl import threadpool_limits
     with threadpool_limits(limits=threads, user_api="blas"):  # restored when the run ends
-        return _run_epochs(setup, run_dir, pos, rows, on_event, should_stop)
+        return _run_epochs(setup, run_dir, pos, rows, on_event, should_stop, figures)
 
 
-def _run_epochs(setup, run_dir, pos, rows, on_event, should_stop):
+def _run_epochs(setup, run_dir, pos, rows, on_event, should_stop, figures):
     task, model, trainer = setup.task, setup.model, setup.trainer
     every = setup.cfg["train"]["checkpoint_every"]
     writer = run_dir.metrics_writer(columns(task.metric))
@@ -184,6 +187,7 @@ def _run_epochs(setup, run_dir, pos, rows, on_event, should_stop):
         summary["diverged_at_step"], summary["diverged_what"] = diverged.step, diverged.what
     if status == "completed":  # said only once everything is written
         _probe_gradient_reach(setup, run_dir, pos.step)
+    if status == "completed" and figures:
         note = ""
         if pos.best is not None and run_dir.file(BEST).exists():  # task views show the best model
             checkpoint.load_params(model, run_dir.load_checkpoint(BEST), str(run_dir.file(BEST)))

@@ -23,7 +23,9 @@ Examples:
 Writes RUNS_DIR/NAME/: one run directory per run (named from the swept
 values and the seed, e.g. bptt=8-seed=1, exactly as `train` writes them),
 sweep.toml (the sweep as resolved), results.csv (one row per run) and plots
-(final_vs_<key>.png, loss_curves.png). Running a sweep again with the same
+(final_vs_<key>.png, loss_curves.png). The runs' own figures are not drawn
+(the workers' time goes to training): `train plot RUN_DIR...` draws them
+from the files when wanted, or --run-figures draws them as each run ends. Running a sweep again with the same
 --name skips runs that completed or diverged and redoes failed or interrupted
 ones; values added to the sweep file run only the new points.
 
@@ -44,8 +46,11 @@ with the same --name to finish)."""
 @click.option("--runs-dir", default="runs", show_default=True, metavar="DIR",
               help="Where the sweep directory is created.")
 @click.option("--dry-run", is_flag=True, help="Check the sweep and list its runs; write nothing.")
+@click.option("--run-figures", is_flag=True,
+              help="Draw each run's PNGs as it ends, as `train` does (slower; default: draw them "
+                   "later with `train plot`).")
 @click.option("--quiet", is_flag=True, help="Print nothing but errors and the sweep directory.")
-def sweep_cmd(sweep_file, workers, scheduler, name, runs_dir, dry_run, quiet):
+def sweep_cmd(sweep_file, workers, scheduler, name, runs_dir, dry_run, run_figures, quiet):
     """Train many runs: a grid or random search over config keys and seeds.
 
     SWEEP_FILE is TOML: `base` (a config, relative to the file), an optional
@@ -86,7 +91,7 @@ def sweep_cmd(sweep_file, workers, scheduler, name, runs_dir, dry_run, quiet):
     interrupted = False
     try:
         with StopFlag() as stop:
-            results = sweep_run.run(sw, sweep_dir, workers, client, progress, stop)
+            results = sweep_run.run(sw, sweep_dir, workers, client, progress, stop, run_figures)
             interrupted = stop.requested
     except KeyboardInterrupt:
         progress.close()

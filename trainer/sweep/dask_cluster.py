@@ -37,14 +37,14 @@ def connect(address, timeout=None):
         raise ConfigError(f"--scheduler {address}: cannot connect to a Dask scheduler ({first})") from None
 
 
-def run_on_dask(client, todo, sweep_dir, landed, should_stop=None):
+def run_on_dask(client, todo, sweep_dir, landed, should_stop=None, figures=False):
     """Submit every run, write each run directory as its bytes come back, call landed(point, summary).
 
     When should_stop() turns true, runs not yet finished are cancelled (no directory is written
     for them, status 'pending'); runs already written stay intact.
     """
     tag = secrets.token_hex(3)
-    futures = {client.submit(run_to_bytes, p.cfg.to_dict(), p.cfg.source, p.name,
+    futures = {client.submit(run_to_bytes, p.cfg.to_dict(), p.cfg.source, p.name, figures,
                              key=f"sweep-run-{p.name}-{tag}", pure=False): p for p in todo}
     left = list(futures)
     try:

@@ -75,12 +75,13 @@ class Results:
         return sweep_results.write(self.dir / sweep_results.RESULTS, self.rows(), self.columns)
 
 
-def run(sweep, sweep_dir, workers=None, client=None, on_result=None, should_stop=None):
+def run(sweep, sweep_dir, workers=None, client=None, on_result=None, should_stop=None, figures=False):
     """Run the sweep's pending points into sweep_dir, on a local pool or a Dask client; returns the Results.
 
     on_result(point, summary) is called as each run lands; should_stop() is
     polled, and once true no new run starts and running ones stop after their
     current step (status 'interrupted'), so finished runs stay intact.
+    The runs' own figures are drawn only with figures=True.
     """
     sweep_dir = Path(sweep_dir)
     points = sweep.points()
@@ -99,20 +100,20 @@ def run(sweep, sweep_dir, workers=None, client=None, on_result=None, should_stop
 
     if todo and client is not None:
         from trainer.sweep.dask_cluster import run_on_dask
-        run_on_dask(client, todo, sweep_dir, landed, should_stop)
+        run_on_dask(client, todo, sweep_dir, landed, should_stop, figures)
     elif todo:
-        run_local(todo, sweep_dir, workers or os.cpu_count() or 1, landed, should_stop)
+        run_local(todo, sweep_dir, workers or os.cpu_count() or 1, landed, should_stop, figures)
     return results
 
 
-def run_local(todo, sweep_dir, workers, landed, should_stop=None):
+def run_local(todo, sweep_dir, workers, landed, should_stop=None, figures=False):
     """A pool of `workers` fresh processes (spawned, one BLAS thread each), one run per task."""
     ctx = multiprocessing.get_context("spawn")
     stop = ctx.Event()
     with _env(BLAS_ENV):  # workers inherit it when spawned, before they import numpy
         pool = ProcessPoolExecutor(min(workers, len(todo)), mp_context=ctx,
                                    initializer=init_worker, initargs=(stop,))
-        futures = {pool.submit(run_into, p.cfg.to_dict(), p.cfg.source, str(sweep_dir / p.name)): p
+        futures = {pool.submit(run_into, p.cfg.to_dict(), p.cfg.source, str(sweep_dir / p.name), figures): p
                    for p in todo}
     try:
         waiting = set(futures)

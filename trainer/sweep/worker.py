@@ -39,10 +39,11 @@ def should_stop():
     return _WORKER["signalled"] or (stop is not None and stop.is_set())
 
 
-def run_into(cfg_dict, source, run_path):
+def run_into(cfg_dict, source, run_path, figures=False):
     """Train one run into run_path (which must not exist); returns its summary.
 
     A run asked to stop before it starts is not created: {"status": "pending"}.
+    Its figures are drawn only with figures=True (`train plot` draws them later).
     An exception inside training is caught and recorded as status 'failed'.
     """
     from trainer.rundir import RunDir
@@ -50,10 +51,10 @@ def run_into(cfg_dict, source, run_path):
         return {"status": "pending"}
     run_path = Path(run_path)
     rd = RunDir.create(run_path.parent, run_path.name)
-    return _train(cfg_dict, source, rd, should_stop)
+    return _train(cfg_dict, source, rd, should_stop, figures)
 
 
-def run_to_bytes(cfg_dict, source, name):
+def run_to_bytes(cfg_dict, source, name, figures=False):
     """Train one run in a temporary directory; returns its summary and every file's bytes.
 
     For Dask workers, which need no filesystem shared with the client. Start them with
@@ -63,17 +64,17 @@ def run_to_bytes(cfg_dict, source, name):
     from trainer.rundir import RunDir
     with _ONE_RUN_AT_A_TIME, tempfile.TemporaryDirectory(prefix="sweep-") as tmp:
         rd = RunDir.create(tmp, name)
-        summary = _train(cfg_dict, source, rd, None)
+        summary = _train(cfg_dict, source, rd, None, figures)
         files = {p.name: p.read_bytes() for p in sorted(rd.path.iterdir())
                  if p.is_file() and not p.name.startswith(".")}
     return {"summary": summary, "files": files}
 
 
-def _train(cfg_dict, source, rd, stop):
+def _train(cfg_dict, source, rd, stop, figures):
     from trainer import config, run
     try:
         cfg = config.from_dict(cfg_dict, source)
-        return run.train(cfg, rd, should_stop=stop)
+        return run.train(cfg, rd, should_stop=stop, figures=figures)
     except Exception as e:  # any failure of one run is recorded, never raised to the sweep
         summary = rd.read_summary() or {}
         summary.update(status="failed", error=f"{type(e).__name__}: {e}".splitlines()[0])
