@@ -2,11 +2,13 @@
 
     python scripts/experiment.py bptt     # truncation length vs accuracy, counting, repeat=8
     python scripts/experiment.py lr       # learning rate vs final loss, sine
+    python scripts/experiment.py bptt --write-readme   # and its table into README.md
 
 It calls `train sweep` (re-running resumes: finished runs are kept), then
 reads the sweep directory's results.csv and each run's metrics.csv and
 summary.json with pandas, prints a table of the final figures per swept value
-(mean, min, max over seeds) and writes docs/sweep-<name>.png.
+(mean, min, max over the sweep file's five seeds; how many beat the trivial
+baseline) and the BLAS kernel that ran, and writes docs/sweep-<name>.png.
 """
 import argparse
 import json
@@ -20,7 +22,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
+from readme_io import ROOT, blas_kernel, mean_range, number, write_block  # noqa: E402
+
 # the `train` of this interpreter's environment (a user runs it with that environment active)
 TRAIN = str(Path(sys.executable).with_name("train")) if Path(sys.executable).with_name("train").exists() \
     else "train"
@@ -94,12 +97,30 @@ def figure(spec, results, metrics, summaries, path):
     return stats
 
 
+def table(spec, results, baseline):
+    """Markdown: per swept value, the final metric's mean (min-max) and the seeds beating the baseline."""
+    key, metric = spec["key"], spec["metric"]
+    lower = metric.endswith(("loss", "mse"))
+    fmt = number if lower else "{:.3f}"
+    n = results.groupby(key).size().max()
+    lines = [f"| {key.split('.')[-1]} | final {metric.replace('_', ' ')}, mean (min-max) of {n} seeds "
+             f"| beats the baseline ({number(baseline) if lower else fmt.format(baseline)}) |", "| --- | --- | --- |"]
+    for value, group in results.groupby(key):
+        done = group[group["status"] == "completed"][metric]
+        better = (done < baseline) if lower else (done > baseline)
+        others = group[group["status"] != "completed"]["status"].value_counts()
+        extra = "".join(f", {k} of {len(group)} {s}" for s, k in others.items())
+        lines.append(f"| {value:g} | {mean_range(done, fmt)}{extra} | {int(better.sum())} of {len(group)} |")
+    return "\n".join(lines)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("name", choices=sorted(EXPERIMENTS))
     parser.add_argument("--runs-dir", default=str(ROOT / "runs"))
     parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--out", default=None, help="figure path (default: docs/sweep-<name>.png)")
+    parser.add_argument("--write-readme", action="store_true", help="put the table into README.md")
     args = parser.parse_args()
     spec = EXPERIMENTS[args.name]
     sweep_dir = run_sweep(args.name, spec, args.runs_dir, args.workers)
@@ -111,6 +132,10 @@ def main():
     print(stats.to_string(float_format=lambda x: f"{x:.4g}"))
     print(f"baseline {spec['metric']}: {baseline:.4g}; statuses: "
           f"{results['status'].value_counts().to_dict()}; figure: {out}")
+    text = table(spec, results, baseline) + f"\n\n(BLAS kernel that ran: {blas_kernel()}.)"
+    print(text)
+    if args.write_readme:
+        write_block(f"experiment-{args.name}", text)
 
 
 if __name__ == "__main__":

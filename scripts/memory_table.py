@@ -1,5 +1,5 @@
 """The memory results table: tanh RNN, IRNN, LSTM and GRU on adding (lengths 20, 50, 100) and
-copy (delays 10, 20, 50), three seeds each, against the tasks' trivial baselines.
+copy (delays 10, 20, 50), five seeds each, against the tasks' trivial baselines.
 
     python scripts/memory_table.py                 # run the four sweeps, print the table
     python scripts/memory_table.py --write-readme  # and put it into README.md between its markers
@@ -10,18 +10,16 @@ RUNS_DIR/memory-* (running again resumes: finished runs are kept), then reads
 each sweep's results.csv with pandas. About 15 minutes on 2 cores.
 """
 import argparse
-import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pandas as pd
 
-ROOT = Path(__file__).resolve().parents[1]
+from readme_io import ROOT, blas_kernel, write_block
 SWEEPS = [("adding", "task.length", "val_mse", ""), ("adding", "task.length", "val_mse", "-irnn"),
           ("copy", "task.delay", "val_accuracy", ""), ("copy", "task.delay", "val_accuracy", "-irnn")]
 CELLS = ["rnn", "irnn", "lstm", "gru"]
-BEGIN, END = "<!-- memory-table", "<!-- /memory-table -->"
 
 
 def run_sweeps(runs_dir, workers):
@@ -71,12 +69,9 @@ def main():
     minutes = df["wall_s"].sum() / 60
     print(text)
     print(f"\n{len(df)} runs, {minutes:.1f} min of training in all", file=sys.stderr)
+    text += f"\n\n(BLAS kernel that ran: {blas_kernel()}.)"
     if args.write_readme:
-        readme = ROOT / "README.md"
-        body = readme.read_text()
-        pattern = re.compile(re.escape(BEGIN) + r"[^\n]*\n.*?" + re.escape(END), re.S)
-        marker = body[body.index(BEGIN):body.index("\n", body.index(BEGIN))]
-        readme.write_text(pattern.sub(lambda m: f"{marker}\n{text}\n{END}", body))
+        write_block("memory-table", text)
 
 
 if __name__ == "__main__":
