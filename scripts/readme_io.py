@@ -53,7 +53,8 @@ def mean_range(values, fmt=number):
     if not len(values):
         return "-"
     f = fmt.format if isinstance(fmt, str) else fmt
-    return f"{f(values.mean())} ({f(values.min())}-{f(values.max())})"
+    lo, hi = f(values.min()), f(values.max())
+    return f"{f(values.mean())} ({lo}{' - ' if 'e' in lo + hi else '-'}{hi})"
 
 
 def write_block(name, text):
