@@ -166,7 +166,7 @@ CASES = {
     "resume foreign checkpoint": (lambda t, g: ["resume", run_dir_with(t, g, foreign_npz),
                                                 "--epochs", "3"], "not a checkpoint of this trainer"),
     "resume shape mismatch": (lambda t, g: ["resume", run_dir_with(t, g, other_hidden_size),
-                                            "--epochs", "3"], "shape"),
+                                            "--epochs", "3"], "model.hidden (4 -> 5)"),
     "resume broken config": (lambda t, g: ["resume", run_dir_with(t, g, unfinished)], "train.bptt"),
     "resume fewer epochs": (lambda t, g: ["resume", run_dir_with(t, g, lambda r: None),
                                           "--epochs", "0"], "--epochs"),
