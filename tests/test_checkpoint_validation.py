@@ -103,6 +103,7 @@ RESUME = {
     # names
     "unknown param_x": (edit(param_x=np.zeros(3, F32)), "param_x: unknown array"),
     "extra optim.m9": (edit(**{"optim.m9": np.zeros(3, F32)}), "optim.m9: unknown array"),
+    "extra optim_m9": (edit(optim_m9=np.zeros(3, F32)), "optim_m9: unknown array"),
     "missing head.b": (edit(**{"head.b": None}), "head.b: missing"),
     "missing optimizer moment": (edit(**{"optim.v.rnn.Wh": None}), "optim.v.rnn.Wh: missing"),
     "no state": (edit(state=None), "not a checkpoint of this trainer"),
@@ -220,3 +221,25 @@ def test_an_old_checkpoint_without_a_digest_resumes_and_a_good_one_extends(tmp_p
     ok = tmp_path / "ok"
     shutil.copytree(good, ok)
     assert cli("resume", ok, "--epochs", 2, "--quiet").exit_code == 0
+
+
+def test_a_first_format_checkpoint_without_state_still_loads_for_eval(tmp_path, good):
+    """The first checkpoints (param_0..., rng_state, rnn_h, an int64 position, no state): their
+    parameters are read for eval; resuming them is refused as before; a string param_0 is not."""
+    run = tmp_path / "run"
+    shutil.copytree(good, run)
+    with np.load(run / "checkpoint.npz") as z:
+        new = {k: z[k] for k in z.files}
+    order = ["rnn.Wx", "rnn.Wh", "rnn.b", "head.W", "head.b"]
+    old = {f"param_{i}": new[k] for i, k in enumerate(order)}
+    old.update(rng_state=new["stream.batches"], rnn_h=new["carried.h"],
+               position=np.array([1, 5, 1, 0, 1]), epoch_losses=np.zeros(5))
+    (run / "best.npz").unlink()
+    np.savez(run / "checkpoint.npz", **old)
+    assert cli("eval", run).exit_code == 0
+    out = cli("resume", run, "--epochs", 3)
+    assert out.exit_code == 2 and "checkpoint format 1" in out.stderr
+    old["param_0"] = np.array([["a", "b", "c", "d"]])
+    np.savez(run / "checkpoint.npz", **old)
+    out = cli("eval", run)
+    assert out.exit_code == 2 and "param_0: expected shape (1, 4) of float32" in out.stderr

@@ -77,8 +77,10 @@ def read(path, setup, resuming=False):
             check.check_config(state, setup.cfg, where)
 
     arrays = check.read(path, expected, setup.cfg["train"]["batch_size"], where, first)
-    state = check.check_state(arrays, where)
-    if state["format"] == FORMAT:
+    if resuming and "state" not in arrays:   # the first format-1 checkpoints had no state
+        _check_format({"format": 1}, where)
+    state = check.check_state(arrays, where) if "state" in arrays else {}
+    if state.get("format") == FORMAT:
         fields = [f.name for f in dataclasses.fields(Position)]
         check.check_position(state.get("position"), fields, setup.trainer.batches.per_epoch, where)
         for name in setup.streams:

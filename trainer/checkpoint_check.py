@@ -99,13 +99,13 @@ def _headers(zf, where):
 
 def _check_headers(headers, expected, batch_size, where):
     names = set(headers)
-    if "state" not in names:
-        raise CheckpointError(f"{where}: not a checkpoint of this trainer (no state array)")
-    if "param_0" in names and "state" in names:   # format 1: only its parameters are used
+    if "param_0" in names and "rnn.Wx" not in names:   # format 1: only its parameters are used
         expected = {f"param_{i}": a for i, a in enumerate(
             a for k, a in expected.items() if not k.startswith(("optim.", "stream.", "carried.",
                                                                "state")))}
         names = {n for n in names if n.startswith("param_")}
+    elif "state" not in names:
+        raise CheckpointError(f"{where}: not a checkpoint of this trainer (no state array)")
     unknown = sorted(names - set(expected))
     if unknown:
         raise CheckpointError(f"{where}: {unknown[0]}: unknown array (not part of a checkpoint "
