@@ -243,3 +243,23 @@ def test_a_first_format_checkpoint_without_state_still_loads_for_eval(tmp_path, 
     np.savez(run / "checkpoint.npz", **old)
     out = cli("eval", run)
     assert out.exit_code == 2 and "param_0: expected shape (1, 4) of float32" in out.stderr
+
+
+def test_a_key_the_trainer_gained_after_the_checkpoint_is_not_a_change(tmp_path, good):
+    """A checkpoint whose recorded config predates a key (here train.early_stop, at its default
+    in config.toml) resumes; the same key changed from what it records is refused."""
+    import hashlib
+
+    def drop_key(s):
+        del s["config"]["train"]["early_stop"]
+        text = json.dumps(s["config"], sort_keys=True, separators=(",", ":"))
+        s["config_digest"] = hashlib.sha256(text.encode()).hexdigest()
+    run = tmp_path / "run"
+    shutil.copytree(good, run)
+    edit(state=state(drop_key))(run)
+    assert cli("resume", run, "--epochs", 2, "--quiet").exit_code == 0
+    changed = tmp_path / "changed"
+    shutil.copytree(good, changed)
+    config_edit("early_stop = 0", "early_stop = 3")(changed)
+    out = cli("resume", changed, "--epochs", 2)
+    assert out.exit_code == 2 and "train.early_stop (0 -> 3)" in out.stderr

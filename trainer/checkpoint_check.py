@@ -211,13 +211,16 @@ def check_stream(rng, arrays, name, where):
 
 def check_config(state, cfg, where):
     """Refuse a config.toml changed since the checkpoint was written, naming the keys; a
-    checkpoint from before digests were recorded is taken as it is."""
+    checkpoint from before digests were recorded is taken as it is. Keys the trainer gained
+    after the checkpoint was written are not compared (a new key's default keeps the old
+    behaviour)."""
     if "config_digest" not in state:
         return
-    now, digest = config_digest(cfg)
-    if digest == state["config_digest"]:
+    then, now = state["config"], config_digest(cfg)[0]
+    now = {s: {k: v for k, v in now[s].items() if k in then[s]} if isinstance(then.get(s), dict)
+           else now[s] for s in now if s in then}
+    if _canonical(now) == _canonical(then):
         return
-    then = state["config"]
     keys = sorted({f"{s}.{k}" for d in (then, now) for s, v in d.items()
                    for k in (v if isinstance(v, dict) else {"": v})})
     changed = [k for k in keys if _get(then, k) != _get(now, k)] or ["(key order or types)"]
