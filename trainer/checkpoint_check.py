@@ -61,7 +61,7 @@ def read(path, expected, batch_size, where, first=None):
             raise CheckpointError(f"{where}: unreadable checkpoint ({type(e).__name__}: {e})") \
                 from None
     for name, a in arrays.items():
-        if a.dtype.kind == "f" and not name.startswith("carried.") and not np.isfinite(a).all():
+        if a.dtype.kind == "f" and not np.isfinite(a).all():
             raise CheckpointError(f"{where}: {name}: holds non-finite values")
         if a.dtype.kind == "i" and (a < 0).any():
             raise CheckpointError(f"{where}: {name}: expected a count >= 0, got {a.min()}")
