@@ -33,6 +33,12 @@ def config(tmp_path, text):
     return str(p)
 
 
+def sweep(tmp_path, params, method='"grid"', seeds="[0]"):
+    """A sweep file over configs/sine.toml with these [sweep.params] lines."""
+    return config(tmp_path, f'base = "{SINE}"\n[sweep]\nmethod = {method}\nseeds = {seeds}\n'
+                            f'[sweep.params]\n{params}\n')
+
+
 def run_dir_with(tmp_path, good_run, change):
     run = tmp_path / "run"
     shutil.copytree(good_run, run)
@@ -143,6 +149,29 @@ CASES = {
                                                           'seeds = [0]\n[sweep.params]\n'
                                                           'train.bptt = [4, 8]\n'),
                                            "--runs-dir", str(t / "runs")], "in quotes"),
+    "sweep grid num 1e9": (lambda t, g: ["sweep", sweep(t, '"optim.lr" = {min = 0.01, max = 0.1, '
+                                                       'num = 1000000000}'), "--runs-dir", str(t / "r")],
+                           "the sweep would have 1,000,000,000 runs (1,000,000,000 values of optim.lr"),
+    "sweep grid num beyond int64": (lambda t, g: ["sweep", sweep(t, '"optim.lr" = {min = 0.01, max = 0.1, '
+                                                                'num = 99999999999999999999}'),
+                                                  "--runs-dir", str(t / "r")],
+                                    "more than the limit of 10,000 runs"),
+    "sweep grid product over the limit": (lambda t, g: ["sweep", sweep(t, '"optim.lr" = {min = 0.01, max = '
+                                                                      '0.1, num = 1000}\n"optim.clip" = '
+                                                                      '{min = 0.1, max = 1.0, num = 1000}'),
+                                                        "--dry-run", "--runs-dir", str(t / "r")],
+                                          "1,000,000 runs (1,000 values of optim.lr x 1,000 values"),
+    "sweep seeds x values over the limit": (lambda t, g: ["sweep", sweep(t, '"optim.lr" = {min = 0.01, max = '
+                                                                        '0.1, num = 5001}', seeds="[0, 1]"),
+                                                          "--dry-run", "--runs-dir", str(t / "r")],
+                                            "10,002 runs (5,001 values of optim.lr x 2 seeds)"),
+    "sweep random n over the limit": (lambda t, g: ["sweep", sweep(t, '"optim.lr" = {min = 0.01, max = 0.1}',
+                                                                   method='"random"\nn = 10001'),
+                                                    "--runs-dir", str(t / "r")], "10,001 runs (n = 10001"),
+    "sweep random int range to 1e300": (lambda t, g: ["sweep", sweep(t, '"train.epochs" = {min = 1, '
+                                                                     'max = 1e300}', method='"random"\nn = 3'),
+                                                      "--runs-dir", str(t / "r")],
+                                        "sweep.params.train.epochs: an integer range must lie within"),
     "compare out under a file": (lambda t, g: ["compare", str(g), "--out",
                                                str(Path(g) / "summary.json" / "x")], "--out"),
     # run names and places
@@ -166,7 +195,7 @@ CASES = {
     "resume foreign checkpoint": (lambda t, g: ["resume", run_dir_with(t, g, foreign_npz),
                                                 "--epochs", "3"], "not a checkpoint of this trainer"),
     "resume shape mismatch": (lambda t, g: ["resume", run_dir_with(t, g, other_hidden_size),
-                                            "--epochs", "3"], "shape"),
+                                            "--epochs", "3"], "model.hidden (4 -> 5)"),
     "resume broken config": (lambda t, g: ["resume", run_dir_with(t, g, unfinished)], "train.bptt"),
     "resume fewer epochs": (lambda t, g: ["resume", run_dir_with(t, g, lambda r: None),
                                           "--epochs", "0"], "--epochs"),

@@ -6,15 +6,20 @@ parameter's name (`optim.m.rnn.Wx`, `optim.v.head.b`, and `optim.t`); each rando
 stream's state as JSON text (`stream.data`, `stream.init`, `stream.batches`); the
 carried state (`carried.h`, and `carried.c` for the LSTM); and `state`, JSON with
 the position in the data (schedule, best and early-stop counters included) and
-the metrics.csv row count. Format 1 (unnamed `param_0`... arrays, one generator)
+the metrics.csv row count, and the resolved config (without train.epochs) with
+its sha256 digest, so a resume under a changed config.toml is refused. `read`
+checks a checkpoint field by field (checkpoint_check) before anything uses it.
+Format 1 (unnamed `param_0`... arrays, one generator)
 can still be read for its parameters, but not resumed.
 """
+import copy
 import dataclasses
 import json
 import re
 
 import numpy as np
 
+from trainer import checkpoint_check as check
 from trainer.errors import CheckpointError
 from trainer.layers import TimeEmbedding
 from trainer.loop import Position
@@ -33,9 +38,10 @@ def param_names(model):
     return out
 
 
-def pack(model, optimizer, streams, pos, metrics_rows):
+def pack(model, optimizer, streams, pos, metrics_rows, cfg=None):
     """The training state as {name: array}: parameters, optimizer state, every random stream's
-    state, the carried hidden state, the position in the data and the metrics.csv row count."""
+    state, the carried hidden state, the position in the data, the metrics.csv row count and
+    (given `cfg`) the config and its digest."""
     names = param_names(model)
     out = dict(zip(names, model.params))
     for key, value in optimizer.state().items():
@@ -47,8 +53,47 @@ def pack(model, optimizer, streams, pos, metrics_rows):
         value = getattr(model.rnn, name)
         out[f"carried.{name}"] = np.zeros((0, 0)) if value is None else value
     state = {"format": FORMAT, "metrics_rows": metrics_rows, "position": dataclasses.asdict(pos)}
+    if cfg is not None:
+        state["config"], state["config_digest"] = check.config_digest(cfg)
     out["state"] = np.array(json.dumps(state))
     return out
+
+
+def read(path, setup, resuming=False):
+    """The arrays of the checkpoint at `path` for `setup` (a run.Setup), checked field by field
+    against what a checkpoint of its config holds: names, dtypes and shapes from the .npy
+    headers before anything is allocated, then the values, the state and its position; when
+    `resuming`, also the config digest and the format. Raises CheckpointError."""
+    where = str(path)
+    model = setup.model
+    optimizer = copy.deepcopy(setup.optimizer)   # what one update makes of its state
+    optimizer.update([p.copy() for p in model.params], [np.zeros_like(p) for p in model.params])
+    expected = pack(model, optimizer, setup.streams, Position(), 0)
+
+    def first(arrays):
+        state = check.check_state(arrays, where)
+        if resuming:
+            _check_format(state, where)
+            check.check_config(state, setup.cfg, where)
+
+    arrays = check.read(path, expected, setup.cfg["train"]["batch_size"], where, first)
+    if resuming and "state" not in arrays:   # the first format-1 checkpoints had no state
+        _check_format({"format": 1}, where)
+    state = check.check_state(arrays, where) if "state" in arrays else {}
+    if state.get("format") == FORMAT:
+        fields = [f.name for f in dataclasses.fields(Position)]
+        check.check_position(state.get("position"), fields, setup.trainer.batches.per_epoch, where)
+        for name in setup.streams:
+            check.check_stream(np.random.default_rng(), arrays, name, where)
+    return arrays
+
+
+def _check_format(state, where):
+    if state.get("format") != FORMAT:
+        raise CheckpointError(f"{where}: written by an older version of the trainer (checkpoint "
+                              f"format {state.get('format')}, unnamed arrays and one random "
+                              "stream): its weights load for eval and plot, but it cannot be "
+                              "resumed; train the config again")
 
 
 def load_params(model, arrays, where="checkpoint"):
@@ -75,14 +120,11 @@ def load_params(model, arrays, where="checkpoint"):
 
 
 def unpack(arrays, model, optimizer, streams, where="checkpoint"):
-    """Restore everything `pack` saved; returns (Position, metrics.csv rows at that point)."""
+    """Restore everything `pack` saved; returns (Position, metrics.csv rows at that point).
+    The arrays should come from `read`, which checks them."""
     try:
         state = json.loads(str(arrays["state"]))
-        if state.get("format") != FORMAT:
-            raise CheckpointError(f"{where}: written by an older version of the trainer (checkpoint "
-                                  f"format {state.get('format')}, unnamed arrays and one random "
-                                  "stream): its weights load for eval and plot, but it cannot be "
-                                  "resumed; train the config again")
+        _check_format(state, where)
         load_params(model, arrays, where)
         names = param_names(model)
         opt = {}

@@ -87,8 +87,8 @@ def prepare_resume(run_dir, epochs=None):
     setup = Setup(cfg)
     where = str(run_dir.file(CHECKPOINT))
     if run_dir.file(CHECKPOINT).exists():
-        pos, rows = checkpoint.unpack(run_dir.load_checkpoint(), setup.model, setup.optimizer,
-                                      setup.streams, where)
+        arrays = checkpoint.read(run_dir.file(CHECKPOINT), setup, resuming=True)
+        pos, rows = checkpoint.unpack(arrays, setup.model, setup.optimizer, setup.streams, where)
     else:  # stopped before its first checkpoint: start over
         pos, rows = Position(), 0
     if pos.stopped_early:
@@ -148,7 +148,7 @@ def _run_epochs(setup, run_dir, pos, rows, on_event, should_stop, figures):
     checkpoints = CheckpointWriter(run_dir, before=writer.sync)
 
     def save(best=False):
-        arrays = checkpoint.pack(model, setup.optimizer, setup.streams, pos, rows)
+        arrays = checkpoint.pack(model, setup.optimizer, setup.streams, pos, rows, setup.cfg)
         checkpoints.submit(arrays)
         if best:  # the same state, kept under its own name until a better epoch replaces it
             atomic_write(run_dir.file(BEST), lambda f: np.savez(f, **arrays))
@@ -190,7 +190,8 @@ def _run_epochs(setup, run_dir, pos, rows, on_event, should_stop, figures):
     if status == "completed" and figures:
         note = ""
         if pos.best is not None and run_dir.file(BEST).exists():  # task views show the best model
-            checkpoint.load_params(model, run_dir.load_checkpoint(BEST), str(run_dir.file(BEST)))
+            checkpoint.load_params(model, checkpoint.read(run_dir.file(BEST), setup),
+                                   str(run_dir.file(BEST)))
             note = f" (best model, epoch {pos.best['epoch']})"
         from trainer.plots.run import draw_run
         draw_run(run_dir.path, model, task, summary, note=note)
@@ -286,7 +287,9 @@ def load(path, which=None, overrides=()):
     if which == "best" and not run_dir.file(BEST).exists():
         raise RunDirError(f"{run_dir.file(BEST)}: no best checkpoint (the run has no validated "
                           "epoch, or predates best.npz); use --checkpoint last")
-    arrays = run_dir.load_checkpoint(name)
+    if not run_dir.file(name).exists():
+        raise RunDirError(f"{run_dir.file(name)}: no checkpoint")
     setup = Setup(cfg)
+    arrays = checkpoint.read(run_dir.file(name), setup)
     checkpoint.load_params(setup.model, arrays, str(run_dir.file(name)))
     return run_dir, setup, which

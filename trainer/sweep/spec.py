@@ -1,7 +1,8 @@
 """Sweep files: a base config, fixed overrides and swept keys, expanded into named runs.
 
 Every point is checked as a config is (types, ranges, sizes) before anything
-runs or is written; problems are ConfigErrors whose message is one line.
+runs or is written; problems are ConfigErrors whose message is one line. A sweep
+holds at most MAX_RUNS runs, counted from the file before any point is made.
 """
 import difflib
 import itertools
@@ -9,6 +10,7 @@ import json
 import math
 import tomllib
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +21,8 @@ from trainer.rundir import check_name
 
 TOP_KEYS, SWEEP_KEYS = ("base", "set", "sweep"), ("method", "seeds", "n", "seed", "params")
 RANGE_KEYS = ("min", "max", "log", "num")
+MAX_RUNS = 10_000          # runs in one sweep (values x seeds, or n x seeds)
+MAX_INT = 2 ** 63 - 2      # the largest integer a range may reach (numpy draws int64)
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,10 @@ class Sweep:
 
     def points(self):
         """The runs, checked and named: grid = product x seeds, random = n draws x seeds."""
+        return list(self._points)
+
+    @cached_property
+    def _points(self):  # made once: load() checks them, the command line lists or runs them
         combos = _grid(self.params) if self.method == "grid" else self._draws()
         short = short_names(self.keys)
         out, seen = [], {}
@@ -59,8 +67,8 @@ class Sweep:
                     raise ConfigError(f"{self.source}: runs {seen[name]} and {values} get the same "
                                       f"name {name!r}; make the values differ more")
                 seen[name] = values
-                out.append(Point(name, values, seed, self._config(values, seed)))
-        return out
+                out.append(Point(name, values, seed, self._config(values, seed, name)))
+        return tuple(out)
 
     def _draws(self):
         """n distinct points drawn in turn from the sweep's own generator (a draw equal to an
@@ -78,13 +86,12 @@ class Sweep:
         raise ConfigError(f"{self.source}: sweep.n: {self.n} distinct points wanted, but "
                           f"{50 * self.n} draws found only {len(out)}; lower n or widen the ranges")
 
-    def _config(self, values, seed):
+    def _config(self, values, seed, name):
         data = self.base.to_dict()
         for dotted, value in {**values, "train.seed": seed}.items():
             section, key = dotted.split(".", 1)
             data.setdefault(section, {})[key] = value
-        where = f"{self.source}: run {run_name(values, seed, short_names(self.keys))}"
-        return config_mod.from_dict(data, where)
+        return config_mod.from_dict(data, f"{self.source}: run {name}")
 
     def to_toml(self):
         """The resolved sweep: the full base config inline, so the file stands alone."""
@@ -129,12 +136,33 @@ def load(path):
     sample_seed = table.get("seed", 0)
     if isinstance(sample_seed, bool) or not isinstance(sample_seed, int) or sample_seed < 0:
         raise ConfigError(f"{path}: sweep.seed: expected an integer >= 0, got {sample_seed!r}")
+    specs = _table(path, table, "params", "sweep.params")
+    _check_size(path, method, specs, seeds, n)
     params = {}
-    for dotted, spec in _table(path, table, "params", "sweep.params").items():
+    for dotted, spec in specs.items():
         params[dotted] = _param(path, base, method, dotted, spec)
     sweep = Sweep(str(path), base, method, seeds, params, n, sample_seed)
     sweep.points()  # builds and checks every run's config
     return sweep
+
+
+def _check_size(path, method, specs, seeds, n):
+    """Refuse a sweep of more than MAX_RUNS runs, counted from the file (list lengths, grid
+    nums, n, seeds) without making a single point."""
+    size, parts = len(seeds), []
+    if method == "random":
+        size, parts = size * n, [f"n = {n}"]
+    else:
+        for dotted, spec in specs.items():
+            count = len(spec) if isinstance(spec, list) else \
+                spec.get("num") if isinstance(spec, dict) else None
+            if isinstance(count, int) and not isinstance(count, bool) and count > 1:
+                size, parts = size * count, parts + [f"{count:,} values of {dotted}"]
+    if size > MAX_RUNS:
+        seeds_text = f"{len(seeds)} seed" + ("s" if len(seeds) > 1 else "")
+        raise ConfigError(f"{path}: the sweep would have {size:,} runs ({' x '.join(parts + [seeds_text])}), "
+                          f"more than the limit of {MAX_RUNS:,} runs a sweep may have; use fewer "
+                          "values or seeds, or split it")
 
 
 def short_names(keys):
@@ -198,6 +226,9 @@ def _param(path, base, method, dotted, spec):
         raise ConfigError(f"{where}: a range needs a numeric key and numbers min <= max")
     if not isinstance(log, bool) or (log and lo <= 0):
         raise ConfigError(f"{where}: log must be true or false, and a log range needs min > 0")
+    if kind is int and not -MAX_INT <= lo <= hi <= MAX_INT:
+        raise ConfigError(f"{where}: an integer range must lie within +-{MAX_INT} "
+                          f"(2**63 - 2), got min = {lo!r}, max = {hi!r}")
     for v in (lo, hi):
         _apply(base, {dotted: kind(v)}, f"{path} [sweep.params]")
     if method == "grid":
