@@ -18,6 +18,7 @@ from trainer.errors import ConfigError, one_line
 from trainer.loop import Diverged, EpochEnd, Position, Row, Step, Trainer
 from trainer.model import build_model
 from trainer.optimizers import make_optimizer
+from trainer.provenance import environment
 from trainer.rundir import (BEST, CHECKPOINT, CONFIG, METRICS, CheckpointWriter, RunDir,
                             RunDirError, atomic_write)
 
@@ -218,7 +219,7 @@ def _summary(task, trainer, status, pos, wall_s):
             "total_steps": trainer.total_steps, "epochs_done": pos.epoch,
             "wall_s": round(wall_s, 4), "final": final, "monitor": trainer.monitor,
             "best": pos.best, "stopped_early": pos.stopped_early,
-            "baseline": task.baseline, "baseline_name": task.baseline_name}
+            "baseline": task.baseline, "baseline_name": task.baseline_name, "env": environment()}
 
 
 def _check_metrics(path, rows):

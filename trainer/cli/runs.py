@@ -203,6 +203,9 @@ def eval_cmd(run_dir, which, overrides):
         base = f"{b[key]:>12.6g}" if key in b else f"{'':>12}"
         click.echo(f"{key:<{width}}{value:>12.6g}{base}")
     click.echo(f"baseline: {task.baseline_name}")
+    from trainer.provenance import describe
+    for i, line in enumerate(describe((rd.read_summary() or {}).get("env"))):  # where it trained
+        click.echo(f"{'trained with' if i == 0 else '':<14}{line}")
 
 
 @click.command("generate")
