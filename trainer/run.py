@@ -277,6 +277,10 @@ def load(path, which=None, overrides=()):
             raise ConfigError(f"--set {text}: only the data can change (task keys other than "
                               "task.name, train.seed); the model and its training are the run's own")
     cfg = load_config(run_dir.file(CONFIG), overrides)
+    done = run_dir.read_summary() or {}
+    if done.get("status") == "diverged" and not run_dir.file(CHECKPOINT).exists():
+        raise RunDirError(f"{run_dir.path}: the run diverged at step {done.get('diverged_at_step')}"
+                          " before its first checkpoint; nothing to evaluate")
     if which is None:
         which = "best" if run_dir.file(BEST).exists() else "last"
     name = BEST if which == "best" else CHECKPOINT

@@ -91,13 +91,15 @@ def _report(run_dir, quiet, task_name, work):
         click.echo(f"error: the run failed ({summary['error']}); the traceback is in "
                    f"{run_dir.file('summary.json')}", err=True)
         sys.exit(EXIT_FAILED)
-    if not quiet:
+    if not quiet and status != "diverged":  # divergence: one message, the error below
         click.echo(_describe(summary), err=True)
     click.echo(str(run_dir.path))
     if status == "diverged":
+        kept = ("the last good checkpoint is kept" if run_dir.file("checkpoint.npz").exists()
+                else "before its first checkpoint")
         click.echo(f"error: training diverged at step {summary.get('diverged_at_step')} (non-finite "
-                   f"{summary.get('diverged_what', 'loss')}); try a lower optim.lr or set optim.clip",
-                   err=True)
+                   f"{summary.get('diverged_what', 'loss')}), {kept}; try a lower optim.lr or set "
+                   "optim.clip", err=True)
         sys.exit(EXIT_DIVERGED)
     if status == "interrupted":
         click.echo(f"interrupted after step {summary['steps']}, checkpoint saved; continue with: "
