@@ -194,7 +194,6 @@ def rnn_table(args, threads):
     rate = matmul_rate()
     times = time_sizes(SIZES, args.repeats, args.seconds, torch, textbook)
     rate = (rate + matmul_rate()) / 2  # before and after the table, against drift
-    print(f"BLAS: {blas_info()}")
     print(torch_note)
     print(f"float32 matmul rate (1536^3, {threads} thread{'s' * (threads > 1)}): {rate:.1f} GFLOP/s\n")
     head = (f"{'N':>4} {'T':>4} {'D':>4} {'H':>4} | {'ours ms':>8} {'textbook':>9} {'torch':>8} | "
@@ -373,7 +372,8 @@ def main():
         # no threadpoolctl: run again with the thread count in the child's environment only
         sys.exit(subprocess.call([sys.executable, __file__, *sys.argv[1:]], env=child_env(args.threads)))
     print(f"numpy {np.__version__}, python {sys.version.split()[0]}, {os.cpu_count()} CPUs, "
-          f"{args.threads} thread{'s' * (args.threads > 1)}; medians over repeats\n")
+          f"{args.threads} thread{'s' * (args.threads > 1)}; medians over repeats")
+    print(f"BLAS: {blas_info()}\n")  # the kernel decides the last bits and the speed
     checks = []
     if "rnn" in parts:
         checks += rnn_table(args, args.threads)

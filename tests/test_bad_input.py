@@ -74,6 +74,15 @@ def no_checkpoints(run):
     (run / "best.npz").unlink()
 
 
+def diverged_at_once(run):  # what a run that diverged before its first checkpoint leaves
+    import json
+    (run / "checkpoint.npz").unlink()
+    (run / "best.npz").unlink()
+    summary = json.loads((run / "summary.json").read_text())
+    summary.update(status="diverged", steps=1, diverged_at_step=2, diverged_what="loss", best=None)
+    (run / "summary.json").write_text(json.dumps(summary))
+
+
 def no_best(run):
     (run / "best.npz").unlink()
 
@@ -132,6 +141,14 @@ CASES = {
     "set unknown path": (lambda t, g: ["--config", SINE, "--set", "train.x.y=1"], "section.key"),
     "set unknown key": (lambda t, g: ["--config", SINE, "--set", "model.hiden=3"],
                         "did you mean 'model.hidden'"),
+    "set task name keeps the old task's keys": (
+        lambda t, g: ["--config", SINE, "--set", "task.name=counting"],
+        "unknown key 'task.period': a key of task 'sine', not of 'counting' (its keys: task.vocab"),
+    "set a synonym": (lambda t, g: ["--config", SINE, "--set", "optim.learning_rate=0.1"],
+                      "unknown key 'optim.learning_rate' (did you mean 'optim.lr'?)"),
+    "sweep file as config": (lambda t, g: ["--config", str(ROOT / "configs/sweep-bptt.toml")],
+                             "a sweep file (it has a 'base' key), not a run config; run it with: "
+                             "train sweep"),
     "set bad value": (lambda t, g: ["--config", SINE, "--set", "train.epochs=many"], "integer"),
     "missing config": (lambda t, g: ["--config", str(t / "none.toml")], "no such config file"),
     "directory as config": (lambda t, g: ["--config", str(t)], "is a directory"),
@@ -218,6 +235,14 @@ CASES = {
                                 "--checkpoint"),
     "generate no checkpoint": (lambda t, g: ["generate", run_dir_with(t, g, no_checkpoints)],
                                "no checkpoint"),
+    "eval diverged before a checkpoint": (lambda t, g: ["eval", run_dir_with(t, g, diverged_at_once)],
+                                          "the run diverged at step 2 before its first "
+                                          "checkpoint; nothing to evaluate"),
+    "plot diverged before a checkpoint": (lambda t, g: ["plot", run_dir_with(t, g, diverged_at_once)],
+                                          "diverged at step 2 before its first checkpoint"),
+    "generate diverged before a checkpoint": (
+        lambda t, g: ["generate", run_dir_with(t, g, diverged_at_once)],
+        "diverged at step 2 before its first checkpoint"),
     "generate zero steps": (lambda t, g: ["generate", str(g), "--steps", "0"], "--steps"),
     "generate negative temperature": (lambda t, g: ["generate", str(g), "--temperature", "-1"],
                                       "--temperature"),

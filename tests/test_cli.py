@@ -163,6 +163,25 @@ def test_divergence_exits_3_with_status(tmp_path):
     assert f"non-finite {s['diverged_what']}" in result.stderr and "optim.lr" in result.stderr
 
 
+@pytest.mark.parametrize("every,kept", [(0, "before its first checkpoint"),
+                                         (1, "the last good checkpoint is kept")])
+def test_divergence_is_one_message_with_the_step_and_what(tmp_path, every, kept):
+    """Was: 'diverged after 1 steps' then 'error: training diverged at step 2'."""
+    result = CliRunner().invoke(main, [
+        "--config", str(CONFIGS / "sine.toml"), "--runs-dir", str(tmp_path), "--set",
+        "optim.lr=1e30", "--set", "optim.clip=0", "--set", f"train.checkpoint_every={every}"])
+    assert result.exit_code == 3, result.output
+    s = json.loads((run_path(result) / "summary.json").read_text())
+    assert s["steps"] == 1 and s["diverged_at_step"] == 2 and s["diverged_what"] == "loss"
+    assert result.stderr == (f"error: training diverged at step 2 (non-finite loss), {kept}; "
+                             "try a lower optim.lr or set optim.clip\n")
+    evaluated = CliRunner().invoke(main, ["eval", str(run_path(result))])
+    if every:   # the step-1 checkpoint is there to evaluate
+        assert evaluated.exit_code == 0, evaluated.output
+    else:
+        assert evaluated.exit_code == 2 and "before its first checkpoint" in evaluated.stderr
+
+
 def test_module_entry_point_and_help_with_examples():
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     out = subprocess.run([sys.executable, "-m", "trainer", "--help"], capture_output=True, text=True,

@@ -72,6 +72,21 @@ BAD = [
     ("", ["train.nope=1"], "unknown key 'train.nope'"),
     ("", ["task.name=nope"], "unknown task 'nope'"),
     ("", ["task.repeat=8"], "unknown key 'task.repeat'"),  # sine has no repeat
+    ("", ["task.repeat=8"], "a key of task 'counting', not of 'sine'"),
+    ('[task]\nname = "sine"\nperiod = 20.0\n', ["task.name=counting"],
+     "unknown key 'task.period': a key of task 'sine', not of 'counting' (its keys: task.vocab, "
+     "task.repeat"),
+    ("", ["optim.learning_rate=0.1"], "did you mean 'optim.lr'?"),
+    ("[optim]\nlr_schedule = \"cosine\"\n", [], "did you mean 'optim.schedule'?"),
+    ("[model]\nhidden_size = 8\n", [], "did you mean 'model.hidden'?"),
+    ("[train]\nepoch = 3\n", [], "did you mean 'train.epochs'?"),
+    ("[train]\nbatch = 3\n", [], "did you mean 'train.batch_size'?"),
+    ("[train]\nseq_len = 3\n", [], "did you mean 'train.bptt'?"),
+    ("", ["train.truncation=3"], "did you mean 'train.bptt'?"),
+    ("", ["train.lr=0.5"], "did you mean 'optim.lr'?"),   # the right name, in another section
+    ('base = "sine.toml"\n[sweep]\nseeds = [0]\n', [], "a sweep file (it has a 'base' key), not a "
+     "run config; run it with: train sweep"),
+    ("[sweep]\nseeds = [0]\n", [], "it has a [sweep] table"),
 ]
 
 
@@ -90,3 +105,14 @@ def test_missing_file_and_directory(tmp_path):
         load(tmp_path / "nope.toml")
     with pytest.raises(ConfigError, match="is a directory"):
         load(tmp_path)
+
+
+def test_changing_the_task_names_the_new_tasks_keys_not_a_lookalike(tmp_path):
+    """Was: unknown key 'task.period' (did you mean 'task.repeat'?)."""
+    p = write(tmp_path, '[task]\nname = "sine"\nperiod = 20.0\n')
+    with pytest.raises(ConfigError) as err:
+        load(p, ["task.name=counting"])
+    message = str(err.value)
+    assert "did you mean" not in message and message.endswith("drop it from the config")
+    for key in ("vocab", "repeat", "length", "val_length"):
+        assert f"task.{key}" in message

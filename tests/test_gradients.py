@@ -55,6 +55,19 @@ def test_time_rnn_params_inputs_and_state(rng, stateful):
         assert_close(dh, numerical_grad(loss, h0))
 
 
+def test_time_rnn_refuses_a_bias_per_batch_row(rng):
+    """The seeds' (N, H) bias ties the layer to one batch size; the (H,) bias is the model's
+    (its gradient is checked above); the cell RNN keeps the seeds' form for their numbers."""
+    Wx, Wh, _ = rnn_params(rng, 2, 3)
+    with pytest.raises(ValueError, match=r"shape \(3,\), not \(4, 3\)"):
+        TimeRNN(Wx, Wh, np.zeros((4, 3)))
+    xs, row, flat = rng.standard_normal((4, 2, 2)), TimeRNN(Wx, Wh, np.zeros((1, 3))), \
+        TimeRNN(Wx, Wh, np.zeros(3))            # one row of H biases is the same bias
+    for layer in (row, flat):
+        layer.backward(layer.forward(xs))
+    assert row.grads[2].shape == (1, 3) and np.array_equal(row.grads[2][0], flat.grads[2])
+
+
 def test_time_rnn_grads_written_in_place(rng):
     layer = TimeRNN(*rnn_params(rng, 2, 3))
     ids = [id(g) for g in layer.grads]

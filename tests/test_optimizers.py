@@ -66,3 +66,12 @@ def test_clip_grads_scales_to_the_global_norm():
     assert norm == pytest.approx(np.sqrt(52))
     assert np.sqrt(sum((x ** 2).sum() for x in g)) == pytest.approx(1.0, rel=1e-5)
     assert clip_grads(g, 0) == pytest.approx(1.0, rel=1e-5)  # 0: no clipping, just the norm
+
+
+def test_clip_grads_of_a_huge_finite_float32_gradient_clips_instead_of_overflowing():
+    # norm 4e20 > 1.8e19: its square overflows float32; summed in float64 it is finite and clips
+    g = [np.full(4, 2e20, np.float32), np.zeros((2, 3), np.float32)]
+    norm = clip_grads(g, 1.0)
+    assert np.isfinite(norm) and norm == pytest.approx(4e20, rel=1e-6)  # the loop: not 'diverged'
+    assert g[0].dtype == np.float32 and np.all(np.isfinite(g[0]))
+    assert np.sqrt(sum(float((x.astype(np.float64) ** 2).sum()) for x in g)) == pytest.approx(1.0, rel=1e-5)

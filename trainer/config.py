@@ -73,6 +73,21 @@ SECTIONS = {
 }
 
 
+# names other tools use for a key, pointing to this one's (said in the unknown-key error)
+SYNONYMS = {
+    "learning_rate": "optim.lr", "learningrate": "optim.lr", "lr_schedule": "optim.schedule",
+    "scheduler": "optim.schedule", "optimizer": "optim.name", "clip_norm": "optim.clip",
+    "grad_clip": "optim.clip", "max_norm": "optim.clip", "warmup_steps": "optim.warmup",
+    "hidden_size": "model.hidden", "hidden_dim": "model.hidden", "num_hidden": "model.hidden",
+    "units": "model.hidden", "embed_dim": "model.embed", "embedding_dim": "model.embed",
+    "cell_type": "model.cell", "rnn_type": "model.cell", "nonlinearity": "model.activation",
+    "epoch": "train.epochs", "num_epochs": "train.epochs", "n_epochs": "train.epochs",
+    "batch": "train.batch_size", "batchsize": "train.batch_size", "seq_len": "train.bptt",
+    "seq_length": "train.bptt", "truncation": "train.bptt", "bptt_steps": "train.bptt",
+    "random_seed": "train.seed", "num_threads": "train.threads", "early_stopping": "train.early_stop",
+}
+
+
 class Config(Mapping):
     """A resolved config: read-only {section: {key: value}}, with its source file's name."""
 
@@ -151,6 +166,10 @@ def from_dict(data, source="<config>", overrides=()):
     """Check a {section: {key: value}} mapping and typed-from-text overrides into a Config."""
     src = str(source)
     for section, table in data.items():
+        if section in ("sweep", "base"):
+            what = f"a [{section}] table" if isinstance(table, dict) else f"a '{section}' key"
+            raise ConfigError(f"{src}: a sweep file (it has {what}), not a run config; run it "
+                              f"with: train sweep {src}")
         if section not in SECTIONS:
             raise ConfigError(f"{src}: [{section}]: unknown section{_suggest(section, SECTIONS)}")
         if not isinstance(table, dict):
@@ -160,10 +179,10 @@ def from_dict(data, source="<config>", overrides=()):
     out = {s: {k: spec.default for k, spec in ks.items()} for s, ks in keys.items()}
     for section, table in data.items():
         for key, value in table.items():
-            spec = _spec(src, keys, section, key)
+            spec = _spec(src, keys, section, key, task=task_name)
             out[section][key] = _check(src, f"{section}.{key}", spec, value)
     for section, key, raw, text in overrides:
-        spec = _spec(src, keys, section, key, where=f"--set {text}: ")
+        spec = _spec(src, keys, section, key, where=f"--set {text}: ", task=task_name)
         value = _parse_text(src, text, spec, raw)
         out[section][key] = _check(src, f"--set {text}", spec, value, is_text=True)
     _check_task(src, out)
@@ -185,13 +204,24 @@ def _task_name(src, data, overrides):
     return name
 
 
-def _spec(src, keys, section, key, where=""):
+def _spec(src, keys, section, key, where="", task=None):
     if section not in keys:
         raise ConfigError(f"{src}: {where}unknown section {section!r}{_suggest(section, keys)}")
     if key not in keys[section]:
         dotted = f"{section}.{key}"
+        owners = [n for n, t in TASKS.items() if key in t.KEYS] if section == "task" else []
+        if owners:  # a key of another task: the config's task.name was changed
+            own = ", ".join(f"task.{k}" for k in TASKS[task].KEYS)
+            raise ConfigError(
+                f"{src}: {where}unknown key {dotted!r}: a key of task "
+                f"{' and '.join(map(repr, owners))}, not of {task!r} (its keys: {own}); "
+                + (f"drop this --set, or set task.name={owners[0]} too" if where and
+                   len(owners) == 1 else "drop this --set" if where else "drop it from the config"))
         known = {f"{section}.{k}" for k in keys[section]}
-        raise ConfigError(f"{src}: {where}unknown key {dotted!r}{_suggest(dotted, known)}")
+        other = [f"{s}.{key}" for s in keys if key in keys[s]]   # the right key, another section
+        close = SYNONYMS.get(key.lower()) or (other[0] if len(other) == 1 else None)
+        hint = f" (did you mean {close!r}?)" if close else _suggest(dotted, known)
+        raise ConfigError(f"{src}: {where}unknown key {dotted!r}{hint}")
     return keys[section][key]
 
 

@@ -29,8 +29,7 @@ class TimeSoftmaxWithLoss:
     def forward(self, xs, ts, mask=None):
         N, T, V = xs.shape
         ts = np.asarray(ts)
-        w, total = _weights(mask, (N, T), xs.dtype)
-        w = w * (ts != self.ignore_label)
+        w = _weights(mask, (N, T), xs.dtype)[0] * (ts != self.ignore_label)
         total = max(float(w.sum()), 1.0)
         safe_ts = np.where(ts == self.ignore_label, 0, ts)
         shifted = xs - xs.max(axis=2, keepdims=True)                 # (N, T, V)

@@ -51,8 +51,8 @@ class SequenceModel:
         ys = self.ys
         N, T = ys.shape[:2]
         count = float(mask.sum()) if mask is not None else float(N * T)
-        if self.kind == "regression":
-            return self.loss * count, count
+        if self.kind == "regression":  # the MSE over the scored steps, not the loss's steps
+            return TimeMSE().forward(ys, ts, mask) * count, count
         if self.kind == "classification":
             right = ys.argmax(axis=2) == ts
             return float(right.sum() if mask is None else (right * mask).sum()), count

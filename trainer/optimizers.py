@@ -8,9 +8,14 @@ import numpy as np
 def clip_grads(grads, max_norm):
     """Scale grads in place so their global L2 norm is at most max_norm (0: no clipping).
 
-    Returns the norm before clipping.
+    Returns the norm before clipping. The squares are summed in float64: in float32 they
+    overflow once the norm passes ~1.8e19, and a large but finite gradient read as 'diverged'.
     """
-    norm = float(np.sqrt(sum(float(np.vdot(g, g)) for g in grads)))
+    squares = 0.0
+    for g in grads:
+        g64 = g.astype(np.float64, copy=False)
+        squares += float(np.vdot(g64, g64))
+    norm = float(np.sqrt(squares))
     if max_norm > 0 and norm > max_norm:
         scale = max_norm / (norm + 1e-6)
         for g in grads:

@@ -18,6 +18,7 @@ from trainer.errors import ConfigError, one_line
 from trainer.loop import Diverged, EpochEnd, Position, Row, Step, Trainer
 from trainer.model import build_model
 from trainer.optimizers import make_optimizer
+from trainer.provenance import environment
 from trainer.rundir import (BEST, CHECKPOINT, CONFIG, METRICS, CheckpointWriter, RunDir,
                             RunDirError, atomic_write)
 
@@ -223,7 +224,7 @@ def _summary(task, trainer, status, pos, wall_s):
             "total_steps": trainer.total_steps, "epochs_done": pos.epoch,
             "wall_s": round(wall_s, 4), "final": final, "monitor": trainer.monitor,
             "best": pos.best, "stopped_early": pos.stopped_early,
-            "baseline": task.baseline, "baseline_name": task.baseline_name}
+            "baseline": task.baseline, "baseline_name": task.baseline_name, "env": environment()}
 
 
 def _check_metrics(path, rows):
@@ -281,6 +282,10 @@ def load(path, which=None, overrides=()):
             raise ConfigError(f"--set {text}: only the data can change (task keys other than "
                               "task.name, train.seed); the model and its training are the run's own")
     cfg = load_config(run_dir.file(CONFIG), overrides)
+    done = run_dir.read_summary() or {}
+    if done.get("status") == "diverged" and not run_dir.file(CHECKPOINT).exists():
+        raise RunDirError(f"{run_dir.path}: the run diverged at step {done.get('diverged_at_step')}"
+                          " before its first checkpoint; nothing to evaluate")
     if which is None:
         which = "best" if run_dir.file(BEST).exists() else "last"
     name = BEST if which == "best" else CHECKPOINT

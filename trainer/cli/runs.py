@@ -91,13 +91,15 @@ def _report(run_dir, quiet, task_name, work):
         click.echo(f"error: the run failed ({summary['error']}); the traceback is in "
                    f"{run_dir.file('summary.json')}", err=True)
         sys.exit(EXIT_FAILED)
-    if not quiet:
+    if not quiet and status != "diverged":  # divergence: one message, the error below
         click.echo(_describe(summary), err=True)
     click.echo(str(run_dir.path))
     if status == "diverged":
+        kept = ("the last good checkpoint is kept" if run_dir.file("checkpoint.npz").exists()
+                else "before its first checkpoint")
         click.echo(f"error: training diverged at step {summary.get('diverged_at_step')} (non-finite "
-                   f"{summary.get('diverged_what', 'loss')}); try a lower optim.lr or set optim.clip",
-                   err=True)
+                   f"{summary.get('diverged_what', 'loss')}), {kept}; try a lower optim.lr or set "
+                   "optim.clip", err=True)
         sys.exit(EXIT_DIVERGED)
     if status == "interrupted":
         click.echo(f"interrupted after step {summary['steps']}, checkpoint saved; continue with: "
@@ -203,6 +205,9 @@ def eval_cmd(run_dir, which, overrides):
         base = f"{b[key]:>12.6g}" if key in b else f"{'':>12}"
         click.echo(f"{key:<{width}}{value:>12.6g}{base}")
     click.echo(f"baseline: {task.baseline_name}")
+    from trainer.provenance import describe
+    for i, line in enumerate(describe((rd.read_summary() or {}).get("env"))):  # where it trained
+        click.echo(f"{'trained with' if i == 0 else '':<14}{line}")
 
 
 @click.command("generate")

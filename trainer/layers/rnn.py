@@ -51,6 +51,10 @@ class TimeRNN(Recurrent):
     def __init__(self, Wx, Wh, b, stateful=False, activation="tanh"):
         if activation not in ("tanh", "relu"):
             raise ValueError(f"activation must be 'tanh' or 'relu', not {activation!r}")
+        H = np.shape(Wh)[0]
+        if np.size(b) != H:  # the seeds' (N, H) bias would tie the layer to one batch size
+            raise ValueError(f"b must hold one bias per hidden unit, shape ({H},), not "
+                             f"{np.shape(b)}")
         super().__init__(Wx, Wh, b, stateful)
         self.activation = activation
 
@@ -62,11 +66,9 @@ class TimeRNN(Recurrent):
         buf = self._buffers((N, T, D, H, dtype), lambda: _Buffers(N, T, D, H, dtype))
         xa, a, W = buf.xa, buf.a, buf.W
         W[:D] = Wx                                   # [Wx; b] (D+1, H)
-        W[D] = b.reshape(H) if b.size == H else 0
+        W[D] = b.reshape(H)
         xa[:, :, :D] = np.swapaxes(xs, 0, 1)         # (T, N, D+1), last column ones
         np.dot(xa.reshape(T * N, D + 1), W, a.reshape(T * N, H))
-        if b.size != H:                              # a bias of another shape, e.g. (N, H)
-            a += b
         hs = np.empty((T + 1, N, H), dtype)          # hs[0] is the start state
         if self._carried(N, H):
             hs[0] = self.h
@@ -120,10 +122,7 @@ class TimeRNN(Recurrent):
         np.dot(buf.xa.reshape(T * N, D + 1).T, dt2, dW)  # [dWx; db] (D+1, H)
         self.grads[0][...] = dW[:D]
         np.dot(hs[:T].reshape(T * N, H).T, dt2, self.grads[1])
-        if b.size == H:
-            self.grads[2][...] = dW[D].reshape(b.shape)
-        else:
-            self.grads[2][...] = _reduce_to(dt, b.shape)
+        self.grads[2][...] = dW[D].reshape(b.shape)
         dxs = np.empty((T, N, D), Wx.dtype)
         np.dot(dt2, Wx.T, dxs.reshape(T * N, D))
         return np.swapaxes(dxs, 0, 1)                # (N, T, D) view of fresh memory
