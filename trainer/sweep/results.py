@@ -9,11 +9,11 @@ import csv
 import io
 import json
 import os
-import tomllib
 from pathlib import Path
 
 from datasets import get_task
-from trainer.rundir import CONFIG, SUMMARY, RunDir, RunDirError, atomic_write
+from trainer import tomlio
+from trainer.rundir import CONFIG, SUMMARY, RunDir, atomic_write
 
 RESULTS = "results.csv"
 TAIL = ("baseline_val_loss", "wall_s", "run_dir")
@@ -62,10 +62,7 @@ def atomic_write_text(path, text):
 def read_run(path):
     """(flat config {"section.key": value}, summary or None) of a run directory."""
     rd = RunDir.open(path)
-    try:
-        cfg = tomllib.loads(rd.file(CONFIG).read_text())
-    except (OSError, ValueError) as e:
-        raise RunDirError(f"{rd.file(CONFIG)}: unreadable ({e})") from None
+    cfg = tomlio.read(rd.file(CONFIG), "run config")
     flat = {f"{s}.{k}": v for s, table in cfg.items() for k, v in table.items()}
     return flat, rd.read_summary()
 
