@@ -104,6 +104,11 @@ class Config(Mapping):
         return from_dict(apply_changes(self.to_dict(), changes, self.source), self.source)
 
     @property
+    def metric(self):
+        """The task's metric (as in val_<metric>), known before the task's data is made."""
+        return TASKS[self["task"]["name"]].METRIC
+
+    @property
     def name(self):
         """A short name for run directories: the config file's stem, or the task's name."""
         stem = Path(self.source).stem
@@ -164,8 +169,9 @@ def from_dict(data, source="<config>", overrides=()):
         value = _parse_text(src, text, spec, raw)
         out[section][key] = _check(src, f"--set {text}", spec, value)
     _check_task(src, out)
-    _check_schedule(src, out)
-    return Config(out, source)
+    cfg = Config(out, source)
+    _check_schedule(src, cfg)
+    return cfg
 
 
 def _task_name(src, data, overrides):
@@ -267,7 +273,7 @@ def _check_schedule(src, cfg):
     if optim["warmup"] > steps:
         raise ConfigError(f"{src}: optim.warmup: {optim['warmup']} steps is longer than the run "
                           f"({steps} steps: train.epochs {train['epochs']})")
-    figures = ("val_loss", f"val_{TASKS[cfg['task']['name']].METRIC}")
+    figures = ("val_loss", f"val_{cfg.metric}")
     if train["monitor"] not in figures:
         raise ConfigError(f"{src}: train.monitor: expected one of {', '.join(map(repr, figures))} "
                           f"(the task {cfg['task']['name']!r} reports these), got "

@@ -12,7 +12,6 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from contextlib import contextmanager
 from pathlib import Path
 
-from datasets import get_task
 from trainer.sweep import results as sweep_results
 from trainer import tomlio
 from trainer.config import ConfigError
@@ -59,7 +58,7 @@ class Results:
 
     def __init__(self, sweep, points, sweep_dir):
         self.points, self.dir = points, Path(sweep_dir)
-        metrics = [get_task(p.cfg["task"]["name"]).METRIC for p in points]
+        metrics = [p.cfg.metric for p in points]
         self.columns = sweep_results.columns(sweep.keys, metrics)
         self.summaries = {p.name: sweep_results.summary_of(self.dir / p.name) for p in points}
 

@@ -11,7 +11,6 @@ import json
 import os
 from pathlib import Path
 
-from datasets import get_task
 from trainer import tomlio
 from trainer.rundir import CONFIG, SUMMARY, RunDir, atomic_write
 
@@ -78,7 +77,7 @@ def table_for_runs(paths, out_dir):
     """Rows, columns and differing keys for any run directories (for `train compare`)."""
     runs = [(p, *read_run(p)) for p in paths]
     keys = differing_keys([flat for _, flat, _ in runs])
-    metrics = [(s or {}).get("metric") or get_task(flat["task.name"]).METRIC for _, flat, s in runs]
+    metrics = [s["metric"] for _, _, s in runs if s and s.get("metric")]  # runs without: no figures
     rows = [row({k: flat.get(k) for k in keys}, flat.get("train.seed"), summary, p, out_dir)
             for p, flat, summary in runs]
     return rows, columns(keys, metrics), keys
