@@ -28,9 +28,7 @@ class TimeGRU(Recurrent):
     def forward(self, xs):
         Wx, Wh, b = self.params
         dtype = Wx.dtype
-        N, T, D = xs.shape
-        H = Wh.shape[0]
-        buf = self._buffers((N, T, D, H, dtype), lambda: _Buffers(N, T, D, H, dtype))
+        N, T, D, H, buf = self._begin(xs, _Buffers)
         W, Wrz, Whh, tmp, tmpH = buf.W, buf.Wrz, buf.Whh, buf.tmp, buf.tmpH
         b = b.reshape(3 * H)
         _swap_gates(W[:D, :2 * H], Wx[:, :2 * H], H)     # [Wx; b] internal (D+1, 3H)
@@ -68,8 +66,8 @@ class TimeGRU(Recurrent):
     def backward(self, dhs):
         Wx = self.params[0]
         buf, hs = self._fwd
-        T, N, H3 = buf.a.shape
-        H, D = H3 // 3, Wx.shape[0]
+        N, T, D, H = self._shape
+        H3 = 3 * H
         gates, p, omz = buf.a, buf.da, buf.omz               # (T, N, 3H) gates r, z, h~
         z, ht, s, h_prev = gates[..., H:2 * H], gates[..., 2 * H:], gates[..., :2 * H], hs[:T]
         # per-step factors for all steps at once; p becomes d loss / d preactivation in the loop
