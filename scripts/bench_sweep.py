@@ -15,6 +15,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from trainer.rundir import CONFIG, SUMMARY
+
 ROOT = Path(__file__).resolve().parents[1]
 # the `train` of this interpreter's environment (a user runs it with that environment active)
 TRAIN = str(Path(sys.executable).with_name("train")) if Path(sys.executable).with_name("train").exists() \
@@ -30,8 +32,8 @@ def timed(cmd):
 def finals(folder):
     """{seed: val_loss} of every run directory under folder (read from summary.json)."""
     out = {}
-    for summary in folder.glob("**/summary.json"):
-        config = (summary.parent / "config.toml").read_text()
+    for summary in folder.glob(f"**/{SUMMARY}"):
+        config = (summary.parent / CONFIG).read_text()
         seed = int(next(ln for ln in config.splitlines() if ln.startswith("seed =")).split("=")[1])
         out[seed] = json.loads(summary.read_text())["final"]["val_loss"]
     return out

@@ -111,3 +111,17 @@ def test_the_loop_imports_no_cli_plotting_run_directory_or_checkpoint_code():
 def test_plotting_never_runs_a_model():
     forbidden = under("trainer.model", "trainer.layers", "trainer.evaluate", "trainer.loop")
     assert violations(under("trainer.plots"), forbidden) == []
+
+
+def test_run_file_names_come_from_the_run_directory_constants():
+    from trainer import rundir
+    names = {rundir.CONFIG, rundir.METRICS, rundir.SUMMARY, rundir.CHECKPOINT, rundir.BEST,
+             rundir.GRADIENT_REACH}
+    found = []
+    for m, path in MODULES.items():
+        if m == "trainer.rundir":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Constant) and node.value in names:
+                found.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.value!r}")
+    assert found == [], "spelled out instead of taken from trainer/rundir.py: " + ", ".join(found)
