@@ -4,7 +4,7 @@ TimeLSTM and TimeGRU to float64 rounding.
 The references are scripts/textbook_rnn.py (a cell object per step, weight
 gradients accumulated step by step: the seeds' layer with its defects fixed),
 the same copy that scripts/bench.py measures against, on every benchmark size,
-and scripts/textbook_lstm.py and textbook_gru.py (the book's LSTM and GRU cells).
+and the book's GRU (there too) and LSTM (scripts/textbook_lstm.py).
 """
 import importlib.util
 from pathlib import Path
@@ -83,7 +83,7 @@ def test_gated_layers_match_the_textbook_cells_in_float64(cell):
     """Outputs, dxs, every gradient, the carried state (h, and c for the LSTM) and dh (dc),
     over two stateful windows and then a fresh state for another batch size."""
     fast_cls, ref_cls, k = {"lstm": (TimeLSTM, _load_textbook("textbook_lstm").TimeLSTM, 4),
-                            "gru": (TimeGRU, _load_textbook("textbook_gru").TimeGRU, 3)}[cell]
+                            "gru": (TimeGRU, textbook.TimeGRU, 3)}[cell]
     rng = np.random.default_rng(7)
     D, H = 3, 5
     Wx, Wh = rng.standard_normal((D, k * H)), rng.standard_normal((H, k * H)) * 0.6
