@@ -99,8 +99,7 @@ class Config(Mapping):
         return tomlio.dumps(self.to_dict())
 
     def with_changes(self, changes):
-        """A new config with {"section.key": value} replaced and checked (errors name `where`,
-        by default the config's source)."""
+        """A new config with {"section.key": value} replaced and checked."""
         return from_dict(apply_changes(self.to_dict(), changes, self.source), self.source)
 
     @property
