@@ -5,7 +5,7 @@ Input tokens: 0 S, 1 a, 2 b, 3 T (padding). Output labels (sigmoid each): a, b, 
 """
 import numpy as np
 
-from datasets.base import Batch, EpisodeTask, Key
+from datasets.base import Batch, EpisodeTask, Key, sequences_right
 
 METRIC = "string_accuracy"
 S, A, B, T = 0, 1, 2, 3
@@ -80,5 +80,4 @@ def _memoryless_scores(p, batch):
     m = batch.mask
     bce = -(batch.y * np.log(probs) + (1 - batch.y) * np.log(1 - probs)).mean(axis=2)
     loss = float((bce * m).sum() / m.sum())
-    wrong = ((probs > 0.5) != (batch.y > 0.5)).any(axis=2) & (m > 0)
-    return loss, float(np.mean(~wrong.any(axis=1)))
+    return loss, float(np.mean(sequences_right(probs > 0.5, batch.y, m)))

@@ -112,9 +112,17 @@ class EpisodeTask:
     episodes = True
 
 
-def one_hot_labels(ids, n):
-    """(…) integer ids -> (…, n) 0/1 float labels."""
-    return (np.asarray(ids)[..., None] == np.arange(n)).astype(np.float64)
+def sequences_right(predicted, y, mask=None):
+    """(N,) bools: the multilabel sequences whose every scored step has every label right.
+
+    predicted: (N, T, O) bools (outputs thresholded, e.g. logits > 0); y: (N, T, O) 0/1
+    labels; mask: (N, T), the steps that count (all when None). The one definition of a
+    whole string right (anbn's string_accuracy), for the model's score, the task's
+    baseline and the plots."""
+    wrong = (predicted != (y > 0.5)).any(axis=2)
+    if mask is not None:
+        wrong &= mask > 0
+    return ~wrong.any(axis=1)
 
 
 def stream_check(cfg):

@@ -310,7 +310,8 @@ def loop_overhead(args, threads):
                                          Path(tmp) / "peak")
             if code != 0:
                 raise SystemExit(f"train exited with {code}")
-            summary = json.loads((Path(tmp) / f"bench{i}" / "summary.json").read_text())
+            from trainer.rundir import SUMMARY
+            summary = json.loads((Path(tmp) / f"bench{i}" / SUMMARY).read_text())
             real.append(summary["steps"] / summary["wall_s"])
             peak.append(rss)
             walls.append(wall)

@@ -23,6 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from trainer.rundir import SUMMARY
+
 ROOT = Path(__file__).resolve().parents[1]
 EFFICIENCY_TARGET, TINY_SPEEDUP_TARGET, TINY_BEFORE_S = 0.6, 3.0, 43.0
 # the tiny config: sine with a short stream, 2 epochs of 4 windows each
@@ -53,7 +55,7 @@ def run_sweep(train, spec, folder, workers):
                     "--name", "s", "--quiet"], check=True, stdout=subprocess.DEVNULL)
     wall = time.perf_counter() - start
     finals, trained = {}, 0.0
-    for summary_path in (folder / "s").glob("*/summary.json"):
+    for summary_path in (folder / "s").glob(f"*/{SUMMARY}"):
         summary = json.loads(summary_path.read_text())
         seed = int(summary_path.parent.name.rsplit("seed=", 1)[-1])
         finals[seed] = summary["final"]["val_loss"]

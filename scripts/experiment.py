@@ -23,6 +23,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from readme_io import ROOT, blas_kernel, mean_range, number, write_block  # noqa: E402
+from trainer.rundir import METRICS, SUMMARY  # noqa: E402
 
 # the `train` of this interpreter's environment (a user runs it with that environment active)
 TRAIN = str(Path(sys.executable).with_name("train")) if Path(sys.executable).with_name("train").exists() \
@@ -49,8 +50,8 @@ def load(sweep_dir):
     results = pd.read_csv(sweep_dir / "results.csv")
     metrics, summaries = {}, {}
     for rel in results["run_dir"].dropna():
-        metrics[rel] = pd.read_csv(sweep_dir / rel / "metrics.csv")
-        summaries[rel] = json.loads((sweep_dir / rel / "summary.json").read_text())
+        metrics[rel] = pd.read_csv(sweep_dir / rel / METRICS)
+        summaries[rel] = json.loads((sweep_dir / rel / SUMMARY).read_text())
     return results, metrics, summaries
 
 

@@ -1,5 +1,7 @@
 """Every kind of bad input: exit 2, one line on stderr, no traceback, nothing created or changed."""
+import os
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -92,6 +94,31 @@ def unfinished(run):  # a resumable run whose config was then broken by hand
     p.write_text(p.read_text().replace("bptt = 10", "bptt = \"ten\""))
 
 
+def fifo(tmp_path):
+    p = tmp_path / "fifo.toml"
+    os.mkfifo(p)
+    return str(p)
+
+
+BIG = "# " + "x" * (1 << 20) + "\n"             # a comment just over the 1 MiB limit
+DEEP = "[task]\nx = " + "[" * 500 + "]" * 500 + "\n"  # would exhaust the parser's recursion
+
+
+def run_config(text):
+    return lambda run: (run / "config.toml").write_text(text)
+
+
+def fifo_run_config(run):
+    (run / "config.toml").unlink()
+    os.mkfifo(run / "config.toml")
+
+
+def sweep_file(tmp_path, text):
+    p = tmp_path / "s.toml"
+    p.write_text(text)
+    return str(p)
+
+
 CASES = {
     # config files
     "malformed toml": (lambda t, g: ["--config", config(t, "[train\nbptt = 3\n")], "line 1"),
@@ -118,6 +145,29 @@ CASES = {
                               "optim.lr: expected a finite number"),
     "number too long to read": (lambda t, g: ["--config", config(t, "[train]\nepochs = " + "9" * 5000)],
                                 "malformed TOML"),
+    # input files: only regular files, at most 1 MiB, nested at most 32 deep
+    "config is a fifo": (lambda t, g: ["--config", fifo(t)], "is not a regular file"),
+    "config is a device": (lambda t, g: ["--config", "/dev/zero"], "is not a regular file"),
+    "config too large": (lambda t, g: ["--config", config(t, BIG)], "larger than 1024 KiB"),
+    "config nested too deep": (lambda t, g: ["--config", config(t, DEEP)], "nested deeper than 32"),
+    "sweep file is a fifo": (lambda t, g: ["sweep", fifo(t), "--runs-dir", str(t / "runs")],
+                             "is not a regular file"),
+    "sweep file too large": (lambda t, g: ["sweep", sweep_file(t, BIG), "--runs-dir",
+                                           str(t / "runs")], "larger than 1024 KiB"),
+    "sweep base a device": (lambda t, g: ["sweep", sweep_file(t, 'base = "/dev/zero"\n'),
+                                          "--runs-dir", str(t / "runs")],
+                            "/dev/zero: is not a regular file"),
+    "resume run config too deep": (lambda t, g: ["resume", run_dir_with(t, g, run_config(DEEP)),
+                                                 "--epochs", "3"], "nested deeper than 32"),
+    "eval run config too large": (lambda t, g: ["eval", run_dir_with(t, g, run_config(BIG))],
+                                  "larger than 1024 KiB"),
+    "plot run config too large": (lambda t, g: ["plot", run_dir_with(t, g, run_config(BIG))],
+                                  "larger than 1024 KiB"),
+    "eval run config is a fifo": (lambda t, g: ["eval", run_dir_with(t, g, fifo_run_config)],
+                                  "config.toml"),
+    "compare run config too deep": (lambda t, g: ["compare", run_dir_with(t, g, run_config(DEEP)),
+                                                  str(g), "--out", str(t / "cmp")],
+                                    "nested deeper than 32"),
     # schedules and early stopping
     "unknown schedule": (lambda t, g: ["--config", SINE, "--set", "optim.schedule=linear"],
                          "--set optim.schedule=linear: expected one of"),
@@ -266,3 +316,14 @@ def test_bad_input(tmp_path, good_run, case):
     assert "Traceback" not in result.output and result.stdout == ""
     assert snapshot(tmp_path) == before
     assert snapshot(good_run) == good_before
+
+
+def test_a_bad_scheduler_address_is_refused_the_same_without_the_dask_extra(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "distributed", None)   # import distributed -> ImportError
+    args = ["sweep", str(ROOT / "configs/sweep-bptt.toml"), "--scheduler", "notanaddress",
+            "--runs-dir", str(tmp_path / "runs")]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2, (result.output, result.exception)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "expected a scheduler address" in lines[0], result.stderr
+    assert not (tmp_path / "runs").exists()

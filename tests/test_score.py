@@ -10,7 +10,7 @@ from trainer.model import SequenceModel
 def regression_model(rng):
     rnn = TimeRNN(rng.standard_normal((3, 5)), rng.standard_normal((5, 5)) / 3, np.zeros(5))
     head = TimeAffine(rng.standard_normal((5, 2)), rng.standard_normal(2))
-    return SequenceModel([rnn, head], TimeMSE(), "regression")
+    return SequenceModel([rnn, head], TimeMSE(), "regression", rnn)
 
 
 def test_regression_metric_is_the_mse_over_the_scored_steps_only(rng):

@@ -70,3 +70,24 @@ def test_windows_are_consecutive_and_in_order():
         np.testing.assert_array_equal(w[:, 0], np.arange(4) * 50 + i * 12)
     joined = np.concatenate(seen, axis=1)
     np.testing.assert_array_equal(np.diff(joined, axis=1), 1)  # each row reads its stretch in order
+
+
+def test_every_recurrent_layer_exposes_its_carried_state_one_way(rng):
+    """state_names and state() cover the LSTM's c: a window continued from state() equals
+    the long forward, and reset_state() clears every carried array."""
+    from trainer.layers import TimeGRU, TimeLSTM
+    D, H = 2, 3
+    xs = rng.standard_normal((2, 6, D))
+    for cls, k, names in ((TimeRNN, 1, ("h",)), (TimeLSTM, 4, ("h", "c")), (TimeGRU, 3, ("h",))):
+        layer = cls(rng.standard_normal((D, k * H)), rng.standard_normal((H, k * H)) * 0.5,
+                    rng.standard_normal(k * H) * 0.1, stateful=True)
+        assert layer.state_names == names and layer.state() == (None,) * len(names)
+        whole = layer.forward(xs)
+        layer.reset_state()
+        layer.forward(xs[:, :4])
+        carried = layer.state()
+        assert len(carried) == len(names) and all(s.shape == (2, H) for s in carried)
+        layer.reset_state()
+        assert layer.state() == (None,) * len(names)
+        layer.set_state(*carried)
+        np.testing.assert_allclose(layer.forward(xs[:, 4:]), whole[:, 4:], rtol=1e-12, atol=1e-12)

@@ -89,3 +89,21 @@ def test_episode_task_configs_are_checked():
         from_dict({"task": {"name": "anbn", "n_min": 5, "n_max": 3}})
     with pytest.raises(ConfigError, match="train_size"):
         from_dict({"task": {"name": "adding", "train_size": 10}, "train": {"batch_size": 20}})
+
+
+def test_a_string_is_right_only_if_every_scored_step_has_every_label_right():
+    import numpy as np
+    from datasets.base import sequences_right
+    from trainer.losses import TimeSigmoidWithLoss
+    from trainer.model import SequenceModel
+    y = np.zeros((3, 2, 2))
+    y[:, :, 0] = 1
+    logits = np.where(y > 0.5, 2.0, -2.0)
+    logits[1, 1, 1] = 3.0                 # string 1: a wrong label on a scored step
+    logits[2, 1, 0] = -1.0                # string 2: wrong only on a step the mask leaves out
+    mask = np.array([[1, 1], [1, 1], [1, 0]], dtype=float)
+    assert sequences_right(logits > 0, y, mask).tolist() == [True, False, True]
+    assert sequences_right(logits > 0, y).tolist() == [True, False, False]
+    model = SequenceModel([], TimeSigmoidWithLoss(), "multilabel", rnn=None)
+    model.ys = logits
+    assert model.score(y, mask) == (2.0, 3.0)

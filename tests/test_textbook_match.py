@@ -1,8 +1,10 @@
-"""The fast TimeRNN computes what the textbook TimeRNN computes, to float32 rounding.
+"""The fast layers compute what the textbook layers compute: TimeRNN to float32 rounding,
+TimeLSTM and TimeGRU to float64 rounding.
 
-The reference is scripts/textbook_rnn.py (a cell object per step, weight
+The references are scripts/textbook_rnn.py (a cell object per step, weight
 gradients accumulated step by step: the seeds' layer with its defects fixed),
-the same copy that scripts/bench.py measures against, on every benchmark size.
+the same copy that scripts/bench.py measures against, on every benchmark size,
+and the book's GRU (there too) and LSTM (scripts/textbook_lstm.py).
 """
 import importlib.util
 from pathlib import Path
@@ -10,13 +12,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from trainer.layers import TimeRNN
+from trainer.layers import TimeGRU, TimeLSTM, TimeRNN
 
-_REFERENCE = Path(__file__).resolve().parent.parent / "scripts" / "textbook_rnn.py"
+_SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
 
 
-def _load_textbook():
-    spec = importlib.util.spec_from_file_location("textbook_rnn", _REFERENCE)
+def _load_textbook(name="textbook_rnn"):
+    spec = importlib.util.spec_from_file_location(name, _SCRIPTS / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -68,3 +70,34 @@ def test_textbook_reference_is_the_fixed_seed_layer():
     assert hs.dtype == np.float64
     zero = ref.backward(np.zeros_like(hs))
     assert not zero.any() and not any(g.any() for g in ref.grads)
+
+
+def _close64(fast, ref, what):
+    fast, ref = np.asarray(fast), np.asarray(ref)
+    assert fast.shape == ref.shape and fast.dtype == ref.dtype == np.float64, what
+    np.testing.assert_allclose(fast, ref, rtol=1e-10, atol=1e-12, err_msg=what)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_gated_layers_match_the_textbook_cells_in_float64(cell):
+    """Outputs, dxs, every gradient, the carried state (h, and c for the LSTM) and dh (dc),
+    over two stateful windows and then a fresh state for another batch size."""
+    fast_cls, ref_cls, k = {"lstm": (TimeLSTM, _load_textbook("textbook_lstm").TimeLSTM, 4),
+                            "gru": (TimeGRU, textbook.TimeGRU, 3)}[cell]
+    rng = np.random.default_rng(7)
+    D, H = 3, 5
+    Wx, Wh = rng.standard_normal((D, k * H)), rng.standard_normal((H, k * H)) * 0.6
+    b = rng.standard_normal(k * H) * 0.5
+    fast = fast_cls(Wx.copy(), Wh.copy(), b.copy(), stateful=True)
+    ref = ref_cls(Wx.copy(), Wh.copy(), b.copy(), stateful=True)
+    names = ("h", "c") if cell == "lstm" else ("h",)
+    for window, N in enumerate((4, 4, 2)):
+        xs, dhs = rng.standard_normal((N, 6, D)), rng.standard_normal((N, 6, H))
+        _close64(fast.forward(xs), ref.forward(xs), f"hs, window {window}")
+        for name in names:
+            _close64(getattr(fast, name), getattr(ref, name), f"{name}, window {window}")
+        _close64(fast.backward(dhs), ref.backward(dhs), f"dxs, window {window}")
+        for name in names:
+            _close64(getattr(fast, "d" + name), getattr(ref, "d" + name), f"d{name}, window {window}")
+        for name, g, r in zip(("dWx", "dWh", "db"), fast.grads, ref.grads):
+            _close64(g, r, f"{name}, window {window}")

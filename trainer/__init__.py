@@ -3,7 +3,8 @@
 `trainer.train(config, overrides=..., runs_dir=..., name=...)` and `trainer.load_run(path)`
 (trainer/api.py) are loaded on first use, so `import trainer` stays light.
 """
-__version__ = "0.1.0"
+from trainer.version import __version__  # noqa: F401
+
 __all__ = ["Run", "load_run", "train"]
 
 

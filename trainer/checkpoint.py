@@ -49,8 +49,7 @@ def pack(model, optimizer, streams, pos, metrics_rows, cfg=None):
         out[f"optim.{m[1]}.{names[int(m[2])]}" if m else f"optim.{key}"] = np.asarray(value)
     for name, rng in streams.items():
         out[f"stream.{name}"] = np.array(json.dumps(rng.bit_generator.state))
-    for name in _carried(model.rnn):  # h, and c for the LSTM
-        value = getattr(model.rnn, name)
+    for name, value in zip(model.rnn.state_names, model.rnn.state()):  # h, and c for the LSTM
         out[f"carried.{name}"] = np.zeros((0, 0)) if value is None else value
     state = {"format": FORMAT, "metrics_rows": metrics_rows, "position": dataclasses.asdict(pos)}
     if cfg is not None:
@@ -135,7 +134,7 @@ def unpack(arrays, model, optimizer, streams, where="checkpoint"):
         optimizer.load_state(opt)
         for name, rng in streams.items():
             rng.bit_generator.state = json.loads(str(arrays[f"stream.{name}"]))
-        carried = [arrays[f"carried.{name}"] for name in _carried(model.rnn)]
+        carried = [arrays[f"carried.{name}"] for name in model.rnn.state_names]
         pos = Position(**state["position"])
     except CheckpointError:
         raise
@@ -153,7 +152,3 @@ def unpack(arrays, model, optimizer, streams, where="checkpoint"):
         model.rnn.reset_state()
     return pos, int(state["metrics_rows"])
 
-
-def _carried(rnn):
-    """The names of the state a recurrent layer carries between windows: h, and c if it has one."""
-    return ("h", "c") if hasattr(rnn, "c") else ("h",)

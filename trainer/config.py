@@ -4,16 +4,15 @@ Every problem is a ConfigError whose message is one line naming the file and
 the key; nothing is written before a config has loaded.
 """
 import difflib
-import json
 import math
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
 
 from datasets import TASKS
-from trainer.errors import ConfigError
 from datasets.base import Key
+from trainer import tomlio
+from trainer.errors import ConfigError
 
 SECTIONS = {
     "task": {
@@ -112,20 +111,16 @@ class Config(Mapping):
 
     def to_toml(self):
         """The config as TOML; loading it gives back an equal Config."""
-        lines = []
-        for section, values in self.items():
-            lines.append(f"[{section}]")
-            lines.extend(f"{k} = {_toml_value(v)}" for k, v in values.items())
-            lines.append("")
-        return "\n".join(lines)
+        return tomlio.dumps(self.to_dict())
 
     def with_changes(self, changes):
         """A new config with {"section.key": value} replaced and checked."""
-        data = self.to_dict()
-        for dotted, value in changes.items():
-            section, key = dotted.split(".", 1)
-            data.setdefault(section, {})[key] = value
-        return from_dict(data, self.source)
+        return from_dict(apply_changes(self.to_dict(), changes, self.source), self.source)
+
+    @property
+    def metric(self):
+        """The task's metric (as in val_<metric>), known before the task's data is made."""
+        return TASKS[self["task"]["name"]].METRIC
 
     @property
     def name(self):
@@ -143,23 +138,29 @@ def schema(task_name):
 
 def load(path, overrides=()):
     """Read a TOML config, apply "section.key=value" overrides, check everything."""
-    path = Path(path)
-    if not path.exists():
-        raise ConfigError(f"{path}: no such config file")
-    if path.is_dir():
-        raise ConfigError(f"{path}: is a directory, expected a TOML config file")
-    try:
-        text = path.read_bytes().decode("utf-8")
-    except OSError as e:
-        raise ConfigError(f"{path}: cannot read: {e.strerror or e}") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: not a UTF-8 text file") from None
-    try:
-        data = tomllib.loads(text)
-    except ValueError as e:  # TOMLDecodeError, or a number too long for Python to convert
-        raise ConfigError(f"{path}: malformed TOML: {e}") from None
+    data = tomlio.read(path, "config")
     parsed = [_split_override(path, o) for o in overrides]
     return from_dict(data, path, parsed)
+
+
+def apply_changes(data, changes, where):
+    """{section: {key: value}} with {"section.key": value} changes applied (a copy); the one place
+    dotted keys are taken apart. A key not of the form section.key is refused, naming `where`."""
+    out = {s: dict(t) if isinstance(t, dict) else t for s, t in data.items()}
+    for dotted, value in changes.items():
+        section, key = split_key(where, dotted)
+        out.setdefault(section, {})[key] = value
+    return out
+
+
+def split_key(where, dotted):
+    """("section", "key") of "section.key", or a one-line ConfigError naming `where`."""
+    if not isinstance(dotted, str) or dotted.count(".") != 1 or not all(dotted.split(".")):
+        raise ConfigError(f"{where}: {dotted!r}: expected a key as \"section.key\" in quotes, "
+                          "such as \"train.bptt\" = [4, 8] (unquoted, TOML reads train.bptt as "
+                          "a table)")
+    section, key = dotted.split(".")
+    return section, key
 
 
 def from_dict(data, source="<config>", overrides=()):
@@ -171,7 +172,7 @@ def from_dict(data, source="<config>", overrides=()):
             raise ConfigError(f"{src}: a sweep file (it has {what}), not a run config; run it "
                               f"with: train sweep {src}")
         if section not in SECTIONS:
-            raise ConfigError(f"{src}: [{section}]: unknown section{_suggest(section, SECTIONS)}")
+            raise ConfigError(f"{src}: [{section}]: unknown section{suggest(section, SECTIONS)}")
         if not isinstance(table, dict):
             raise ConfigError(f"{src}: {section}: expected a [{section}] table, got {_show(table)}")
     task_name = _task_name(src, data, overrides)
@@ -184,10 +185,11 @@ def from_dict(data, source="<config>", overrides=()):
     for section, key, raw, text in overrides:
         spec = _spec(src, keys, section, key, where=f"--set {text}: ", task=task_name)
         value = _parse_text(src, text, spec, raw)
-        out[section][key] = _check(src, f"--set {text}", spec, value, is_text=True)
+        out[section][key] = _check(src, f"--set {text}", spec, value)
     _check_task(src, out)
-    _check_schedule(src, out)
-    return Config(out, source)
+    cfg = Config(out, source)
+    _check_schedule(src, cfg)
+    return cfg
 
 
 def _task_name(src, data, overrides):
@@ -199,14 +201,14 @@ def _task_name(src, data, overrides):
     if not isinstance(name, str):
         raise ConfigError(f"{src}: {where}: expected a task name (a string), got {_show(name)}")
     if name not in TASKS:
-        raise ConfigError(f"{src}: {where}: unknown task {name!r}{_suggest(name, TASKS)}"
+        raise ConfigError(f"{src}: {where}: unknown task {name!r}{suggest(name, TASKS)}"
                           f"; known tasks: {', '.join(TASKS)}")
     return name
 
 
 def _spec(src, keys, section, key, where="", task=None):
     if section not in keys:
-        raise ConfigError(f"{src}: {where}unknown section {section!r}{_suggest(section, keys)}")
+        raise ConfigError(f"{src}: {where}unknown section {section!r}{suggest(section, keys)}")
     if key not in keys[section]:
         dotted = f"{section}.{key}"
         owners = [n for n, t in TASKS.items() if key in t.KEYS] if section == "task" else []
@@ -220,7 +222,7 @@ def _spec(src, keys, section, key, where="", task=None):
         known = {f"{section}.{k}" for k in keys[section]}
         other = [f"{s}.{key}" for s in keys if key in keys[s]]   # the right key, another section
         close = SYNONYMS.get(key.lower()) or (other[0] if len(other) == 1 else None)
-        hint = f" (did you mean {close!r}?)" if close else _suggest(dotted, known)
+        hint = f" (did you mean {close!r}?)" if close else suggest(dotted, known)
         raise ConfigError(f"{src}: {where}unknown key {dotted!r}{hint}")
     return keys[section][key]
 
@@ -257,7 +259,7 @@ def _unquote(raw):
     return raw
 
 
-def _check(src, where, spec, value, is_text=False):
+def _check(src, where, spec, value):
     kind = type(spec.default)
     if kind is int:
         if isinstance(value, bool) or not isinstance(value, int):
@@ -300,7 +302,7 @@ def _check_schedule(src, cfg):
     if optim["warmup"] > steps:
         raise ConfigError(f"{src}: optim.warmup: {optim['warmup']} steps is longer than the run "
                           f"({steps} steps: train.epochs {train['epochs']})")
-    figures = ("val_loss", f"val_{TASKS[cfg['task']['name']].METRIC}")
+    figures = ("val_loss", f"val_{cfg.metric}")
     if train["monitor"] not in figures:
         raise ConfigError(f"{src}: train.monitor: expected one of {', '.join(map(repr, figures))} "
                           f"(the task {cfg['task']['name']!r} reports these), got "
@@ -315,9 +317,13 @@ def _steps_per_epoch(cfg):
     return (task["length"] // train["batch_size"]) // train["bptt"]
 
 
-def _suggest(word, known):
+def suggest(word, known, listing=False):
+    """' (did you mean ...?)' for the closest of `known`, else '' (or, with listing, the known
+    names): the one "did you mean" of configs and sweep files."""
     close = difflib.get_close_matches(word, list(known), n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+    if close:
+        return f" (did you mean {close[0]!r}?)"
+    return f"; known: {', '.join(known)}" if listing else ""
 
 
 def _show(value):
@@ -330,11 +336,3 @@ def _show(value):
     if isinstance(value, int):
         return f"{value!r} (an integer)"
     return f"a {type(value).__name__}"
-
-
-def _toml_value(v):
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, (int, float)):
-        return repr(v)
-    return json.dumps(v)

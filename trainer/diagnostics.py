@@ -51,6 +51,4 @@ def gradient_reach(model, x, y, mask=None):
 def _snapshot(rnn, N):
     H = rnn.params[1].shape[0]
     dtype = rnn.params[0].dtype
-    names = ("h", "c") if hasattr(rnn, "c") else ("h",)
-    return tuple(np.zeros((N, H), dtype) if getattr(rnn, n) is None else getattr(rnn, n).copy()
-                 for n in names)
+    return tuple(np.zeros((N, H), dtype) if s is None else s.copy() for s in rnn.state())

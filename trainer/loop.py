@@ -27,6 +27,7 @@ from trainer.schedules import from_config as schedule_from_config
 class Start:
     total_steps: int
     step: int        # steps already done (a resumed run)
+    metric: str = ""  # the task's metric, named as in val_<metric>
 
 
 @dataclass
@@ -102,7 +103,7 @@ class Trainer:
         pos = pos or Position()
         if pos.schedule:
             self.schedule.load_state(pos.schedule)
-        yield Start(self.total_steps, pos.step)
+        yield Start(self.total_steps, pos.step, self.metric)
         with np.errstate(over="ignore", invalid="ignore"):  # divergence is caught below
             yield from self._run(pos)
 

@@ -1,6 +1,7 @@
 """The network: token embedding (token inputs) -> recurrent layer -> TimeAffine head -> loss."""
 import numpy as np
 
+from datasets.base import sequences_right
 from trainer.layers import TimeAffine, TimeEmbedding, TimeRNN
 from trainer.losses import TimeMSE, TimeSigmoidWithLoss, TimeSoftmaxWithLoss
 
@@ -15,9 +16,9 @@ class SequenceModel:
     `rnn` is the recurrent layer, whose carried state makes the model stateful.
     """
 
-    def __init__(self, layers, loss, kind):
+    def __init__(self, layers, loss, kind, rnn):
         self.layers = layers
-        self.rnn = layers[-2]
+        self.rnn = rnn     # the recurrent layer, one of `layers`
         self.loss_layer = loss
         self.kind = kind   # "regression", "classification" or "multilabel"
         self.params = [p for layer in layers for p in layer.params]
@@ -56,10 +57,7 @@ class SequenceModel:
         if self.kind == "classification":
             right = ys.argmax(axis=2) == ts
             return float(right.sum() if mask is None else (right * mask).sum()), count
-        wrong = ((ys > 0) != (ts > 0.5)).any(axis=2)
-        if mask is not None:
-            wrong &= mask > 0
-        return float(N - wrong.any(axis=1).sum()), float(N)
+        return float(sequences_right(ys > 0, ts, mask).sum()), float(N)
 
 
 def recurrent_layer(model_cfg, D, rng, dtype):
@@ -97,10 +95,11 @@ def build_model(model_cfg, task, rng):
         layers.append(TimeEmbedding(rng.standard_normal((task.input_dim, D)).astype(dtype)))
     else:
         D = task.input_dim
-    layers.append(recurrent_layer(model_cfg, D, rng, dtype))
+    rnn = recurrent_layer(model_cfg, D, rng, dtype)
+    layers.append(rnn)
     H = model_cfg["hidden"]
     layers.append(TimeAffine((rng.standard_normal((H, task.output_dim)) / np.sqrt(H)).astype(dtype),
                              np.zeros(task.output_dim, dtype)))
     loss = {"regression": TimeMSE, "classification": TimeSoftmaxWithLoss,
             "multilabel": TimeSigmoidWithLoss}[task.kind]()
-    return SequenceModel(layers, loss, task.kind)
+    return SequenceModel(layers, loss, task.kind, rnn)

@@ -138,9 +138,6 @@ class RMSProp:
             self.v = [np.array(state[f"v{i}"]) for i in range(len(state))]
 
 
-OPTIMIZERS = {"sgd": SGD, "momentum": Momentum, "adam": Adam, "rmsprop": RMSProp}
-
-
 def make_optimizer(optim_cfg):
     """The optimizer named by the config's [optim] section, with its hyperparameters."""
     name = optim_cfg["name"]

@@ -17,12 +17,13 @@ BLAS_FIELDS = ("internal_api", "version", "architecture", "num_threads", "filepa
 def environment(argv=None):
     """A JSON-ready dict: python, numpy, package, git, blas, platform, cpu, argv."""
     import numpy
-    import trainer
+
+    from trainer.version import __version__
     return {
         "python": platform.python_version(),
         "numpy": numpy.__version__,
-        "package": trainer.__version__,
-        "git": git_state(Path(trainer.__file__).resolve().parent.parent),
+        "package": __version__,
+        "git": git_state(Path(__file__).resolve().parent.parent),
         "blas": blas_info(),
         "platform": platform.platform(),
         "cpu": cpu_name(),

@@ -19,10 +19,9 @@ from trainer.loop import Diverged, EpochEnd, Position, Row, Step, Trainer
 from trainer.model import build_model
 from trainer.optimizers import make_optimizer
 from trainer.provenance import environment
-from trainer.rundir import (BEST, CHECKPOINT, CONFIG, METRICS, CheckpointWriter, RunDir,
-                            RunDirError, atomic_write)
+from trainer.rundir import (BEST, CHECKPOINT, CONFIG, GRADIENT_REACH, METRICS, SUMMARY,
+                            CheckpointWriter, RunDir, RunDirError, atomic_write)
 
-GRADIENT_REACH = "gradient_reach.csv"
 SUMMARY_EVERY_S = 1.0  # progress updates of summary.json during a run, at most this often
 COLUMNS = ("step", "epoch", "split", "loss", "{metric}", "lr", "grad_norm", "elapsed_s")
 # the consumers of randomness, each with its own child of SeedSequence(train.seed); a new
@@ -264,7 +263,7 @@ def _truncate_metrics(path, rows):
 def _remove_stale_temporaries(path):
     """A process killed while writing leaves a .name-xxxx temporary; it was never the real file."""
     for p in Path(path).glob(".*-*"):
-        if p.is_file() and p.name.split("-")[0][1:] in (CHECKPOINT, BEST, CONFIG, "summary.json"):
+        if p.is_file() and p.name.split("-")[0][1:] in (CHECKPOINT, BEST, CONFIG, SUMMARY):
             p.unlink()
 
 

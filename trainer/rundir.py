@@ -18,6 +18,7 @@ from trainer.errors import RunDirError
 
 CONFIG, METRICS, SUMMARY, CHECKPOINT = "config.toml", "metrics.csv", "summary.json", "checkpoint.npz"
 BEST = "best.npz"  # the checkpoint of the best epoch by train.monitor (same format)
+GRADIENT_REACH = "gradient_reach.csv"  # ||dL/dh_t|| before and after training
 _UMASK = os.umask(0o022)  # read once (os.umask can only be read by setting it) and put back
 os.umask(_UMASK)
 _SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._=+-]*")
@@ -98,10 +99,6 @@ class RunDir:
             return json.loads(self.file(SUMMARY).read_text())
         except (OSError, ValueError):
             return None
-
-    def save_checkpoint(self, arrays):
-        """Write the arrays as checkpoint.npz atomically: a temporary file, fsync, rename."""
-        atomic_write(self.file(CHECKPOINT), lambda f: np.savez(f, **arrays))
 
     def load_checkpoint(self, name=CHECKPOINT):
         path = self.file(name)

@@ -11,9 +11,9 @@ from trainer.errors import BadInput
 class Progress:
     """A tqdm bar with the live loss on a terminal; plain lines per epoch otherwise; or nothing."""
 
-    def __init__(self, quiet, metric):
+    def __init__(self, quiet):
         from trainer.loop import EpochEnd, Start, Step
-        self.quiet, self.metric = quiet, metric
+        self.quiet, self.metric = quiet, None   # the task's metric, told by the Start event
         self.kinds = (Start, Step, EpochEnd)
         self.bar = None
         self.total = 0
@@ -33,7 +33,7 @@ class Progress:
                 if event.step % 5 == 0 or event.step == self.total:
                     self.bar.set_postfix(loss=f"{event.loss:.4g}", refresh=False)
         elif isinstance(event, Start):
-            self.total = event.total_steps
+            self.total, self.metric = event.total_steps, event.metric
             if self.tqdm is not None:
                 self.bar = self.tqdm(total=event.total_steps, initial=event.step, unit="step",
                                      dynamic_ncols=True, file=sys.stderr)
@@ -66,15 +66,14 @@ def train_config(config_path, overrides, name, runs_dir, quiet):
     except OSError as e:
         fail(f"--runs-dir {runs_dir}: cannot create a run directory there ({e.strerror or e})")
     from trainer import run
-    _report(run_dir, quiet, cfg["task"]["name"],
+    _report(run_dir, quiet,
             lambda progress, stop: run.train(cfg, run_dir, on_event=progress, should_stop=stop))
 
 
-def _report(run_dir, quiet, task_name, work):
+def _report(run_dir, quiet, work):
     """Run `work(progress, stop)` under the stop flag and a progress display; print the outcome
     and exit with the status's code."""
-    from datasets import get_task
-    progress = Progress(quiet, get_task(task_name).METRIC)
+    progress = Progress(quiet)
     try:
         with StopFlag() as stop:
             summary = work(progress, stop)
@@ -87,15 +86,17 @@ def _report(run_dir, quiet, task_name, work):
     progress.close()
     status = summary["status"]
     if status == "failed":
+        from trainer.rundir import SUMMARY
         click.echo(str(run_dir.path))
         click.echo(f"error: the run failed ({summary['error']}); the traceback is in "
-                   f"{run_dir.file('summary.json')}", err=True)
+                   f"{run_dir.file(SUMMARY)}", err=True)
         sys.exit(EXIT_FAILED)
     if not quiet and status != "diverged":  # divergence: one message, the error below
         click.echo(_describe(summary), err=True)
     click.echo(str(run_dir.path))
     if status == "diverged":
-        kept = ("the last good checkpoint is kept" if run_dir.file("checkpoint.npz").exists()
+        from trainer.rundir import CHECKPOINT
+        kept = ("the last good checkpoint is kept" if run_dir.file(CHECKPOINT).exists()
                 else "before its first checkpoint")
         click.echo(f"error: training diverged at step {summary.get('diverged_at_step')} (non-finite "
                    f"{summary.get('diverged_what', 'loss')}), {kept}; try a lower optim.lr or set "
@@ -168,7 +169,7 @@ def resume_cmd(run_dir, epochs, quiet):
     if not quiet:
         click.echo(f"resuming {rd.path} at step {pos.step} (epoch {pos.epoch + 1}, "
                    f"window {pos.window + 1})", err=True)
-    _report(rd, quiet, setup.cfg["task"]["name"],
+    _report(rd, quiet,
             lambda progress, stop: run.resume(rd, setup, pos, rows, progress, stop))
 
 

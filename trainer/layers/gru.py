@@ -28,9 +28,7 @@ class TimeGRU(Recurrent):
     def forward(self, xs):
         Wx, Wh, b = self.params
         dtype = Wx.dtype
-        N, T, D = xs.shape
-        H = Wh.shape[0]
-        buf = self._buffers((N, T, D, H, dtype), lambda: _Buffers(N, T, D, H, dtype))
+        N, T, D, H, buf = self._begin(xs, _Buffers)
         W, Wrz, Whh, tmp, tmpH = buf.W, buf.Wrz, buf.Whh, buf.tmp, buf.tmpH
         b = b.reshape(3 * H)
         _swap_gates(W[:D, :2 * H], Wx[:, :2 * H], H)     # [Wx; b] internal (D+1, 3H)
@@ -66,39 +64,61 @@ class TimeGRU(Recurrent):
         return np.swapaxes(hs[1:], 0, 1)                 # (N, T, H) view of fresh memory
 
     def backward(self, dhs):
+        # What each buffer holds, phase by phase. Internally the sigmoid gates r, z have
+        # halved preactivations u = a / 2 (sigmoid(a) = (1 + tanh(u)) / 2), so "the gradient at
+        # a gate's preactivation" below means dL/du, which is what the internal weights need.
+        #   buf.a  (T, N, 3H)  from forward, unchanged: the gate values r | z | h~ of every step
+        #   hs     (T+1, N, H) from forward, unchanged: the states; hs[:T] is each step's h_prev
+        #   buf.rh (T, N, H)   from forward, unchanged: r * h_prev (the input of Whh)
         Wx = self.params[0]
         buf, hs = self._fwd
-        T, N, H3 = buf.a.shape
-        H, D = H3 // 3, Wx.shape[0]
+        N, T, D, H = self._shape
+        H3 = 3 * H
         gates, p, omz = buf.a, buf.da, buf.omz               # (T, N, 3H) gates r, z, h~
         z, ht, s, h_prev = gates[..., H:2 * H], gates[..., 2 * H:], gates[..., :2 * H], hs[:T]
-        # per-step factors for all steps at once; p becomes d loss / d preactivation in the loop
+        # Phase 1, all steps at once. p (buf.da) gets the factor that turns a gradient arriving
+        # from above into the gradient at each block's preactivation:
+        #   r block: 2 r(1-r) * h_prev   (times dL/d(r*h_prev) in the loop)
+        #   z block: 2 z(1-z) * (h~ - h_prev)   (times dL/dh_t in the loop)
+        #   h~ block: z * (1 - h~^2)   (times dL/dh_t in the loop)
+        # omz (buf.omz) holds h~ - h_prev while the z factor is made, then 1 - z for good.
         np.subtract(1, s, p[..., :2 * H])
         np.multiply(p[..., :2 * H], s, p[..., :2 * H])
         np.multiply(p[..., :2 * H], 2, p[..., :2 * H])       # r, z: sigmoid' of halved input
         np.multiply(p[..., :H], h_prev, p[..., :H])          # r:  h_prev * .  (times d(r*h))
-        np.subtract(ht, h_prev, omz)
+        np.subtract(ht, h_prev, omz)                         # omz: h~ - h_prev (for now)
         np.multiply(p[..., H:2 * H], omz, p[..., H:2 * H])   # z:  (h~ - h_prev) * .
         np.multiply(ht, ht, p[..., 2 * H:])
         np.subtract(1, p[..., 2 * H:], p[..., 2 * H:])
         np.multiply(p[..., 2 * H:], z, p[..., 2 * H:])       # h~: z * tanh'
-        np.subtract(1, z, omz)                               # 1 - z
+        np.subtract(1, z, omz)                               # omz: 1 - z (from here on)
+        # buf.dhs: the gradient arriving from above at each h_t (the layer's output), until the
+        # loop adds what comes back from step t+1 and it becomes the total gradient into h_t.
         buf.dhs[...] = np.swapaxes(dhs, 0, 1)                # (T, N, H), cast to the params' dtype
+        # dh (buf.dh): the gradient into the state entering the step just done, h_{t-1}, handed
+        # to the step before; zero before the last step. drh (buf.drh) and tmpH (buf.tmpH) are
+        # per-step scratch: drh is dL/d(r*h_prev), then r times it; tmpH is (1 - z) * dL/dh_t.
         dh, drh, tmpH = buf.dh, buf.drh, buf.tmpH
         dh[...] = 0
         dot, add, mul = np.dot, np.add, np.multiply
         # per-step products with a transposed view are 2x slower than with a contiguous copy
         WrzT, WhhT = np.ascontiguousarray(buf.Wrz.T), np.ascontiguousarray(buf.Whh.T)
+        # Phase 2, step by step from the last: each step turns its row of p from factors into
+        # the gradient at the preactivations (da_r, da_zh are views of p[t]) and computes dh.
         for dh_t, dh_t1, da_rz, da_zh, da_r, da_h, r, omz_t in reversed(buf.bwd_steps):
-            add(dh_t, dh, dh_t)                          # total gradient into h_t
-            mul(da_zh, dh_t1, da_zh)
-            dot(da_h, WhhT, drh)                         # into r * h_prev
-            mul(da_r, drh, da_r)
-            dot(da_rz, WrzT, dh)                         # into h_{t-1}: through the gates,
-            mul(drh, r, drh)
+            add(dh_t, dh, dh_t)                          # dhs[t]: total gradient into h_t
+            mul(da_zh, dh_t1, da_zh)                     # p[t] z, h~ blocks: dL/du_z, dL/da_h~
+            dot(da_h, WhhT, drh)                         # drh: into r * h_prev
+            mul(da_r, drh, da_r)                         # p[t] r block: dL/du_r
+            dot(da_rz, WrzT, dh)                         # dh: into h_{t-1}: through the gates,
+            mul(drh, r, drh)                             # drh: r * dL/d(r*h_prev)
             add(dh, drh, dh)                             # through r * h_prev,
-            mul(dh_t, omz_t, tmpH)
+            mul(dh_t, omz_t, tmpH)                       # tmpH: (1 - z) * dL/dh_t
             add(dh, tmpH, dh)                            # and directly
+        # Phase 3: p holds dL/d(preactivation) of every step and gate; dh the gradient into
+        # the start state. The weight gradients and dxs are single products over the N*T rows
+        # (buf.dW, buf.dWrz, buf.dWhh hold them for the internal weights), mapped back to the
+        # parameters' z, r, h~ order and scale by _swap_gates.
         self.dh = dh.copy()
         da2 = p.reshape(T * N, H3)
         dW = buf.dW

@@ -23,6 +23,8 @@ class TimeLSTM(Recurrent):
     arrays, (N, T, .) views of time-major memory.
     """
 
+    state_names = ("h", "c")
+
     def __init__(self, Wx, Wh, b, stateful=False):
         super().__init__(Wx, Wh, b, stateful)
         self.c = None   # (N, H) cell state after the last forward
@@ -34,15 +36,9 @@ class TimeLSTM(Recurrent):
         self.h = np.array(h, dtype=dtype)
         self.c = np.zeros_like(self.h) if c is None else np.array(c, dtype=dtype)
 
-    def reset_state(self):
-        self.h = self.c = None
-
     def forward(self, xs):
-        Wx, Wh, b = self.params
-        dtype = Wx.dtype
-        N, T, D = xs.shape
-        H = Wh.shape[0]
-        buf = self._buffers((N, T, D, H, dtype), lambda: _Buffers(N, T, D, H, dtype))
+        dtype = self.params[0].dtype
+        N, T, D, H, buf = self._begin(xs, _Buffers)
         _internal(buf.Wf, self.params, H, scale=True)    # (4H, D+1+H)
         z, gates, cs, tc, tmpH = buf.z, buf.a, buf.cs, buf.tc, buf.tmpH
         z[:T, :D] = np.transpose(xs, (1, 2, 0))          # (T, D, N); row D holds the ones
@@ -75,8 +71,8 @@ class TimeLSTM(Recurrent):
 
     def backward(self, dhs):
         buf = self._fwd
-        T, H4, N = buf.a.shape
-        H, D = H4 // 4, self.params[0].shape[0]
+        N, T, D, H = self._shape
+        H4 = 4 * H
         _internal(buf.Wf, self.params, H, scale=False)
         Wb = np.ascontiguousarray(buf.Wf.T)              # (D+1+H, 4H): dz_t = Wb @ da_t
         sp, tH, dc, dW, dW_t = buf.sp, buf.tmpH, buf.dc, buf.dW, buf.dW_t

@@ -8,7 +8,12 @@ KEEP_SHAPES = 3  # work buffers kept per layer: a training window, a last window
 class Recurrent:
     """Base of TimeRNN, TimeLSTM and TimeGRU: params [Wx, Wh, b] with grads written in place;
     `h`, the state after the last forward, carried into the next one when stateful; `dh`, after
-    backward, the gradient into the state the last forward started from."""
+    backward, the gradient into the state the last forward started from.
+
+    `state_names` names every array the layer carries between calls (the LSTM adds its cell
+    state `c`); `state()` returns them as a tuple, in the order `set_state` takes them."""
+
+    state_names = ("h",)
 
     def __init__(self, Wx, Wh, b, stateful=False):
         self.params = [Wx, Wh, b]
@@ -18,12 +23,29 @@ class Recurrent:
         self.dh = None     # (N, H)
         self._cache = {}   # shape key -> work buffers, the most recently used last
         self._fwd = None   # what the last forward leaves for backward
+        self._shape = None  # (N, T, D, H) of the last forward
+
+    def state(self):
+        """The carried state as a tuple in the order of state_names (None where there is none)."""
+        return tuple(getattr(self, name) for name in self.state_names)
 
     def set_state(self, h):
         self.h = np.array(h, dtype=self.params[0].dtype)
 
     def reset_state(self):
-        self.h = None
+        for name in self.state_names:
+            setattr(self, name, None)
+
+    def _begin(self, xs, make_buffers):
+        """What every forward starts with: the shapes (N, T, D, H) of xs (N, T, D) and the
+        weights, kept for backward, and the work buffers for them (make_buffers(N, T, D, H,
+        dtype) when this shape is new)."""
+        N, T, D = xs.shape
+        H = self.params[1].shape[0]
+        dtype = self.params[0].dtype
+        self._shape = (N, T, D, H)
+        return N, T, D, H, self._buffers((N, T, D, H, dtype),
+                                         lambda: make_buffers(N, T, D, H, dtype))
 
     def _carried(self, N, H):
         """Whether the next forward starts from the carried state (else from zeros): it must be

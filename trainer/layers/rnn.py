@@ -61,9 +61,7 @@ class TimeRNN(Recurrent):
     def forward(self, xs):
         Wx, Wh, b = self.params
         dtype = Wx.dtype
-        N, T, D = xs.shape
-        H = Wh.shape[0]
-        buf = self._buffers((N, T, D, H, dtype), lambda: _Buffers(N, T, D, H, dtype))
+        N, T, D, H, buf = self._begin(xs, _Buffers)
         xa, a, W = buf.xa, buf.a, buf.W
         W[:D] = Wx                                   # [Wx; b] (D+1, H)
         W[D] = b.reshape(H)
@@ -95,8 +93,7 @@ class TimeRNN(Recurrent):
     def backward(self, dhs):
         Wx, Wh, b = self.params
         buf, hs = self._fwd
-        T, N, H = buf.a.shape
-        D = Wx.shape[0]
+        N, T, D, H = self._shape
         dt, g = buf.dt, buf.a                        # the projection is spent: its memory holds f'
         if self.activation == "tanh":
             np.multiply(hs[1:], hs[1:], g)           # tanh' = 1 - h*h, for all steps at once

@@ -60,12 +60,13 @@ def _tokens(plt, task, batch_ys, shown):
 
 
 def _strings(plt, task, model):
+    from datasets.base import sequences_right
     from trainer.evaluate import predict_episodes
     fig, ax = plt.subplots(figsize=(7, 3.8))
     for name, batch, color in [("training range", task.val, COLORS["pred"])] + \
             [(f"{k} (beyond training)", b, COLORS["gen"]) for k, b in task.extra_val.items()]:
         ys = predict_episodes(model, batch)
-        wrong = (((ys > 0) != (batch.y > 0.5)).any(axis=2) & (batch.mask > 0)).any(axis=1)
+        wrong = ~sequences_right(ys > 0, batch.y, batch.mask)
         lengths = batch.mask.sum(axis=1)
         ax.bar(lengths, (~wrong).astype(float), width=1.6, color=color, label=name)
     ax.set_ylim(0, 1.15)

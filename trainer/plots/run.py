@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from trainer.plots.style import COLORS, pyplot, save
+from trainer.rundir import GRADIENT_REACH, METRICS
 
 LOSS_PNG, TASK_PNG, REACH_PNG = "loss_curves.png", "task_view.png", "gradient_reach.png"
 def plot_losses(metrics_csv, metric, baseline, title, path):
@@ -122,8 +123,8 @@ def draw_run(run_path, model, task, summary, steps=None, note=""):
     run_path = Path(run_path)
     name = run_path.name
     paths = [run_path / LOSS_PNG, run_path / TASK_PNG]
-    plot_losses(run_path / "metrics.csv", task.metric, task.baseline, f"{name}: {task.name}", paths[0])
-    reach = run_path / "gradient_reach.csv"
+    plot_losses(run_path / METRICS, task.metric, task.baseline, f"{name}: {task.name}", paths[0])
+    reach = run_path / GRADIENT_REACH
     if reach.exists():
         paths.append(run_path / REACH_PNG)
         plot_gradient_reach(reach, f"{task.name}: how far back the error signal reaches", paths[-1])

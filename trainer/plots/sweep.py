@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from trainer.plots.style import COLORS, pyplot, save
+from trainer.rundir import CONFIG, METRICS, SUMMARY
 
 
 def _read(results_csv):
@@ -21,7 +22,7 @@ def _read(results_csv):
     base = []
     for rel in df["run_dir"].fillna(""):
         try:
-            base.append(json.loads((root / rel / "summary.json").read_text())["baseline"] if rel else {})
+            base.append(json.loads((root / rel / SUMMARY).read_text())["baseline"] if rel else {})
         except (OSError, ValueError, KeyError):
             base.append({})
     return df, root, base
@@ -115,9 +116,9 @@ def plot_curves(results_csv, keys, path, title=None):
         label = ", ".join(_label(k, v) for k, v in zip(keys, np.atleast_1d(gkey))) if keys else str(gkey)
         handles.append(Line2D([], [], color=color, lw=1.6, label=label))
         for rel in g["run_dir"]:
-            if not (root / rel / "metrics.csv").is_file():  # failed before training
+            if not (root / rel / METRICS).is_file():  # failed before training
                 continue
-            m = pd.read_csv(root / rel / "metrics.csv")
+            m = pd.read_csv(root / rel / METRICS)
             per_epoch = _steps_per_epoch(m, root / rel)
             for ax, split in zip(axes, ("train", "val")):
                 d = m[m["split"] == split]
@@ -148,11 +149,11 @@ def _steps_per_epoch(m, run_path):
     if len(val):
         return float(val["step"].iloc[0]) / float(val["epoch"].iloc[0])
     try:
-        import tomllib
-        total = json.loads((run_path / "summary.json").read_text())["total_steps"]
-        epochs = tomllib.loads((run_path / "config.toml").read_text())["train"]["epochs"]
+        from trainer import tomlio
+        total = json.loads((run_path / SUMMARY).read_text())["total_steps"]
+        epochs = tomlio.read(run_path / CONFIG)["train"]["epochs"]
         return total / epochs
-    except (OSError, ValueError, KeyError):
+    except (OSError, ValueError, KeyError):  # ValueError: a ConfigError too
         return 1.0
 
 

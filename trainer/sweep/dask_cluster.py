@@ -21,15 +21,16 @@ _ADDRESS = re.compile(r"(tcp|tls|inproc|ucx|ws|wss)://(\[[0-9A-Fa-f:.]+\]|[A-Za-
 
 
 def connect(address, timeout=None):
-    """A distributed.Client for `address`, or a one-line ConfigError."""
+    """A distributed.Client for `address`, or a one-line ConfigError. The address is checked
+    before the import, so a bad one is refused the same with or without the dask extra."""
+    if not _ADDRESS.fullmatch(address):
+        raise ConfigError(f"--scheduler {address}: expected a scheduler address such as "
+                          "tcp://scheduler-host:8786")
     try:
         from distributed import Client
     except ImportError:
         raise ConfigError(f"--scheduler {address}: needs dask.distributed; install the extra: "
                           "pip install -e '.[dask]'") from None
-    if not _ADDRESS.fullmatch(address):
-        raise ConfigError(f"--scheduler {address}: expected a scheduler address such as "
-                          "tcp://scheduler-host:8786")
     try:
         return Client(address, timeout=f"{timeout or CONNECT_TIMEOUT_S}s", set_as_default=False)
     except (OSError, TimeoutError, ValueError) as e:

@@ -8,13 +8,12 @@ rest: failed, interrupted, or never finished.
 import multiprocessing
 import os
 import shutil
-import tomllib
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from contextlib import contextmanager
 from pathlib import Path
 
-from datasets import get_task
 from trainer.sweep import results as sweep_results
+from trainer import tomlio
 from trainer.config import ConfigError
 from trainer.rundir import RunDirError, check_runs_dir
 from trainer.sweep.worker import BLAS_ENV, init_worker, run_into
@@ -32,9 +31,9 @@ def open_dir(sweep, runs_dir, name, create=True):
             raise RunDirError(f"{path}: exists and is not a sweep directory (no {SWEEP_FILE}); "
                               "choose another --name")
         try:
-            base = tomllib.loads(old.read_text()).get("base", {})
-        except (OSError, ValueError) as e:
-            raise RunDirError(f"{old}: unreadable ({e}); choose another --name") from None
+            base = tomlio.read(old, "sweep").get("base", {})
+        except ConfigError as e:
+            raise RunDirError(f"{e}; choose another --name") from None
         changed = _first_difference(base, sweep.base.to_dict(), {*sweep.keys, "train.seed"})
         if changed:
             raise ConfigError(f"{path}: holds a sweep of a different base config ({changed}); "
@@ -59,7 +58,7 @@ class Results:
 
     def __init__(self, sweep, points, sweep_dir):
         self.points, self.dir = points, Path(sweep_dir)
-        metrics = [get_task(p.cfg["task"]["name"]).METRIC for p in points]
+        metrics = [p.cfg.metric for p in points]
         self.columns = sweep_results.columns(sweep.keys, metrics)
         self.summaries = {p.name: sweep_results.summary_of(self.dir / p.name) for p in points}
 

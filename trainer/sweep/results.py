@@ -9,11 +9,10 @@ import csv
 import io
 import json
 import os
-import tomllib
 from pathlib import Path
 
-from datasets import get_task
-from trainer.rundir import CONFIG, SUMMARY, RunDir, RunDirError, atomic_write
+from trainer import tomlio
+from trainer.rundir import CONFIG, SUMMARY, RunDir, atomic_write
 
 RESULTS = "results.csv"
 TAIL = ("baseline_val_loss", "wall_s", "run_dir")
@@ -62,10 +61,7 @@ def atomic_write_text(path, text):
 def read_run(path):
     """(flat config {"section.key": value}, summary or None) of a run directory."""
     rd = RunDir.open(path)
-    try:
-        cfg = tomllib.loads(rd.file(CONFIG).read_text())
-    except (OSError, ValueError) as e:
-        raise RunDirError(f"{rd.file(CONFIG)}: unreadable ({e})") from None
+    cfg = tomlio.read(rd.file(CONFIG), "run config")
     flat = {f"{s}.{k}": v for s, table in cfg.items() for k, v in table.items()}
     return flat, rd.read_summary()
 
@@ -81,7 +77,7 @@ def table_for_runs(paths, out_dir):
     """Rows, columns and differing keys for any run directories (for `train compare`)."""
     runs = [(p, *read_run(p)) for p in paths]
     keys = differing_keys([flat for _, flat, _ in runs])
-    metrics = [(s or {}).get("metric") or get_task(flat["task.name"]).METRIC for _, flat, s in runs]
+    metrics = [s["metric"] for _, _, s in runs if s and s.get("metric")]  # runs without: no figures
     rows = [row({k: flat.get(k) for k in keys}, flat.get("train.seed"), summary, p, out_dir)
             for p, flat, summary in runs]
     return rows, columns(keys, metrics), keys

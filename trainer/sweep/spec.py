@@ -4,19 +4,17 @@ Every point is checked as a config is (types, ranges, sizes) before anything
 runs or is written; problems are ConfigErrors whose message is one line. A sweep
 holds at most MAX_RUNS runs, counted from the file before any point is made.
 """
-import difflib
 import itertools
 import json
 import math
-import tomllib
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 
-from trainer import config as config_mod
-from trainer.config import ConfigError
+from trainer import config as config_mod, tomlio
+from trainer.config import ConfigError, apply_changes, split_key, suggest
 from trainer.rundir import check_name
 
 TOP_KEYS, SWEEP_KEYS = ("base", "set", "sweep"), ("method", "seeds", "n", "seed", "params")
@@ -87,35 +85,23 @@ class Sweep:
                           f"{50 * self.n} draws found only {len(out)}; lower n or widen the ranges")
 
     def _config(self, values, seed, name):
-        data = self.base.to_dict()
-        for dotted, value in {**values, "train.seed": seed}.items():
-            section, key = dotted.split(".", 1)
-            data.setdefault(section, {})[key] = value
-        return config_mod.from_dict(data, f"{self.source}: run {name}")
+        return _apply(self.base, {**values, "train.seed": seed}, f"{self.source}: run {name}")
 
     def to_toml(self):
         """The resolved sweep: the full base config inline, so the file stands alone."""
-        lines = [f"# The sweep as resolved from {self.source}.", "", "[sweep]",
-                 f"method = {_value(self.method)}", f"seeds = {_value(list(self.seeds))}"]
+        sweep = {"method": self.method, "seeds": list(self.seeds)}
         if self.method == "random":
-            lines += [f"n = {self.n}", f"seed = {self.sample_seed}"]
-        lines += ["", "[sweep.params]"]
-        lines += [f"{json.dumps(k)} = {_value(v)}" for k, v in self.params.items()]
-        for section, values in self.base.items():
-            lines += ["", f"[base.{section}]"] + [f"{k} = {_value(v)}" for k, v in values.items()]
-        return "\n".join(lines) + "\n"
+            sweep.update(n=self.n, seed=self.sample_seed)
+        return (f"# The sweep as resolved from {self.source}.\n\n"
+                + tomlio.dumps({"sweep": sweep})
+                + "\n[sweep.params]\n" + tomlio.dumps_in_order(self.params) + "\n"
+                + tomlio.dumps({"base": self.base.to_dict()}))
 
 
 def load(path):
     """Read and check a sweep file; every run's config is built and checked too."""
     path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"{path}: no such sweep file" if not path.exists() else
-                          f"{path}: is not a file, expected a TOML sweep file")
-    try:
-        data = tomllib.loads(path.read_bytes().decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as e:  # TOMLDecodeError, or a number too long
-        raise ConfigError(f"{path}: malformed TOML: {e}") from None
+    data = tomlio.read(path, "sweep")
     _known(path, "", data, TOP_KEYS)
     base = _base(path, data)
     fixed = _table(path, data, "set")
@@ -195,16 +181,12 @@ def _base(path, data):
 
 
 def _apply(base, changes, where):
-    data = base.to_dict()
-    for dotted, value in changes.items():
-        section, key = _split(where, dotted)
-        data.setdefault(section, {})[key] = value
-    return config_mod.from_dict(data, where)
+    return config_mod.from_dict(apply_changes(base.to_dict(), changes, where), where)
 
 
 def _param(path, base, method, dotted, spec):
     where = f"{path}: sweep.params.{dotted}"
-    section, key = _split(f"{path} [sweep.params]", dotted)
+    section, key = split_key(f"{path} [sweep.params]", dotted)
     if dotted == "train.seed":
         raise ConfigError(f"{where}: list seeds in sweep.seeds, not as a param")
     if section not in base or key not in base[section]:
@@ -276,33 +258,11 @@ def _table(path, data, key, where=None):
     return value
 
 
-def _split(where, dotted):
-    if dotted.count(".") != 1 or not all(dotted.split(".")):
-        raise ConfigError(f"{where}: {dotted!r}: expected a key as \"section.key\" in quotes, "
-                          "such as \"train.bptt\" = [4, 8] (unquoted, TOML reads train.bptt as "
-                          "a table)")
-    return dotted.split(".")
-
-
 def _known(path, where, table, known):
     for k in table:
         if k not in known:
-            close = difflib.get_close_matches(k, known, n=1, cutoff=0.6)
-            hint = f" (did you mean {close[0]!r}?)" if close else f"; known: {', '.join(known)}"
-            raise ConfigError(f"{path}: {where}unknown key {k!r}{hint}")
+            raise ConfigError(f"{path}: {where}unknown key {k!r}{suggest(k, known, listing=True)}")
 
 
 def _number(v):
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-
-
-def _value(v):
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, (int, float)):
-        return repr(v)
-    if isinstance(v, list):
-        return "[" + ", ".join(_value(x) for x in v) + "]"
-    if isinstance(v, dict):
-        return "{ " + ", ".join(f"{k} = {_value(x)}" for k, x in v.items()) + " }"
-    return json.dumps(v)
