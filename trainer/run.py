@@ -188,8 +188,9 @@ def _run_epochs(setup, run_dir, pos, rows, on_event, should_stop):
         if pos.best is not None and run_dir.file(BEST).exists():  # task views show the best model
             checkpoint.load_params(model, run_dir.load_checkpoint(BEST), str(run_dir.file(BEST)))
             note = f" (best model, epoch {pos.best['epoch']})"
+        from trainer.evaluate import task_view
         from trainer.plots.run import draw_run
-        draw_run(run_dir.path, model, task, summary, note=note)
+        draw_run(run_dir.path, task_view(model, task), summary, note=note)
     run_dir.write_summary(summary)
     return summary
 

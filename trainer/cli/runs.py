@@ -275,11 +275,12 @@ def plot_cmd(run_dirs, steps):
     Example:
       train plot runs/sine-20261121-120000-ab12 --steps 600
     """
+    from trainer.evaluate import task_view
     from trainer.plots.run import draw_run
     for path in run_dirs:
         rd, setup, which = _load_run(path)
         summary = rd.read_summary() or {}
         best = summary.get("best") if which == "best" else None
         note = f" (best model, epoch {best['epoch']})" if best else ""
-        for p in draw_run(rd.path, setup.model, setup.task, summary, steps, note=note):
+        for p in draw_run(rd.path, task_view(setup.model, setup.task, steps), summary, note=note):
             click.echo(str(p))
