@@ -43,10 +43,10 @@ def write_report(paths, out, option, title=None):
     report = Report(paths, out, title)
     from trainer.report.collect import find_runs
     runs, notes, _ = find_runs(paths)
-    for note in notes:
-        click.echo(f"note: {note}", err=True)
     if not runs:
         fail("no runs to report: " + "; ".join(notes))
+    for note in notes:
+        click.echo(f"note: {note}", err=True)
     try:
         page, _ = report.write()
     except OSError as e:

@@ -88,7 +88,7 @@ def _baseline_shapes(records, col):
     return shapes, legend
 
 
-def curves(records, groups, split, column="loss", log=True, title=None):
+def curves(records, groups, split, column="loss", log=True, title=None, by=""):
     """One split's curve of every run against epochs: per group a mean line and min-max band
     over its runs, each run a thin line (hover: the run)."""
     many = len(groups) > MAX_GROUPS
@@ -109,9 +109,10 @@ def curves(records, groups, split, column="loss", log=True, title=None):
             positive &= all(y > 0 for y in yv)
             for x, y in zip(xs, yv):
                 pooled.setdefault(round(x, 9), []).append(y)
-            traces.append({"x": xs, "y": yv, "mode": "lines", "name": rec["label"], "legendgroup": label,
+            traces.append({"x": xs, "y": yv, "mode": "lines" if len(xs) > 1 else "markers",
+                           "name": rec["label"], "legendgroup": label,
                            "showlegend": False, "line": {"color": color, "width": 1 if len(idx) > 1 else 1.8},
-                           "opacity": 0.35 if len(idx) > 1 else 0.9,
+                           "opacity": (0.35 if len(idx) < 10 else 0.15) if len(idx) > 1 else 0.9,
                            "hovertemplate": f"{rec['label']}<br>epoch %{{x:.2f}}<br>{column} %{{y:.4g}}<extra></extra>"})
         if not pooled:
             continue
@@ -127,7 +128,8 @@ def curves(records, groups, split, column="loss", log=True, title=None):
         traces.append({"x": xs, "y": lo, "mode": "lines", "line": {"width": 0}, "fill": "tonexty",
                        "fillcolor": _rgba(color, 0.18), "showlegend": False, "legendgroup": label,
                        "hoverinfo": "skip"})
-        traces.append({"x": xs, "y": mean, "mode": "lines", "name": f"{label} (mean of {len(idx)})",
+        traces.append({"x": xs, "y": mean, "mode": "lines+markers" if len(xs) < 30 else "lines",
+                       "name": f"{label} (mean of {len(idx)})",
                        "legendgroup": label, "line": {"color": color, "width": 2.4},
                        "hovertemplate": f"{label}: mean of {len(idx)}<br>epoch %{{x:.2f}}<br>"
                                         f"{column} %{{y:.4g}}<extra></extra>"})
@@ -139,7 +141,7 @@ def curves(records, groups, split, column="loss", log=True, title=None):
     what = f"{split} {column}"
     note = f" ({len(groups)} groups, coloured by the first key)" if many else ""
     return {"data": traces + legend, "layout": {
-        "title": {"text": title or f"{what} of {len(records)} runs{note}"},
+        "title": {"text": title or f"{what} of {len(records)} runs{by}{note}"},
         "xaxis": {"title": {"text": "epoch"}},
         "yaxis": {"title": {"text": what}, "type": "log" if log and positive else "linear"},
         "shapes": shapes, "showlegend": not many,
@@ -187,13 +189,13 @@ def parallel(records, keys, cols):
     for k in keys:
         vals = [r["config"][k] for r in done]
         if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in vals):
-            dims.append({"label": k, "values": vals})
+            dims.append(_dimension(k, vals))
         else:
             cats = list(dict.fromkeys(str(v) for v in vals))
             dims.append({"label": k, "values": [cats.index(str(v)) for v in vals],
                          "tickvals": list(range(len(cats))), "ticktext": cats})
     for c in cols:
-        dims.append({"label": f"final {c}", "values": [final(r, c) for r in done]})
+        dims.append(_dimension(f"final {c}", [final(r, c) for r in done], c in ("val_loss", "val_mse")))
     color = [final(r, cols[-1]) for r in done]
     return {"data": [{"type": "parcoords", "dimensions": dims,
                       "line": {"color": color, "colorscale": "Viridis", "showscale": True,
@@ -201,6 +203,14 @@ def parallel(records, keys, cols):
             "layout": {"title": {"text": f"parallel coordinates of {len(done)} finished runs "
                                          f"(colour: final {cols[-1]})"},
                        "margin": {"l": 80, "r": 80, "t": 80, "b": 40}}}
+
+
+def _dimension(label, values, log_ok=True):
+    """A parallel-coordinates axis; values spanning a factor of 8 or more are shown as log10."""
+    pos = [v for v in values if v > 0]
+    if log_ok and values and len(pos) == len(values) and max(pos) / min(pos) >= 8:
+        return {"label": f"log10 {label}", "values": [math.log10(v) for v in values]}
+    return {"label": label, "values": values}
 
 
 def variance_explained(records, keys, col):

@@ -17,7 +17,7 @@ from trainer.report import collect, figures
 from trainer.report.template import SCRIPT, STYLE, TEMPLATE
 
 PAGE, PLOTLY_JS, IMAGES = "report.html", "plotly.min.js", "img"
-IMAGE_BUDGET = 4_000_000   # bytes of task-view PNGs copied into a report; the rest are named
+IMAGE_BUDGET = 3_000_000   # bytes of task-view PNGs copied into a report; the rest are named
 FINAL_COLS = ("train_loss", "val_loss")
 
 
@@ -156,11 +156,18 @@ def build(records, sweeps, title, live, notes, images):
                  if k != "train.seed" and len({json.dumps(r["config"].get(k)) for r in records}) > 1]
     keys = swept or differing
     groups = figures.group(records, keys) if keys else [(r["label"], [i]) for i, r in enumerate(records)]
-    charts = [{"id": "curve-train", "spec": figures.curves(records, groups, "train")},
-              {"id": "curve-val", "spec": figures.curves(records, groups, "val")}]
+    by = ""
+    if len(groups) > figures.MAX_GROUPS and keys:  # too many to read: group by the key that matters most
+        few = [k for k in keys if len({json.dumps(r["config"].get(k)) for r in records}) <= figures.MAX_GROUPS]
+        if few:
+            shares = figures.variance_explained(records, few, mcol)[0]
+            key = max(few, key=lambda k: shares[k])
+            groups, by = figures.group(records, [key]), f" grouped by {key} (explains most of {mcol})"
+    charts = [{"id": "curve-train", "spec": figures.curves(records, groups, "train", by=by)},
+              {"id": "curve-val", "spec": figures.curves(records, groups, "val", by=by)}]
     if metric != "mse":
         charts.append({"id": "curve-metric", "spec": figures.curves(
-            records, groups, "val", column=metric, log=False, title=f"val {metric} of {len(records)} runs")})
+            records, groups, "val", column=metric, log=False, by=by)})
     sweep_info = None
     if swept and records:
         for k in swept:
