@@ -36,7 +36,7 @@ def find_runs(paths):
         if is_run(p):
             runs.append(p)
         elif p.is_dir():
-            inner = sorted(d for d in _subdirs(p) if is_run(d))
+            inner = sorted((d for d in _subdirs(p) if is_run(d)), key=natural)
             if is_sweep(p):
                 sweeps.append(p)
             if inner:
@@ -53,6 +53,13 @@ def find_runs(paths):
             seen.add(key)
             unique.append(r)
     return unique, notes, sweeps
+
+
+def natural(path):
+    """Sort key: numbers in a name compare as numbers (bptt=2 before bptt=16)."""
+    import re
+    return [(0, float(t), "") if re.fullmatch(r"\d+(\.\d+)?", t) else (1, 0.0, t)
+            for t in re.split(r"(\d+(?:\.\d+)?)", Path(path).name) if t]
 
 
 def _subdirs(path):

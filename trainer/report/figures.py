@@ -155,7 +155,10 @@ def _axis(values):
     if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
         pos = [v for v in values if v > 0]
         log = len(pos) == len(values) and pos and max(pos) / min(pos) >= 8
-        return list(values), {"type": "log" if log else "linear"}
+        axis = {"type": "log" if log else "linear"}
+        if len(values) <= 12:  # a tick at every swept value
+            axis.update(tickvals=list(values), ticktext=[f"{v:g}" for v in values])
+        return list(values), axis
     return [str(v) for v in values], {"type": "category"}
 
 

@@ -61,6 +61,7 @@ const fmt = v => v === null || v === undefined ? '' : typeof v === 'number'
   : String(v);
 function draw(id, spec, cls) {
   const div = el('div', {id: id, class: 'chart ' + (cls || '')});
+  if (spec.layout && spec.layout.height) div.style.height = spec.layout.height + 'px';
   return div; }
 function plot(div, spec) {
   const layout = Object.assign({margin: {t: 60, l: 70, r: 20, b: 50}}, spec.layout);
