@@ -13,7 +13,6 @@ from pathlib import Path
 import numpy as np
 from click.testing import CliRunner
 
-from report_sweep import small_sweep  # noqa: F401  (a fixture)
 from tiny_configs import TINY_SINE
 from trainer.cli import main
 

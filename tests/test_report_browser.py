@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from report_sweep import small_sweep  # noqa: F401  (a fixture)
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
