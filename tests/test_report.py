@@ -48,6 +48,27 @@ def test_a_sweep_writes_its_own_offline_report(small_sweep):
     assert all(r["image"] and (report / r["image"]).is_file() for r in data["runs"])
 
 
+def test_a_sweeps_report_says_it_is_still_going_and_is_rewritten_as_runs_land(small_sweep, tmp_path):
+    import shutil
+    from trainer.report.live import LiveReport
+    sweep = tmp_path / "s"
+    sweep.mkdir()
+    for name in ("sweep.toml", "results.csv"):
+        shutil.copyfile(small_sweep / name, sweep / name)
+    live = LiveReport(sweep)
+    live.update()                                                    # as the sweep starts
+    data = page_data(sweep / "report" / "report.html")
+    assert data["going"] and data["state"] == ("still going (the sweep is running): 4 of the "
+                                               "sweep's 4 runs not started")
+    shutil.copytree(small_sweep / "bptt=5-seed=0", sweep / "bptt=5-seed=0")
+    live.update()                       # right after a rewrite: skipped (ten times its duration)
+    assert page_data(sweep / "report" / "report.html")["runs"] == []
+    live.update(final=True)                                          # the last one always lands
+    data = page_data(sweep / "report" / "report.html")
+    assert live.error is None and len(data["runs"]) == 1
+    assert data["state"] == "finished: 1 completed; 3 of the sweep's 4 runs not started"
+
+
 def test_report_skips_what_is_not_a_run_and_never_reads_its_own_folder(small_sweep, tmp_path):
     stray = tmp_path / "notes"
     stray.mkdir()

@@ -41,7 +41,7 @@ def find_runs(paths):
                 sweeps.append(p)
             if inner:
                 runs += inner
-            else:
+            elif not is_sweep(p):  # a sweep with no runs yet is not worth a note
                 notes.append(f"{p}: not a run directory and holds no runs; skipped")
         else:
             notes.append(f"{p}: not a run directory ({'no such directory' if not p.exists() else 'a file'}); "

@@ -126,9 +126,10 @@ def state(records, sweeps, live):
         s = r["summary"].get("status", "no summary")
         counts[s] = counts.get(s, 0) + 1
     planned = sum(_planned(s) for s in sweeps)
-    text = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+    parts = [", ".join(f"{n} {s}" for s, n in sorted(counts.items()))] if counts else []
     if planned > len(records):
-        text += f"; {planned - len(records)} of the sweep's {planned} runs not started"
+        parts.append(f"{planned - len(records)} of the sweep's {planned} runs not started")
+    text = "; ".join(parts) or "no runs yet"
     running = counts.get("running", 0)
     if live:
         return f"still going (the sweep is running): {text}", True
