@@ -101,6 +101,9 @@ def ls_cmd(directory, sort_key, where, as_csv, expand):
     """List runs and sweeps: one line per run (a sweep is one line with its run count)."""
     from trainer.report.collect import is_run, is_sweep
     root = Path(directory)
+    if directory == "runs" and not root.exists():  # nothing trained here yet
+        click.echo("no runs (no runs/ directory here)")
+        return
     if not root.is_dir():
         fail(f"{directory}: {'no such directory' if not root.exists() else 'not a directory'}")
     conds = []
