@@ -107,7 +107,6 @@ def test_the_loop_imports_no_cli_plotting_run_directory_or_checkpoint_code():
     assert violations(under("trainer.loop"), forbidden) == []
 
 
-@pytest.mark.xfail(strict=True, reason="h3 moves model calls out of plots")
 def test_plotting_never_runs_a_model():
     forbidden = under("trainer.model", "trainer.layers", "trainer.evaluate", "trainer.loop")
     assert violations(under("trainer.plots"), forbidden) == []

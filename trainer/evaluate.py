@@ -125,3 +125,58 @@ def _pick(logits, temperature, rng):
     z = np.asarray(logits, np.float64) / temperature
     p = np.exp(z - z.max())
     return int(rng.choice(len(p), p=p / p.sum()))
+
+
+def task_view(model, task, steps=None, shown=8):
+    """The arrays a task view draws (plotting never runs a model): a dict with "kind" and
+    "task" (the task's name), "metric" and "baseline_name", and per kind:
+
+    values (value stream): truth, one_step (L,), generated (steps + 1,), start (where
+        generation starts; `steps` generated steps, default 200);
+    tokens (token stream): truth, predicted (L,) token ids over the first `steps` (120);
+    answers (regression episodes): true, predicted (N,) answers at the scored steps;
+    episode_tokens (classification episodes): inputs (shown, T) of the first `shown`
+        episodes (token ids or the first input channel), cols (C,) the scored steps,
+        true, predicted (shown, C) token ids there;
+    strings (multilabel episodes, aⁿbⁿ): sets, a list of {name, beyond (past the training
+        range), n (S,), right (S,) bool}; a string S aⁿbⁿ scores 2n + 1 steps.
+    """
+    head = {"task": task.name, "metric": task.metric, "baseline_name": task.baseline_name}
+    if task.episodes:
+        return {**head, **_episode_view(model, task, shown)}
+    if task.input_tokens:
+        span = min(steps or 120, len(task.val_x))
+        return {**head, "kind": "tokens", "truth": np.asarray(task.val_y[:span]),
+                "predicted": predict_stream(model, task.val_x[:span]).argmax(axis=1)}
+    steps = steps or 200
+    warm = min(100, len(task.val_x) // 2)
+    span = min(warm + steps, len(task.val_x))
+    # reading x[:warm] predicts y[warm - 1]; from there on the model reads its own outputs
+    return {**head, "kind": "values", "truth": task.val_y[:span, 0],
+            "one_step": predict_stream(model, task.val_x[:span])[:, 0],
+            "generated": free_run(model, task.val_x[:warm], steps + 1)[:, 0],  # may run past the data
+            "start": warm - 1}
+
+
+def _episode_view(model, task, shown):
+    val = task.val
+    if task.kind == "regression":
+        m = val.mask > 0
+        return {"kind": "answers", "true": val.y[m][:, 0],
+                "predicted": predict_episodes(model, val)[m][:, 0]}
+    if task.kind == "classification":
+        shown = min(shown, len(val.x))
+        first = type(val)(*(a[:shown] for a in val))
+        cols = np.flatnonzero(first.score_mask.any(axis=0))     # the scored steps
+        x = np.asarray(first.x)
+        inputs = x if x.ndim == 2 else x[..., 0]
+        return {"kind": "episode_tokens", "inputs": inputs, "cols": cols,
+                "true": first.y[:, cols], "predicted": predict_episodes(model, first).argmax(axis=2)[:, cols]}
+    sets = []
+    for name, batch, beyond in [("training range", val, False)] + \
+            [(f"{k} (beyond training)", b, True) for k, b in task.extra_val.items()]:
+        ys = predict_episodes(model, batch)
+        wrong = (((ys > 0) != (batch.y > 0.5)).any(axis=2) & (batch.mask > 0)).any(axis=1)
+        n = (batch.mask.sum(axis=1).astype(int) - 1) // 2
+        sets.append({"name": name, "beyond": beyond, "n": n, "right": ~wrong})
+    return {"kind": "strings", "sets": sets}

@@ -28,6 +28,8 @@ class Start:
     total_steps: int
     step: int        # steps already done (a resumed run)
     metric: str = ""  # the task's metric, named as in val_<metric>
+    elapsed_s: float = 0.0   # training time already spent (a resumed run)
+    epochs: int = 0          # epochs planned
 
 
 @dataclass
@@ -48,6 +50,7 @@ class EpochEnd:
     val_metric: float
     improved: bool = False   # the monitored figure is the best so far (this is the best model)
     stopping: bool = False   # early stopping: this is the last epoch
+    scores: dict = field(default_factory=dict)   # every validation figure (anbn's val_long_*)
 
 
 class Diverged(ArithmeticError):
@@ -103,7 +106,7 @@ class Trainer:
         pos = pos or Position()
         if pos.schedule:
             self.schedule.load_state(pos.schedule)
-        yield Start(self.total_steps, pos.step, self.metric)
+        yield Start(self.total_steps, pos.step, self.metric, pos.elapsed_s, self.epochs)
         with np.errstate(over="ignore", invalid="ignore"):  # divergence is caught below
             yield from self._run(pos)
 
@@ -149,7 +152,7 @@ class Trainer:
             row = self._row(pos, "val", val_loss, val_metric, None, pos.elapsed_s)  # this epoch's lr
             improved = self._judge(pos, scores)
             yield Row(row)
-            yield EpochEnd(pos.epoch, val_loss, val_metric, improved, pos.stopped_early)
+            yield EpochEnd(pos.epoch, val_loss, val_metric, improved, pos.stopped_early, scores)
 
     def _judge(self, pos, scores):
         """Compare the monitored figure with the best so far; move the best, the early-stop

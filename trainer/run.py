@@ -193,8 +193,9 @@ def _run_epochs(setup, run_dir, pos, rows, on_event, should_stop, figures):
             checkpoint.load_params(model, checkpoint.read(run_dir.file(BEST), setup),
                                    str(run_dir.file(BEST)))
             note = f" (best model, epoch {pos.best['epoch']})"
+        from trainer.evaluate import task_view
         from trainer.plots.run import draw_run
-        draw_run(run_dir.path, model, task, summary, note=note)
+        draw_run(run_dir.path, task_view(model, task), summary, note=note)
     run_dir.write_summary(summary)
     return summary
 

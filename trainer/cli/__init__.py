@@ -4,7 +4,7 @@ The group imports the command modules (one per family) and never the reverse.
 """
 import click
 
-from trainer.cli import runs, sweeps
+from trainer.cli import report, runs, sweeps
 from trainer.cli.common import OneLineErrors, fail
 
 EPILOG = """\b
@@ -16,6 +16,8 @@ Examples:
   train eval runs/<run-id> --checkpoint last --set task.val_length=5000
   train generate runs/<run-id> --steps 500
   train plot runs/<run-id> --steps 500
+  train report runs/<sweep-id>
+  train ls runs --sort val
 
 Exit status: 0 done, 1 a run failed (or a sweep's runs), 2 bad input, 3 training
 diverged, 130 interrupted."""
@@ -52,5 +54,5 @@ def main(ctx, config_path, overrides, name, runs_dir, quiet):
 
 
 for command in (runs.resume_cmd, runs.eval_cmd, runs.generate_cmd, runs.plot_cmd, sweeps.sweep_cmd,
-                sweeps.compare_cmd):
+                sweeps.compare_cmd, report.report_cmd, report.ls_cmd):
     main.add_command(command)

@@ -9,14 +9,16 @@ from trainer.errors import BadInput
 
 
 class Progress:
-    """A tqdm bar with the live loss on a terminal; plain lines per epoch otherwise; or nothing."""
+    """A tqdm bar with the epoch and the live loss on a terminal; plain lines per epoch
+    otherwise; or nothing. The bar stops with the last epoch, so its time is the training
+    time the closing line gives (not the final probes and plots)."""
 
     def __init__(self, quiet):
         from trainer.loop import EpochEnd, Start, Step
         self.quiet, self.metric = quiet, None   # the task's metric, told by the Start event
         self.kinds = (Start, Step, EpochEnd)
         self.bar = None
-        self.total = 0
+        self.total = self.epochs = 0
         self.tqdm = None
         if not quiet and sys.stderr.isatty():
             from tqdm import tqdm
@@ -33,20 +35,37 @@ class Progress:
                 if event.step % 5 == 0 or event.step == self.total:
                     self.bar.set_postfix(loss=f"{event.loss:.4g}", refresh=False)
         elif isinstance(event, Start):
-            self.total, self.metric = event.total_steps, event.metric
+            self.total, self.metric, self.epochs = event.total_steps, event.metric, event.epochs
             if self.tqdm is not None:
+                per_epoch = event.total_steps // max(event.epochs, 1)
                 self.bar = self.tqdm(total=event.total_steps, initial=event.step, unit="step",
-                                     dynamic_ncols=True, file=sys.stderr)
+                                     dynamic_ncols=True, file=sys.stderr,
+                                     desc=self._epoch(event.step // max(per_epoch, 1) + 1))
+                self.bar.start_t -= event.elapsed_s  # a resumed run's time so far, as wall_s counts
         elif isinstance(event, EpochEnd):
+            figures = self.figures(event)
             if self.bar is not None:
-                self.bar.set_description(f"val_loss {event.val_loss:.3g}")
+                last = event.stopping or event.epoch >= self.epochs
+                self.bar.set_description(self._epoch(min(event.epoch + 1, self.epochs), event.epoch)
+                                         + " " + figures, refresh=False)
+                if last:
+                    self.close()
             else:
-                click.echo(f"epoch {event.epoch}: val_loss {event.val_loss:.4g}  "
-                           f"val_{self.metric} {event.val_metric:.4g}", err=True)
+                click.echo(f"epoch {event.epoch}: {figures}", err=True)
+
+    def _epoch(self, running, done=None):
+        return f"epoch {done if done is not None and done >= self.epochs else running}/{self.epochs}"
+
+    def figures(self, event):
+        """val_loss, the task's metric and anbn's val_long_string_accuracy (when there)."""
+        out = f"val_loss {event.val_loss:.4g}  val_{self.metric} {event.val_metric:.4g}"
+        long = event.scores.get(f"val_long_{self.metric}")
+        return out + (f"  val_long_{self.metric} {long:.4g}" if long is not None else "")
 
     def close(self):
         if self.bar is not None:
             self.bar.close()
+            self.bar = None
 
 
 def train_config(config_path, overrides, name, runs_dir, quiet):
@@ -122,6 +141,10 @@ def _describe(summary):
         parts.append(f"val_loss {f['val_loss']:.4g} (baseline {b['val_loss']:.4g})")
         if m != "mse":
             parts.append(f"val_{m} {f[f'val_{m}']:.4f} (baseline {b[f'val_{m}']:.4f})")
+        long = f"val_long_{m}"
+        if f.get(long) is not None:
+            base = f" (baseline {b[long]:.4f})" if b.get(long) is not None else ""
+            parts.append(f"{long} {f[long]:.4f}{base}")
     return ": ".join(parts[:1]) + ("; " + "; ".join(parts[1:]) if len(parts) > 1 else "")
 
 
@@ -281,11 +304,12 @@ def plot_cmd(run_dirs, steps):
     Example:
       train plot runs/sine-20261121-120000-ab12 --steps 600
     """
+    from trainer.evaluate import task_view
     from trainer.plots.run import draw_run
     for path in run_dirs:
         rd, setup, which = _load_run(path)
         summary = rd.read_summary() or {}
         best = summary.get("best") if which == "best" else None
         note = f" (best model, epoch {best['epoch']})" if best else ""
-        for p in draw_run(rd.path, setup.model, setup.task, summary, steps, note=note):
+        for p in draw_run(rd.path, task_view(setup.model, setup.task, steps), summary, note=note):
             click.echo(str(p))

@@ -114,6 +114,10 @@ def sweep_cmd(sweep_file, workers, scheduler, name, runs_dir, dry_run, run_figur
     if not quiet:
         click.echo(", ".join(f"{n} {s}" for s, n in counts.items()) + f"; {sweep_dir / 'results.csv'}",
                    err=True)
+        report = getattr(results, "report", None)
+        if report is not None:
+            click.echo(f"report: {report.report.out / 'report.html'}" if report.error is None
+                       else f"the sweep's report could not be written: {report.error}", err=True)
     click.echo(str(sweep_dir))
     if interrupted or counts.get("pending"):
         click.echo(f"interrupted; run the same command with --name {sweep_dir.name} to finish", err=True)
@@ -167,39 +171,46 @@ class _Progress:
 
 @click.command("compare")
 @click.argument("run_dirs", nargs=-1, required=True, metavar="RUN_DIR...")
-@click.option("--out", metavar="DIR", help="Folder for results.csv and the plots "
-                                           "(default: RUNS_DIR/compare-<time>-<suffix>).")
-@click.option("--runs-dir", default="runs", show_default=True, metavar="DIR",
-              help="Where the default --out folder is created.")
-def compare_cmd(run_dirs, out, runs_dir):
-    """Overlay the loss curves of any runs and tabulate them in a results.csv.
+@click.option("--out", metavar="DIR", help="Folder for the report, results.csv and the plots "
+                                           "(default: reports/compare-<time>-<suffix>).")
+def compare_cmd(run_dirs, out):
+    """The report of any runs (report.html: a sortable table, overlaid curves, what differs),
+    with a results.csv of them and, for up to three differing keys, the sweep's PNG plots.
 
     Columns are the config keys that differ between the runs, the seed, the
-    status and final figures; a sweep directory stands for all its runs.
+    status and final figures; a sweep directory stands for all its runs, and
+    directories that are not runs are skipped with a note. The output never
+    lands among the runs it reads, so the same glob works again.
 
     \b
     Example:
       train compare runs/sine-20261121-120000-ab12 runs/sine-20261121-120500-cd34
+      train compare runs/*
       train compare runs/bptt-counting/bptt=2-seed=0 runs/bptt-counting/bptt=16-seed=0 --out cmp
     """
-    from trainer.plots import sweep as sweep_plots
+    from trainer.cli.report import write_report
+    from trainer.report.collect import find_runs
+    from trainer.rundir import new_run_id
     from trainer.sweep import results as sweep_results
-    from trainer.rundir import CONFIG, new_run_id
-    paths = []
-    for p in map(Path, run_dirs):
-        inner = sorted(d for d in p.iterdir() if (d / CONFIG).is_file()) if p.is_dir() else []
-        paths += inner if inner and not (p / CONFIG).is_file() else [p]
-    option = f"--out {out}" if out else f"--runs-dir {runs_dir}"
-    out = Path(out) if out else Path(runs_dir) / new_run_id("compare")
+    option = f"--out {out}" if out else "the default report folder"
+    out = Path(out) if out else Path("reports") / new_run_id("compare")
+    paths, notes, _ = find_runs(run_dirs)
+    paths = [p for p in paths if not p.resolve().is_relative_to(out.resolve())]
+    if not paths:
+        fail("no runs to compare: " + "; ".join(notes))
     try:
         if out.exists() and not out.is_dir():
-            fail(f"--out {out}: exists and is not a directory")
+            fail(f"{option}: {out} exists and is not a directory")
         rows, cols, keys = sweep_results.table_for_runs(paths, out.resolve())
     except BadInput as e:
         fail(str(e))
     make_dir(out, option)
-    written = [sweep_results.write(out / sweep_results.RESULTS, rows, cols)]
-    written += sweep_plots.draw(out / sweep_results.RESULTS, keys, out, title=None) if len(keys) <= 3 \
-        else [sweep_plots.plot_curves(out / sweep_results.RESULTS, [], out / "loss_curves.png")]
+    page = write_report(paths, out, option, title=f"compare: {len(paths)} runs")
+    written = [page, sweep_results.write(out / sweep_results.RESULTS, rows, cols)]
+    groups = len({tuple(str(r.get(k)) for k in keys) for r in rows})
+    if keys and len(keys) <= 3 and groups <= 12:
+        from trainer.plots import sweep as sweep_plots
+        written += sweep_plots.draw(out / sweep_results.RESULTS, keys, out,
+                                    title=f"compare: {len(paths)} runs")
     for path in written:
         click.echo(str(path))

@@ -1,76 +1,86 @@
-"""Task views for episode tasks: what the model answers on validation episodes."""
+"""Task views for episode tasks, drawn from evaluate.task_view's arrays (never a model)."""
 import numpy as np
 
-from trainer.plots.style import COLORS, pyplot, save
+from trainer.plots.style import COLORS, figure, save
 
 
-def plot_episodes(model, task, path, shown=8, note=""):
-    """regression: predicted vs true answers; classification: true vs predicted tokens on the
-    scored steps of a few episodes; multilabel: share of sequences right against their length.
+def plot_episodes(view, path, note=""):
+    """answers: predicted vs true answers; episode_tokens: the input of a few episodes and
+    true vs predicted tokens on their scored steps; strings: which strings are right, by n.
     `note` is appended to the title (which model is shown)."""
-    from trainer.evaluate import predict_episodes
-    plt = pyplot()
-    shown = min(shown, len(task.val.x))
-    if task.kind == "regression":
-        fig = _answers(plt, task, predict_episodes(model, task.val))
-    elif task.kind == "classification":
-        first = type(task.val)(*(a[:shown] for a in task.val))
-        fig = _tokens(plt, task, predict_episodes(model, first), shown)
-    else:
-        fig = _strings(plt, task, model)
-    fig.axes[0].set_title(fig.axes[0].get_title() + note)
+    draw = {"answers": _answers, "episode_tokens": _tokens, "strings": _strings}[view["kind"]]
+    fig, title = draw(view)
+    fig.suptitle(title + note)
     save(fig, path)
 
 
-def _answers(plt, task, ys):
-    m = task.val.mask > 0
-    true, pred = task.val.y[m][:, 0], ys[m][:, 0]
-    fig, ax = plt.subplots(figsize=(5.2, 4.6))
+def _answers(view):
+    true, pred = view["true"], view["predicted"]
+    fig, ax = figure((5.2, 4.6))
     lo, hi = min(true.min(), pred.min()), max(true.max(), pred.max())
     ax.plot([lo, hi], [lo, hi], color=COLORS["truth"], lw=1, alpha=0.5, label="perfect")
-    ax.axhline(1.0, color=COLORS["base"], ls="--", lw=1, label=task.baseline_name)
+    ax.axhline(1.0, color=COLORS["base"], ls="--", lw=1, label=view["baseline_name"])
     ax.plot(true, pred, ".", color=COLORS["pred"], ms=3, alpha=0.6, label="validation episodes")
     mse = float(np.mean((true - pred) ** 2))
-    ax.set(xlabel="true answer", ylabel="predicted", title=f"{task.name}: answers (MSE {mse:.4g})")
+    ax.set(xlabel="true answer", ylabel="predicted")
     ax.legend(loc="upper left")
-    return fig
+    return fig, f"{view['task']}: answers (MSE {mse:.4g})"
 
 
-def _tokens(plt, task, batch_ys, shown):
-    val = task.val
-    cols = np.flatnonzero(val.score_mask[:shown].any(axis=0))     # the scored steps
-    true, pred = val.y[:shown][:, cols], batch_ys.argmax(axis=2)[:, cols]
-    fig, ax = plt.subplots(figsize=(max(5.0, 0.45 * len(cols) + 2.5), 0.5 * shown + 1.6))
-    grid = np.full((2 * shown, len(cols)), np.nan)
-    grid[0::2], grid[1::2] = true, pred
-    ax.imshow(grid, cmap="tab10", vmin=-0.5, vmax=9.5, aspect="auto", interpolation="nearest")
-    for r in range(2 * shown):
-        for c in range(len(cols)):
-            wrong = r % 2 and pred[r // 2, c] != true[r // 2, c]
-            ax.text(c, r, int(grid[r, c]), ha="center", va="center", fontsize=8,
+def _grid(ax, rows, labels, boxed=None):
+    """Token ids as coloured cells with their value written in; `boxed` cells framed."""
+    from matplotlib.patches import Rectangle
+    ax.imshow(rows, cmap="tab10", vmin=-0.5, vmax=9.5, aspect="auto", interpolation="nearest")
+    for r in range(rows.shape[0]):
+        for c in range(rows.shape[1]):
+            wrong = boxed is not None and boxed[r, c]
+            ax.text(c, r, int(rows[r, c]), ha="center", va="center", fontsize=7,
                     color="white", fontweight="bold" if wrong else "normal")
             if wrong:
-                ax.add_patch(plt.Rectangle((c - 0.5, r - 0.5), 1, 1, fill=False, ec="black", lw=2))
-    ax.set_yticks(range(2 * shown), [f"{'true' if r % 2 == 0 else 'pred'} {r // 2}"
-                                     for r in range(2 * shown)], fontsize=8)
-    ax.set_xticks(range(len(cols)), cols, fontsize=8)
+                ax.add_patch(Rectangle((c - 0.5, r - 0.5), 1, 1, fill=False, ec="black", lw=2))
+    ax.set_yticks(range(rows.shape[0]), labels, fontsize=7)
     ax.grid(False)
-    ax.set(xlabel="scored step", title=f"{task.name}: true vs predicted tokens (wrong ones boxed)")
-    return fig
 
 
-def _strings(plt, task, model):
-    from datasets.base import sequences_right
-    from trainer.evaluate import predict_episodes
-    fig, ax = plt.subplots(figsize=(7, 3.8))
-    for name, batch, color in [("training range", task.val, COLORS["pred"])] + \
-            [(f"{k} (beyond training)", b, COLORS["gen"]) for k, b in task.extra_val.items()]:
-        ys = predict_episodes(model, batch)
-        wrong = ~sequences_right(ys > 0, batch.y, batch.mask)
-        lengths = batch.mask.sum(axis=1)
-        ax.bar(lengths, (~wrong).astype(float), width=1.6, color=color, label=name)
-    ax.set_ylim(0, 1.15)
+def _tokens(view):
+    inputs, cols, true, pred = view["inputs"], view["cols"], view["true"], view["predicted"]
+    shown, steps = inputs.shape
+    width = max(6.0, 0.22 * steps + 2.5, 0.45 * len(cols) + 2.5)
+    fig, (top, bottom) = figure((width, 0.3 * shown + 0.5 * shown + 2.6), 2, 1,
+                                height_ratios=[0.6 * shown + 1, shown + 1])
+    _grid(top, np.rint(inputs).astype(int), [f"episode {i}" for i in range(shown)])
+    ticks = range(0, steps, max(1, steps // 20))
+    top.set_xticks(ticks, ticks, fontsize=7)
+    top.set(xlabel="step", title="input")
+    both = np.empty((2 * shown, len(cols)))
+    both[0::2], both[1::2] = true, pred
+    wrong = np.zeros(both.shape, bool)
+    wrong[1::2] = pred != true
+    _grid(bottom, both, [f"{'true' if r % 2 == 0 else 'pred'} {r // 2}" for r in range(2 * shown)],
+          wrong)
+    bottom.set_xticks(range(len(cols)), cols, fontsize=7)
+    right = int((pred == true).sum())
+    bottom.set(xlabel="scored step", title=f"answers: true vs predicted ({right} of {pred.size} "
+                                           "right, wrong ones boxed)")
+    return fig, f"{view['task']}: input and answers of {shown} validation episodes"
+
+
+def _strings(view):
+    fig, ax = figure((7.5, 3.6))
+    all_n = np.concatenate([s["n"] for s in view["sets"]]) if view["sets"] else np.array([1])
+    for s in view["sets"]:
+        n, right = s["n"], s["right"]
+        color = COLORS["gen"] if s["beyond"] else COLORS["pred"]
+        if s["beyond"]:
+            ax.axvspan(n.min() - 0.5, n.max() + 0.5, color=COLORS["base"], alpha=0.08, lw=0)
+        label = f"{s['name']}: {int(right.sum())} of {len(n)} right"
+        ax.plot(n[right], np.ones(right.sum()), "o", color=COLORS["right"], ms=8,
+                mec=color, mew=1.5, label=label + " (dots)")
+        ax.plot(n[~right], np.zeros((~right).sum()), "X", color=COLORS["wrong"], ms=9,
+                mec=color, mew=1.0, label=None if right.all() else f"{s['name']}: wrong (crosses)")
+    ax.set_ylim(-0.6, 1.6)
     ax.set_yticks([0, 1], ["wrong", "right"])
-    ax.set(xlabel="scored steps in the sequence", title=f"{task.name}: whole sequences right")
-    ax.legend(loc="upper right")
-    return fig
+    ax.set_xticks(np.arange(all_n.min(), all_n.max() + 1))
+    ax.set_xlabel("n (the string S aⁿbⁿ; shaded: longer than any training string)")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.28), ncol=2, fontsize=8)
+    return fig, f"{view['task']}: whole strings right, by n"

@@ -1,4 +1,5 @@
-"""The run's figures: loss curves from metrics.csv and a view of what the model predicts.
+"""The run's figures: loss curves from metrics.csv and a view of what the model predicts,
+drawn from the arrays evaluate.task_view returns (plotting never runs a model).
 
 matplotlib is imported here, inside the functions, so that `train --help` and
 the training loop do not pay for it; metrics.csv is read with the csv module,
@@ -9,17 +10,19 @@ from pathlib import Path
 
 import numpy as np
 
-from trainer.plots.style import COLORS, pyplot, save
+from trainer.plots.style import COLORS, figure, save, style
 from trainer.rundir import GRADIENT_REACH, METRICS
 
 LOSS_PNG, TASK_PNG, REACH_PNG = "loss_curves.png", "task_view.png", "gradient_reach.png"
-def plot_losses(metrics_csv, metric, baseline, title, path):
+
+
+def plot_losses(metrics_csv, metric, baseline, title, path, epoch_starts=False):
     """Train and val loss against step (log scale), the baseline's val loss as a line;
-    for a metric other than the loss (accuracy), a second panel with it."""
-    plt = pyplot()
+    for a metric other than the loss (accuracy), a second panel with it. epoch_starts: mark
+    where each epoch starts (a stream task's carried state is reset there)."""
     df = read_metrics(metrics_csv)
     two = metric != "mse"
-    fig, axes = plt.subplots(1, 2 if two else 1, figsize=(10 if two else 6.4, 4), squeeze=False)
+    fig, axes = figure((10 if two else 6.4, 4), 1, 2 if two else 1, squeeze=False)
     ax = axes[0, 0]
     for split in ("train", "val"):
         d = df[split]
@@ -31,13 +34,15 @@ def plot_losses(metrics_csv, metric, baseline, title, path):
     if len(losses) and (losses > 0).all():
         ax.set_yscale("log")
     ax.set(xlabel="step", ylabel="loss", title="loss")
+    if epoch_starts:
+        _mark_epochs(axes[0], df["val"])
     ax.legend()
     if "lr" in df["train"] and len(df["train"]["step"]):  # the rate of the schedule, right axis
         rate = ax.twinx()
         rate.plot(df["train"]["step"], df["train"]["lr"], color=COLORS["base"], lw=0.9, ls=":")
         rate.set_ylabel("learning rate (dotted)", color=COLORS["base"])
+        style(rate, grid=False)
         rate.spines["right"].set_visible(True)
-        rate.grid(False)
     if two:
         ax = axes[0, 1]
         d = df["val"]
@@ -47,6 +52,21 @@ def plot_losses(metrics_csv, metric, baseline, title, path):
         ax.legend()
     fig.suptitle(title)
     save(fig, path)
+
+
+def _mark_epochs(axes, val):
+    """A faint vertical line at the first step of every epoch after the first."""
+    steps, epochs = val["step"], val["epoch"]
+    if not len(steps) or epochs[0] <= 0:
+        return
+    per_epoch = steps[0] / epochs[0]
+    starts = per_epoch * np.arange(1, int(epochs[-1]))
+    if len(starts) > 60:  # too many to read as lines
+        return
+    for ax in axes:
+        for i, x in enumerate(starts):
+            ax.axvline(x, color=COLORS["base"], lw=0.6, alpha=0.35, ls="-",
+                       label="epoch start (state reset)" if i == 0 and ax is axes[0] else None)
 
 
 def read_metrics(path):
@@ -64,9 +84,8 @@ def read_metrics(path):
 def plot_gradient_reach(reach_csv, title, path):
     """||dL/dh_t|| against t for each probed step (before and after training): where the
     curve falls towards the window's start, the error signal does not reach back."""
-    plt = pyplot()
     data = np.loadtxt(reach_csv, delimiter=",", skiprows=1, ndmin=2)
-    fig, ax = plt.subplots(figsize=(6.4, 4))
+    fig, ax = figure((6.4, 4))
     steps = sorted(set(data[:, 0].astype(int)))
     for i, step in enumerate(steps):
         d = data[data[:, 0] == step]
@@ -83,8 +102,7 @@ def plot_gradient_reach(reach_csv, title, path):
 def plot_values(truth, one_step, generated, start, title, path):
     """Value task: truth vs one-step prediction over the span, and free-running
     generation from step `start` on (the model fed its own outputs)."""
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(10, 3.8))
+    fig, ax = figure((10, 3.8))
     t = np.arange(len(truth))
     ax.plot(t, truth, color=COLORS["truth"], lw=2.2, alpha=0.35, label="truth")
     ax.plot(t, one_step, color=COLORS["pred"], lw=1.1, label="one-step prediction")
@@ -100,8 +118,7 @@ def plot_values(truth, one_step, generated, start, title, path):
 
 def plot_tokens(truth, predicted, title, path):
     """Token task: true next tokens and the model's argmax predictions; misses marked."""
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(10, 3.8))
+    fig, ax = figure((10, 3.8))
     t = np.arange(len(truth))
     ax.step(t, truth, where="mid", color=COLORS["truth"], lw=2.2, alpha=0.35, label="true next token")
     ax.plot(t, predicted, ".", color=COLORS["pred"], ms=4, label="predicted")
@@ -116,36 +133,28 @@ def plot_tokens(truth, predicted, title, path):
     save(fig, path)
 
 
-def draw_run(run_path, model, task, summary, steps=None, note=""):
-    """Write the run's loss curves and task view next to its metrics.csv; returns the paths.
-    `note` is appended to the task view's title (which model it shows, e.g. the best)."""
-    from trainer.evaluate import free_run, predict_stream
+def draw_run(run_path, view, summary, note=""):
+    """Write the run's loss curves, gradient reach and task view next to its metrics.csv from
+    its files and `view` (evaluate.task_view's arrays); returns the paths. `note` is appended
+    to the task view's title (which model it shows, e.g. the best)."""
     run_path = Path(run_path)
-    name = run_path.name
+    name, task = run_path.name, view["task"]
     paths = [run_path / LOSS_PNG, run_path / TASK_PNG]
-    plot_losses(run_path / METRICS, task.metric, task.baseline, f"{name}: {task.name}", paths[0])
+    plot_losses(run_path / METRICS, view["metric"], summary.get("baseline") or {},
+                f"{name}: {task}", paths[0], epoch_starts=view["kind"] in ("values", "tokens"))
     reach = run_path / GRADIENT_REACH
     if reach.exists():
         paths.append(run_path / REACH_PNG)
-        plot_gradient_reach(reach, f"{task.name}: how far back the error signal reaches", paths[-1])
-    if task.episodes:
-        from trainer.plots.episodes import plot_episodes
-        plot_episodes(model, task, paths[1], note=note)
-    elif task.input_tokens:
-        span = min(steps or 120, len(task.val_x))
-        pred = predict_stream(model, task.val_x[:span]).argmax(axis=1)
-        shown = (summary.get("best") if note else None) or summary.get("final", {}) if summary else {}
+        plot_gradient_reach(reach, f"{task}: how far back the error signal reaches", paths[-1])
+    if view["kind"] == "tokens":
+        shown = ((summary.get("best") if note else None) or summary.get("final") or {}) if summary else {}
         final = shown.get("val_accuracy")
         extra = f", val accuracy {final:.4f}" if final is not None else ""
-        plot_tokens(task.val_y[:span], pred, f"{task.name}: next token{extra}{note}", paths[1])
+        plot_tokens(view["truth"], view["predicted"], f"{task}: next token{extra}{note}", paths[1])
+    elif view["kind"] == "values":
+        plot_values(view["truth"], view["one_step"], view["generated"], view["start"],
+                    f"{task}: truth, one-step prediction and free-running generation{note}", paths[1])
     else:
-        steps = steps or 200
-        warm = min(100, len(task.val_x) // 2)
-        span = min(warm + steps, len(task.val_x))
-        one_step = predict_stream(model, task.val_x[:span])[:, 0]
-        # reading x[:warm] predicts y[warm - 1]; from there on the model reads its own outputs
-        generated = free_run(model, task.val_x[:warm], steps + 1)[:, 0]  # may run past the data
-        plot_values(task.val_y[:span, 0], one_step, generated, warm - 1,
-                    f"{task.name}: truth, one-step prediction and free-running generation{note}",
-                    paths[1])
+        from trainer.plots.episodes import plot_episodes
+        plot_episodes(view, paths[1], note=note)
     return paths

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from trainer.plots.style import COLORS, pyplot, save
+from trainer.plots.style import COLORS, figure, save
 from trainer.rundir import CONFIG, METRICS, SUMMARY
 
 
@@ -42,7 +42,8 @@ def _palette(n, ordered):
 def plot_final(results_csv, key, path, title=None):
     """The final val loss (and val metric, when not the loss) against `key`."""
     import pandas as pd
-    plt = pyplot()
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
     df, _, base = _read(results_csv)
     metrics = [c for c in df.columns if c.startswith("val_") and c != "val_loss" and c != "val_mse"]
     panels = ["val_loss"] + metrics
@@ -51,7 +52,8 @@ def plot_final(results_csv, key, path, title=None):
     numeric = pd.api.types.is_numeric_dtype(df[key])
     xs = sorted(df[key].unique()) if numeric else list(dict.fromkeys(df[key]))
     pos = (lambda v: v) if numeric else (lambda v: xs.index(v))
-    fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 3.9), squeeze=False)
+    fig, axes = figure((5.2 * len(panels), 4.3), 1, len(panels), squeeze=False)
+    seeds = df["seed"].nunique()
     colors = _palette(len(groups), ordered=False) if len(groups) > 1 else [COLORS["train"]]
     for ax, col in zip(axes[0], panels):
         for (gkey, g), color in zip(groups, colors):
@@ -68,6 +70,11 @@ def plot_final(results_csv, key, path, title=None):
                 ax.plot([pos(v) for v in bad[key]], [0.96] * len(bad), "x", color=COLORS["gen"],
                         ms=7, transform=ax.get_xaxis_transform(),
                         label=f"not completed ({', '.join(sorted(set(bad['status'])))})")
+        if seeds > 1:  # what the band and the dots are, once per panel
+            ax.add_artist(ax.legend(handles=[
+                Patch(color=COLORS["base"], alpha=0.3, lw=0, label=f"min-max over {seeds} seeds"),
+                Line2D([], [], ls="", marker=".", ms=6, color=COLORS["base"], label="one seed")],
+                fontsize=8, loc="lower right"))
         bvals = [b.get(col) for b in base if b.get(col) is not None]
         if bvals and np.allclose(bvals, bvals[0], rtol=1e-6):
             ax.axhline(bvals[0], color=COLORS["base"], ls="--", lw=1.2, label="baseline")
@@ -80,8 +87,7 @@ def plot_final(results_csv, key, path, title=None):
             ax.set_yscale("log")
         ax.set(ylabel=f"final {col}", title=f"final {col.replace('_', ' ')} vs {key}")
         ax.legend(fontsize=8)
-    if title:
-        fig.suptitle(title)
+    fig.suptitle((f"{title}: " if title else "") + f"final figures against {key}")
     save(fig, path)
     return Path(path)
 
@@ -104,13 +110,12 @@ def plot_curves(results_csv, keys, path, title=None):
     """Train and val loss of every run in results.csv against epochs, grouped by `keys`."""
     import pandas as pd
     from matplotlib.lines import Line2D
-    plt = pyplot()
     df, root, base = _read(results_csv)
     df = df[df["run_dir"].fillna("") != ""]
     groups = list(df.groupby(keys, sort=True)) if keys else [(name, g) for name, g in df.groupby("run_dir")]
     ordered = len(keys) == 1 and pd.api.types.is_numeric_dtype(df[keys[0]])
     colors = _palette(len(groups), ordered)
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
+    fig, axes = figure((11, 4), 1, 2, sharey=True)
     positive, handles = True, []
     for (gkey, g), color in zip(groups, colors):
         label = ", ".join(_label(k, v) for k, v in zip(keys, np.atleast_1d(gkey))) if keys else str(gkey)
@@ -137,8 +142,8 @@ def plot_curves(results_csv, keys, path, title=None):
     axes[0].set_ylabel("loss")
     axes[1].legend(handles=handles, fontsize=8, ncol=1 + len(groups) // 16, loc="upper left",
                    bbox_to_anchor=(1.02, 1))
-    if title:
-        fig.suptitle(title)
+    what = f"train and val loss of {len(df)} runs" + (f", coloured by {', '.join(keys)}" if keys else "")
+    fig.suptitle(f"{title}: {what}" if title else what)
     save(fig, path)
     return Path(path)
 

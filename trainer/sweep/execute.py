@@ -91,17 +91,25 @@ def run(sweep, sweep_dir, workers=None, client=None, on_result=None, should_stop
             shutil.rmtree(sweep_dir / p.name)
     results = Results(sweep, points, sweep_dir)
     results.write()
+    from trainer.report.live import LiveReport
+    report = LiveReport(sweep_dir)  # report/report.html, rewritten as runs land
+    report.update()
 
     def landed(point, summary):
         results.land(point, summary)
+        report.update()
         if on_result:
             on_result(point, summary)
 
-    if todo and client is not None:
-        from trainer.sweep.dask_cluster import run_on_dask
-        run_on_dask(client, todo, sweep_dir, landed, should_stop, figures)
-    elif todo:
-        run_local(todo, sweep_dir, workers or os.cpu_count() or 1, landed, should_stop, figures)
+    try:
+        if todo and client is not None:
+            from trainer.sweep.dask_cluster import run_on_dask
+            run_on_dask(client, todo, sweep_dir, landed, should_stop, figures)
+        elif todo:
+            run_local(todo, sweep_dir, workers or os.cpu_count() or 1, landed, should_stop, figures)
+    finally:
+        report.update(final=True)
+    results.report = report
     return results
 
 

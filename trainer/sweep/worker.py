@@ -7,7 +7,6 @@ pins BLAS to one thread before numpy loads (see BLAS_ENV).
 import os
 import signal
 import tempfile
-import threading
 from pathlib import Path
 
 # One BLAS thread per worker: the pool runs one training per core already.
@@ -17,9 +16,6 @@ BLAS_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREAD
 # Per worker process, set once by init_worker: the pool's shared stop event and whether
 # this process got SIGINT (a terminal's Ctrl-C reaches every process of the group).
 _WORKER = {"stop": None, "signalled": False}
-# A Dask worker may run several tasks in threads of one process; the run's plots go
-# through pyplot, which is not thread-safe, so runs in one process take turns.
-_ONE_RUN_AT_A_TIME = threading.Lock()
 
 
 def init_worker(stop_event):
@@ -58,11 +54,11 @@ def run_to_bytes(cfg_dict, source, name, figures=False):
     """Train one run in a temporary directory; returns its summary and every file's bytes.
 
     For Dask workers, which need no filesystem shared with the client. Start them with
-    one thread each (`dask worker ADDRESS --nworkers N --nthreads 1`): threads of one
-    process run their runs one after the other.
+    one thread each (`dask worker ADDRESS --nworkers N --nthreads 1`): runs in threads of
+    one process share its cores (the plots need no lock: they use no pyplot).
     """
     from trainer.rundir import RunDir
-    with _ONE_RUN_AT_A_TIME, tempfile.TemporaryDirectory(prefix="sweep-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="sweep-") as tmp:
         rd = RunDir.create(tmp, name)
         summary = _train(cfg_dict, source, rd, None, figures)
         files = {p.name: p.read_bytes() for p in sorted(rd.path.iterdir())

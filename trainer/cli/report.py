@@ -1,0 +1,252 @@
+"""The `train report` and `train ls` commands; the group in trainer/cli/__init__.py adds them.
+
+Nothing heavy is imported at the top, so `train --help` stays fast; `ls` reads only
+summary.json and config.toml of each run (json and the TOML reader), so it lists hundreds of runs
+in well under a second.
+"""
+import csv
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from trainer.cli.common import fail
+
+REPORT_EPILOG = """\b
+Examples:
+  train report runs/<sweep-id>                 # writes runs/<sweep-id>/report/report.html
+  train report runs/a runs/b --out reports/ab  # any runs, side by side
+  train report runs --open                     # every run under runs/, opened in a browser
+
+\b
+The folder holds report.html, plotly.min.js and img/ (task views); it works
+offline from file://. Directories that are not runs are skipped with a note."""
+
+
+def default_out(paths, prefix="report"):
+    """A sweep's report lives in the sweep directory; any other report in reports/<id>/ of the
+    current directory, never among the runs it reads."""
+    from trainer.report.collect import is_sweep
+    from trainer.rundir import new_run_id
+    if len(paths) == 1 and is_sweep(paths[0]):
+        return Path(paths[0]) / "report"
+    return Path("reports") / new_run_id(prefix)
+
+
+def write_report(paths, out, option, title=None):
+    """Write the report folder or fail in one line; returns the page's path."""
+    from trainer.report.page import Report
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        fail(f"{option}: {out} exists and is not a directory")
+    report = Report(paths, out, title)
+    from trainer.report.collect import find_runs
+    runs, notes, _ = find_runs(paths)
+    if not runs:
+        fail("no runs to report: " + "; ".join(notes))
+    for note in notes:
+        click.echo(f"note: {note}", err=True)
+    try:
+        page, _ = report.write()
+    except OSError as e:
+        fail(f"{option}: cannot write the report into {out} ({e.strerror or e})")
+    return page
+
+
+@click.command("report", epilog=REPORT_EPILOG)
+@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+@click.option("--out", metavar="DIR", help="Folder for report.html (default: SWEEP/report for a "
+                                           "sweep, else reports/report-<time>-<suffix>).")
+@click.option("--open", "open_it", is_flag=True, help="Open the page in a web browser.")
+def report_cmd(paths, out, open_it):
+    """An HTML report of runs and sweeps: a sortable runs table, loss curves grouped by
+    swept value, the sweep's final figures, parallel coordinates, which keys matter, and
+    each run's config, summary, provenance and figures.
+
+    PATH is a run directory, a sweep directory or any directory holding runs.
+    """
+    paths = [Path(p) for p in paths]
+    option = f"--out {out}" if out else "the default report folder"
+    page = write_report(paths, out or default_out(paths), option)
+    click.echo(str(page))
+    if open_it:
+        import webbrowser
+        webbrowser.open(page.resolve().as_uri())
+
+
+LS_EPILOG = """\b
+Examples:
+  train ls                                 # runs and sweeps under runs/
+  train ls runs --sort val --where task=counting
+  train ls runs/<sweep-id>                 # the sweep's runs, one line each
+  train ls --expand --csv > runs.csv
+
+\b
+Columns: name, status, task, cell, steps, the final val metric / the
+baseline's, wall (training seconds), age (since the last update). Sort or
+filter by a column or by any config key (train.bptt) or final figure (val_loss)."""
+COLUMNS = ("name", "status", "task", "cell", "steps", "val", "wall", "age")
+
+
+@click.command("ls", epilog=LS_EPILOG)
+@click.argument("directory", default="runs", metavar="[DIR]")
+@click.option("--sort", "sort_key", metavar="KEY", help="Sort by a column or key (default: age, "
+                                                        "newest last).")
+@click.option("--where", multiple=True, metavar="KEY=VALUE", help="Keep rows whose KEY equals "
+                                                                  "VALUE (repeatable).")
+@click.option("--csv", "as_csv", is_flag=True, help="CSV with every column, unabridged.")
+@click.option("--expand", is_flag=True, help="A line per run of each sweep (a sweep is one line).")
+def ls_cmd(directory, sort_key, where, as_csv, expand):
+    """List runs and sweeps: one line per run (a sweep is one line with its run count)."""
+    from trainer.report.collect import is_run, is_sweep
+    root = Path(directory)
+    if directory == "runs" and not root.exists():  # nothing trained here yet
+        click.echo("no runs (no runs/ directory here)")
+        return
+    if not root.is_dir():
+        fail(f"{directory}: {'no such directory' if not root.exists() else 'not a directory'}")
+    conds = []
+    for text in where:
+        if "=" not in text:
+            fail(f"--where {text}: expected KEY=VALUE")
+        conds.append(text.split("=", 1))
+    entries = []
+    if is_sweep(root) or is_run(root):
+        expand = expand or is_sweep(root)
+        tops = [root] if is_run(root) else []
+        subs = sorted(d for d in root.iterdir() if d.is_dir() and is_run(d)) if is_sweep(root) else []
+        entries += [_run_row(d, d.name) for d in tops + subs]
+    else:
+        for d in sorted(p for p in root.iterdir() if p.is_dir() and not p.is_symlink()):
+            if is_sweep(d):
+                runs = sorted(r for r in d.iterdir() if r.is_dir() and is_run(r))
+                rows = [_run_row(r, f"{d.name}/{r.name}") for r in runs]
+                entries += rows if expand else [_sweep_row(d, rows)]
+            elif is_run(d):
+                entries.append(_run_row(d, d.name))
+    for key, value in conds:
+        entries = [e for e in entries if _matches(_get(e, key), value)]
+    if sort_key:
+        entries.sort(key=lambda e: _order(_get(e, sort_key)))
+    else:
+        entries.sort(key=lambda e: -(e["age"] if e["age"] is not None else 1e18))
+    if as_csv:
+        _write_csv(entries)
+    else:
+        _print(entries)
+
+
+def _run_row(path, name):
+    from trainer.report.collect import read_config, read_summary
+    from trainer.rundir import CONFIG, SUMMARY
+    summary, flat = read_summary(path), read_config(path)
+    metric = summary.get("metric")
+    final, base = summary.get("final") or {}, summary.get("baseline") or {}
+    try:
+        age = time.time() - max((path / n).stat().st_mtime for n in (SUMMARY, CONFIG)
+                                if (path / n).exists())
+    except ValueError:
+        age = None
+    return {"name": name, "path": str(path), "status": summary.get("status", "no summary"),
+            "task": flat.get("task.name", ""), "cell": flat.get("model.cell", ""),
+            "steps": summary.get("steps"), "metric": metric,
+            "val": final.get(f"val_{metric}") if metric else None,
+            "baseline": base.get(f"val_{metric}") if metric else None,
+            "wall": summary.get("wall_s"), "age": age, "runs": 1, "flat": flat, "final": final}
+
+
+def _sweep_row(path, rows):
+    from collections import Counter
+    counts = Counter(r["status"] for r in rows)
+    done = [r for r in rows if r["val"] is not None]
+    metric = next((r["metric"] for r in rows if r["metric"]), None)
+    higher = metric not in (None, "mse")
+    best = (max if higher else min)(done, key=lambda r: r["val"]) if done else None
+    ages = [r["age"] for r in rows if r["age"] is not None]
+    walls = [r["wall"] for r in rows if r["wall"] is not None]
+    one = lambda k: rows[0][k] if rows and len({r[k] for r in rows}) == 1 else "*"  # noqa: E731
+    status = f"{counts.get('completed', 0)}/{len(rows)} done" if counts.get("completed", 0) < len(rows) \
+        else f"{len(rows)} runs"
+    return {"name": path.name + "/", "path": str(path), "status": status, "task": one("task"),
+            "cell": one("cell"), "steps": sum(r["steps"] or 0 for r in rows), "metric": metric,
+            "val": best["val"] if best else None, "baseline": best["baseline"] if best else None,
+            "wall": sum(walls) if walls else None, "age": min(ages) if ages else None,
+            "runs": len(rows), "flat": {}, "final": {}, "counts": dict(counts)}
+
+
+def _get(e, key):
+    if key in e and key not in ("flat", "final"):
+        return e[key]
+    if key in e["final"]:
+        return e["final"][key]
+    return e["flat"].get(key)
+
+
+def _matches(value, text):
+    if value is None:
+        return text == ""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        try:
+            return float(text) == float(value)
+        except ValueError:
+            return False
+    return str(value).lower() == text.lower()
+
+
+def _order(value):
+    if value is None:
+        return (2, 0, "")
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return (0, value, "")
+    return (1, 0, str(value))
+
+
+def _num(v, width):
+    if v is None:
+        return "-"
+    text = f"{v:.3g}"
+    return text if len(text) <= width else f"{v:.1e}"
+
+
+def _age(seconds):
+    if seconds is None:
+        return "-"
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.0f}{unit}"
+    return f"{seconds:.0f}s"
+
+
+def _cut(text, width):
+    """Shorten in the middle, keeping the start and the end (a run id's suffix)."""
+    return text if len(text) <= width else text[:width - 6] + "…" + text[-5:]
+
+
+def _print(entries):
+    if not entries:
+        click.echo("no runs")
+        return
+    cells = [[e["status"], str(e["task"]), str(e["cell"]), "-" if e["steps"] is None else str(e["steps"]),
+              f"{_num(e['val'], 7)}/{_num(e['baseline'], 7)}", _num(e["wall"], 6), _age(e["age"])]
+             for e in entries]
+    heads = ["status", "task", "cell", "steps", "val/baseline", "wall_s", "age"]
+    widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(heads)]
+    rest = sum(widths) + 2 * len(widths)
+    name_w = max(12, min(max(len(e["name"]) for e in entries), 79 - rest))
+    line = lambda name, row: (f"{name:<{name_w}}  " + "  ".join(  # noqa: E731
+        f"{v:<{w}}" if i < 3 else f"{v:>{w}}" for i, (v, w) in enumerate(zip(row, widths)))).rstrip()
+    click.echo(line("name", heads))
+    for e, c in zip(entries, cells):
+        click.echo(line(_cut(e["name"], name_w), c))
+
+
+def _write_csv(entries):
+    w = csv.writer(sys.stdout, lineterminator="\n")
+    w.writerow(["name", "path", "status", "task", "cell", "runs", "steps", "metric", "val",
+                "baseline", "wall_s", "age_s"])
+    for e in entries:
+        w.writerow([e["name"], e["path"], e["status"], e["task"], e["cell"], e["runs"], e["steps"],
+                    e["metric"] or "", "" if e["val"] is None else e["val"],
+                    "" if e["baseline"] is None else e["baseline"], "" if e["wall"] is None else e["wall"],
+                    "" if e["age"] is None else round(e["age"], 1)])

@@ -1,0 +1,6 @@
+"""The HTML report of runs and sweeps (`train report`, `train compare`, a sweep's own report).
+
+It reads run files only (config.toml, summary.json, metrics.csv, gradient_reach.csv and the
+task view's PNG) and never runs a model. collect: run directories -> records; figures: the
+records -> plotly figure specs; page: report.html and plotly.js written into one folder.
+"""

@@ -1,0 +1,158 @@
+"""Runs found from paths (a run, a sweep directory, any directories), read from their files.
+
+A record is a plain dict: where the run is, its flat config {"section.key": value}, its
+summary (fields read when present, never required), its metrics.csv rows as columns, and
+its gradient_reach.csv. Reading goes through the csv and json modules (no pandas), so a
+200-run sweep is read in well under a second.
+"""
+import csv
+import json
+import os
+from pathlib import Path
+
+from trainer import tomlio
+from trainer.rundir import CONFIG, GRADIENT_REACH, METRICS, SUMMARY
+
+SWEEP_FILE = "sweep.toml"
+REACH = GRADIENT_REACH
+TASK_PNG = "task_view.png"
+
+
+def is_run(path):
+    return (Path(path) / CONFIG).is_file()
+
+
+def is_sweep(path):
+    return (Path(path) / SWEEP_FILE).is_file()
+
+
+def find_runs(paths):
+    """(run directories in the given order, notes on what was skipped, sweep directories).
+
+    A path is a run (has config.toml), a sweep directory (its runs, in name order) or any
+    directory holding runs; anything else is skipped with a note, not an error."""
+    runs, notes, sweeps = [], [], []
+    for p in map(Path, paths):
+        if is_run(p):
+            runs.append(p)
+        elif p.is_dir():
+            inner = sorted((d for d in _subdirs(p) if is_run(d)), key=natural)
+            if is_sweep(p):
+                sweeps.append(p)
+            if inner:
+                runs += inner
+            elif not is_sweep(p):  # a sweep with no runs yet is not worth a note
+                notes.append(f"{p}: not a run directory and holds no runs; skipped")
+        else:
+            notes.append(f"{p}: not a run directory ({'no such directory' if not p.exists() else 'a file'}); "
+                         "skipped")
+    seen, unique = set(), []
+    for r in runs:
+        key = r.resolve()
+        if key not in seen:
+            seen.add(key)
+            unique.append(r)
+    return unique, notes, sweeps
+
+
+def natural(path):
+    """Sort key: numbers in a name compare as numbers (bptt=2 before bptt=16)."""
+    import re
+    return [(0, float(t), "") if re.fullmatch(r"\d+(\.\d+)?", t) else (1, 0.0, t)
+            for t in re.split(r"(\d+(?:\.\d+)?)", Path(path).name) if t]
+
+
+def _subdirs(path):
+    try:
+        return [d for d in path.iterdir() if d.is_dir() and not d.is_symlink()]
+    except OSError:
+        return []
+
+
+def swept_keys(sweep_dir):
+    """The swept config keys of a sweep directory, from its sweep.toml ([] if unreadable)."""
+    try:
+        data = tomlio.read(Path(sweep_dir) / SWEEP_FILE, "sweep")
+        return list(data.get("sweep", {}).get("params", {}))
+    except (OSError, ValueError):
+        return []
+
+
+def read_summary(run):
+    try:
+        return json.loads((Path(run) / SUMMARY).read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def read_config(run):
+    """The run's config as {"section.key": value} ({} when unreadable)."""
+    try:
+        cfg = tomlio.read(Path(run) / CONFIG)
+    except (OSError, ValueError):
+        return {}
+    return {f"{s}.{k}": v for s, table in cfg.items() if isinstance(table, dict) for k, v in table.items()}
+
+
+def _number(text):
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def read_metrics(run):
+    """metrics.csv as {"train": {column: [values]}, "val": {...}} (empty cells as None)."""
+    out = {"train": {}, "val": {}}
+    try:
+        with open(Path(run) / METRICS, newline="") as f:
+            reader = csv.DictReader(f)
+            cols = [c for c in reader.fieldnames or () if c != "split"]
+            for split in out:
+                out[split] = {c: [] for c in cols}
+            for row in reader:
+                split = out.get(row.get("split"))
+                if split is None or None in row.values():  # a torn last row
+                    continue
+                for c in cols:
+                    split[c].append(_number(row[c]))
+    except OSError:
+        pass
+    return out
+
+
+def read_reach(run):
+    """gradient_reach.csv as {step: ([t], [norm])}."""
+    out = {}
+    try:
+        with open(Path(run) / REACH, newline="") as f:
+            for row in csv.DictReader(f):
+                t, v = _number(row["t"]), _number(row["grad_norm"])
+                ts, vs = out.setdefault(str(row["step"]), ([], []))
+                ts.append(t)
+                vs.append(v)
+    except (OSError, KeyError):
+        pass
+    return out
+
+
+def record(run, label):
+    """Everything the report shows of one run."""
+    run = Path(run)
+    summary = read_summary(run)
+    try:
+        mtime = max(os.stat(run / name).st_mtime for name in (SUMMARY, CONFIG) if (run / name).exists())
+    except ValueError:
+        mtime = None
+    png = run / TASK_PNG
+    return {"path": str(run), "label": label, "config": read_config(run), "summary": summary,
+            "metrics": read_metrics(run), "reach": read_reach(run), "mtime": mtime,
+            "task_png": str(png) if png.is_file() else None}
+
+
+def labels(runs):
+    """Short unique names: the directory name, with its parent's when names repeat."""
+    names = [r.name for r in runs]
+    if len(set(names)) == len(names):
+        return names
+    return [f"{r.parent.name}/{r.name}" for r in runs]

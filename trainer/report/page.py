@@ -1,0 +1,210 @@
+"""report.html and its plotly.js, written into one folder that works offline from file://.
+
+The page holds its data as JSON and draws it with plotly.js, which is written once beside
+it (never fetched from the network); each run's task view PNG is copied into img/ while the
+images stay within IMAGE_BUDGET. `Report` keeps what it read, so a sweep can rewrite its
+report after every finished run by reading only the runs that changed.
+"""
+import html
+import json
+import math
+import os
+import shutil
+import time
+from pathlib import Path
+
+from trainer.report import collect, figures
+from trainer.report.collect import TASK_PNG
+from trainer.rundir import METRICS, SUMMARY
+from trainer.report.template import SCRIPT, STYLE, TEMPLATE
+
+PAGE, PLOTLY_JS, IMAGES = "report.html", "plotly.min.js", "img"
+IMAGE_BUDGET = 3_000_000   # bytes of task-view PNGs copied into a report; the rest are named
+FINAL_COLS = ("train_loss", "val_loss")
+
+
+def plotly_js_path():
+    """The plotly.min.js shipped inside the plotly package (found without importing plotly)."""
+    import importlib.util
+    spec = importlib.util.find_spec("plotly")
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError("plotly is not installed (pip install plotly)")
+    return Path(list(spec.submodule_search_locations)[0]) / "package_data" / "plotly.min.js"
+
+
+class Report:
+    """The report of some paths into `out`; write() (re)reads the runs that changed and
+    rewrites the page."""
+
+    def __init__(self, paths, out, title=None):
+        self.paths, self.out, self.title = [Path(p) for p in paths], Path(out), title
+        self.cache = {}   # run path -> (mtime, record)
+
+    def write(self, live=False):
+        """Write the folder; returns (path of report.html, notes on skipped paths)."""
+        runs, notes, sweeps = collect.find_runs(self.paths)
+        out_resolved = self.out.resolve()
+        runs = [r for r in runs if not r.resolve().is_relative_to(out_resolved)]
+        records = []
+        for run, label in zip(runs, collect.labels(runs)):
+            key = str(run)
+            stamp = _stamp(run)
+            if key not in self.cache or self.cache[key][0] != stamp:
+                self.cache[key] = (stamp, collect.record(run, label))
+            records.append(self.cache[key][1])
+        self.out.mkdir(parents=True, exist_ok=True)
+        _copy_if_changed(plotly_js_path(), self.out / PLOTLY_JS)
+        images = _copy_images(records, self.out / IMAGES)
+        data = build(records, sweeps, self.title or _title(self.paths, sweeps), live, notes, images)
+        text = TEMPLATE.replace("__TITLE__", html.escape(data["title"])).replace(
+            "__DATA__", _json(data)).replace("__SCRIPT__", SCRIPT).replace("__STYLE__", STYLE)
+        tmp = self.out / f".{PAGE}.tmp"
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, self.out / PAGE)   # a person watching never sees half a page
+        return self.out / PAGE, notes
+
+
+def _stamp(run):
+    out = []
+    for name in (SUMMARY, METRICS, TASK_PNG):
+        try:
+            st = os.stat(run / name)
+            out.append((st.st_mtime_ns, st.st_size))
+        except OSError:
+            out.append(None)
+    return tuple(out)
+
+
+def _title(paths, sweeps):
+    if len(paths) == 1:
+        return f"report: {paths[0].resolve().name}"
+    return f"report: {len(paths)} paths"
+
+
+def _json(data):
+    return json.dumps(data, separators=(",", ":"), default=_plain).replace("</", "<\\/")
+
+
+def _plain(v):
+    if hasattr(v, "tolist"):
+        return v.tolist()
+    return str(v)
+
+
+def _copy_if_changed(src, dst):
+    if not dst.exists() or dst.stat().st_size != src.stat().st_size:
+        shutil.copyfile(src, dst)
+
+
+def _copy_images(records, folder):
+    """{run path: relative image path, or None when the budget was used up}."""
+    used, out = 0, {}
+    for i, r in enumerate(records):
+        src = r["task_png"]
+        if not src:
+            continue
+        size = os.stat(src).st_size
+        if used + size > IMAGE_BUDGET:
+            out[r["path"]] = None
+            continue
+        used += size
+        folder.mkdir(exist_ok=True)
+        name = f"{i:04d}-{Path(r['path']).name}.png"
+        dst = folder / name
+        if not dst.exists() or dst.stat().st_mtime < os.stat(src).st_mtime or dst.stat().st_size != size:
+            shutil.copyfile(src, dst)
+        out[r["path"]] = f"{IMAGES}/{name}"
+    return out
+
+
+def _clean(v):
+    return v if not isinstance(v, float) or math.isfinite(v) else None
+
+
+def state(records, sweeps, live):
+    """What the page says about progress: finished, or still going."""
+    counts = {}
+    for r in records:
+        s = r["summary"].get("status", "no summary")
+        counts[s] = counts.get(s, 0) + 1
+    planned = sum(_planned(s) for s in sweeps)
+    parts = [", ".join(f"{n} {s}" for s, n in sorted(counts.items()))] if counts else []
+    if planned > len(records):
+        parts.append(f"{planned - len(records)} of the sweep's {planned} runs not started")
+    text = "; ".join(parts) or "no runs yet"
+    running = counts.get("running", 0)
+    if live:
+        return f"still going (the sweep is running): {text}", True
+    if running:
+        ages = [time.time() - r["mtime"] for r in records if r["summary"].get("status") == "running" and r["mtime"]]
+        ago = f", last update {min(ages):.0f} s before this report" if ages else ""
+        return f"still going ({running} running{ago}): {text}", True
+    return f"finished: {text}", False
+
+
+def _planned(sweep_dir):
+    try:
+        with open(Path(sweep_dir) / "results.csv") as f:
+            return max(sum(1 for _ in f) - 1, 0)
+    except OSError:
+        return 0
+
+
+def build(records, sweeps, title, live, notes, images):
+    """Everything the page shows, as JSON-ready data."""
+    metric = figures.metric_of(records)
+    mcol = f"val_{metric}"
+    swept = list(dict.fromkeys(k for s in sweeps for k in collect.swept_keys(s)))
+    differing = [k for k in dict.fromkeys(k for r in records for k in r["config"])
+                 if k != "train.seed" and len({json.dumps(r["config"].get(k)) for r in records}) > 1]
+    keys = swept or differing
+    groups = figures.group(records, keys) if keys else [(r["label"], [i]) for i, r in enumerate(records)]
+    by = ""
+    if len(groups) > figures.MAX_GROUPS and keys:  # too many to read: group by the key that matters most
+        few = [k for k in keys if len({json.dumps(r["config"].get(k)) for r in records}) <= figures.MAX_GROUPS]
+        if few:
+            shares = figures.variance_explained(records, few, mcol)[0]
+            key = max(few, key=lambda k: shares[k])
+            groups, by = figures.group(records, [key]), f" grouped by {key} (explains most of {mcol})"
+    charts = [{"id": "curve-train", "spec": figures.curves(records, groups, "train", by=by)},
+              {"id": "curve-val", "spec": figures.curves(records, groups, "val", by=by)}]
+    if metric != "mse":
+        charts.append({"id": "curve-metric", "spec": figures.curves(
+            records, groups, "val", column=metric, log=False, by=by)})
+    sweep_info = None
+    if swept and records:
+        for k in swept:
+            charts.append({"id": f"final-{k}", "spec": figures.final_vs(records, k, mcol)})
+        cols = ["val_loss", mcol] if mcol != "val_loss" and metric != "mse" else [mcol]
+        charts.append({"id": "parallel", "spec": figures.parallel(records, swept, cols)})
+        shares, n, used_log = figures.variance_explained(records, swept, mcol)
+        charts.append({"id": "variance", "spec": figures.variance_chart(shares, mcol, used_log)})
+        sweep_info = {"keys": swept, "shares": shares, "n": n, "log": used_log, "metric": mcol}
+    finals = list(dict.fromkeys(c for c in (*FINAL_COLS, mcol) if c))
+    extra = sorted({k for r in records for k in (r["summary"].get("final") or {})} - set(finals))
+    shown_keys = [k for k in differing if k not in ("task.name", "model.cell")]  # columns of their own
+    columns = (["run", "status", "task", "cell"] + shown_keys + [f"final {c}" for c in finals + extra]
+               + [f"best {mcol}", "best epoch", "baseline val_loss", f"baseline {mcol}", "steps", "wall_s"])
+    rows = []
+    for r in records:
+        s, cfg = r["summary"], r["config"]
+        fin, best, base = s.get("final") or {}, s.get("best") or {}, s.get("baseline") or {}
+        rows.append([r["label"], s.get("status", "no summary"), cfg.get("task.name"), cfg.get("model.cell")]
+                    + [cfg.get(k) for k in shown_keys] + [_clean(fin.get(c)) for c in finals + extra]
+                    + [_clean(best.get(mcol)), best.get("epoch"), _clean(base.get("val_loss")),
+                       _clean(base.get(mcol)), s.get("steps"), s.get("wall_s")])
+    text, going = state(records, sweeps, live)
+    runs = []
+    for r in records:
+        m = r["metrics"]
+        s = dict(r["summary"])
+        runs.append({"label": r["label"], "path": r["path"], "config": r["config"],
+                     "differs": differing, "summary": s, "env": s.pop("env", None),
+                     "train": {k: m["train"].get(k, []) for k in ("step", "loss", "lr")},
+                     "val": {k: m["val"].get(k, []) for k in ("step", "epoch", "loss")},
+                     "reach": r["reach"], "image": images.get(r["path"]),
+                     "image_missing": r["task_png"] if r["task_png"] and images.get(r["path"]) is None else None})
+    return {"title": title, "made": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "state": text, "going": going,
+            "notes": notes, "metric": mcol, "keys": keys, "swept": bool(swept), "sweep": sweep_info,
+            "table": {"columns": columns, "rows": rows}, "charts": charts, "runs": runs,
+            "sources": [str(p) for p in sweeps]}
