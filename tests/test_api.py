@@ -46,7 +46,7 @@ def test_best_npz_is_the_run_stopped_at_its_best_epoch(tmp_path, monkeypatch):
     monkeypatch.setattr(trainer.loop, "evaluate",
                         lambda m, t: dict.fromkeys(("val_loss", "val_mse"), next(figures)))
     notes = []
-    monkeypatch.setattr(trainer.plots.run, "draw_run", lambda *a, note="", **k: notes.append(note))
+    monkeypatch.setattr(trainer.plots.run, "figure_jobs", lambda path, view, summary, note: notes.append(note) or [])
     run = trainer.train(TINY, {"train.epochs": 6, "train.early_stop": 3}, tmp_path, "early")
     s = run.summary
     assert s["status"] == "completed" and s["stopped_early"] and s["epochs_done"] == 5

@@ -189,16 +189,16 @@ def test_module_entry_point_and_help_with_examples():
     assert "--config" in out and "Examples" in out and "eval" in out and "plot" in out
 
 
+def _broken_plot(*args, **kwargs):
+    raise RuntimeError("the plot broke")
+
+
 def test_a_failure_inside_a_run_is_recorded_in_one_line(tmp_path, monkeypatch):
     """Anything but bad input or divergence (a bug, memory, the disk): status failed with the error
     and traceback in summary.json, one line on stderr, exit 1; 'completed' is only ever written
     once the plots are."""
     import trainer.plots.run
-
-    def broken(*args, **kwargs):
-        raise RuntimeError("the plot broke")
-
-    monkeypatch.setattr(trainer.plots.run, "draw_run", broken)
+    monkeypatch.setattr(trainer.plots.run, "plot_losses", _broken_plot)  # drawn in the helper process
     result = CliRunner().invoke(main, ["--config", str(CONFIGS / "sine.toml"), "--quiet",
                                        "--set", "train.epochs=1", "--runs-dir", str(tmp_path)])
     assert result.exit_code == 1

@@ -157,8 +157,8 @@ def test_task_views_show_failures_by_n_and_parity_bits_without_warnings_or_globa
     with warnings.catch_warnings():
         warnings.simplefilter("error")                               # no library warning at all
         fig, _ = episodes._strings(anbn)
-        episodes.plot_episodes(anbn, tmp_path / "anbn.png")
-        episodes.plot_episodes(parity, tmp_path / "parity.png")
+        episodes.plot_episodes(anbn, "", tmp_path / "anbn.png")
+        episodes.plot_episodes(parity, "", tmp_path / "parity.png")
     ax = fig.axes[0]
     wrong = [line for line in ax.lines if len(line.get_ydata()) and (line.get_ydata() == 0).all()]
     assert sorted(np.concatenate([w.get_xdata() for w in wrong]).tolist()) == list(range(8, 21))

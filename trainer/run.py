@@ -60,9 +60,10 @@ def train(cfg, run_dir, on_event=None, should_stop=None, figures=True):
     after every step and, when true, the run stops with a checkpoint and status
     'interrupted'. A non-finite loss stops it with status 'diverged', keeping
     the last good checkpoint. Any other failure (a bug, memory, the disk) is
-    recorded as status 'failed' with the error and its traceback. With
-    figures=False the run's PNGs are not drawn (a sweep's runs: `train plot`
-    draws them later from the files).
+    recorded as status 'failed' with the error and its traceback. The run's
+    PNGs are drawn in this process (figures=True), not at all (False: a sweep's
+    runs, whose figures `train plot` draws later from the files), or through
+    `figures.run(jobs)` (a plots.background helper process).
     """
     run_dir.write_config(cfg)
     return _recorded(run_dir, lambda: _execute(Setup(cfg), run_dir, Position(), 0, on_event,
@@ -194,8 +195,10 @@ def _run_epochs(setup, run_dir, pos, rows, on_event, should_stop, figures):
                                    str(run_dir.file(BEST)))
             note = f" (best model, epoch {pos.best['epoch']})"
         from trainer.evaluate import task_view
-        from trainer.plots.run import draw_run
-        draw_run(run_dir.path, task_view(model, task), summary, note=note)
+        from trainer.plots.background import Inline
+        from trainer.plots.run import figure_jobs
+        painter = Inline() if figures is True else figures
+        painter.run(figure_jobs(run_dir.path, task_view(model, task), summary, note))
     run_dir.write_summary(summary)
     return summary
 

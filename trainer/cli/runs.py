@@ -86,22 +86,28 @@ def train_config(config_path, overrides, name, runs_dir, quiet):
         fail(f"--runs-dir {runs_dir}: cannot create a run directory there ({e.strerror or e})")
     from trainer import run
     _report(run_dir, quiet,
-            lambda progress, stop: run.train(cfg, run_dir, on_event=progress, should_stop=stop))
+            lambda progress, stop, figures: run.train(cfg, run_dir, on_event=progress, should_stop=stop,
+                                                      figures=figures))
 
 
 def _report(run_dir, quiet, work):
-    """Run `work(progress, stop)` under the stop flag and a progress display; print the outcome
-    and exit with the status's code."""
+    """Run `work(progress, stop, figures)` under the stop flag and a progress display, with a
+    helper process that loads matplotlib meanwhile and draws the figures; print the outcome and
+    exit with the status's code."""
+    from trainer.plots import background
+    figures = background.start()
     progress = Progress(quiet)
     try:
         with StopFlag() as stop:
-            summary = work(progress, stop)
+            summary = work(progress, stop, figures)
     except KeyboardInterrupt:  # a second Ctrl-C: out at once, files as they were
+        figures.close()
         progress.close()
         _mark_interrupted(run_dir)
         click.echo(f"stopped at once; resume from the last checkpoint with: train resume {run_dir.path}",
                    err=True)
         sys.exit(EXIT_INTERRUPTED)
+    figures.close()
     progress.close()
     status = summary["status"]
     if status == "failed":
@@ -193,7 +199,7 @@ def resume_cmd(run_dir, epochs, quiet):
         click.echo(f"resuming {rd.path} at step {pos.step} (epoch {pos.epoch + 1}, "
                    f"window {pos.window + 1})", err=True)
     _report(rd, quiet,
-            lambda progress, stop: run.resume(rd, setup, pos, rows, progress, stop))
+            lambda progress, stop, figures: run.resume(rd, setup, pos, rows, progress, stop, figures))
 
 
 @click.command("eval")

@@ -1,34 +1,39 @@
 """A helper process that loads matplotlib while the caller trains, then draws the run's figures.
 
-Importing matplotlib and loading its fonts takes longer than training the
-default config; `train` starts this helper first, so that cost runs on the
-other core during training and only the drawing itself follows the last epoch.
-The helper is forked (it inherits numpy and the package already imported),
-ignores Ctrl-C (the run's own process handles it) and exits when its pipe
+Importing matplotlib and drawing a first figure takes longer than training the
+default config; `train` starts this helper first, so that cost runs on the other
+core during training and only the drawing itself follows the last epoch. The
+figures are independent jobs: the helper draws the first and forks once per
+other job (each fork is as warm as the helper), so they are drawn side by side.
+The helper is forked from the run's process (numpy and the package are loaded
+already), ignores Ctrl-C (the run's process handles it) and exits when its pipe
 closes: when the run finishes, or when its process dies, however it dies.
 Where forking is not available, `start()` returns `Inline`, which draws in the
-caller's process, as sweeps and the Python API always do.
+caller's process, one figure after the other, as sweeps and the Python API do.
 """
 import multiprocessing
 import os
+import pickle
 import signal
 import threading
 
 
 class Inline:
-    """Draw in this process: `call(fn, *args)` is `fn(*args)`."""
+    """Draw in this process: each job `(fn, args)` is `fn(*args)`, in turn."""
 
-    def call(self, fn, *args):
-        return fn(*args)
+    def run(self, jobs):
+        for fn, args in jobs:
+            fn(*args)
 
     def close(self):
         pass
 
 
 class FigureProcess:
-    """`call(fn, *args)` runs fn(*args) in the helper process and returns its result; an exception
-    there is raised here with the same type name and message (one line). If the helper is gone,
-    the call runs in this process instead."""
+    """`run(jobs)` draws the jobs in the helper process, all at once, and returns when all are
+    written; the first exception raised in any is raised here (the same exception, or a
+    HelperError with its one-line text when it cannot be pickled). If the helper is gone, the
+    jobs run in this process instead."""
 
     def __init__(self, ctx):
         self._conn, child_end = ctx.Pipe()
@@ -37,15 +42,14 @@ class FigureProcess:
         self._proc.start()
         child_end.close()
 
-    def call(self, fn, *args):
+    def run(self, jobs):
         try:
-            self._conn.send((fn, args))
-            ok, value = self._conn.recv()
+            self._conn.send(jobs)
+            error = self._conn.recv()
         except (OSError, EOFError):  # the helper died: draw here
-            return fn(*args)
-        if ok:
-            return value
-        raise HelperError(value)
+            return Inline().run(jobs)
+        if error is not None:
+            raise error
 
     def close(self):
         self._conn.close()       # the helper sees the end of its pipe and exits
@@ -56,7 +60,7 @@ class FigureProcess:
 
 
 class HelperError(Exception):
-    """An exception raised while drawing in the helper, as one line 'Type: message'."""
+    """An exception raised while drawing in the helper that could not be sent as it was."""
 
 
 def start():
@@ -71,26 +75,72 @@ def start():
 
 
 def _serve(conn, parent_end):
-    parent_end.close()  # only the parent holds that end: its death closes the pipe
+    parent_end.close()  # only the parent holds that end now: its death closes the pipe
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     _warm_up()
     while True:
         try:
-            fn, args = conn.recv()
+            jobs = conn.recv()
         except (EOFError, OSError):
             os._exit(0)  # no atexit handlers or buffers of the parent's to run twice
-        try:
-            conn.send((True, fn(*args)))
-        except Exception as e:  # noqa: BLE001 - reported to the caller, which decides
-            conn.send((False, f"{type(e).__name__}: {e}".splitlines()[0] if str(e) else type(e).__name__))
+        conn.send(_portable(_side_by_side(jobs)))
+
+
+def _side_by_side(jobs):
+    """Run jobs[1:] in forks of this process and jobs[0] here; the first exception, or None."""
+    forks = []
+    for fn, args in jobs[1:]:
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the fork: one job, its error (if any) into the pipe, then out
+            os.close(read_end)
+            error = _attempt(fn, args)
+            if error is not None:
+                os.write(write_end, pickle.dumps(_portable(error)))
+            os._exit(0)
+        os.close(write_end)
+        forks.append((pid, read_end))
+    errors = [_attempt(*jobs[0])] if jobs else []
+    for pid, read_end in forks:
+        with os.fdopen(read_end, "rb") as f:
+            data = f.read()
+        _, status = os.waitpid(pid, 0)
+        errors.append(pickle.loads(data) if data else
+                      HelperError(f"a figure's process ended with status {status}") if status else None)
+    return next((e for e in errors if e is not None), None)
+
+
+def _attempt(fn, args):
+    try:
+        fn(*args)
+        return None
+    except Exception as e:  # noqa: BLE001 - handed to the caller, which decides
+        return e
+
+
+def _portable(error):
+    """error itself if it survives pickling, else a HelperError with its first line."""
+    if error is None:
+        return None
+    try:
+        pickle.loads(pickle.dumps(error))
+        return error
+    except Exception:  # noqa: BLE001 - any exception type may refuse pickling
+        text = str(error).splitlines()[0] if str(error) else ""
+        return HelperError(f"{type(error).__name__}: {text}" if text else type(error).__name__)
 
 
 def _warm_up():
-    """Import matplotlib's Agg figure and load its default font, as the first figure would."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-    fig = Figure(figsize=(1, 1))
-    FigureCanvasAgg(fig)
-    fig.text(0.5, 0.5, "0.1")
+    """Import matplotlib's Agg figure and draw a throwaway log-scale figure, as the run's
+    figures will: fonts, glyphs and the tick labels' math text are loaded and cached here,
+    while the run trains, instead of after it."""
+    import numpy as np
+
+    from trainer.plots.style import figure
+    fig, ax = figure((4, 3), margins=(0.6, 0.2, 0.5, 0.4, 0))
+    ax.plot(np.arange(12), np.logspace(-10, 1, 12), label="warm")
+    ax.set_yscale("log")
+    ax.set(title="warm", xlabel="x", ylabel="y")
+    ax.legend()
     fig.canvas.draw()

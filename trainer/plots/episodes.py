@@ -4,7 +4,7 @@ import numpy as np
 from trainer.plots.style import COLORS, figure, save
 
 
-def plot_episodes(view, path, note=""):
+def plot_episodes(view, note, path):
     """answers: predicted vs true answers; episode_tokens: the input of a few episodes and
     true vs predicted tokens on their scored steps; strings: which strings are right, by n.
     `note` is appended to the title (which model is shown)."""

@@ -16,13 +16,14 @@ from trainer.rundir import GRADIENT_REACH, METRICS
 LOSS_PNG, TASK_PNG, REACH_PNG = "loss_curves.png", "task_view.png", "gradient_reach.png"
 
 
-def plot_losses(metrics_csv, metric, baseline, title, path, epoch_starts=False):
+def plot_losses(metrics_csv, metric, baseline, title, epoch_starts, path):
     """Train and val loss against step (log scale), the baseline's val loss as a line;
     for a metric other than the loss (accuracy), a second panel with it. epoch_starts: mark
     where each epoch starts (a stream task's carried state is reset there)."""
     df = read_metrics(metrics_csv)
     two = metric != "mse"
-    fig, axes = figure((10 if two else 6.4, 4), 1, 2 if two else 1, squeeze=False)
+    fig, axes = figure((10 if two else 6.4, 4), 1, 2 if two else 1, squeeze=False,
+                       margins=(0.75, 1.0 if not two else 0.25, 0.55, 0.7, 1.75))
     ax = axes[0, 0]
     for split in ("train", "val"):
         d = df[split]
@@ -85,7 +86,7 @@ def plot_gradient_reach(reach_csv, title, path):
     """||dL/dh_t|| against t for each probed step (before and after training): where the
     curve falls towards the window's start, the error signal does not reach back."""
     data = np.loadtxt(reach_csv, delimiter=",", skiprows=1, ndmin=2)
-    fig, ax = figure((6.4, 4))
+    fig, ax = figure((6.4, 4), margins=(0.85, 0.25, 0.55, 0.45, 0))
     steps = sorted(set(data[:, 0].astype(int)))
     for i, step in enumerate(steps):
         d = data[data[:, 0] == step]
@@ -102,7 +103,7 @@ def plot_gradient_reach(reach_csv, title, path):
 def plot_values(truth, one_step, generated, start, title, path):
     """Value task: truth vs one-step prediction over the span, and free-running
     generation from step `start` on (the model fed its own outputs)."""
-    fig, ax = figure((10, 3.8))
+    fig, ax = figure((10, 3.8), margins=(0.7, 0.25, 0.55, 0.4, 0))
     t = np.arange(len(truth))
     ax.plot(t, truth, color=COLORS["truth"], lw=2.2, alpha=0.35, label="truth")
     ax.plot(t, one_step, color=COLORS["pred"], lw=1.1, label="one-step prediction")
@@ -118,7 +119,7 @@ def plot_values(truth, one_step, generated, start, title, path):
 
 def plot_tokens(truth, predicted, title, path):
     """Token task: true next tokens and the model's argmax predictions; misses marked."""
-    fig, ax = figure((10, 3.8))
+    fig, ax = figure((10, 3.8), margins=(0.7, 0.25, 0.55, 0.4, 0))
     t = np.arange(len(truth))
     ax.step(t, truth, where="mid", color=COLORS["truth"], lw=2.2, alpha=0.35, label="true next token")
     ax.plot(t, predicted, ".", color=COLORS["pred"], ms=4, label="predicted")
@@ -137,24 +138,34 @@ def draw_run(run_path, view, summary, note=""):
     """Write the run's loss curves, gradient reach and task view next to its metrics.csv from
     its files and `view` (evaluate.task_view's arrays); returns the paths. `note` is appended
     to the task view's title (which model it shows, e.g. the best)."""
+    jobs = figure_jobs(run_path, view, summary, note)
+    for fn, args in jobs:
+        fn(*args)
+    return [args[-1] for _, args in jobs]
+
+
+def figure_jobs(run_path, view, summary, note=""):
+    """The run's figures as independent jobs (function, arguments), the PNG path last in each:
+    draw_run draws them in turn, plots.background's helper all at once."""
     run_path = Path(run_path)
     name, task = run_path.name, view["task"]
-    paths = [run_path / LOSS_PNG, run_path / TASK_PNG]
-    plot_losses(run_path / METRICS, view["metric"], summary.get("baseline") or {},
-                f"{name}: {task}", paths[0], epoch_starts=view["kind"] in ("values", "tokens"))
-    reach = run_path / GRADIENT_REACH
-    if reach.exists():
-        paths.append(run_path / REACH_PNG)
-        plot_gradient_reach(reach, f"{task}: how far back the error signal reaches", paths[-1])
+    jobs = [(plot_losses, (run_path / METRICS, view["metric"], summary.get("baseline") or {},
+                           f"{name}: {task}", view["kind"] in ("values", "tokens"), run_path / LOSS_PNG))]
     if view["kind"] == "tokens":
         shown = ((summary.get("best") if note else None) or summary.get("final") or {}) if summary else {}
         final = shown.get("val_accuracy")
         extra = f", val accuracy {final:.4f}" if final is not None else ""
-        plot_tokens(view["truth"], view["predicted"], f"{task}: next token{extra}{note}", paths[1])
+        jobs.append((plot_tokens, (view["truth"], view["predicted"], f"{task}: next token{extra}{note}",
+                                   run_path / TASK_PNG)))
     elif view["kind"] == "values":
-        plot_values(view["truth"], view["one_step"], view["generated"], view["start"],
-                    f"{task}: truth, one-step prediction and free-running generation{note}", paths[1])
+        jobs.append((plot_values, (view["truth"], view["one_step"], view["generated"], view["start"],
+                                   f"{task}: truth, one-step prediction and free-running generation{note}",
+                                   run_path / TASK_PNG)))
     else:
         from trainer.plots.episodes import plot_episodes
-        plot_episodes(view, paths[1], note=note)
-    return paths
+        jobs.append((plot_episodes, (view, note, run_path / TASK_PNG)))
+    if (run_path / GRADIENT_REACH).exists():
+        jobs.append((plot_gradient_reach, (run_path / GRADIENT_REACH,
+                                           f"{task}: how far back the error signal reaches",
+                                           run_path / REACH_PNG)))
+    return jobs
