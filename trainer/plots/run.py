@@ -41,6 +41,9 @@ def plot_losses(metrics_csv, metric, baseline, title, epoch_starts, path):
     if "lr" in df["train"] and len(df["train"]["step"]):  # the rate of the schedule, right axis
         rate = ax.twinx()
         rate.plot(df["train"]["step"], df["train"]["lr"], color=COLORS["base"], lw=0.9, ls=":")
+        top = np.nanmax(df["train"]["lr"])
+        if np.isfinite(top) and top > 0:
+            rate.set_ylim(0, 1.15 * top)  # from zero: a constant rate is a flat line, not noise
         rate.set_ylabel("learning rate (dotted)", color=COLORS["base"])
         style(rate, grid=False)
         rate.spines["right"].set_visible(True)

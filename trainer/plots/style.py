@@ -25,8 +25,9 @@ def figure(figsize, nrows=1, ncols=1, margins=None, **subplot_kw):
     FigureCanvasAgg(fig)
     if margins:
         (width, height), (left, right, bottom, top, between) = figsize, margins
+        axes_width = (width - left - right - (ncols - 1) * between) / ncols
         fig.subplots_adjust(left=left / width, right=1 - right / width, bottom=bottom / height,
-                            top=1 - top / height, wspace=between * ncols / width)
+                            top=1 - top / height, wspace=between / axes_width)  # a share of one axes
     axes = fig.subplots(nrows, ncols, **subplot_kw)
     for ax in fig.axes:
         style(ax)
