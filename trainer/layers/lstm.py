@@ -83,13 +83,13 @@ class TimeLSTM(Recurrent):
         buf.dhs[...] = np.transpose(dhs, (1, 2, 0))      # (T, H, N), in the params' dtype
         dc[...] = 0
         dW[...] = 0
-        dh = buf.zero_h
+        dh, dz, dx = buf.zero_h, buf.dz, buf.dx
         dot, add, mul, sub = np.dot, np.add, np.multiply, np.subtract
         with np.errstate(under="ignore"):                # products of saturated gates
             for t in range(T - 1, -1, -1):
                 a, g, f, i, o = buf.gate_steps[t]
                 da, da_g, da_f, da_i, da_o = buf.da_steps[t]
-                dh_t, tc_t, c_prev, dz = buf.dhs[t], buf.tc[t], buf.cs[t], buf.dz[t]
+                dh_t, tc_t, c_prev = buf.dhs[t], buf.tc[t], buf.cs[t]
                 add(dh_t, dh, dh_t)                      # total gradient into h_t
                 sub(1, a[H:], sp)
                 mul(sp, a[H:], sp)                       # sigmoid' of f, i, o: (3H, N)
@@ -111,6 +111,7 @@ class TimeLSTM(Recurrent):
                 mul(dc, f, dc)                           # into c_{t-1}
                 dot(Wb, da, dz)                          # into x_t (rows :D) and h_{t-1} (D+1:)
                 dh = dz[D + 1:]
+                dx[t] = dz[:D]
                 dot(da, buf.z[t].T, dW_t)
                 add(dW, dW_t, dW)                        # (4H, D+1+H) weight gradients, summed
         self.dh, self.dc = dh.T.copy(), dc.T.copy()
@@ -118,7 +119,7 @@ class TimeLSTM(Recurrent):
         _blocks_out(self.grads[2].reshape(H4), dW[:, D], H)
         _blocks_out(self.grads[1], dW[:, D + 1:].T, H)
         dxs = np.empty((N, T, D), self.params[0].dtype)
-        dxs[...] = np.transpose(buf.dz[:, :D], (2, 0, 1))
+        dxs[...] = np.transpose(dx, (2, 0, 1))
         return dxs
 
 
@@ -156,8 +157,10 @@ class _Buffers:
         self.a = np.empty((T, 4 * H, N), dtype)          # preactivations, then gates g, f, i, o
         self.cs = np.empty((T + 1, H, N), dtype)         # cell states, cs[0] the start
         self.tc = np.empty((T, H, N), dtype)             # tanh(c_t)
-        self.da = np.empty((T, 4 * H, N), dtype)         # gradient at the preactivations
-        self.dz = np.empty((T, K, N), dtype)             # gradient into z_t
+        # the gradient at the preactivations: one step's, reused (kept hot in cache, not 4HNT)
+        self.da = np.empty((4 * H, N), dtype)
+        self.dz = np.empty((K, N), dtype)                # gradient into z_t: one step's, reused
+        self.dx = np.empty((T, D, N), dtype)             # its rows for x_t, kept for every step
         self.dhs = np.empty((T, H, N), dtype)            # incoming, then total, gradient into h_t
         self.dW = np.empty((4 * H, K), dtype)
         self.dW_t = np.empty((4 * H, K), dtype)
@@ -169,4 +172,5 @@ class _Buffers:
         self.h_next = [self.z[t + 1, D + 1:] for t in range(T)]
         self.c_next = list(self.cs[1:])
         self.gate_steps = [(a, a[:H], a[H:2 * H], a[2 * H:3 * H], a[3 * H:]) for a in self.a]
-        self.da_steps = [(d, d[:H], d[H:2 * H], d[2 * H:3 * H], d[3 * H:]) for d in self.da]
+        d = self.da
+        self.da_steps = [(d, d[:H], d[H:2 * H], d[2 * H:3 * H], d[3 * H:])] * T
