@@ -52,15 +52,16 @@ class TimeLSTM(Recurrent):
         else:  # a fresh state, also when the batch size changed
             z[0, D + 1:] = cs[0] = 0
         dot, add, mul, exp, div, tanh = np.dot, np.add, np.multiply, np.exp, np.divide, np.tanh
+        one, two, minus_one = _constants(dtype, 1, 2, -1)
         with np.errstate(over="ignore", under="ignore"):  # exp -> inf or 0: sigmoid 0 or 1
             for z_t, h_next, (a, g, f, i, o), c_prev, c_next, tc_t in zip(
                     buf.z_steps, buf.h_next, buf.gate_steps, cs, buf.c_next, tc):
                 dot(buf.Wf, z_t, a)                      # (4H, N): -2 a_g, -a_f, -a_i, -a_o
                 exp(a, a)
-                add(a, 1, a)
-                div(1, a, a)                             # sigmoid(2 a_g), f, i, o
-                mul(g, 2, g)
-                add(g, -1, g)                            # g = tanh(a_g)
+                add(a, one, a)
+                div(one, a, a)                           # sigmoid(2 a_g), f, i, o
+                mul(g, two, g)
+                add(g, minus_one, g)                     # g = tanh(a_g)
                 mul(f, c_prev, c_next)
                 mul(g, i, tmpH)
                 add(c_next, tmpH, c_next)
@@ -85,16 +86,17 @@ class TimeLSTM(Recurrent):
         dW[...] = 0
         dh, dz, dx = buf.zero_h, buf.dz, buf.dx
         dot, add, mul, sub = np.dot, np.add, np.multiply, np.subtract
+        one, = _constants(dW.dtype, 1)
         with np.errstate(under="ignore"):                # products of saturated gates
             for t in range(T - 1, -1, -1):
                 a, g, f, i, o = buf.gate_steps[t]
                 da, da_g, da_f, da_i, da_o = buf.da_steps[t]
                 dh_t, tc_t, c_prev = buf.dhs[t], buf.tc[t], buf.cs[t]
                 add(dh_t, dh, dh_t)                      # total gradient into h_t
-                sub(1, a[H:], sp)
+                sub(one, a[H:], sp)
                 mul(sp, a[H:], sp)                       # sigmoid' of f, i, o: (3H, N)
                 mul(tc_t, tc_t, tH)
-                sub(1, tH, tH)
+                sub(one, tH, tH)
                 mul(tH, o, tH)
                 mul(tH, dh_t, tH)
                 add(dc, tH, dc)                          # total gradient into c_t
@@ -105,7 +107,7 @@ class TimeLSTM(Recurrent):
                 mul(dc, g, da_i)
                 mul(da_i, sp[H:2 * H], da_i)
                 mul(g, g, da_g)
-                sub(1, da_g, da_g)
+                sub(one, da_g, da_g)
                 mul(da_g, i, da_g)
                 mul(da_g, dc, da_g)                      # da: gradient at the preactivations
                 mul(dc, f, dc)                           # into c_{t-1}
@@ -121,6 +123,12 @@ class TimeLSTM(Recurrent):
         dxs = np.empty((N, T, D), self.params[0].dtype)
         dxs[...] = np.transpose(dx, (2, 0, 1))
         return dxs
+
+
+def _constants(dtype, *values):
+    """The values as 0-d arrays of dtype: numpy converts these faster than Python numbers
+    (about 0.5 us less per call on (H, N) blocks, several calls per step), same results."""
+    return [np.full((), v, dtype) for v in values]
 
 
 def _internal(dst, params, H, scale):
