@@ -85,35 +85,38 @@ class TimeLSTM(Recurrent):
         dc[...] = 0
         dW[...] = 0
         dh, dz, dx = buf.zero_h, buf.dz, buf.dx
+        dz_x, dz_h = dz[:D], dz[D + 1:]                  # views made once: ~0.2 us each per step
+        sp_f, sp_i, sp_o = sp[:H], sp[H:2 * H], sp[2 * H:]
         dot, add, mul, sub = np.dot, np.add, np.multiply, np.subtract
         one, = _constants(dW.dtype, 1)
         with np.errstate(under="ignore"):                # products of saturated gates
             for t in range(T - 1, -1, -1):
                 a, g, f, i, o = buf.gate_steps[t]
+                fio = buf.fio_steps[t]
                 da, da_g, da_f, da_i, da_o = buf.da_steps[t]
                 dh_t, tc_t, c_prev = buf.dhs[t], buf.tc[t], buf.cs[t]
                 add(dh_t, dh, dh_t)                      # total gradient into h_t
-                sub(one, a[H:], sp)
-                mul(sp, a[H:], sp)                       # sigmoid' of f, i, o: (3H, N)
+                sub(one, fio, sp)
+                mul(sp, fio, sp)                       # sigmoid' of f, i, o: (3H, N)
                 mul(tc_t, tc_t, tH)
                 sub(one, tH, tH)
                 mul(tH, o, tH)
                 mul(tH, dh_t, tH)
                 add(dc, tH, dc)                          # total gradient into c_t
                 mul(dh_t, tc_t, da_o)
-                mul(da_o, sp[2 * H:], da_o)
+                mul(da_o, sp_o, da_o)
                 mul(dc, c_prev, da_f)
-                mul(da_f, sp[:H], da_f)
+                mul(da_f, sp_f, da_f)
                 mul(dc, g, da_i)
-                mul(da_i, sp[H:2 * H], da_i)
+                mul(da_i, sp_i, da_i)
                 mul(g, g, da_g)
                 sub(one, da_g, da_g)
                 mul(da_g, i, da_g)
                 mul(da_g, dc, da_g)                      # da: gradient at the preactivations
                 mul(dc, f, dc)                           # into c_{t-1}
                 dot(Wb, da, dz)                          # into x_t (rows :D) and h_{t-1} (D+1:)
-                dh = dz[D + 1:]
-                dx[t] = dz[:D]
+                dh = dz_h
+                np.copyto(buf.dx_steps[t], dz_x)
                 dot(da, buf.z[t].T, dW_t)
                 add(dW, dW_t, dW)                        # (4H, D+1+H) weight gradients, summed
         self.dh, self.dc = dh.T.copy(), dc.T.copy()
@@ -180,5 +183,7 @@ class _Buffers:
         self.h_next = [self.z[t + 1, D + 1:] for t in range(T)]
         self.c_next = list(self.cs[1:])
         self.gate_steps = [(a, a[:H], a[H:2 * H], a[2 * H:3 * H], a[3 * H:]) for a in self.a]
+        self.fio_steps = [a[H:] for a in self.a]
+        self.dx_steps = list(self.dx)
         d = self.da
         self.da_steps = [(d, d[:H], d[H:2 * H], d[2 * H:3 * H], d[3 * H:])] * T
