@@ -97,7 +97,7 @@ class TimeLSTM(Recurrent):
                 dh_t, tc_t, c_prev = buf.dhs[t], buf.tc[t], buf.cs[t]
                 add(dh_t, dh, dh_t)                      # total gradient into h_t
                 sub(one, fio, sp)
-                mul(sp, fio, sp)                       # sigmoid' of f, i, o: (3H, N)
+                mul(sp, fio, sp)                         # sigmoid' of f, i, o: (3H, N)
                 mul(tc_t, tc_t, tH)
                 sub(one, tH, tH)
                 mul(tH, o, tH)
