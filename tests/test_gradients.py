@@ -4,6 +4,7 @@ import pytest
 
 from gradcheck import assert_close, numerical_grad
 from trainer.layers import RNN, TimeAffine, TimeEmbedding, TimeRNN
+from trainer.layers import rnn as rnn_module
 from trainer.losses import TimeMSE, TimeSigmoidWithLoss, TimeSoftmaxWithLoss
 
 
@@ -30,8 +31,11 @@ def test_rnn_cell(rng):
         assert_close(g, numerical_grad(loss, p))
 
 
+@pytest.mark.parametrize("exp_tanh", [False, True])
 @pytest.mark.parametrize("stateful", [False, True])
-def test_time_rnn_params_inputs_and_state(rng, stateful):
+def test_time_rnn_params_inputs_and_state(rng, stateful, exp_tanh, monkeypatch):
+    if exp_tanh:  # the forward's tanh from exp, used from EXP_TANH_MIN elements a step
+        monkeypatch.setattr(rnn_module, "EXP_TANH_MIN", 0)
     N, T, D, H = 3, 6, 4, 5
     layer = TimeRNN(*rnn_params(rng, D, H), stateful=stateful)
     xs = rng.standard_normal((N, T, D))

@@ -75,3 +75,20 @@ def test_clip_grads_of_a_huge_finite_float32_gradient_clips_instead_of_overflowi
     assert np.isfinite(norm) and norm == pytest.approx(4e20, rel=1e-6)  # the loop: not 'diverged'
     assert g[0].dtype == np.float32 and np.all(np.isfinite(g[0]))
     assert np.sqrt(sum(float((x.astype(np.float64) ** 2).sum()) for x in g)) == pytest.approx(1.0, rel=1e-5)
+
+
+def test_sgd_is_bit_for_bit_p_minus_lr_g_across_dtypes_and_rates(rng):
+    """SGD converts lr to each parameter's dtype once per dtype run (a 0-d array); the result
+    is what `p -= lr * g` gives, for mixed float32/float64 parameters and a changed lr."""
+    shapes_dtypes = [((3, 4), np.float32), ((4,), np.float64), ((2, 2), np.float32)]
+    params = [rng.standard_normal(s).astype(d) for s, d in shapes_dtypes]
+    opt = SGD(0.1)
+    for lr in (0.1, 0.0371, 1e-3):
+        opt.lr = lr  # as a schedule sets it
+        grads = [rng.standard_normal(p.shape).astype(p.dtype) for p in params]
+        expected = [p.copy() for p in params]
+        for e, g in zip(expected, grads):
+            e -= lr * g
+        opt.update(params, grads)
+        for p, e in zip(params, expected):
+            assert p.dtype == e.dtype and np.array_equal(p, e)

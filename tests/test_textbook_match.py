@@ -101,3 +101,29 @@ def test_gated_layers_match_the_textbook_cells_in_float64(cell):
             _close64(getattr(fast, "d" + name), getattr(ref, "d" + name), f"d{name}, window {window}")
         for name, g, r in zip(("dWx", "dWh", "db"), fast.grads, ref.grads):
             _close64(g, r, f"{name}, window {window}")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("T,ulps", [(1, 4), (6, 64)])
+def test_tanh_from_exp_agrees_with_np_tanh_and_saturates_exactly(monkeypatch, dtype, T, ulps):
+    """From rnn.EXP_TANH_MIN elements a step the forward computes tanh from exp: one step
+    agrees with np.tanh to a few ulps of 1, several steps (errors carried through Wh) to the
+    textbook match's 64; exactly -1 and 1 where exp overflows or underflows, without
+    warnings; smaller layers keep np.tanh."""
+    from trainer.layers import rnn as rnn_module
+    rng = np.random.default_rng(7)
+    N, D, H = 4, 2, 8
+    Wx = rng.standard_normal((D, H)).astype(dtype)
+    Wh = (rng.standard_normal((H, H)) / np.sqrt(H)).astype(dtype)
+    b = (rng.standard_normal(H) * 0.1).astype(dtype)
+    xs = rng.standard_normal((N, T, D)).astype(dtype)
+    xs[0] *= 1e8                                       # row 0 saturates
+    plain = TimeRNN(Wx, Wh, b).forward(xs)
+    monkeypatch.setattr(rnn_module, "EXP_TANH_MIN", N * H)
+    with np.errstate(all="raise"):
+        from_exp = TimeRNN(Wx, Wh, b).forward(xs)
+    assert from_exp.dtype == dtype
+    assert float(np.abs(from_exp - plain).max()) <= ulps * np.finfo(dtype).eps
+    assert np.all(np.abs(from_exp[0]) == 1) and np.array_equal(from_exp[0], plain[0])
+    monkeypatch.setattr(rnn_module, "EXP_TANH_MIN", N * H + 1)
+    np.testing.assert_array_equal(TimeRNN(Wx, Wh, b).forward(xs), plain)

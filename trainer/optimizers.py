@@ -2,6 +2,8 @@
 
 Each reads its `lr` attribute at every update, so a schedule sets `optimizer.lr` before a step.
 """
+import math
+
 import numpy as np
 
 
@@ -15,7 +17,7 @@ def clip_grads(grads, max_norm):
     for g in grads:
         g64 = g.astype(np.float64, copy=False)
         squares += float(np.vdot(g64, g64))
-    norm = float(np.sqrt(squares))
+    norm = math.sqrt(squares)  # a float's sqrt: no numpy scalar
     if max_norm > 0 and norm > max_norm:
         scale = max_norm / (norm + 1e-6)
         for g in grads:
@@ -30,8 +32,12 @@ class SGD:
         self.lr = lr
 
     def update(self, params, grads):
+        mul, sub = np.multiply, np.subtract
+        lr = None
         for p, g in zip(params, grads):
-            p -= self.lr * g
+            if lr is None or lr.dtype != g.dtype:  # as numpy would convert the Python float, once
+                lr = np.full((), self.lr, g.dtype)
+            sub(p, mul(g, lr), p)                  # p -= lr * g, without the in-place operator's overhead
 
     def state(self):
         return {}

@@ -33,7 +33,7 @@ class TimeAffine:
         rows = np.swapaxes(dys, 0, 1) if tm else dys
         d2 = np.ascontiguousarray(rows, dtype=W.dtype).reshape(N * T, O)  # (N*T, O)
         np.dot(self._x2.T, d2, out=self.grads[0])
-        np.sum(d2, axis=0, out=self.grads[1])
+        np.add.reduce(d2, axis=0, out=self.grads[1])  # what np.sum calls, without its ~1.5 us wrapper
         return _unrows(np.dot(d2, W.T), N, T, tm)                               # (N, T, H)
 
 

@@ -48,15 +48,16 @@ class TimeLSTM(Recurrent):
         else:  # a fresh state, also when the batch size changed
             z[0, D + 1:] = cs[0] = 0
         dot, add, mul, exp, div, tanh = np.dot, np.add, np.multiply, np.exp, np.divide, np.tanh
+        one, two, minus_one = _constants(dtype, 1, 2, -1)
         with np.errstate(over="ignore", under="ignore"):  # exp -> inf or 0: sigmoid 0 or 1
             for z_t, h_next, (a, g, f, i, o), c_prev, c_next, tc_t in zip(
                     buf.z_steps, buf.h_next, buf.gate_steps, cs, buf.c_next, tc):
                 dot(buf.Wf, z_t, a)                      # (4H, N): -2 a_g, -a_f, -a_i, -a_o
                 exp(a, a)
-                add(a, 1, a)
-                div(1, a, a)                             # sigmoid(2 a_g), f, i, o
-                mul(g, 2, g)
-                add(g, -1, g)                            # g = tanh(a_g)
+                add(a, one, a)
+                div(one, a, a)                           # sigmoid(2 a_g), f, i, o
+                mul(g, two, g)
+                add(g, minus_one, g)                     # g = tanh(a_g)
                 mul(f, c_prev, c_next)
                 mul(g, i, tmpH)
                 add(c_next, tmpH, c_next)
@@ -79,34 +80,39 @@ class TimeLSTM(Recurrent):
         buf.dhs[...] = np.transpose(dhs, (1, 2, 0))      # (T, H, N), in the params' dtype
         dc[...] = 0
         dW[...] = 0
-        dh = buf.zero_h
+        dh, dz, dx = buf.zero_h, buf.dz, buf.dx
+        dz_x, dz_h = dz[:D], dz[D + 1:]                  # views made once: ~0.2 us each per step
+        sp_f, sp_i, sp_o = sp[:H], sp[H:2 * H], sp[2 * H:]
         dot, add, mul, sub = np.dot, np.add, np.multiply, np.subtract
+        one, = _constants(dW.dtype, 1)
         with np.errstate(under="ignore"):                # products of saturated gates
             for t in range(T - 1, -1, -1):
                 a, g, f, i, o = buf.gate_steps[t]
+                fio = buf.fio_steps[t]
                 da, da_g, da_f, da_i, da_o = buf.da_steps[t]
-                dh_t, tc_t, c_prev, dz = buf.dhs[t], buf.tc[t], buf.cs[t], buf.dz[t]
+                dh_t, tc_t, c_prev = buf.dhs[t], buf.tc[t], buf.cs[t]
                 add(dh_t, dh, dh_t)                      # total gradient into h_t
-                sub(1, a[H:], sp)
-                mul(sp, a[H:], sp)                       # sigmoid' of f, i, o: (3H, N)
+                sub(one, fio, sp)
+                mul(sp, fio, sp)                         # sigmoid' of f, i, o: (3H, N)
                 mul(tc_t, tc_t, tH)
-                sub(1, tH, tH)
+                sub(one, tH, tH)
                 mul(tH, o, tH)
                 mul(tH, dh_t, tH)
                 add(dc, tH, dc)                          # total gradient into c_t
                 mul(dh_t, tc_t, da_o)
-                mul(da_o, sp[2 * H:], da_o)
+                mul(da_o, sp_o, da_o)
                 mul(dc, c_prev, da_f)
-                mul(da_f, sp[:H], da_f)
+                mul(da_f, sp_f, da_f)
                 mul(dc, g, da_i)
-                mul(da_i, sp[H:2 * H], da_i)
+                mul(da_i, sp_i, da_i)
                 mul(g, g, da_g)
-                sub(1, da_g, da_g)
+                sub(one, da_g, da_g)
                 mul(da_g, i, da_g)
                 mul(da_g, dc, da_g)                      # da: gradient at the preactivations
                 mul(dc, f, dc)                           # into c_{t-1}
                 dot(Wb, da, dz)                          # into x_t (rows :D) and h_{t-1} (D+1:)
-                dh = dz[D + 1:]
+                dh = dz_h
+                np.copyto(buf.dx_steps[t], dz_x)
                 dot(da, buf.z[t].T, dW_t)
                 add(dW, dW_t, dW)                        # (4H, D+1+H) weight gradients, summed
         self.dh, self.dc = dh.T.copy(), dc.T.copy()
@@ -114,8 +120,14 @@ class TimeLSTM(Recurrent):
         _blocks_out(self.grads[2].reshape(H4), dW[:, D], H)
         _blocks_out(self.grads[1], dW[:, D + 1:].T, H)
         dxs = np.empty((N, T, D), self.params[0].dtype)
-        dxs[...] = np.transpose(buf.dz[:, :D], (2, 0, 1))
+        dxs[...] = np.transpose(dx, (2, 0, 1))
         return dxs
+
+
+def _constants(dtype, *values):
+    """The values as 0-d arrays of dtype: numpy converts these faster than Python numbers
+    (about 0.5 us less per call on (H, N) blocks, several calls per step), same results."""
+    return [np.full((), v, dtype) for v in values]
 
 
 def _internal(dst, params, H, scale):
@@ -152,8 +164,10 @@ class _Buffers:
         self.a = np.empty((T, 4 * H, N), dtype)          # preactivations, then gates g, f, i, o
         self.cs = np.empty((T + 1, H, N), dtype)         # cell states, cs[0] the start
         self.tc = np.empty((T, H, N), dtype)             # tanh(c_t)
-        self.da = np.empty((T, 4 * H, N), dtype)         # gradient at the preactivations
-        self.dz = np.empty((T, K, N), dtype)             # gradient into z_t
+        # the gradient at the preactivations: one step's, reused (kept hot in cache, not 4HNT)
+        self.da = np.empty((4 * H, N), dtype)
+        self.dz = np.empty((K, N), dtype)                # gradient into z_t: one step's, reused
+        self.dx = np.empty((T, D, N), dtype)             # its rows for x_t, kept for every step
         self.dhs = np.empty((T, H, N), dtype)            # incoming, then total, gradient into h_t
         self.dW = np.empty((4 * H, K), dtype)
         self.dW_t = np.empty((4 * H, K), dtype)
@@ -165,4 +179,7 @@ class _Buffers:
         self.h_next = [self.z[t + 1, D + 1:] for t in range(T)]
         self.c_next = list(self.cs[1:])
         self.gate_steps = [(a, a[:H], a[H:2 * H], a[2 * H:3 * H], a[3 * H:]) for a in self.a]
-        self.da_steps = [(d, d[:H], d[H:2 * H], d[2 * H:3 * H], d[3 * H:]) for d in self.da]
+        self.fio_steps = [a[H:] for a in self.a]
+        self.dx_steps = list(self.dx)
+        d = self.da
+        self.da_steps = [(d, d[:H], d[H:2 * H], d[2 * H:3 * H], d[3 * H:])] * T
