@@ -4,7 +4,7 @@ TimeLSTM and TimeGRU to float64 rounding.
 The references are scripts/textbook_rnn.py (a cell object per step, weight
 gradients accumulated step by step: the seeds' layer with its defects fixed),
 the same copy that scripts/bench.py measures against, on every benchmark size,
-and the book's GRU (there too) and LSTM (scripts/textbook_lstm.py).
+and the book's GRU and LSTM (there too).
 """
 import importlib.util
 from pathlib import Path
@@ -82,7 +82,7 @@ def _close64(fast, ref, what):
 def test_gated_layers_match_the_textbook_cells_in_float64(cell):
     """Outputs, dxs, every gradient, the carried state (h, and c for the LSTM) and dh (dc),
     over two stateful windows and then a fresh state for another batch size."""
-    fast_cls, ref_cls, k = {"lstm": (TimeLSTM, _load_textbook("textbook_lstm").TimeLSTM, 4),
+    fast_cls, ref_cls, k = {"lstm": (TimeLSTM, textbook.TimeLSTM, 4),
                             "gru": (TimeGRU, textbook.TimeGRU, 3)}[cell]
     rng = np.random.default_rng(7)
     D, H = 3, 5
