@@ -27,6 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
+from trainer.rundir import SUMMARY
+
 ROOT = Path(__file__).resolve().parent.parent
 SINE = ROOT / "configs" / "sine.toml"
 SIZES = [(8, 20, 1, 16), (16, 50, 1, 32), (32, 35, 100, 100), (64, 100, 1, 128), (128, 64, 10, 256)]
@@ -299,7 +301,7 @@ def loop_overhead(args, threads):
     """Target 4 (steps/s of `train` vs the bare loop), the peak memory of target 5, and the
     whole process's wall time over the training's own (summary wall_s), plots included."""
     env = child_env(threads)
-    real, bare, peak, ratio, walls, trains = [], [], [], [], [], []
+    real, bare, peak, ratio, walls, trains, reference = [], [], [], [], [], [], []
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(args.loop_repeats):
             out = subprocess.run([sys.executable, __file__, "--bare-loop"], env=env, cwd=ROOT,
@@ -310,13 +312,24 @@ def loop_overhead(args, threads):
                                          Path(tmp) / "peak")
             if code != 0:
                 raise SystemExit(f"train exited with {code}")
-            from trainer.rundir import SUMMARY
             summary = json.loads((Path(tmp) / f"bench{i}" / SUMMARY).read_text())
             real.append(summary["steps"] / summary["wall_s"])
             peak.append(rss)
             walls.append(wall)
             trains.append(summary["wall_s"])
             ratio.append(wall / summary["wall_s"])
+            if args.reference:  # the same run by another `train`, right after: the same load
+                code, rss_ref, wall_ref = run_on_terminal(
+                    [args.reference, "--config", str(SINE), "--runs-dir", tmp, "--name", f"ref{i}"],
+                    env, ROOT, Path(tmp) / "peak")
+                ref = json.loads((Path(tmp) / f"ref{i}" / SUMMARY).read_text())
+                reference.append((wall_ref, ref["wall_s"], rss_ref))
+    if reference:
+        w, t, m = (np.median([r[k] for r in reference]) for k in range(3))
+        print(f"\nreference `{args.reference}`, interleaved with ours: {w:.2f} s wall, {t:.2f} s "
+              f"training, ratio {np.median([r[0] / r[1] for r in reference]):.2f}, peak {max(r[2] for r in reference):.0f} MB; "
+              f"ours {np.median(walls):.2f} s wall, {np.median(trains):.2f} s training: "
+              f"{w / np.median(walls):.2f}x less wall time")
     real_sps, bare_sps = float(np.median(real)), float(np.median(bare))
     print(f"\nloop: `train --config configs/sine.toml` (progress bar on a terminal) "
           f"{real_sps:.0f} steps/s (steps / summary wall_s: training, logging, evaluation, "
@@ -359,6 +372,9 @@ def main():
     parser.add_argument("--quick", action="store_true", help="a quarter of the repeats")
     parser.add_argument("--only", choices=("rnn", "loop", "startup"), action="append",
                         help="run only these parts (repeatable)")
+    parser.add_argument("--reference", metavar="TRAIN",
+                        help="another `train` executable (e.g. an older checkout's) whose default "
+                             "run is timed right after ours in the loop part")
     parser.add_argument("--bare-loop", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.bare_loop:
