@@ -98,6 +98,9 @@ def train(config, overrides=None, runs_dir="runs", name=None):
     if name is not None:
         check_name(name)
     check_runs_dir(runs_dir)
-    run_dir = RunDir.create(runs_dir, name, prefix=cfg.name)
-    run.train(cfg, run_dir)
+    run_dir = RunDir.create(runs_dir, name, prefix=cfg.name, cfg=cfg)
+    try:
+        run.train(cfg, run_dir)
+    finally:
+        run_dir.release()
     return Run(run_dir.path)

@@ -231,7 +231,10 @@ def _summary(task, trainer, status, pos, wall_s):
 
 
 def _check_metrics(path, rows):
-    """metrics.csv must hold the header and at least the rows the checkpoint counted."""
+    """metrics.csv must hold the header and at least the rows the checkpoint counted (and be no
+    symlink: rows are appended to it)."""
+    if Path(path).is_symlink():
+        raise RunDirError(f"{path}: is a symbolic link; the tool does not write through links")
     if rows == 0:
         return
     have = _complete_lines(path)
@@ -258,7 +261,7 @@ def _truncate_metrics(path, rows):
     end = -1
     for _ in range(rows + 1):
         end = data.index(b"\n", end + 1)
-    with open(path, "r+b") as f:
+    with open(os.open(path, os.O_RDWR | getattr(os, "O_NOFOLLOW", 0)), "r+b") as f:
         f.truncate(end + 1)
         f.flush()
         os.fsync(f.fileno())
@@ -267,7 +270,8 @@ def _truncate_metrics(path, rows):
 def _remove_stale_temporaries(path):
     """A process killed while writing leaves a .name-xxxx temporary; it was never the real file."""
     for p in Path(path).glob(".*-*"):
-        if p.is_file() and p.name.split("-")[0][1:] in (CHECKPOINT, BEST, CONFIG, SUMMARY):
+        if p.is_file() and p.name.split("-")[0][1:] in (CHECKPOINT, BEST, CONFIG, SUMMARY,
+                                                            GRADIENT_REACH):
             p.unlink()
 
 

@@ -1,15 +1,15 @@
 """The files of a run directory: config.toml, metrics.csv, summary.json, checkpoint.npz."""
 import csv
+import errno
 import io
 import json
 import os
-import queue
 import re
 import secrets
-import tempfile
-import threading
+import shutil
 import time
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -19,22 +19,89 @@ from trainer.errors import RunDirError
 CONFIG, METRICS, SUMMARY, CHECKPOINT = "config.toml", "metrics.csv", "summary.json", "checkpoint.npz"
 BEST = "best.npz"  # the checkpoint of the best epoch by train.monitor (same format)
 GRADIENT_REACH = "gradient_reach.csv"  # ||dL/dh_t|| before and after training
-_UMASK = os.umask(0o022)  # read once (os.umask can only be read by setting it) and put back
-os.umask(_UMASK)
+LOCK = ".lock"  # held (flock) by the one process writing the directory; holds its pid
 _SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._=+-]*")
+MAX_NAME = 200  # characters of a run or sweep name: room for the temporary's prefix and suffix
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
 
 def check_name(name):
     """Refuse run names that are not one plain, safe path component."""
+    if len(name) > MAX_NAME:
+        raise RunDirError(f"--name: {len(name)} characters; at most {MAX_NAME}")
     if not _SAFE_NAME.fullmatch(name) or ".." in name:
         raise RunDirError(f"--name {name!r}: use letters, digits and . _ = + - only, "
                           "starting with a letter or digit (no path separators or '..')")
     return name
 
 
+def safe_prefix(prefix):
+    """A config file's name made fit for a run name: other characters become '_'."""
+    text = re.sub(r"[^A-Za-z0-9._=+-]", "_", str(prefix or "")).replace("..", "_")
+    text = text.lstrip("._=+-")[:60]
+    return text or "run"
+
+
 def new_run_id(prefix):
     """prefix-YYYYmmdd-HHMMSS-xxxx: sortable by time, unique across parallel runs."""
-    return f"{prefix}-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
+    return f"{safe_prefix(prefix)}-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
+
+
+def is_disk_full(error):
+    return isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT)
+
+
+class Lock:
+    """One writer per directory: an exclusive flock on DIR/.lock, with the holder's pid
+    written in it. The OS releases it when the holder exits or dies, so a lock file left by
+    a killed process never blocks; a second writer gets a RunDirError naming the holder."""
+
+    def __init__(self, directory):
+        import fcntl
+        self.fd = None
+        path = Path(directory) / LOCK
+        try:
+            self.fd = os.open(path, os.O_RDWR | os.O_CREAT | _NOFOLLOW, 0o666)
+        except OSError as e:
+            raise RunDirError(f"{path}: cannot open the lock file ({e.strerror or e})") from None
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = os.pread(self.fd, 32, 0).decode(errors="replace").strip()
+            os.close(self.fd)
+            self.fd = None
+            raise RunDirError(f"{directory}: another train process (pid {holder or 'unknown'}) "
+                              "is writing there; wait for it to end") from None
+        os.ftruncate(self.fd, 0)
+        os.pwrite(self.fd, f"{os.getpid()}\n".encode(), 0)
+
+    def release(self):
+        if self.fd is not None:
+            os.close(self.fd)  # closing the only descriptor drops the flock
+            self.fd = None
+
+    __del__ = release
+
+
+def _rename_new(src, dst):
+    """Rename src to dst only if dst does not exist (a plain rename would replace an empty
+    directory someone else just made)."""
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        renameat2 = None
+    if renameat2 is not None:
+        at_fdcwd, rename_noreplace = -100, 1
+        if renameat2(at_fdcwd, os.fsencode(src), at_fdcwd, os.fsencode(dst), rename_noreplace) == 0:
+            return
+        err = ctypes.get_errno()
+        if err not in (errno.ENOSYS, errno.EINVAL):
+            raise OSError(err, os.strerror(err), str(dst))
+    if os.path.lexists(dst):
+        raise FileExistsError(errno.EEXIST, "File exists", str(dst))
+    os.rename(src, dst)
 
 
 def check_runs_dir(runs_dir):
@@ -49,21 +116,40 @@ class RunDir:
 
     def __init__(self, path):
         self.path = Path(path)
+        self._lock = None
 
     @classmethod
-    def create(cls, runs_dir, run_id=None, prefix=None):
+    def create(cls, runs_dir, run_id=None, prefix=None, cfg=None):
         """Make runs_dir/run_id, or, with a prefix instead, a new generated id (drawn again on
-        the rare collision, so parallel runs never clash); never reuses an existing directory."""
+        the rare collision, so parallel runs never clash); never reuses an existing directory.
+
+        The directory appears whole or not at all: it is made under a hidden temporary name,
+        locked (see Lock; the lock stays held) and given cfg's config.toml, then renamed."""
         runs_dir = check_runs_dir(runs_dir)
         runs_dir.mkdir(parents=True, exist_ok=True)
-        for _ in range(1 if run_id else 20):
-            path = runs_dir / (run_id or new_run_id(prefix))
-            try:
-                path.mkdir()
-                return cls(path)
-            except FileExistsError:
-                pass
-        raise RunDirError(f"{path}: already exists; choose another --name")
+        tmp = runs_dir / f".new-{secrets.token_hex(6)}"
+        os.mkdir(tmp, 0o777)  # the usual permissions: 0777 less the umask
+        made = cls(tmp)
+        try:
+            made.lock()
+            if cfg is not None:
+                made.write_config(cfg)
+            for _ in range(1 if run_id else 20):
+                path = runs_dir / (run_id or new_run_id(prefix))
+                try:
+                    _rename_new(tmp, path)
+                    made.path = path
+                    return made
+                except FileExistsError:
+                    pass
+                except OSError as e:
+                    if e.errno != errno.ENOTEMPTY:
+                        raise
+            raise RunDirError(f"{path}: already exists; choose another --name")
+        except BaseException:
+            made.release()
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
 
     @classmethod
     def open(cls, path):
@@ -72,6 +158,17 @@ class RunDir:
         if not (path / CONFIG).is_file():
             raise RunDirError(f"{path}: not a run directory (no {CONFIG})")
         return cls(path)
+
+    def lock(self):
+        """Become the one writer of this directory (or RunDirError naming the one there is)."""
+        if self._lock is None:
+            self._lock = Lock(self.path)
+        return self
+
+    def release(self):
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
 
     def file(self, name):
         return self.path / name
@@ -116,8 +213,15 @@ class MetricsWriter:
 
     def __init__(self, path, columns):
         self.columns = list(columns)
-        new = not path.exists() or path.stat().st_size == 0
-        self._f = open(path, "a", newline="")
+        try:  # never through a symlink planted in the run directory
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | _NOFOLLOW, 0o666)
+        except OSError as e:
+            if e.errno == errno.ELOOP:
+                raise RunDirError(f"{path}: is a symbolic link; the tool does not write "
+                                  "through links") from None
+            raise
+        new = os.fstat(fd).st_size == 0
+        self._f = os.fdopen(fd, "a", newline="")
         self._w = csv.DictWriter(self._f, self.columns, lineterminator="\n")
         if new:
             self._w.writeheader()
@@ -139,58 +243,67 @@ class CheckpointWriter:
     """Writes checkpoints so that training goes on while the disk syncs.
 
     submit() serializes the arrays at once, in the caller's thread (so they may
-    change right after); a worker thread then runs `before` (making the counted
+    change right after); one worker thread then runs `before` (making the counted
     metrics rows durable) and writes the bytes atomically (temporary file, fsync,
     rename, fsync of the directory). Checkpoints land in the order submitted;
-    wait() returns when all have landed and raises what a write raised.
+    once one write fails the later ones are skipped; wait() returns when all
+    have landed and raises what a write raised.
     """
 
     def __init__(self, run_dir, before=None):
         self.run_dir, self.before = run_dir, before
-        self._queue = queue.Queue()
-        self._error = None
-        self._thread = None
+        self._pool = None
+        self._pending = []
+        self._failed = False
 
     def submit(self, arrays):
-        self._raise()
+        self._raise(done_only=True)
         buffer = io.BytesIO()
         np.savez(buffer, **arrays)
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._land, daemon=True)
-            self._thread.start()
-        self._queue.put(buffer.getvalue())
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="checkpoint")
+        self._pending.append(self._pool.submit(self._land, buffer.getvalue()))
 
-    def _land(self):
-        while True:
-            data = self._queue.get()
-            try:
-                if self._error is None:
-                    if self.before:
-                        self.before()
-                    atomic_write(self.run_dir.file(CHECKPOINT), lambda f: f.write(data))
-            except BaseException as e:  # handed to the training thread by wait() or submit()
-                self._error = e
-            finally:
-                self._queue.task_done()
+    def _land(self, data):
+        if self._failed:
+            return
+        try:
+            if self.before:
+                self.before()
+            atomic_write(self.run_dir.file(CHECKPOINT), lambda f: f.write(data))
+        except BaseException:
+            self._failed = True
+            raise
 
     def wait(self):
-        self._queue.join()
-        self._raise()
+        self._raise(done_only=False)
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
 
-    def _raise(self):
-        if self._error is not None:
-            error, self._error = self._error, None
+    def _raise(self, done_only):
+        """Forget the landed writes; raise the first error among them (all, when not done_only)."""
+        keep, error = [], None
+        for future in self._pending:
+            if done_only and not future.done():
+                keep.append(future)
+            elif error is None and future.exception() is not None:
+                error = future.exception()
+        self._pending = keep
+        if error is not None:
+            self._failed = False
             raise error
 
 
 def atomic_write(path, write, durable=True):
     """Replace `path` with what write(file) writes, so readers see the old or the new whole file;
     durable: fsync the file before the rename and the directory after it. The file gets the
-    usual permissions (0666 less the umask), not the temporary file's 0600."""
+    usual permissions (0666 less the umask, applied by the OS). A symlink at `path` is
+    replaced, never followed."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix="." + path.name + "-", dir=path.parent)
+    tmp = path.parent / f".{path.name}-{secrets.token_hex(4)}"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW, 0o666)
     try:
-        os.fchmod(fd, 0o666 & ~_UMASK)
         with os.fdopen(fd, "wb") as f:
             write(f)
             f.flush()

@@ -63,3 +63,11 @@ def make_dir(path, option):
         path.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         fail(f"{option}: cannot create {path} ({e.strerror or e})")
+
+
+def disk_full(error):
+    """A full disk (or quota) is no bad input: one line, exit 1 (else return, for the caller)."""
+    from trainer.rundir import is_disk_full
+    if is_disk_full(error):
+        fail(f"{error.filename or 'disk'}: {error.strerror or error}; nothing was created",
+             EXIT_FAILED)

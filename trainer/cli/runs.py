@@ -4,7 +4,8 @@ import sys
 
 import click
 
-from trainer.cli.common import EXIT_DIVERGED, EXIT_FAILED, EXIT_INTERRUPTED, StopFlag, fail
+from trainer.cli.common import (EXIT_DIVERGED, EXIT_FAILED, EXIT_INTERRUPTED, StopFlag, disk_full,
+                                fail)
 from trainer.errors import BadInput
 
 
@@ -72,34 +73,35 @@ def train_config(config_path, overrides, name, runs_dir, quiet):
     """Train one run from a config file into a new run directory; exit with its status's code."""
     if not config_path:
         fail("train: missing option '--config' (or a command such as 'resume'; see 'train --help')")
-    from trainer import config as config_mod
-    from trainer.rundir import RunDir, check_name, check_runs_dir
-    try:
-        cfg = config_mod.load(config_path, overrides)
-        if name is not None:
-            check_name(name)
-        check_runs_dir(runs_dir)
-        run_dir = RunDir.create(runs_dir, name, prefix=cfg.name)
-    except BadInput as e:
-        fail(str(e))
-    except OSError as e:
-        fail(f"--runs-dir {runs_dir}: cannot create a run directory there ({e.strerror or e})")
-    from trainer import run
-    _report(run_dir, quiet,
-            lambda progress, stop, figures: run.train(cfg, run_dir, on_event=progress, should_stop=stop,
-                                                      figures=figures))
+    with StopFlag() as stop:  # from the first moment: a signal during the setup stops the run too
+        from trainer import config as config_mod
+        from trainer.rundir import RunDir, check_name, check_runs_dir
+        try:
+            cfg = config_mod.load(config_path, overrides)
+            if name is not None:
+                check_name(name)
+            check_runs_dir(runs_dir)
+            run_dir = RunDir.create(runs_dir, name, prefix=cfg.name, cfg=cfg)
+        except BadInput as e:
+            fail(str(e))
+        except OSError as e:
+            disk_full(e)
+            fail(f"--runs-dir {runs_dir}: cannot create a run directory there ({e.strerror or e})")
+        from trainer import run
+        _report(run_dir, quiet, stop,
+                lambda progress, figures: run.train(cfg, run_dir, on_event=progress,
+                                                    should_stop=stop, figures=figures))
 
 
-def _report(run_dir, quiet, work):
-    """Run `work(progress, stop, figures)` under the stop flag and a progress display, with a
-    helper process that loads matplotlib meanwhile and draws the figures; print the outcome and
-    exit with the status's code."""
+def _report(run_dir, quiet, stop, work):
+    """Run `work(progress, figures)` (under the caller's stop flag) with a progress display and
+    a helper process that loads matplotlib meanwhile and draws the figures; print the outcome
+    and exit with the status's code."""
     from trainer.plots import background
     figures = background.start()
     progress = Progress(quiet)
     try:
-        with StopFlag() as stop:
-            summary = work(progress, stop, figures)
+        summary = work(progress, figures)
     except KeyboardInterrupt:  # a second Ctrl-C: out at once, files as they were
         figures.close()
         progress.close()
@@ -107,6 +109,12 @@ def _report(run_dir, quiet, work):
         click.echo(f"stopped at once; resume from the last checkpoint with: train resume {run_dir.path}",
                    err=True)
         sys.exit(EXIT_INTERRUPTED)
+    except OSError as e:  # the disk failed where no run summary could record it
+        figures.close()
+        progress.close()
+        click.echo(str(run_dir.path))
+        fail(f"{run_dir.path}: {e.strerror or e}" + (f" ({e.filename})" if e.filename else "")
+             + f"; free space, then: train resume {run_dir.path}", EXIT_FAILED)
     figures.close()
     progress.close()
     status = summary["status"]
@@ -184,22 +192,23 @@ def resume_cmd(run_dir, epochs, quiet):
       train resume runs/long
       train resume runs/long --epochs 300
     """
-    from trainer import run
-    from trainer.rundir import RunDir
-    try:
-        rd = RunDir.open(run_dir)
-        setup, pos, rows = run.prepare_resume(rd, epochs)
-    except run.NothingToResume as e:
-        click.echo(str(e), err=True)
-        click.echo(str(RunDir(run_dir).path))
-        return
-    except BadInput as e:
-        fail(str(e))
-    if not quiet:
-        click.echo(f"resuming {rd.path} at step {pos.step} (epoch {pos.epoch + 1}, "
-                   f"window {pos.window + 1})", err=True)
-    _report(rd, quiet,
-            lambda progress, stop, figures: run.resume(rd, setup, pos, rows, progress, stop, figures))
+    with StopFlag() as stop:
+        from trainer import run
+        from trainer.rundir import RunDir
+        try:
+            rd = RunDir.open(run_dir).lock()  # the one writer, before anything is read
+            setup, pos, rows = run.prepare_resume(rd, epochs)
+        except run.NothingToResume as e:
+            click.echo(str(e), err=True)
+            click.echo(str(RunDir(run_dir).path))
+            return
+        except BadInput as e:
+            fail(str(e))
+        if not quiet:
+            click.echo(f"resuming {rd.path} at step {pos.step} (epoch {pos.epoch + 1}, "
+                       f"window {pos.window + 1})", err=True)
+        _report(rd, quiet, stop,
+                lambda progress, figures: run.resume(rd, setup, pos, rows, progress, stop, figures))
 
 
 @click.command("eval")
@@ -314,6 +323,10 @@ def plot_cmd(run_dirs, steps):
     from trainer.plots.run import draw_run
     for path in run_dirs:
         rd, setup, which = _load_run(path)
+        try:
+            rd.lock()  # no train or resume writing the run meanwhile
+        except BadInput as e:
+            fail(str(e))
         summary = rd.read_summary() or {}
         best = summary.get("best") if which == "best" else None
         note = f" (best model, epoch {best['epoch']})" if best else ""

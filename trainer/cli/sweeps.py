@@ -78,6 +78,11 @@ def sweep_cmd(sweep_file, workers, scheduler, name, runs_dir, dry_run, run_figur
         fail(str(e))
     if not dry_run:
         make_dir(sweep_dir, f"--runs-dir {runs_dir}")
+        from trainer.rundir import Lock
+        try:
+            held = Lock(sweep_dir)  # one sweep writing this directory; released when we exit
+        except BadInput as e:
+            fail(str(e))
     points = sw.points()
     todo = sweep_run.pending(points, sweep_dir) if sweep_dir.is_dir() else points
     if dry_run:
