@@ -65,7 +65,7 @@ def test_run_directory_contents(sine_run):
     names = {p.name for p in sine_run.iterdir()}
     assert {"config.toml", "metrics.csv", "summary.json", "checkpoint.npz", "best.npz",
             "loss_curves.png", "task_view.png"} <= names
-    assert not [n for n in names if n.startswith(".")]  # no temporary files left
+    assert not [n for n in names if n.startswith(".") and n != ".lock"]  # no temporaries left
     rows = read_rows(sine_run / "metrics.csv")
     assert list(rows[0]) == ["step", "epoch", "split", "loss", "mse", "lr", "grad_norm", "elapsed_s"]
     assert {r["split"] for r in rows} == {"train", "val"}

@@ -80,9 +80,10 @@ def sweep_cmd(sweep_file, workers, scheduler, name, runs_dir, dry_run, run_figur
         make_dir(sweep_dir, f"--runs-dir {runs_dir}")
         from trainer.rundir import Lock
         try:
-            held = Lock(sweep_dir)  # one sweep writing this directory; released when we exit
+            held = Lock(sweep_dir)  # one sweep writing this directory, until the command ends
         except BadInput as e:
             fail(str(e))
+        click.get_current_context().call_on_close(held.release)
     points = sw.points()
     todo = sweep_run.pending(points, sweep_dir) if sweep_dir.is_dir() else points
     if dry_run:
