@@ -82,6 +82,7 @@ def train_config(config_path, overrides, name, runs_dir, quiet):
                 check_name(name)
             check_runs_dir(runs_dir)
             run_dir = RunDir.create(runs_dir, name, prefix=cfg.name, cfg=cfg)
+            click.get_current_context().call_on_close(run_dir.release)  # sys.exit keeps it alive
         except BadInput as e:
             fail(str(e))
         except OSError as e:
@@ -197,6 +198,7 @@ def resume_cmd(run_dir, epochs, quiet):
         from trainer.rundir import RunDir
         try:
             rd = RunDir.open(run_dir).lock()  # the one writer, before anything is read
+            click.get_current_context().call_on_close(rd.release)
             setup, pos, rows = run.prepare_resume(rd, epochs)
         except run.NothingToResume as e:
             click.echo(str(e), err=True)
@@ -325,6 +327,7 @@ def plot_cmd(run_dirs, steps):
         rd, setup, which = _load_run(path)
         try:
             rd.lock()  # no train or resume writing the run meanwhile
+            click.get_current_context().call_on_close(rd.release)
         except BadInput as e:
             fail(str(e))
         summary = rd.read_summary() or {}
