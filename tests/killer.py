@@ -12,6 +12,8 @@ that a kill after a given step always finds the same checkpoint on disk.
   row-torn         SIGKILL with half of the N-th metrics row written and flushed
   sigint, sigterm  send that signal to itself after the N-th step (the run stops cleanly)
   sigint-twice     two SIGINTs after the N-th step (the run stops at once)
+  probe            SIGKILL in the N-th gradient-reach probe (the 2nd is a run's finishing step)
+  plots            SIGKILL while drawing the finished run's figures (N unused)
 """
 import io
 import os
@@ -98,6 +100,23 @@ elif point == "row-torn":
         write(self, row)
 
     rundir.MetricsWriter.write = torn
+elif point == "probe":
+    from trainer import run as run_module
+    probe = run_module._probe_gradient_reach
+
+    def probe_then_kill(*a):
+        if nth():
+            kill()
+        probe(*a)
+
+    run_module._probe_gradient_reach = probe_then_kill
+elif point == "plots":
+    import trainer.plots.run as plots_run
+
+    def draw_and_die(*a, **k):
+        kill()
+
+    plots_run.figure_jobs = draw_and_die
 else:
     sys.exit(f"unknown point {point}")
 

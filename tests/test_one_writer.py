@@ -197,6 +197,28 @@ def test_a_full_disk_during_resume_is_one_line_exit_1(tmp_path, monkeypatch):
     assert "No space left on device" in line and "Traceback" not in result.output
 
 
+def test_a_full_disk_while_drawing_leaves_a_run_that_resume_finishes(tmp_path, monkeypatch):
+    """Group 3: the figures fail on a full disk after the last checkpoint; the run is not
+    'completed', and `train resume` draws them and completes it (it used to say 'already')."""
+    import trainer.plots.run as plots_run
+    jobs = plots_run.figure_jobs
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(plots_run, "figure_jobs", full)
+    result = train("--config", SINE, "--quiet", "--runs-dir", tmp_path, "--name", "r", *TINY)
+    assert result.exit_code == 1 and "No space left" in result.stderr
+    run = tmp_path / "r"
+    assert json.loads((run / "summary.json").read_text())["status"] != "completed"
+    assert not list(run.glob("*.png"))
+    monkeypatch.setattr(plots_run, "figure_jobs", jobs)
+    result = train("resume", run, "--quiet")
+    assert result.exit_code == 0, result.output
+    assert json.loads((run / "summary.json").read_text())["status"] == "completed"
+    assert list(run.glob("*.png"))
+
+
 # -- the small cases of group 10 ------------------------------------------------------------------
 
 def test_a_300_character_name_is_refused_before_anything_is_made(tmp_path):

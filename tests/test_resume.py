@@ -56,6 +56,10 @@ def assert_same_run(run, ref):
     assert summary["status"] == "completed"
     assert summary["final"] == json.loads((ref / "summary.json").read_text())["final"]
     assert not [p.name for p in run.iterdir() if p.name.startswith(".") and p.name != ".lock"]
+    # the finishing steps were done too: the same probes and the same figures
+    probes = set((run / "gradient_reach.csv").read_text().splitlines())
+    assert set((ref / "gradient_reach.csv").read_text().splitlines()) <= probes  # + extensions'
+    assert sorted(p.name for p in run.glob("*.png")) == sorted(p.name for p in ref.glob("*.png"))
 
 
 @pytest.fixture(scope="module")
@@ -78,6 +82,8 @@ KILLS = [
     ("checkpoint-done", 2, 10),  # right after the epoch's checkpoint, before the summary
     ("row-torn", 4, 7),          # the step-9 row half written
     ("row-torn", 8, 14),         # the step-20 val row half written
+    ("probe", 2, 40),            # the finishing gradient probe, after the last checkpoint
+    ("plots", 0, 40),            # drawing the figures, after the last checkpoint
 ]
 
 
@@ -198,3 +204,30 @@ def test_kill_and_resume_is_exact_with_a_plateau_schedule_and_early_stopping(tmp
         assert summary["best"]["epoch"] == 1
         proc = train("resume", str(tmp_path / "r"), check=0)
         assert "stopped early at epoch 2" in proc.stderr
+
+
+def test_divergence_never_writes_a_non_finite_checkpoint(tmp_path):
+    args = ["--set", "optim.name=sgd", "--set", "optim.lr=1e300", "--set", "optim.clip=0",
+            "--set", "train.checkpoint_every=1"]
+    proc = train(*SMALL, *args, "--runs-dir", str(tmp_path), "--name", "r")
+    assert proc.returncode == 3, proc.stderr
+    assert json.loads((tmp_path / "r" / "summary.json").read_text())["status"] == "diverged"
+    for name in ("checkpoint.npz", "best.npz"):
+        if (tmp_path / "r" / name).exists():
+            with np.load(tmp_path / "r" / name, allow_pickle=False) as z:
+                for k in z.files:
+                    assert z[k].dtype.kind not in "fc" or np.isfinite(z[k]).all(), (name, k)
+
+
+def test_a_run_interrupted_in_its_finishing_steps_is_finished_by_resume(tmp_path, reference):
+    """A double Ctrl-C while the figures are drawn leaves all epochs done and status
+    'interrupted': resume draws them and says 'completed' (it used to say 'already completed')."""
+    train(*SMALL, "--runs-dir", str(tmp_path), "--name", "r", point="plots")
+    summary = json.loads((tmp_path / "r" / "summary.json").read_text())
+    summary["status"] = "interrupted"
+    (tmp_path / "r" / "summary.json").write_text(json.dumps(summary))
+    proc = train("resume", str(tmp_path / "r"), check=0)
+    assert "already" not in proc.stderr
+    assert_same_run(tmp_path / "r", reference)
+    proc = train("resume", str(tmp_path / "r"), check=0)  # now there is nothing left to do
+    assert "already completed" in proc.stderr

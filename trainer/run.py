@@ -92,12 +92,18 @@ def prepare_resume(run_dir, epochs=None):
         pos, rows = checkpoint.unpack(arrays, setup.model, setup.optimizer, setup.streams, where)
     else:  # stopped before its first checkpoint: start over
         pos, rows = Position(), 0
+    if epochs is not None and epochs < pos.epoch:
+        raise RunDirError(f"--epochs {epochs}: the run has already done {pos.epoch} epochs")
+    # a run killed in its finishing steps (probe, plots, summary) has all its epochs but is
+    # not `completed`: resuming redoes those steps from the last checkpoint
+    finished = (run_dir.read_summary() or {}).get("status") == "completed"
+    if not finished and (pos.stopped_early or pos.epoch >= cfg["train"]["epochs"]):
+        _check_metrics(run_dir.file(METRICS), rows)
+        return setup, pos, rows
     if pos.stopped_early:
         raise NothingToResume(f"{run_dir.path}: stopped early at epoch {pos.epoch} ("
                               f"{cfg['train']['monitor']} did not improve for "
                               f"{cfg['train']['early_stop']} epochs); nothing to resume")
-    if epochs is not None and epochs < pos.epoch:
-        raise RunDirError(f"--epochs {epochs}: the run has already done {pos.epoch} epochs")
     if pos.epoch >= cfg["train"]["epochs"]:
         raise NothingToResume(f"{run_dir.path}: already completed {pos.epoch} epochs; "
                               "use --epochs N to train longer")
@@ -150,6 +156,9 @@ def _run_epochs(setup, run_dir, pos, rows, on_event, should_stop, figures):
 
     def save(best=False):
         arrays = checkpoint.pack(model, setup.optimizer, setup.streams, pos, rows, setup.cfg)
+        for name, a in arrays.items():  # a state that cannot go on is divergence, never kept
+            if a.dtype.kind in "fc" and not np.isfinite(a).all():
+                raise Diverged(pos.step, f"checkpoint array {name}")
         checkpoints.submit(arrays)
         if best:  # the same state, kept under its own name until a better epoch replaces it
             atomic_write(run_dir.file(BEST), lambda f: np.savez(f, **arrays))
