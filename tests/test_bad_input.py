@@ -300,6 +300,16 @@ CASES = {
     "generate not a run": (lambda t, g: ["generate", str(t)], "not a run directory"),
     "plot not a run": (lambda t, g: ["plot", str(t)], "not a run directory"),
     "plot bad steps": (lambda t, g: ["plot", str(g), "--steps", "-5"], "--steps"),
+    "plot GOOD BAD redraws nothing": (lambda t, g: ["plot", str(g), str(t)], "not a run directory"),
+    # echoed input is escaped: these split a line for str.splitlines() and for terminals
+    "--set with a vertical tab": (lambda t, g: ["--config", SINE, "--set", "task.len\vgth=3"],
+                                  "task.len\\x0bgth"),
+    "--set with NEL": (lambda t, g: ["--config", SINE, "--set", "task.len\x85gth=3"],
+                       "task.len\\x85gth"),
+    "--set with a line separator": (lambda t, g: ["--config", SINE, "--set", "task.len\u2028gth=3"],
+                                    "task.len\\u2028gth"),
+    "--set with an escape sequence": (lambda t, g: ["--config", SINE, "--set",
+                                                    "task.\x1b[31mred=3"], "task.\\x1b[31mred"),
 }
 
 
@@ -314,6 +324,7 @@ def test_bad_input(tmp_path, good_run, case):
     assert result.exit_code == 2, (result.output, result.exception)
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and expected in lines[0], result.stderr
+    assert lines[0].isprintable(), lines[0]  # no control character reaches the terminal
     assert "Traceback" not in result.output and result.stdout == ""
     assert snapshot(tmp_path) == before
     assert snapshot(good_run) == good_before

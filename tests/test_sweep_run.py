@@ -94,6 +94,7 @@ def test_rerunning_skips_finished_runs_redoes_broken_ones_and_runs_only_new_valu
     summary = json.loads((broken / "summary.json").read_text())
     (broken / "summary.json").write_text(json.dumps({**summary, "status": "interrupted"}))
     (broken / "stale.txt").write_text("from the interrupted attempt")
+    (broken / "checkpoint.npz").unlink()  # no training to keep: the run is started over
 
     path = write_sweep(tmp_path, '"train.bptt" = [5, 10, 20]\n', seeds="[0, 1]")
     ran.clear()

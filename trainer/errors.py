@@ -3,10 +3,30 @@
 Kept free of imports so the command line can catch them without loading the package.
 """
 
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
 
 def one_line(text):
-    """Text with line breaks escaped, as user input echoed in a one-line message must be."""
-    return str(text).replace("\r", "\\r").replace("\n", "\\n")
+    """Text as one line with no terminal control, as user input echoed in a message must be: every
+    character str.isprintable() refuses (C0 and C1 controls, ESC, DEL, line and paragraph
+    separators, format characters, surrogates of undecodable bytes) is shown escaped as repr()
+    would show it (\\n, \\x0b, \\x1b, \\x85, \\u2028, \\udcff); the rest is kept as it is."""
+    text = str(text)
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() or c == " " else _NAMED.get(c) or _escape(c) for c in text)
+
+
+def describe(error):
+    """An exception as the one line a failed run's summary and a sweep's progress show:
+    its type and the first line of its message, escaped as one_line does."""
+    lines = str(error).splitlines()
+    return one_line(f"{type(error).__name__}: {lines[0]}" if lines else type(error).__name__)
+
+
+def _escape(c):
+    code = ord(c)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
 class BadInput(ValueError):

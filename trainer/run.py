@@ -14,7 +14,7 @@ import numpy as np
 from datasets import make_task
 from trainer import checkpoint
 from trainer.config import load as load_config
-from trainer.errors import ConfigError, one_line
+from trainer.errors import ConfigError
 from trainer.loop import Diverged, EpochEnd, Position, Row, Step, Trainer
 from trainer.model import build_model
 from trainer.optimizers import make_optimizer
@@ -126,11 +126,7 @@ def _recorded(run_dir, work):
         return work()
     except Exception as e:
         import traceback
-        summary = run_dir.read_summary() or {}
-        summary.update(status="failed", error=one_line(f"{type(e).__name__}: {e}"),
-                       traceback=traceback.format_exc())
-        run_dir.write_summary(summary)
-        return summary
+        return run_dir.record_failure(e, traceback.format_exc())
 
 
 def _execute(setup, run_dir, pos, rows, on_event, should_stop, figures):

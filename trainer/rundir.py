@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from trainer.errors import RunDirError
+from trainer.errors import RunDirError, describe
 
 CONFIG, METRICS, SUMMARY, CHECKPOINT = "config.toml", "metrics.csv", "summary.json", "checkpoint.npz"
 BEST = "best.npz"  # the checkpoint of the best epoch by train.monitor (same format)
@@ -196,6 +196,19 @@ class RunDir:
             return json.loads(self.file(SUMMARY).read_text())
         except (OSError, ValueError):
             return None
+
+    def record_failure(self, error, traceback=None):
+        """Mark the run failed in its summary (kept otherwise), with the error as one line;
+        `error` is an exception or an already written line. Returns the summary. Written only
+        into a run directory (one with a config.toml): nothing is created elsewhere."""
+        summary = self.read_summary() or {}
+        summary.update(status="failed",
+                       error=describe(error) if isinstance(error, BaseException) else error)
+        if traceback:
+            summary["traceback"] = traceback
+        if not self.path.is_symlink() and self.file(CONFIG).is_file():
+            self.write_summary(summary)
+        return summary
 
     def load_checkpoint(self, name=CHECKPOINT):
         path = self.file(name)
