@@ -3,6 +3,7 @@
 Nothing heavy is imported at the top, so `train --help` stays fast.
 """
 import sys
+from collections import Counter
 from pathlib import Path
 
 import click
@@ -97,7 +98,8 @@ def sweep_cmd(sweep_file, workers, scheduler, name, runs_dir, dry_run, run_figur
     interrupted = False
     try:
         with StopFlag() as stop:
-            results = sweep_run.run(sw, sweep_dir, workers, client, progress, stop, run_figures)
+            results = sweep_run.run(sw, sweep_dir, workers, client, progress, stop, run_figures,
+                                    progress.retry)
             interrupted = stop.requested
     except KeyboardInterrupt:
         progress.close()
@@ -114,9 +116,7 @@ def sweep_cmd(sweep_file, workers, scheduler, name, runs_dir, dry_run, run_figur
     rows = results.rows()
     if any(r["run_dir"] for r in rows):
         sweep_plots.draw(sweep_dir / "results.csv", sw.keys, sweep_dir, title=sweep_dir.name)
-    counts = {}
-    for r in rows:
-        counts[r["status"]] = counts.get(r["status"], 0) + 1
+    counts = Counter(r["status"] for r in rows)
     if not quiet:
         click.echo(", ".join(f"{n} {s}" for s, n in counts.items()) + f"; {sweep_dir / 'results.csv'}",
                    err=True)
@@ -169,6 +169,11 @@ class _Progress:
             figures = "  ".join(f"{k} {v:.4g}" for k, v in final.items())
             error = f"  {summary['error']}" if summary.get("error") else ""
             click.echo(f"[{self.done}/{self.total}] {point.name}: {status}  {figures}{error}", err=True)
+
+    def retry(self, point, why):
+        if not self.quiet:
+            line = f"{point.name}: {why}; trying it again (once), from its checkpoint if it has one"
+            (self.bar.write if self.bar is not None else click.echo)(line, file=sys.stderr)
 
     def close(self):
         if self.bar is not None:

@@ -13,6 +13,8 @@ import time
 from pathlib import Path
 
 from trainer.config import ConfigError
+from trainer.errors import describe
+from trainer.sweep import results as sweep_results
 from trainer.sweep.worker import run_to_bytes
 
 CONNECT_TIMEOUT_S = 10
@@ -34,8 +36,8 @@ def connect(address, timeout=None):
     try:
         return Client(address, timeout=f"{timeout or CONNECT_TIMEOUT_S}s", set_as_default=False)
     except (OSError, TimeoutError, ValueError) as e:
-        first = (str(e) or type(e).__name__).splitlines()[0]
-        raise ConfigError(f"--scheduler {address}: cannot connect to a Dask scheduler ({first})") from None
+        raise ConfigError(f"--scheduler {address}: cannot connect to a Dask scheduler "
+                          f"({describe(e)})") from None
 
 
 def run_on_dask(client, todo, sweep_dir, landed, should_stop=None, figures=False):
@@ -68,23 +70,36 @@ def run_on_dask(client, todo, sweep_dir, landed, should_stop=None, figures=False
 def _collect(future, run_path):
     if future.status != "finished":  # the task itself failed (worker lost, import error)
         error = future.exception()
-        return {"status": "failed", "error": f"{type(error).__name__}: {error}".splitlines()[0]}
+        return {"status": "failed", "error": describe(error)}
     out = future.result()
     write_run(run_path, out["files"])
     return out["summary"]
 
 
 def write_run(run_path, files):
-    """Write a run directory from {file name: bytes}: into a hidden folder, then one rename."""
+    """Write a run directory from {file name: bytes}: into a hidden folder, then one rename.
+
+    An unfinished attempt already in run_path (a Dask worker trains from the start, it
+    cannot resume a local checkpoint) is moved aside and deleted only once the new run is in
+    place; a symbolic link or file there is never followed or replaced (ValueError)."""
     run_path = Path(run_path)
-    tmp = run_path.parent / f".{run_path.name}.partial-{secrets.token_hex(2)}"
+    if sweep_results.blocked(run_path):
+        raise ValueError(sweep_results.blocked(run_path))
+    tag = secrets.token_hex(2)
+    tmp = run_path.parent / f".{run_path.name}.partial-{tag}"
+    old = run_path.parent / f".{run_path.name}.replaced-{tag}"
     tmp.mkdir()
     try:
         for name, data in files.items():
             if Path(name).name != name or name.startswith("."):
                 raise ValueError(f"refusing file name {name!r} from a worker")
             (tmp / name).write_bytes(data)
-        os.replace(tmp, run_path)
+        if run_path.is_dir():
+            os.rename(run_path, old)
+        os.rename(tmp, run_path)
     except BaseException:
+        if old.is_dir() and not run_path.exists():
+            os.rename(old, run_path)  # the earlier attempt stays as it was
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    shutil.rmtree(old, ignore_errors=True)

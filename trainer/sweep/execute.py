@@ -2,20 +2,29 @@
 
 A sweep directory holds sweep.toml, results.csv, the plots and one run
 directory per run. Running the same sweep into it again skips runs whose
-summary says completed or diverged (a result, not an accident) and redoes the
-rest: failed, interrupted, or never finished.
+summary says completed or diverged (a result, not an accident) and finishes
+the rest: a run with a checkpoint is resumed in place (as `train resume` does),
+one without is started over; a run directory with a checkpoint is never
+deleted, and a symbolic link in a run's place is left alone (that run fails).
+
+A local worker that dies (killed, out of memory) costs at most the run it had:
+that run is retried once (resumed from its checkpoint) and the pool is rebuilt
+for the rest. Workers exit when the sweep's own process dies.
 """
 import multiprocessing
 import os
 import shutil
+import signal
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from pathlib import Path
 
 from trainer.sweep import results as sweep_results
 from trainer import tomlio
 from trainer.config import ConfigError
-from trainer.rundir import RunDirError, check_runs_dir
+from trainer.errors import describe
+from trainer.rundir import CHECKPOINT, RunDir, RunDirError, check_runs_dir
 from trainer.sweep.worker import BLAS_ENV, init_worker, run_into
 
 SWEEP_FILE = "sweep.toml"
@@ -44,8 +53,18 @@ def open_dir(sweep, runs_dir, name, create=True):
 
 
 def status(sweep_dir, point):
+    if sweep_results.blocked(Path(sweep_dir) / point.name):
+        return "failed"
     summary = sweep_results.summary_of(Path(sweep_dir) / point.name)
     return summary.get("status", "unknown") if summary else None
+
+
+def make_room(path):
+    """Before a run starts: a directory without a checkpoint is started over (it holds no
+    training to keep); one with a checkpoint stays, to be resumed in place."""
+    path = Path(path)
+    if not sweep_results.blocked(path) and path.is_dir() and not (path / CHECKPOINT).is_file():
+        shutil.rmtree(path)
 
 
 def pending(points, sweep_dir):
@@ -60,36 +79,44 @@ class Results:
         self.points, self.dir = points, Path(sweep_dir)
         metrics = [p.cfg.metric for p in points]
         self.columns = sweep_results.columns(sweep.keys, metrics)
-        self.summaries = {p.name: sweep_results.summary_of(self.dir / p.name) for p in points}
+        self.summaries = {p.name: self._summary(p) for p in points}
+
+    def _summary(self, point):
+        error = sweep_results.blocked(self.dir / point.name)
+        if error:
+            return {"status": "failed", "error": error}
+        return sweep_results.summary_of(self.dir / point.name)
 
     def land(self, point, summary):
         self.summaries[point.name] = summary
         self.write()
 
     def rows(self):
-        return [sweep_results.row(p.values, p.seed, self.summaries[p.name], self.dir / p.name,
+        return [sweep_results.row(p.values, p.seed, self.summaries[p.name],
+                                  None if sweep_results.blocked(self.dir / p.name) else self.dir / p.name,
                                   self.dir) for p in self.points]
 
     def write(self):
         return sweep_results.write(self.dir / sweep_results.RESULTS, self.rows(), self.columns)
 
 
-def run(sweep, sweep_dir, workers=None, client=None, on_result=None, should_stop=None, figures=False):
+def run(sweep, sweep_dir, workers=None, client=None, on_result=None, should_stop=None, figures=False,
+        on_retry=None):
     """Run the sweep's pending points into sweep_dir, on a local pool or a Dask client; returns the Results.
 
     on_result(point, summary) is called as each run lands; should_stop() is
     polled, and once true no new run starts and running ones stop after their
     current step (status 'interrupted'), so finished runs stay intact.
+    on_retry(point, why) is called when a run's local worker died and the run is tried again.
     The runs' own figures are drawn only with figures=True.
     """
     sweep_dir = Path(sweep_dir)
     points = sweep.points()
     todo = pending(points, sweep_dir)
     sweep_results.atomic_write_text(sweep_dir / SWEEP_FILE, sweep.to_toml())
-    for p in todo:  # a failed or interrupted run is redone from scratch
-        if (sweep_dir / p.name).exists():
-            shutil.rmtree(sweep_dir / p.name)
-    results = Results(sweep, points, sweep_dir)
+    results = Results(sweep, points, sweep_dir)  # from the run directories' own summaries
+    skipped = [p for p in todo if sweep_results.blocked(sweep_dir / p.name)]
+    todo = [p for p in todo if p not in skipped]
     results.write()
     from trainer.report.live import LiveReport
     report = LiveReport(sweep_dir)  # report/report.html, rewritten as runs land
@@ -102,42 +129,103 @@ def run(sweep, sweep_dir, workers=None, client=None, on_result=None, should_stop
             on_result(point, summary)
 
     try:
+        for p in skipped:
+            landed(p, results.summaries[p.name])
         if todo and client is not None:
             from trainer.sweep.dask_cluster import run_on_dask
             run_on_dask(client, todo, sweep_dir, landed, should_stop, figures)
         elif todo:
-            run_local(todo, sweep_dir, workers or os.cpu_count() or 1, landed, should_stop, figures)
+            run_local(todo, sweep_dir, workers or os.cpu_count() or 1, landed, should_stop, figures,
+                      on_retry)
     finally:
         report.update(final=True)
     results.report = report
     return results
 
 
-def run_local(todo, sweep_dir, workers, landed, should_stop=None, figures=False):
-    """A pool of `workers` fresh processes (spawned, one BLAS thread each), one run per task."""
+def run_local(todo, sweep_dir, workers, landed, should_stop=None, figures=False, on_retry=None):
+    """A pool of `workers` fresh processes (spawned, one BLAS thread each), one run per task.
+
+    When a worker dies the executor fails every run it holds (BrokenProcessPool): the pool
+    is rebuilt and those runs go again, resumed from their checkpoints. Only the run whose
+    worker died by itself (not ended by the pool, reported on `events`) is charged; a run
+    charged twice is recorded as failed.
+    """
     ctx = multiprocessing.get_context("spawn")
-    stop = ctx.Event()
+    stop, events = ctx.Event(), ctx.SimpleQueue()
+    queue, charged = list(todo), set()
+    while queue:
+        lost, seen = _pool_round(ctx, queue, sweep_dir, workers, stop, events, landed,
+                                 should_stop, figures)
+        queue = []
+        for p in lost:
+            if stop.is_set():
+                landed(p, {"status": "pending"})
+            elif p.name not in seen["started"] or p.name in seen["ended"]:
+                queue.append(p)  # never started, or ended by the pool for another's death
+            elif p.name in charged:
+                landed(p, _lost_twice(sweep_dir / p.name))
+            else:
+                charged.add(p.name)
+                if on_retry:
+                    on_retry(p, "its worker process died")
+                queue.append(p)
+
+
+def _pool_round(ctx, todo, sweep_dir, workers, stop, events, landed, should_stop, figures):
+    """Run `todo` on one pool until every run landed or the pool broke; returns (the runs lost
+    to a broken pool, what the workers reported: started and ended run names, pids)."""
+    seen = {"started": set(), "ended": set(), "pids": set()}
     with _env(BLAS_ENV):  # workers inherit it when spawned, before they import numpy
-        pool = ProcessPoolExecutor(min(workers, len(todo)), mp_context=ctx,
-                                   initializer=init_worker, initargs=(stop,))
-        futures = {pool.submit(run_into, p.cfg.to_dict(), p.cfg.source, str(sweep_dir / p.name), figures): p
-                   for p in todo}
+        pool = ProcessPoolExecutor(min(workers, len(todo)), mp_context=ctx, initializer=init_worker,
+                                   initargs=(stop, events, os.getpid()))
+        futures = {}
+        for p in todo:
+            make_room(sweep_dir / p.name)
+            futures[pool.submit(run_into, p.cfg.to_dict(), p.cfg.source, str(sweep_dir / p.name),
+                                figures)] = p
+    lost = []
     try:
         waiting = set(futures)
         while waiting:
             done, waiting = wait(waiting, timeout=0.2, return_when=FIRST_COMPLETED)
+            _drain(events, seen)
             for f in done:
-                landed(futures[f], _outcome(f))
+                if not f.cancelled() and isinstance(f.exception(), BrokenProcessPool):
+                    lost.append(futures[f])
+                else:
+                    landed(futures[f], _outcome(f))
             if should_stop and should_stop() and not stop.is_set():
                 stop.set()
                 for f in waiting:
                     f.cancel()
-        pool.shutdown(wait=True)
+        pool.shutdown(wait=True)  # a broken pool has ended and joined its workers by now
+        _drain(events, seen)
     except BaseException:  # a second Ctrl-C, or a failure in the parent: do not wait for runs
-        for proc in list(getattr(pool, "_processes", {}).values()):
-            proc.terminate()
+        _drain(events, seen)
+        for pid in seen["pids"]:
+            try:
+                os.kill(pid, signal.SIGTERM)  # the worker leaves at once (see init_worker)
+            except OSError:
+                pass
         pool.shutdown(wait=False, cancel_futures=True)
         raise
+    return lost, seen
+
+
+def _drain(events, seen):
+    while not events.empty():
+        kind, name, pid = events.get()
+        if kind == "worker":
+            seen["pids"].add(pid)
+        else:
+            seen[kind].add(name)
+
+
+def _lost_twice(run_path):
+    """The summary of a run whose worker died twice, written into its directory when it has one."""
+    return RunDir(run_path).record_failure("its worker process died twice (killed, or out of "
+                                           "memory); run the sweep again to resume it")
 
 
 def _outcome(future):
@@ -145,7 +233,7 @@ def _outcome(future):
         return {"status": "pending"}
     error = future.exception()
     if error is not None:  # the worker process died (killed, out of memory): no summary
-        return {"status": "failed", "error": f"{type(error).__name__}: {error}".splitlines()[0]}
+        return {"status": "failed", "error": describe(error)}
     return future.result()
 
 

@@ -86,3 +86,14 @@ def table_for_runs(paths, out_dir):
 def summary_of(path):
     """A run directory's summary.json, or None when it has none (yet)."""
     return RunDir(path).read_summary() if (Path(path) / SUMMARY).is_file() else None
+
+
+def blocked(path):
+    """Why a run's place holds something a sweep must not follow or replace, or None."""
+    path = Path(path)
+    if path.is_symlink():
+        return (f"{path}: a symbolic link where the run's directory belongs; left alone "
+                "(remove it to run this point again)")
+    if path.exists() and not path.is_dir():
+        return f"{path}: not a directory; left alone (remove it to run this point again)"
+    return None
