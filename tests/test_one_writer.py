@@ -259,3 +259,14 @@ def test_new_files_get_the_usual_permissions(tmp_path):
     os.umask(mask)
     for name in ("config.toml", "summary.json", "checkpoint.npz", "metrics.csv", "task_view.png"):
         assert (run / name).stat().st_mode & 0o777 == 0o666 & ~mask, name
+
+
+def test_plot_of_a_killed_run_with_a_torn_last_row_draws_and_changes_no_row(tmp_path):
+    run = new_run(tmp_path / "runs")
+    with open(run / "metrics.csv", "a") as f:
+        f.write("99,9,tra")  # what a kill mid-write leaves
+    before = (run / "metrics.csv").read_bytes()
+    result = train("plot", run)
+    assert result.exit_code == 0, result.output
+    assert (run / "loss_curves.png").stat().st_size > 0
+    assert (run / "metrics.csv").read_bytes() == before  # resume is what drops the torn row

@@ -323,13 +323,16 @@ def plot_cmd(run_dirs, steps):
     """
     from trainer.evaluate import task_view
     from trainer.plots.run import draw_run
-    for path in run_dirs:
+    loaded = []
+    for path in run_dirs:  # every run checked and locked before any is redrawn
         rd, setup, which = _load_run(path)
         try:
             rd.lock()  # no train or resume writing the run meanwhile
             click.get_current_context().call_on_close(rd.release)
         except BadInput as e:
             fail(str(e))
+        loaded.append((rd, setup, which))
+    for rd, setup, which in loaded:
         summary = rd.read_summary() or {}
         best = summary.get("best") if which == "best" else None
         note = f" (best model, epoch {best['epoch']})" if best else ""

@@ -6,6 +6,7 @@ the training loop do not pay for it; metrics.csv is read with the csv module,
 which starts faster than pandas and is all a run's own plots need.
 """
 import csv
+import io
 from pathlib import Path
 
 import numpy as np
@@ -74,14 +75,18 @@ def _mark_epochs(axes, val):
 
 
 def read_metrics(path):
-    """metrics.csv as {split: {column: float array}} (empty cells as NaN)."""
+    """metrics.csv as {split: {column: float array}} (empty cells as NaN). A last line
+    without its newline is a row torn by a kill: it is not a row yet, and is left out."""
     with open(path, newline="") as f:
-        reader = csv.DictReader(f)
-        cols = [c for c in reader.fieldnames or () if c != "split"]
-        raw = {"train": {c: [] for c in cols}, "val": {c: [] for c in cols}}
-        for row in reader:
-            for c in cols:
-                raw[row["split"]][c].append(float(row[c]) if row[c] != "" else np.nan)
+        text = f.read()
+    if not text.endswith("\n"):
+        text = text[: text.rfind("\n") + 1]
+    reader = csv.DictReader(io.StringIO(text))
+    cols = [c for c in reader.fieldnames or () if c != "split"]
+    raw = {"train": {c: [] for c in cols}, "val": {c: [] for c in cols}}
+    for row in reader:
+        for c in cols:
+            raw[row["split"]][c].append(float(row[c]) if row[c] != "" else np.nan)
     return {split: {c: np.array(v) for c, v in d.items()} for split, d in raw.items()}
 
 
