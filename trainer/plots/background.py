@@ -39,7 +39,13 @@ class FigureProcess:
         self._conn, child_end = ctx.Pipe()
         self._proc = ctx.Process(target=_serve, args=(child_end, self._conn), daemon=True,
                                  name="figures")
-        self._proc.start()
+        # SIGINT blocked across the fork: the helper is born deaf to Ctrl-C (it unblocks once
+        # it ignores it); here it is only held back, and delivered as soon as the fork is done
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            self._proc.start()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
         child_end.close()
 
     def run(self, jobs):
@@ -77,6 +83,7 @@ def start():
 def _serve(conn, parent_end):
     parent_end.close()  # only the parent holds that end now: its death closes the pipe
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # blocked by the parent's fork
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     _warm_up()
     while True:
