@@ -189,22 +189,22 @@ def test_module_entry_point_and_help_with_examples():
     assert "--config" in out and "Examples" in out and "eval" in out and "plot" in out
 
 
-def _broken_plot(*args, **kwargs):
-    raise RuntimeError("the plot broke")
+def _broken_probe(*args, **kwargs):
+    raise RuntimeError("the probe broke")
 
 
 def test_a_failure_inside_a_run_is_recorded_in_one_line(tmp_path, monkeypatch):
     """Anything but bad input or divergence (a bug, memory, the disk): status failed with the error
-    and traceback in summary.json, one line on stderr, exit 1; 'completed' is only ever written
-    once the plots are."""
-    import trainer.plots.run
-    monkeypatch.setattr(trainer.plots.run, "plot_losses", _broken_plot)  # drawn in the helper process
+    and traceback in summary.json, one line on stderr, exit 1. (A failure while drawing leaves the
+    run completed: tests/test_one_writer.py.)"""
+    import trainer.run
+    monkeypatch.setattr(trainer.run, "_probe_gradient_reach", _broken_probe)
     result = CliRunner().invoke(main, ["--config", str(CONFIGS / "sine.toml"), "--quiet",
                                        "--set", "train.epochs=1", "--runs-dir", str(tmp_path)])
     assert result.exit_code == 1
-    assert result.stderr.count("\n") == 1 and "RuntimeError: the plot broke" in result.stderr
+    assert result.stderr.count("\n") == 1 and "RuntimeError: the probe broke" in result.stderr
     s = json.loads((run_path(result) / "summary.json").read_text())
-    assert s["status"] == "failed" and s["error"] == "RuntimeError: the plot broke"
+    assert s["status"] == "failed" and s["error"] == "RuntimeError: the probe broke"
     assert "Traceback" in s["traceback"]
 
 

@@ -14,7 +14,7 @@ import numpy as np
 from datasets import make_task
 from trainer import checkpoint
 from trainer.config import load as load_config
-from trainer.errors import ConfigError
+from trainer.errors import ConfigError, describe
 from trainer.loop import Diverged, EpochEnd, Position, Row, Step, Trainer
 from trainer.model import build_model
 from trainer.optimizers import make_optimizer
@@ -95,8 +95,10 @@ def prepare_resume(run_dir, epochs=None):
     if epochs is not None and epochs < pos.epoch:
         raise RunDirError(f"--epochs {epochs}: the run has already done {pos.epoch} epochs")
     # a run killed in its finishing steps (probe, plots, summary) has all its epochs but is
-    # not `completed`: resuming redoes those steps from the last checkpoint
-    finished = (run_dir.read_summary() or {}).get("status") == "completed"
+    # not `completed`, and one whose figures failed says so: resuming redoes those steps
+    # from the last checkpoint
+    before = run_dir.read_summary() or {}
+    finished = before.get("status") == "completed" and not before.get("plot_error")
     if not finished and (pos.stopped_early or pos.epoch >= cfg["train"]["epochs"]):
         _check_metrics(run_dir.file(METRICS), rows)
         return setup, pos, rows
@@ -203,7 +205,10 @@ def _run_epochs(setup, run_dir, pos, rows, on_event, should_stop, figures):
         from trainer.plots.background import Inline
         from trainer.plots.run import figure_jobs
         painter = Inline() if figures is True else figures
-        painter.run(figure_jobs(run_dir.path, task_view(model, task), summary, note))
+        try:
+            painter.run(figure_jobs(run_dir.path, task_view(model, task), summary, note))
+        except Exception as e:  # the numbers stand without pictures; `train plot` or
+            summary["plot_error"] = describe(e)  # `train resume` draws them later
     run_dir.write_summary(summary)
     return summary
 

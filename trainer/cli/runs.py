@@ -127,6 +127,9 @@ def _report(run_dir, quiet, stop, work):
         sys.exit(EXIT_FAILED)
     if not quiet and status != "diverged":  # divergence: one message, the error below
         click.echo(_describe(summary), err=True)
+    if summary.get("plot_error"):
+        click.echo(f"warning: the figures were not drawn ({summary['plot_error']}); draw them "
+                   f"with: train plot {run_dir.path}", err=True)
     click.echo(str(run_dir.path))
     if status == "diverged":
         from trainer.rundir import CHECKPOINT
@@ -338,3 +341,5 @@ def plot_cmd(run_dirs, steps):
         note = f" (best model, epoch {best['epoch']})" if best else ""
         for p in draw_run(rd.path, task_view(setup.model, setup.task, steps), summary, note=note):
             click.echo(str(p))
+        if summary.pop("plot_error", None):  # drawn now: the summary stops saying otherwise
+            rd.write_summary(summary)
