@@ -8,6 +8,7 @@ import re
 import secrets
 import shutil
 import time
+import weakref
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -74,6 +75,8 @@ class Lock:
                               "is writing there; wait for it to end") from None
         os.ftruncate(self.fd, 0)
         os.pwrite(self.fd, f"{os.getpid()}\n".encode(), 0)
+        ref = weakref.ref(self)
+        os.register_at_fork(after_in_child=lambda: _close_in_child(ref))
 
     def release(self):
         if self.fd is not None:
@@ -81,6 +84,39 @@ class Lock:
             self.fd = None
 
     __del__ = release
+
+
+def _close_in_child(ref):
+    """In a forked child (the figure helper and its forks): close the child's copy of the lock's
+    descriptor. The parent's lock stays held, and the child no longer holds it too: a child
+    outliving a killed parent would otherwise keep the run locked against its resume."""
+    lock = ref()
+    if lock is not None and lock.fd is not None:
+        try:
+            os.close(lock.fd)
+        except OSError:
+            pass
+        lock.fd = None
+
+
+ABANDONED_S = 60  # a .new- directory older than this that nobody holds was left by a kill
+
+
+def _remove_abandoned_new(runs_dir):
+    """Remove the hidden .new- directories that runs killed while being created left behind:
+    older than ABANDONED_S and with their lock free (a live creation holds it)."""
+    for tmp in runs_dir.glob(".new-*"):
+        try:
+            if tmp.is_symlink() or not tmp.is_dir() or \
+                    time.time() - tmp.lstat().st_mtime < ABANDONED_S:
+                continue
+            held = Lock(tmp)
+        except (OSError, RunDirError):
+            continue  # being made right now, or gone already
+        try:
+            shutil.rmtree(tmp, ignore_errors=True)
+        finally:
+            held.release()
 
 
 def _rename_new(src, dst):
@@ -127,6 +163,7 @@ class RunDir:
         locked (see Lock; the lock stays held) and given cfg's config.toml, then renamed."""
         runs_dir = check_runs_dir(runs_dir)
         runs_dir.mkdir(parents=True, exist_ok=True)
+        _remove_abandoned_new(runs_dir)
         tmp = runs_dir / f".new-{secrets.token_hex(6)}"
         os.mkdir(tmp, 0o777)  # the usual permissions: 0777 less the umask
         made = cls(tmp)
