@@ -4,6 +4,7 @@ import faulthandler
 import json
 import logging
 import sys
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -73,3 +74,103 @@ def test_an_unreachable_scheduler_is_bad_input(tmp_path, monkeypatch):
     assert result.exit_code == 2, result.output
     assert "cannot connect to a Dask scheduler" in result.stderr
     assert result.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize("speaks", [None, b"HTTP/1.0 200 OK\r\n\r\nhello there, not dask\r\n"],
+                         ids=["silent", "speaks"])
+def test_a_server_that_does_not_answer_as_dask_is_refused_within_the_timeout(tmp_path, monkeypatch,
+                                                                            speaks):
+    """Something listening that is not a Dask scheduler (a web server waits for a request and
+    says nothing; another speaks, but not Dask): exit 2, one line, within the connect timeout
+    (it hung over 400 s)."""
+    import socket
+    import threading
+    import time
+    from trainer.sweep import dask_cluster as sweep_dask
+    monkeypatch.setattr(sweep_dask, "CONNECT_TIMEOUT_S", 1)
+    server = socket.create_server(("127.0.0.1", 0))
+    accepted = []
+
+    def serve():
+        conn, _ = server.accept()
+        accepted.append(conn)
+        if speaks:
+            conn.sendall(speaks)
+
+    threading.Thread(target=serve, daemon=True).start()
+    (tmp_path / "base.toml").write_text(BASE)
+    path = tmp_path / "s.toml"
+    path.write_text('base = "base.toml"\n')
+    address = f"tcp://127.0.0.1:{server.getsockname()[1]}"
+    start = time.monotonic()
+    try:
+        result = CliRunner().invoke(main, ["sweep", str(path), "--scheduler", address,
+                                           "--runs-dir", str(tmp_path / "runs"), "--name", "x"])
+    finally:
+        server.close()
+        for conn in accepted:
+            conn.close()
+    assert time.monotonic() - start < 10
+    assert result.exit_code == 2, result.output
+    line, = result.stderr.strip().splitlines()
+    assert address in line and ("no answer as a Dask scheduler" in line if speaks is None
+                                else "not as a Dask scheduler" in line)
+    assert not (tmp_path / "runs").exists()
+
+
+def _start(args, ready):
+    """A `python -m ...` process; waits until its stderr has printed a line with `ready` and
+    returns (process, that line)."""
+    import subprocess
+    proc = subprocess.Popen([sys.executable, "-m", *args], stderr=subprocess.PIPE,
+                            stdout=subprocess.DEVNULL, text=True)
+    for line in proc.stderr:
+        if ready in line:
+            return proc, line
+    raise AssertionError(f"{args[0]} did not start")
+
+
+def test_losing_the_scheduler_stops_the_sweep_in_one_line_and_the_rest_stays_pending(tmp_path):
+    """The scheduler killed mid-sweep: one line saying what is done and what is left, exit 1,
+    runs not written stay pending (not failed), and the same sweep finishes them (here,
+    locally)."""
+    import subprocess
+    import time
+    faulthandler.dump_traceback_later(HANG_LIMIT_S, exit=True, file=sys.stderr)
+    scheduler, line = _start(["distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port",
+                              "0", "--no-dashboard"], "Scheduler at:")
+    address = line.split("Scheduler at:")[1].split()[0]
+    worker = None
+    try:
+        worker, _ = _start(["distributed.cli.dask_worker", address, "--nworkers", "1",
+                            "--nthreads", "1", "--no-dashboard"], "Starting established connection")
+        (tmp_path / "base.toml").write_text(BASE.replace("epochs = 1", "epochs = 6"))
+        path = tmp_path / "s.toml"
+        path.write_text('base = "base.toml"\n[sweep]\nseeds = [0, 1, 2, 3, 4, 5]\n')
+        runs = tmp_path / "runs"
+        env = {**__import__("os").environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+        sweep = subprocess.Popen([sys.executable, "-m", "trainer", "sweep", str(path), "--scheduler",
+                                  address, "--runs-dir", str(runs), "--name", "d", "--quiet"],
+                                 stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
+                                 env=env)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not list(runs.glob("d/seed=*/summary.json")):
+            time.sleep(0.02)
+        scheduler.kill()
+        _, err = sweep.communicate(timeout=60)
+    finally:
+        scheduler.kill()
+        if worker is not None:
+            worker.kill()
+        faulthandler.cancel_dump_traceback_later()
+    assert sweep.returncode == 1, err
+    line, = err.strip().splitlines()
+    assert line.startswith(f"error: lost the Dask scheduler at {address}: ") and "left" in line
+    with open(runs / "d" / "results.csv", newline="") as f:
+        statuses = [r["status"] for r in csv.DictReader(f)]
+    assert "completed" in statuses and "pending" in statuses and "failed" not in statuses
+    again = CliRunner().invoke(main, ["sweep", str(path), "--runs-dir", str(runs), "--name", "d",
+                                      "--quiet"], catch_exceptions=False)
+    assert again.exit_code == 0, again.output
+    with open(runs / "d" / "results.csv", newline="") as f:
+        assert [r["status"] for r in csv.DictReader(f)] == ["completed"] * 6

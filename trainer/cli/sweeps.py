@@ -75,6 +75,7 @@ def sweep_cmd(sweep_file, workers, scheduler, name, runs_dir, dry_run, run_figur
         if scheduler and not dry_run:  # before anything is written
             from trainer.sweep.dask_cluster import connect
             client = connect(scheduler)
+            _quiet_dask()
     except BadInput as e:
         fail(str(e))
     if not dry_run:
@@ -108,9 +109,18 @@ def sweep_cmd(sweep_file, workers, scheduler, name, runs_dir, dry_run, run_figur
     except BadInput as e:
         progress.close()
         fail(str(e))
+    except Exception as e:
+        from trainer.sweep.dask_cluster import SchedulerLost
+        if not isinstance(e, SchedulerLost):
+            raise
+        progress.close()
+        left = len(sweep_run.pending(points, sweep_dir))
+        fail(f"lost the Dask scheduler at {scheduler}: {len(points) - left} of {len(points)} "
+             f"runs done, {left} left; run the same command with --name {sweep_dir.name} once "
+             "the scheduler is back (or without --scheduler, here)", EXIT_FAILED_RUNS)
     finally:
         if client is not None:
-            client.close()
+            client.close(timeout=5)
     progress.close()
     from trainer.plots import sweep as sweep_plots
     rows = results.rows()
@@ -130,6 +140,15 @@ def sweep_cmd(sweep_file, workers, scheduler, name, runs_dir, dry_run, run_figur
         sys.exit(EXIT_INTERRUPTED)
     if counts.get("failed"):
         sys.exit(EXIT_FAILED_RUNS)
+
+
+def _quiet_dask():
+    """distributed logs every reconnection attempt with a traceback on stderr; the sweep says
+    in one line what a lost scheduler means."""
+    import logging
+    for name in ["distributed", *logging.Logger.manager.loggerDict]:
+        if name.startswith("distributed"):  # its config gives some their own levels
+            logging.getLogger(name).setLevel(logging.CRITICAL)
 
 
 def _cores():

@@ -33,11 +33,48 @@ def connect(address, timeout=None):
     except ImportError:
         raise ConfigError(f"--scheduler {address}: needs dask.distributed; install the extra: "
                           "pip install -e '.[dask]'") from None
+    seconds = timeout or CONNECT_TIMEOUT_S
+    if address.startswith("tcp://"):
+        _answers_as_dask(address, seconds)
     try:
-        return Client(address, timeout=f"{timeout or CONNECT_TIMEOUT_S}s", set_as_default=False)
+        return Client(address, timeout=f"{seconds}s", set_as_default=False)
     except (OSError, TimeoutError, ValueError) as e:
         raise ConfigError(f"--scheduler {address}: cannot connect to a Dask scheduler "
                           f"({describe(e)})") from None
+
+
+def _answers_as_dask(address, seconds):
+    """A Dask scheduler speaks first: it sends its handshake (an 8-byte length, then the frame
+    count) as soon as a connection is accepted. Anything else (a web server waits for a
+    request) would leave the Client's own handshake waiting for ever, whatever its timeout:
+    refuse it here, within `seconds`, as a one-line ConfigError."""
+    import socket
+    import struct
+    host, port = address[len("tcp://"):].rsplit(":", 1)
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=seconds) as sock:
+            sock.settimeout(seconds)
+            head = b""
+            while len(head) < 16:
+                chunk = sock.recv(16 - len(head))
+                if not chunk:
+                    break
+                head += chunk
+    except socket.timeout:
+        raise ConfigError(f"--scheduler {address}: no answer as a Dask scheduler within "
+                          f"{seconds} s (is it one?)") from None
+    except OSError as e:
+        raise ConfigError(f"--scheduler {address}: cannot connect to a Dask scheduler "
+                          f"({e.strerror or describe(e)})") from None
+    frames = struct.unpack("<Q", head[8:16])[0] if len(head) == 16 else 0
+    if not 1 <= frames <= 1000:
+        raise ConfigError(f"--scheduler {address}: something answers there, but not as a Dask "
+                          "scheduler")
+
+
+class SchedulerLost(Exception):
+    """The connection to the Dask scheduler was lost mid-sweep; the runs not written are left
+    pending (the sweep finishes them when run again)."""
 
 
 def run_on_dask(client, todo, sweep_dir, landed, should_stop=None, figures=False):
@@ -52,7 +89,11 @@ def run_on_dask(client, todo, sweep_dir, landed, should_stop=None, figures=False
     left = list(futures)
     try:
         while left:
+            if client.status != "running":  # the scheduler is gone (or going)
+                raise SchedulerLost(client.scheduler.address if client.scheduler else "")
             batch = [f for f in left if f.done()]
+            if any(f.status == "cancelled" for f in batch):  # not by us: the connection dropped
+                raise SchedulerLost("")
             left = [f for f in left if f not in batch]
             for f in batch:
                 landed(futures[f], _collect(f, Path(sweep_dir) / futures[f].name))
@@ -60,9 +101,10 @@ def run_on_dask(client, todo, sweep_dir, landed, should_stop=None, figures=False
                 break
             if not batch:
                 time.sleep(0.1)
-    finally:  # stopped, or a second Ctrl-C: nothing more runs for this sweep
+    finally:  # stopped, lost, or a second Ctrl-C: nothing more runs for this sweep
         if left:
-            client.cancel(left)
+            if client.status == "running":
+                client.cancel(left)
             for f in left:
                 landed(futures[f], {"status": "pending"})
 
