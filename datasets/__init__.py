@@ -2,8 +2,9 @@
 
 Each task module defines KEYS (its config keys under [task]), METRIC,
 make(task_cfg, rng) -> StreamTask or EpisodeTask (a pure function of its config
-and a numpy.random.Generator), and optionally check(cfg) -> a problem with the
-whole config, as a phrase, or None.
+and a numpy.random.Generator), footprint(task_cfg) -> (floats its arrays hold, steps
+per episode or None for a stream, widest input or output) for the memory check
+before a run, and optionally check(cfg) -> a problem with the whole config, as a phrase, or None.
 """
 from datasets import adding, anbn, copy_task, counting, parity, sine
 from datasets.base import Batch, EpisodeTask, StreamTask

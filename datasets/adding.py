@@ -5,9 +5,10 @@ from datasets.base import Batch, EpisodeTask, Key, episode_check
 
 METRIC = "mse"
 KEYS = {
-    "length": Key(50, "steps per sequence", min=2),
-    "train_size": Key(2000, "training sequences per epoch (drawn fresh every batch)", min=1),
-    "val_size": Key(500, "sequences in the fixed validation set", min=1),
+    "length": Key(50, "steps per sequence", min=2, max=1e6),
+    "train_size": Key(2000, "training sequences per epoch (drawn fresh every batch)", min=1,
+                      max=1e9),
+    "val_size": Key(500, "sequences in the fixed validation set", min=1, max=1e7),
 }
 check = episode_check
 
@@ -40,3 +41,9 @@ def make(cfg, rng):
         sample=lambda r, n: sample(r, n, length), val=val,
         baseline={"train_loss": mse, "val_loss": mse, "val_mse": mse},
         baseline_name="always predict 1 (the mean sum)")
+
+
+def footprint(cfg):
+    """(floats the task's arrays hold, steps per episode, the widest input or output): for the
+    memory check before a run starts."""
+    return 8 * cfg["val_size"] * cfg["length"], cfg["length"], 2

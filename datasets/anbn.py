@@ -10,10 +10,12 @@ from datasets.base import Batch, EpisodeTask, Key, sequences_right
 METRIC = "string_accuracy"
 S, A, B, T = 0, 1, 2, 3
 KEYS = {
-    "n_min": Key(1, "shortest n in training", min=1),
-    "n_max": Key(10, "longest n in training", min=1),
-    "n_test_max": Key(20, "longest n in validation (beyond n_max: generalisation)", min=1),
-    "train_size": Key(1000, "training strings per epoch (n drawn uniformly every batch)", min=1),
+    "n_min": Key(1, "shortest n in training", min=1, max=1e5),
+    "n_max": Key(10, "longest n in training", min=1, max=1e5),
+    "n_test_max": Key(20, "longest n in validation (beyond n_max: generalisation)", min=1,
+                        max=1e5),
+    "train_size": Key(1000, "training strings per epoch (n drawn uniformly every batch)", min=1,
+                      max=1e9),
 }
 
 
@@ -81,3 +83,11 @@ def _memoryless_scores(p, batch):
     bce = -(batch.y * np.log(probs) + (1 - batch.y) * np.log(1 - probs)).mean(axis=2)
     loss = float((bce * m).sum() / m.sum())
     return loss, float(np.mean(sequences_right(probs > 0.5, batch.y, m)))
+
+
+def footprint(cfg):
+    """(floats the task's arrays hold, steps per episode, the widest input or output): for the
+    memory check before a run starts.
+    The validation strings: one per n up to n_test_max, each 2 n_test_max + 1 steps."""
+    val_len = 2 * cfg["n_test_max"] + 1
+    return 10 * cfg["n_test_max"] * val_len, 2 * cfg["n_max"] + 1, 4

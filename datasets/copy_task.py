@@ -11,9 +11,10 @@ METRIC = "accuracy"
 BLANK, DELIMITER, VOCAB, N_DATA, SHOWN = 0, 9, 10, 8, 10
 KEYS = {
     "delay": Key(20, "blank steps between the symbols and their replay (the delimiter included)",
-                 min=1),
-    "train_size": Key(2000, "training sequences per epoch (drawn fresh every batch)", min=1),
-    "val_size": Key(500, "sequences in the fixed validation set", min=1),
+                 min=1, max=1e6),
+    "train_size": Key(2000, "training sequences per epoch (drawn fresh every batch)", min=1,
+                      max=1e9),
+    "val_size": Key(500, "sequences in the fixed validation set", min=1, max=1e7),
 }
 check = episode_check
 
@@ -44,3 +45,10 @@ def make(cfg, rng):
         sample=lambda r, n: sample(r, n, delay), val=sample(rng, cfg["val_size"], delay),
         baseline={"train_loss": ce, "val_loss": ce, "val_accuracy": 1 / N_DATA},
         baseline_name="blanks, then a uniform guess over the 8 symbols")
+
+
+def footprint(cfg):
+    """(floats the task's arrays hold, steps per episode, the widest input or output): for the
+    memory check before a run starts."""
+    length = cfg["delay"] + 2 * SHOWN
+    return 6 * cfg["val_size"] * length, length, VOCAB

@@ -5,10 +5,11 @@ from datasets.base import Key, StreamTask, stream_check
 
 METRIC = "accuracy"
 KEYS = {
-    "vocab": Key(10, "how many tokens the count wraps through", min=2),
-    "repeat": Key(4, "consecutive steps each token is held (1: plain counting)", min=1),
-    "length": Key(4000, "steps in the training stream", min=2),
-    "val_length": Key(1000, "steps in the validation stream (continues the training stream)", min=2),
+    "vocab": Key(10, "how many tokens the count wraps through", min=2, max=1e5),
+    "repeat": Key(4, "consecutive steps each token is held (1: plain counting)", min=1, max=1e9),
+    "length": Key(4000, "steps in the training stream", min=2, max=1e9),
+    "val_length": Key(1000, "steps in the validation stream (continues the training stream)", min=2,
+                      max=1e9),
 }
 check = stream_check
 
@@ -42,3 +43,9 @@ def _memoryless(x, y, vocab, repeat):
     loss = float(-np.mean(np.log(p)))
     guess = x if p_stay > 0.5 else (x + 1) % vocab
     return loss, float(np.mean(guess == y))
+
+
+def footprint(cfg):
+    """(floats the task's arrays hold, steps per episode or None for a stream, the widest
+    input or output): for the memory check before a run starts."""
+    return 8 * (cfg["length"] + cfg["val_length"] + 1) + 2 * cfg["vocab"] ** 2, None, cfg["vocab"]

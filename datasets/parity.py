@@ -5,9 +5,10 @@ from datasets.base import Batch, EpisodeTask, Key, episode_check
 
 METRIC = "accuracy"
 KEYS = {
-    "length": Key(10, "bits per sequence", min=1),
-    "train_size": Key(2000, "training sequences per epoch (drawn fresh every batch)", min=1),
-    "val_size": Key(500, "sequences in the fixed validation set", min=1),
+    "length": Key(10, "bits per sequence", min=1, max=1e6),
+    "train_size": Key(2000, "training sequences per epoch (drawn fresh every batch)", min=1,
+                      max=1e9),
+    "val_size": Key(500, "sequences in the fixed validation set", min=1, max=1e7),
 }
 check = episode_check
 
@@ -30,3 +31,9 @@ def make(cfg, rng):
         sample=lambda r, n: sample(r, n, length), val=sample(rng, cfg["val_size"], length),
         baseline={"train_loss": float(np.log(2)), "val_loss": float(np.log(2)), "val_accuracy": 0.5},
         baseline_name="a coin flip")
+
+
+def footprint(cfg):
+    """(floats the task's arrays hold, steps per episode, the widest input or output): for the
+    memory check before a run starts."""
+    return 6 * cfg["val_size"] * cfg["length"], cfg["length"], 2

@@ -8,8 +8,9 @@ KEYS = {
     "period": Key(25.0, "steps per period of the wave", above=2.0),
     "amplitude": Key(1.0, "peak value of the wave", above=0.0),
     "noise": Key(0.0, "std of Gaussian noise added to every value", min=0.0),
-    "length": Key(4000, "steps in the training stream", min=2),
-    "val_length": Key(1000, "steps in the validation stream (continues the training stream)", min=2),
+    "length": Key(4000, "steps in the training stream", min=2, max=1e9),
+    "val_length": Key(1000, "steps in the validation stream (continues the training stream)", min=2,
+                      max=1e9),
 }
 check = stream_check
 
@@ -32,3 +33,9 @@ def make(cfg, rng):
     return StreamTask("sine", "regression", METRIC, train_x, train_y, val_x, val_y,
                 input_dim=1, output_dim=1, baseline=baseline,
                 baseline_name="persistence (predict x[t])")
+
+
+def footprint(cfg):
+    """(floats the task's arrays hold, steps per episode or None for a stream, the widest
+    input or output): for the memory check before a run starts."""
+    return 8 * (cfg["length"] + cfg["val_length"] + 1), None, 1

@@ -300,6 +300,13 @@ CASES = {
     "generate not a run": (lambda t, g: ["generate", str(t)], "not a run directory"),
     "plot not a run": (lambda t, g: ["plot", str(t)], "not a run directory"),
     "plot bad steps": (lambda t, g: ["plot", str(g), "--steps", "-5"], "--steps"),
+    # huge but well-typed values: bounded, refused before anything is made
+    "hidden 10^23": (lambda t, g: ["--config", SINE, "--set", "model.hidden=" + "1" + "0" * 23],
+                     "model.hidden"),
+    "task length 4e12": (lambda t, g: ["--config", SINE, "--set", "task.length=4000000000000"],
+                         "task.length"),
+    "threads 1e20": (lambda t, g: ["--config", SINE, "--set", "train.threads=" + "1" + "0" * 20],
+                     "train.threads"),
     "plot GOOD BAD redraws nothing": (lambda t, g: ["plot", str(g), str(t)], "not a run directory"),
     # echoed input is escaped: these split a line for str.splitlines() and for terminals
     "--set with a vertical tab": (lambda t, g: ["--config", SINE, "--set", "task.len\vgth=3"],
@@ -338,4 +345,24 @@ def test_a_bad_scheduler_address_is_refused_the_same_without_the_dask_extra(tmp_
     assert result.exit_code == 2, (result.output, result.exception)
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "expected a scheduler address" in lines[0], result.stderr
+    assert not (tmp_path / "runs").exists()
+
+
+def _limit_memory():
+    import resource
+    resource.setrlimit(resource.RLIMIT_AS, (3 << 30, resource.getrlimit(resource.RLIMIT_AS)[1]))
+
+
+def test_a_run_whose_arrays_would_not_fit_in_memory_is_refused_before_anything_is_made(tmp_path):
+    """Valid sizes that need more memory than there is (16384 hidden units: about 6 GiB, under
+    `ulimit -v` 3 GiB): exit 2, one line with the estimate, no run directory (it used to fail
+    in a run directory, exit 1)."""
+    import subprocess
+    proc = subprocess.run([sys.executable, "-m", "trainer", "--config", SINE, "--runs-dir",
+                           str(tmp_path / "runs"), "--set", "model.hidden=16384"],
+                          capture_output=True, text=True, timeout=60, preexec_fn=_limit_memory,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert proc.returncode == 2, proc.stderr
+    line, = proc.stderr.strip().splitlines()
+    assert "would need about 6.4 GiB of memory" in line and "model.hidden" in line
     assert not (tmp_path / "runs").exists()

@@ -2,7 +2,6 @@
 import csv
 import faulthandler
 import json
-import logging
 import sys
 from pathlib import Path
 
@@ -18,29 +17,60 @@ BASE = TINY_SINE
 HANG_LIMIT_S = 120  # a hung cluster fails the test run instead of stalling CI
 
 
+MEMORY_LIMIT = 3 << 30  # the worker's `ulimit -v`: a run whose arrays need more is refused there
+
+
+def _limit_memory():
+    import resource
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, resource.getrlimit(resource.RLIMIT_AS)[1]))
+
+
 @pytest.fixture
 def cluster():
-    from distributed import LocalCluster
+    """A scheduler on loopback and one `dask worker` process (two threads) under a 3 GiB
+    address-space limit."""
     faulthandler.dump_traceback_later(HANG_LIMIT_S, exit=True, file=sys.stderr)
+    scheduler, line = _start(["distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port",
+                              "0", "--no-dashboard"], "Scheduler at:")
+    address = line.split("Scheduler at:")[1].split()[0]
+    worker = None
     try:
-        with LocalCluster(n_workers=1, threads_per_worker=2, processes=True, host="127.0.0.1",
-                          dashboard_address=":0", worker_dashboard_address=":0",
-                          silence_logs=logging.ERROR) as c:
-            yield c
+        worker, _ = _start(["distributed.cli.dask_worker", address, "--nworkers", "1", "--nthreads",
+                            "2", "--no-dashboard"], "Starting established connection",
+                           preexec_fn=_limit_memory)
+        yield address
     finally:
+        for proc in (worker, scheduler):
+            if proc is not None:
+                proc.kill()
+                proc.wait()
         faulthandler.cancel_dump_traceback_later()
+
+
+def _start(args, ready, preexec_fn=None):
+    """A `python -m ...` process; waits until its stderr has printed a line with `ready` and
+    returns (process, that line); its further output goes on being read (and dropped)."""
+    import subprocess
+    import threading
+    proc = subprocess.Popen([sys.executable, "-m", *args], stderr=subprocess.PIPE,
+                            stdout=subprocess.DEVNULL, text=True, preexec_fn=preexec_fn)
+    for line in proc.stderr:
+        if ready in line:
+            threading.Thread(target=proc.stderr.read, daemon=True).start()
+            return proc, line
+    raise AssertionError(f"{args[0]} did not start")
 
 
 def test_a_sweep_runs_on_a_dask_cluster_and_the_client_writes_the_run_directories(tmp_path, cluster):
     (tmp_path / "base.toml").write_text(BASE)
     path = tmp_path / "sweep-dask.toml"
     path.write_text('base = "base.toml"\n[sweep]\nseeds = [0, 1]\n'
-                    '[sweep.params]\n"train.bptt" = [5, 10]\n"model.hidden" = [8, 1000000000000]\n')
+                    '[sweep.params]\n"train.bptt" = [5, 10]\n"model.hidden" = [8, 16384]\n')
     runs = tmp_path / "runs"
-    result = CliRunner().invoke(main, ["sweep", str(path), "--scheduler", cluster.scheduler_address,
+    result = CliRunner().invoke(main, ["sweep", str(path), "--scheduler", cluster,
                                        "--runs-dir", str(runs), "--name", "d", "--run-figures"],
                                 catch_exceptions=False)
-    assert result.exit_code == 1, result.output  # the runs that cannot allocate their weights fail
+    assert result.exit_code == 1, result.output  # the runs too big for the worker's memory fail
     with open(runs / "d" / "results.csv", newline="") as f:
         rows = list(csv.DictReader(f))
     assert len(rows) == 8
@@ -54,11 +84,13 @@ def test_a_sweep_runs_on_a_dask_cluster_and_the_client_writes_the_run_directorie
             assert summary["final"]["val_loss"] == float(r["val_loss"])
         else:
             assert "summary.json" in files and "checkpoint.npz" not in files
+            summary = json.loads((runs / "d" / r["run_dir"] / "summary.json").read_text())
+            assert "of memory for its arrays" in summary["error"]
     assert not list((runs / "d").glob(".*partial*"))
     assert (runs / "d" / "loss_curves.png").is_file()
 
     # run again: everything finished is skipped, the failed runs are tried again
-    again = CliRunner().invoke(main, ["sweep", str(path), "--scheduler", cluster.scheduler_address,
+    again = CliRunner().invoke(main, ["sweep", str(path), "--scheduler", cluster,
                                       "--runs-dir", str(runs), "--name", "d"], catch_exceptions=False)
     assert "4 already done, 4 to run" in again.stderr
 
@@ -117,17 +149,6 @@ def test_a_server_that_does_not_answer_as_dask_is_refused_within_the_timeout(tmp
                                 else "not as a Dask scheduler" in line)
     assert not (tmp_path / "runs").exists()
 
-
-def _start(args, ready):
-    """A `python -m ...` process; waits until its stderr has printed a line with `ready` and
-    returns (process, that line)."""
-    import subprocess
-    proc = subprocess.Popen([sys.executable, "-m", *args], stderr=subprocess.PIPE,
-                            stdout=subprocess.DEVNULL, text=True)
-    for line in proc.stderr:
-        if ready in line:
-            return proc, line
-    raise AssertionError(f"{args[0]} did not start")
 
 
 def test_losing_the_scheduler_stops_the_sweep_in_one_line_and_the_rest_stays_pending(tmp_path):

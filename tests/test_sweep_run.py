@@ -114,18 +114,31 @@ def test_rerunning_skips_finished_runs_redoes_broken_ones_and_runs_only_new_valu
     assert other.exit_code == 2 and "model.hidden: 8 there, 9 now" in other.stderr
 
 
+def _limit_memory():
+    import resource
+    resource.setrlimit(resource.RLIMIT_AS, (3 << 30, resource.getrlimit(resource.RLIMIT_AS)[1]))
+
+
 def test_a_failing_run_is_recorded_and_does_not_stop_the_others(tmp_path):
-    # a hidden size whose weights cannot be allocated: the config is valid, the run fails
-    path = write_sweep(tmp_path, '"model.hidden" = [8, 1000000000000, 6]\n')
+    """A run too big for the memory here (a valid config: 16384 hidden units need some GiB,
+    the sweep runs under `ulimit -v` 3 GiB) fails in its worker, recorded in one line, before
+    allocating anything; the others go on."""
+    import os
+    import subprocess
+    import sys
+    path = write_sweep(tmp_path, '"model.hidden" = [8, 16384, 6]\n')
     runs = tmp_path / "runs"
-    result = invoke(["sweep", str(path), "--workers", "2", "--runs-dir", str(runs), "--name", "f"])
-    assert result.exit_code == 1, result.output
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    proc = subprocess.run([sys.executable, "-m", "trainer", "sweep", str(path), "--workers", "2",
+                           "--runs-dir", str(runs), "--name", "f"], capture_output=True, text=True,
+                          env=env, preexec_fn=_limit_memory, timeout=120)
+    assert proc.returncode == 1, proc.stderr
     rows = {r["model.hidden"]: r for r in read_csv(runs / "f" / RESULTS)}
-    assert [rows[h]["status"] for h in ("8", "1000000000000", "6")] == ["completed", "failed", "completed"]
-    failed = json.loads((runs / "f" / "hidden=1000000000000-seed=0" / "summary.json").read_text())
-    assert failed["status"] == "failed" and "MemoryError" in failed["error"]
-    assert rows["1000000000000"]["val_loss"] == ""
-    assert "1 failed" in result.stderr
+    assert [rows[h]["status"] for h in ("8", "16384", "6")] == ["completed", "failed", "completed"]
+    failed = json.loads((runs / "f" / "hidden=16384-seed=0" / "summary.json").read_text())
+    assert failed["status"] == "failed" and "of memory for its arrays" in failed["error"]
+    assert rows["16384"]["val_loss"] == ""
+    assert "1 failed" in proc.stderr
 
 
 def test_stopping_keeps_finished_runs_and_the_next_run_finishes_the_sweep(tmp_path):

@@ -98,6 +98,8 @@ def train(config, overrides=None, runs_dir="runs", name=None):
     if name is not None:
         check_name(name)
     check_runs_dir(runs_dir)
+    from trainer.memory import check_fits
+    check_fits(cfg)
     run_dir = RunDir.create(runs_dir, name, prefix=cfg.name, cfg=cfg)
     try:
         run.train(cfg, run_dir)

@@ -25,8 +25,8 @@ SECTIONS = {
                           choices=("tanh", "relu")),
         "init": Key("xavier", "initial recurrent matrix Wh (each gate's block): N(0, 1/H), "
                     "random orthogonal, or the identity", choices=("xavier", "orthogonal", "identity")),
-        "hidden": Key(32, "hidden units H", min=1),
-        "embed": Key(16, "embedding size for token tasks", min=1),
+        "hidden": Key(32, "hidden units H", min=1, max=16384),
+        "embed": Key(16, "embedding size for token tasks", min=1, max=16384),
         "dtype": Key("float32", "floating type of parameters and activations",
                      choices=("float32", "float64")),
     },
@@ -44,28 +44,29 @@ SECTIONS = {
                         "decay when train.monitor has not improved for patience epochs)",
                         choices=("constant", "step", "cosine", "plateau")),
         "warmup": Key(0, "steps of linear warmup to the schedule's rate (any schedule); at most "
-                      "the run's steps", min=0),
+                      "the run's steps", min=0, max=1e12),
         "min_lr": Key(0.0, "floor of the step, cosine and plateau schedules; at most lr", min=0.0),
         "decay": Key(0.5, "rate multiplier of the step and plateau schedules, below 1", above=0.0),
-        "decay_every": Key(1, "epochs between the step schedule's decays", min=1),
+        "decay_every": Key(1, "epochs between the step schedule's decays", min=1, max=1e9),
         "patience": Key(2, "epochs without improvement before the plateau schedule decays",
-                        min=1),
+                        min=1, max=1e9),
     },
     "train": {
-        "epochs": Key(10, "passes over the training stream (or train_size episodes)", min=1),
+        "epochs": Key(10, "passes over the training stream (or train_size episodes)", min=1,
+                      max=1e9),
         "batch_size": Key(16, "rows the stream is split into (the textbook's jump), or episodes "
-                          "per step", min=1),
+                          "per step", min=1, max=1e7),
         "bptt": Key(25, "truncation length: time steps per window (stream tasks; episodes are "
-                    "whole windows)", min=1),
+                    "whole windows)", min=1, max=1e7),
         "seed": Key(0, "seed of the SeedSequence whose independent child streams give the data, "
-                    "the initial weights and the batch order", min=0),
-        "log_every": Key(10, "steps between train rows in metrics.csv", min=1),
+                    "the initial weights and the batch order", min=0, max=2 ** 63 - 1),
+        "log_every": Key(10, "steps between train rows in metrics.csv", min=1, max=1e12),
         "threads": Key(1, "BLAS threads while training (0: the BLAS library's default); one is "
-                       "fastest at these sizes and lets runs share the cores", min=0),
+                       "fastest at these sizes and lets runs share the cores", min=0, max=1024),
         "checkpoint_every": Key(0, "steps between extra checkpoints (0: only after each epoch)",
-                                min=0),
+                                min=0, max=1e12),
         "early_stop": Key(0, "stop after this many epochs without improvement of train.monitor "
-                          "(0: off)", min=0),
+                          "(0: off)", min=0, max=1e9),
         "monitor": Key("val_loss", "the validation figure for best.npz, early stopping and the "
                        "plateau schedule: val_loss or val_<the task's metric>"),
     },

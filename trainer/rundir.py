@@ -237,13 +237,13 @@ class RunDir:
     def record_failure(self, error, traceback=None):
         """Mark the run failed in its summary (kept otherwise), with the error as one line;
         `error` is an exception or an already written line. Returns the summary. Written only
-        into a run directory (one with a config.toml): nothing is created elsewhere."""
+        into an existing directory (not through a symlink): nothing is created elsewhere."""
         summary = self.read_summary() or {}
         summary.update(status="failed",
                        error=describe(error) if isinstance(error, BaseException) else error)
         if traceback:
             summary["traceback"] = traceback
-        if not self.path.is_symlink() and self.file(CONFIG).is_file():
+        if self.path.is_dir() and not self.path.is_symlink():
             self.write_summary(summary)
         return summary
 

@@ -120,8 +120,10 @@ def run_to_bytes(cfg_dict, source, name, figures=False):
 
 def _train(cfg_dict, source, rd, stop, figures):
     from trainer import config, run
+    from trainer.memory import check_fits
     try:
         cfg = config.from_dict(cfg_dict, source)
+        check_fits(cfg)  # this machine's memory: a Dask worker's may differ from the client's
         return run.train(cfg, rd, should_stop=stop, figures=figures)
     except Exception as e:  # any failure of one run is recorded, never raised to the sweep
         return rd.record_failure(e)

@@ -1,0 +1,81 @@
+"""Will a run's arrays fit in this machine's memory? Checked before anything is created, so a
+config asking for terabytes is refused in one line (exit 2) instead of failing in a half-made
+run directory.
+
+The estimate counts the task's arrays (its `footprint`), the parameters with their gradients,
+optimizer state and checkpoint copies, and the activations a training window and an evaluation
+chunk keep for the backward pass. It is rough (within a small factor): it is there to catch
+sizes that cannot work, not to plan a tight fit.
+"""
+from datasets import get_task
+from trainer.errors import ConfigError
+from trainer.evaluate import EVAL_BATCH, EVAL_CHUNK
+
+GATES = {"rnn": 1, "gru": 3, "lstm": 4}
+OPTIMIZER_SLOTS = {"sgd": 0, "momentum": 1, "rmsprop": 1, "adam": 2}
+COPIES = 4  # of the parameters: themselves, gradients, the checkpoint being written, best.npz
+
+
+def estimate_bytes(cfg):
+    """About how many bytes of arrays a run of cfg holds at once."""
+    floats, steps, width = get_task(cfg["task"]["name"]).footprint(cfg["task"])
+    m, t = cfg["model"], cfg["train"]
+    hidden, gates = m["hidden"], GATES[m["cell"]]
+    item = 4 if m["dtype"] == "float32" else 8
+    inputs = max(m["embed"], width)
+    params = gates * hidden * (inputs + hidden + 1) + (hidden + 1) * width + width * m["embed"]
+    per_step = 3 * gates * hidden + 2 * hidden + 3 * width  # kept for the backward pass
+    window = t["batch_size"] * (steps or t["bptt"])
+    evaluation = EVAL_BATCH * steps if steps else EVAL_CHUNK
+    state = params * (COPIES + OPTIMIZER_SLOTS[cfg["optim"]["name"]])
+    return 8 * floats + item * (state + (window + evaluation) * per_step)
+
+
+def available_bytes():
+    """Memory a new run may use here: the least of MemAvailable (Linux; physical memory
+    elsewhere), the process's address-space limit (`ulimit -v`) and its cgroup's limit."""
+    import os
+    limits = []
+    try:
+        with open("/proc/meminfo") as f:
+            limits += [int(line.split()[1]) * 1024 for line in f if line.startswith("MemAvailable:")]
+    except OSError:
+        try:
+            limits.append(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+        except (AttributeError, ValueError, OSError):
+            pass
+    try:
+        import resource
+        soft = resource.getrlimit(resource.RLIMIT_AS)[0]
+        if soft != resource.RLIM_INFINITY:
+            limits.append(soft)
+    except (ImportError, OSError, ValueError):
+        pass
+    try:
+        with open("/sys/fs/cgroup/memory.max") as f:
+            cap = f.read().strip()
+        with open("/sys/fs/cgroup/memory.current") as f:
+            used = int(f.read().strip())
+        if cap != "max":
+            limits.append(max(int(cap) - used, 0))
+    except (OSError, ValueError):
+        pass
+    return min(limits) if limits else None
+
+
+def check_fits(cfg, available=None):
+    """ConfigError when cfg's arrays would not fit in the memory available."""
+    need = estimate_bytes(cfg)
+    have = available if available is not None else available_bytes()
+    if have is not None and need > have:
+        raise ConfigError(f"{cfg.source}: the run would need about {_size(need)} of memory for "
+                          f"its arrays, more than the {_size(have)} available here; lower "
+                          "model.hidden, train.batch_size or the task's sizes")
+
+
+def _size(n):
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB"):
+        if n < 1024 or unit == "TiB":
+            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} PiB"
