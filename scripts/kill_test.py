@@ -8,9 +8,10 @@ the final numbers, the gradient probes and the figures.
     python scripts/kill_test.py --kills 20 --seed 3
 
 Where each kill landed is read from what it left: no run directory (killed before the
-directory was renamed into place: `start`), a run without a checkpoint (`before the first
-checkpoint`), one whose checkpoint is mid-run (`training`), or one whose checkpoint holds the
-last step but whose summary is not `completed` (`finishing`). A kill that came after the process
+directory was renamed into place: `at start`), a run without a checkpoint (`before the first
+checkpoint`), one whose checkpoint is mid-run (`in training`), or one whose checkpoint holds
+the last step but whose summary is not `completed` (`in the finishing steps`), or one already
+`completed` (the process was closing its figure helper). A kill that came after the process
 had exited is not counted. The suite runs a few of these (tests/test_kill_random.py).
 """
 import argparse
@@ -35,7 +36,8 @@ RUN = ["--config", str(ROOT / "configs/sine.toml"), "--quiet",
        "--set", "train.bptt=10", "--set", "train.epochs=4", "--set", "train.log_every=3",
        "--set", "train.checkpoint_every=7", "--set", "model.hidden=8"]
 TOTAL_STEPS = 40
-PLACES = ("start", "before the first checkpoint", "training", "finishing")
+PLACES = ("at start", "before the first checkpoint", "in training", "in the finishing steps",
+          "after the summary said completed")
 
 
 def train(*args, env=None):
@@ -57,12 +59,15 @@ def killed_after(proc, delay):
 def place(run):
     """Where a kill landed, from what it left in the run directory."""
     if not run.is_dir():
-        return "start"
+        return "at start"
     if not (run / "checkpoint.npz").exists():
         return "before the first checkpoint"
     with np.load(run / "checkpoint.npz", allow_pickle=False) as z:
         step = json.loads(str(z["state"]))["position"]["step"]
-    return "finishing" if step == TOTAL_STEPS else "training"
+    if step < TOTAL_STEPS:
+        return "in training"
+    summary = json.loads((run / "summary.json").read_text())
+    return PLACES[4] if summary["status"] == "completed" else "in the finishing steps"
 
 
 def snapshot(run):
@@ -165,7 +170,7 @@ def main():
                 print(f"  {i + 1}/{args.kills} done", flush=True)
     landed = args.kills - late
     print(f"{landed} first kills landed ({late} came after the process had exited): "
-          + ", ".join(f"{n} at {p}" for p, n in counts.items()))
+          + ", ".join(f"{n} {p}" for p, n in counts.items()))
     print(f"{kills} kills in all (resumes killed again included); "
           f"{identical} of {args.kills} runs completed identical to the uninterrupted run")
 

@@ -29,6 +29,6 @@ def test_random_kills_over_a_whole_run_resume_to_the_uninterrupted_run(tmp_path)
 
 
 def test_where_a_kill_landed_is_read_from_what_it_left(tmp_path):
-    assert kill_test.place(tmp_path / "nothing") == "start"
+    assert kill_test.place(tmp_path / "nothing") == "at start"
     (tmp_path / "r").mkdir()
     assert kill_test.place(tmp_path / "r") == "before the first checkpoint"
