@@ -185,7 +185,9 @@ def test_losing_the_scheduler_stops_the_sweep_in_one_line_and_the_rest_stays_pen
             worker.kill()
         faulthandler.cancel_dump_traceback_later()
     assert sweep.returncode == 1, err
-    line, = err.strip().splitlines()
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    line = lines[0]
     assert line.startswith(f"error: lost the Dask scheduler at {address}: ") and "left" in line
     with open(runs / "d" / "results.csv", newline="") as f:
         statuses = [r["status"] for r in csv.DictReader(f)]

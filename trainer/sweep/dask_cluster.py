@@ -9,7 +9,6 @@ import os
 import re
 import secrets
 import shutil
-import time
 from pathlib import Path
 
 from trainer.config import ConfigError
@@ -18,6 +17,7 @@ from trainer.sweep import results as sweep_results
 from trainer.sweep.worker import run_to_bytes
 
 CONNECT_TIMEOUT_S = 10
+POLL_S = 0.2  # how often a waiting sweep looks at its stop flag and the scheduler
 # protocol://host:port (host a name, IPv4 or [IPv6]); anything else leaves a half-built Client
 _ADDRESS = re.compile(r"(tcp|tls|inproc|ucx|ws|wss)://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):\d{1,5}")
 
@@ -86,12 +86,20 @@ def run_on_dask(client, todo, sweep_dir, landed, should_stop=None, figures=False
     tag = secrets.token_hex(3)
     futures = {client.submit(run_to_bytes, p.cfg.to_dict(), p.cfg.source, p.name, figures,
                              key=f"sweep-run-{p.name}-{tag}", pure=False): p for p in todo}
+    from distributed import TimeoutError as DaskTimeout, wait
+    from distributed.client import FuturesCancelledError
     left = list(futures)
     try:
         while left:
             if client.status != "running":  # the scheduler is gone (or going)
                 raise SchedulerLost(client.scheduler.address if client.scheduler else "")
-            batch = [f for f in left if f.done()]
+            try:  # the runs landed since, or none within POLL_S (then look at the stop flag)
+                with client.as_current():
+                    batch = list(wait(left, timeout=POLL_S, return_when="FIRST_COMPLETED").done)
+            except (DaskTimeout, TimeoutError):
+                batch = []
+            except FuturesCancelledError:  # not by us: the connection to the scheduler dropped
+                raise SchedulerLost("") from None
             if any(f.status == "cancelled" for f in batch):  # not by us: the connection dropped
                 raise SchedulerLost("")
             left = [f for f in left if f not in batch]
@@ -99,8 +107,6 @@ def run_on_dask(client, todo, sweep_dir, landed, should_stop=None, figures=False
                 landed(futures[f], _collect(f, Path(sweep_dir) / futures[f].name))
             if left and should_stop and should_stop():
                 break
-            if not batch:
-                time.sleep(0.1)
     finally:  # stopped, lost, or a second Ctrl-C: nothing more runs for this sweep
         if left:
             if client.status == "running":
