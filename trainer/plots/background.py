@@ -144,10 +144,10 @@ def _warm_up():
     while the run trains, instead of after it."""
     import numpy as np
 
-    from trainer.plots.style import figure
+    from trainer.plots.style import figure, log_y
     fig, ax = figure((4, 3), margins=(0.6, 0.2, 0.5, 0.4, 0))
     ax.plot(np.arange(12), np.logspace(-10, 1, 12), label="warm")
-    ax.set_yscale("log")
+    log_y(ax)
     ax.set(title="warm", xlabel="x", ylabel="y")
     ax.legend()
     fig.canvas.draw()

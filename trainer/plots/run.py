@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from trainer.plots.style import COLORS, figure, save, style
+from trainer.plots.style import COLORS, figure, log_y, save, style
 from trainer.rundir import GRADIENT_REACH, METRICS
 
 LOSS_PNG, TASK_PNG, REACH_PNG = "loss_curves.png", "task_view.png", "gradient_reach.png"
@@ -34,7 +34,7 @@ def plot_losses(metrics_csv, metric, baseline, title, epoch_starts, path):
     ax.axhline(baseline["val_loss"], color=COLORS["base"], ls="--", lw=1, label="baseline (val)")
     losses = np.concatenate([df["train"]["loss"], df["val"]["loss"]])
     if len(losses) and (losses > 0).all():
-        ax.set_yscale("log")
+        log_y(ax)
     ax.set(xlabel="step", ylabel="loss", title="loss")
     if epoch_starts:
         _mark_epochs(axes[0], df["val"])
@@ -102,7 +102,7 @@ def plot_gradient_reach(reach_csv, title, path):
         color = COLORS["base"] if step == 0 else COLORS["gen"] if i == len(steps) - 1 else COLORS["pred"]
         positive = d[:, 2] > 0
         ax.plot(d[positive, 1], d[positive, 2], color=color, lw=1.6, marker=".", ms=4, label=label)
-    ax.set_yscale("log")
+    log_y(ax)
     ax.set(xlabel="time step t of the window", ylabel="||dL/dh_t||", title=title)
     ax.legend()
     save(fig, path)

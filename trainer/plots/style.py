@@ -46,6 +46,14 @@ def style(ax, grid=True):
         ax.grid(True, alpha=0.3)
 
 
+def log_y(ax):
+    """A log-scale y axis with labelled decades only: no minor ticks, whose many tick objects
+    made up a fifth of a run's figure time."""
+    from matplotlib.ticker import NullLocator
+    ax.set_yscale("log")
+    ax.yaxis.set_minor_locator(NullLocator())
+
+
 def save(fig, path):
     """Write a figure (legends without frames). The figure is not kept anywhere: no pyplot
     registry holds it, so it is freed when dropped."""
