@@ -6,6 +6,7 @@ the final numbers, the gradient probes and the figures.
 
     python scripts/kill_test.py                  # 200 kills, about 10 minutes on 2 cores
     python scripts/kill_test.py --kills 20 --seed 3
+    python scripts/kill_test.py --epochs 40      # a longer run: more kills land in training
 
 Where each kill landed is read from what it left: no run directory (killed before the
 directory was renamed into place: `at start`), a run without a checkpoint (`before the first
@@ -30,12 +31,15 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-# a small run whose finishing steps (probe, three figures) are a good part of its life
-RUN = ["--config", str(ROOT / "configs/sine.toml"), "--quiet",
-       "--set", "task.length=400", "--set", "task.val_length=100", "--set", "train.batch_size=4",
-       "--set", "train.bptt=10", "--set", "train.epochs=4", "--set", "train.log_every=3",
-       "--set", "train.checkpoint_every=7", "--set", "model.hidden=8"]
-TOTAL_STEPS = 40
+# a small run (10 steps an epoch) whose finishing steps (probe, three figures) are a good part
+# of its life at 4 epochs; more epochs give training a larger share of the random moments
+def run_args(epochs=4):
+    return ["--config", str(ROOT / "configs/sine.toml"), "--quiet",
+            "--set", "task.length=400", "--set", "task.val_length=100", "--set", "train.batch_size=4",
+            "--set", "train.bptt=10", "--set", f"train.epochs={epochs}", "--set", "train.log_every=3",
+            "--set", "train.checkpoint_every=7", "--set", "model.hidden=8"]
+
+
 PLACES = ("at start", "before the first checkpoint", "in training", "in the finishing steps",
           "after the summary said completed")
 
@@ -64,9 +68,9 @@ def place(run):
         return "before the first checkpoint"
     with np.load(run / "checkpoint.npz", allow_pickle=False) as z:
         step = json.loads(str(z["state"]))["position"]["step"]
-    if step < TOTAL_STEPS:
-        return "in training"
     summary = json.loads((run / "summary.json").read_text())
+    if step < summary["total_steps"]:
+        return "in training"
     return PLACES[4] if summary["status"] == "completed" else "in the finishing steps"
 
 
@@ -99,10 +103,11 @@ def same(a, b):
     return None
 
 
-def reference(workdir, env=None):
+def reference(workdir, env=None, args=None):
     """The uninterrupted run's snapshot and the wall time of its process."""
+    args = args or run_args()
     start = time.perf_counter()
-    proc = train(*RUN, "--runs-dir", workdir, "--name", "reference", env=env)
+    proc = train(*args, "--runs-dir", workdir, "--name", "reference", env=env)
     _, err = proc.communicate()
     wall = time.perf_counter() - start
     if proc.returncode != 0:
@@ -110,19 +115,20 @@ def reference(workdir, env=None):
     return snapshot(workdir / "reference"), wall
 
 
-def trial(workdir, name, delay, rng, wall, env=None, max_attempts=20):
+def trial(workdir, name, delay, rng, wall, env=None, args=None, max_attempts=20):
     """Kill a run after `delay` s, then resume it (killed again at random half of the time)
     until it completes. Returns (where the first kill landed or None if it came too late,
     kills in all, the completed run's snapshot)."""
     run = workdir / name
-    proc = train(*RUN, "--runs-dir", workdir, "--name", name, env=env)
+    args = args or run_args()
+    proc = train(*args, "--runs-dir", workdir, "--name", name, env=env)
     first = place(run) if killed_after(proc, delay) else None
     kills = int(first is not None)
     for _ in range(max_attempts):
         if (run / "summary.json").exists() and \
                 json.loads((run / "summary.json").read_text()).get("status") == "completed":
             return first, kills, snapshot(run)
-        proc = train(*RUN, "--runs-dir", workdir, "--name", name, env=env) if not run.is_dir() \
+        proc = train(*args, "--runs-dir", workdir, "--name", name, env=env) if not run.is_dir() \
             else train("resume", run, "--quiet", env=env)
         if rng.random() < 0.5:
             kills += killed_after(proc, rng.uniform(0, wall))
@@ -144,18 +150,22 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--kills", type=int, default=200, help="runs to kill (default 200)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the kill times")
+    parser.add_argument("--epochs", type=int, default=4,
+                        help="epochs of 10 steps in the killed run (default 4)")
     args = parser.parse_args()
+    train_args = run_args(args.epochs)
     rng = random.Random(args.seed)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     with tempfile.TemporaryDirectory(prefix="kill-test-") as tmp:
         workdir = Path(tmp)
-        ref, wall = reference(workdir, env)
-        print(f"uninterrupted run: {wall:.2f} s from process start to exit; "
+        ref, wall = reference(workdir, env, train_args)
+        print(f"uninterrupted run ({args.epochs} epochs of 10 steps): {wall:.2f} s from process "
+              "start to exit; "
               f"{args.kills} runs killed at random moments over that span", flush=True)
         counts = {p: 0 for p in PLACES}
         late = kills = identical = 0
         for i, delay in enumerate(delays(args.kills, wall, rng)):
-            first, n, snap = trial(workdir, f"r{i}", delay, rng, wall, env)
+            first, n, snap = trial(workdir, f"r{i}", delay, rng, wall, env, train_args)
             diff = same(snap, ref)
             if diff:
                 raise SystemExit(f"r{i} (killed after {delay:.3f} s at {first}): differs in {diff}")

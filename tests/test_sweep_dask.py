@@ -1,7 +1,9 @@
 """A sweep through a dask.distributed LocalCluster on loopback: runs come back as bytes."""
+import contextlib
 import csv
 import faulthandler
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -25,10 +27,10 @@ def _limit_memory():
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, resource.getrlimit(resource.RLIMIT_AS)[1]))
 
 
-@pytest.fixture
-def cluster():
-    """A scheduler on loopback and one `dask worker` process (two threads) under a 3 GiB
-    address-space limit."""
+@contextlib.contextmanager
+def _processes(nthreads, preexec_fn=None):
+    """A `dask scheduler` on loopback and one `dask worker` process, as real processes;
+    yields (the scheduler's address, its process)."""
     faulthandler.dump_traceback_later(HANG_LIMIT_S, exit=True, file=sys.stderr)
     scheduler, line = _start(["distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port",
                               "0", "--no-dashboard"], "Scheduler at:")
@@ -36,15 +38,22 @@ def cluster():
     worker = None
     try:
         worker, _ = _start(["distributed.cli.dask_worker", address, "--nworkers", "1", "--nthreads",
-                            "2", "--no-dashboard"], "Starting established connection",
-                           preexec_fn=_limit_memory)
-        yield address
+                            str(nthreads), "--no-dashboard"], "Starting established connection",
+                           preexec_fn=preexec_fn)
+        yield address, scheduler
     finally:
         for proc in (worker, scheduler):
             if proc is not None:
                 proc.kill()
                 proc.wait()
         faulthandler.cancel_dump_traceback_later()
+
+
+@pytest.fixture
+def cluster():
+    """A scheduler and one worker process (two threads) under a 3 GiB address-space limit."""
+    with _processes(2, _limit_memory) as (address, _):
+        yield address
 
 
 def _start(args, ready, preexec_fn=None):
@@ -157,19 +166,12 @@ def test_losing_the_scheduler_stops_the_sweep_in_one_line_and_the_rest_stays_pen
     locally)."""
     import subprocess
     import time
-    faulthandler.dump_traceback_later(HANG_LIMIT_S, exit=True, file=sys.stderr)
-    scheduler, line = _start(["distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port",
-                              "0", "--no-dashboard"], "Scheduler at:")
-    address = line.split("Scheduler at:")[1].split()[0]
-    worker = None
-    try:
-        worker, _ = _start(["distributed.cli.dask_worker", address, "--nworkers", "1",
-                            "--nthreads", "1", "--no-dashboard"], "Starting established connection")
+    with _processes(1) as (address, scheduler):
         (tmp_path / "base.toml").write_text(BASE.replace("epochs = 1", "epochs = 6"))
         path = tmp_path / "s.toml"
         path.write_text('base = "base.toml"\n[sweep]\nseeds = [0, 1, 2, 3, 4, 5]\n')
         runs = tmp_path / "runs"
-        env = {**__import__("os").environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+        env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
         sweep = subprocess.Popen([sys.executable, "-m", "trainer", "sweep", str(path), "--scheduler",
                                   address, "--runs-dir", str(runs), "--name", "d", "--quiet"],
                                  stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
@@ -179,11 +181,6 @@ def test_losing_the_scheduler_stops_the_sweep_in_one_line_and_the_rest_stays_pen
             time.sleep(0.02)
         scheduler.kill()
         _, err = sweep.communicate(timeout=60)
-    finally:
-        scheduler.kill()
-        if worker is not None:
-            worker.kill()
-        faulthandler.cancel_dump_traceback_later()
     assert sweep.returncode == 1, err
     lines = err.strip().splitlines()
     assert len(lines) == 1, err
