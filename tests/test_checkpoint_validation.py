@@ -139,7 +139,7 @@ RESUME = {
     "step inconsistent": (edit(state=position(step=7)), "position.step: expected epoch * 5 + window"),
     "epoch negative": (edit(state=position(epoch=-5)), "position.epoch"),
     "window negative": (edit(state=position(window=-3)), "position.window"),
-    "window beyond the epoch": (edit(state=position(window=5, step=10)), "position.window"),
+    "window beyond the epoch": (edit(state=position(window=6, step=11)), "position.window"),
     "sums strings": (edit(state=position(sums=["a", "b", "c"])), "position.sums: expected 3 finite"),
     "elapsed negative": (edit(state=position(elapsed_s=-1.0)), "position.elapsed_s"),
     "stopped_early a number": (edit(state=position(stopped_early=2)), "position.stopped_early"),

@@ -231,3 +231,15 @@ def test_a_run_interrupted_in_its_finishing_steps_is_finished_by_resume(tmp_path
     assert_same_run(tmp_path / "r", reference)
     proc = train("resume", str(tmp_path / "r"), check=0)  # now there is nothing left to do
     assert "already completed" in proc.stderr
+
+
+def test_a_step_checkpoint_on_an_epochs_last_window_resumes(tmp_path):
+    """checkpoint_every dividing an epoch's windows: the step checkpoint lands with the epoch's
+    windows all done and its validation still to come (window == windows an epoch). The
+    validator refused it (found by scripts/kill_test.py --epochs 40)."""
+    every5 = [a if a != "train.checkpoint_every=7" else "train.checkpoint_every=5" for a in SMALL]
+    train(*every5, "--runs-dir", str(tmp_path), "--name", "ref", check=0)
+    proc = train(*every5, "--runs-dir", str(tmp_path), "--name", "r", point="checkpoint-done", n=2)
+    assert proc.returncode == -signal.SIGKILL
+    assert resume(tmp_path / "r") == 10
+    assert_same_run(tmp_path / "r", tmp_path / "ref")

@@ -170,8 +170,8 @@ def check_position(pos, fields, per_epoch, where):
     for key in _INT_FIELDS:
         if _int(pos[key]) is None:
             bad(key, "an integer >= 0")
-    if pos["window"] >= per_epoch:
-        bad("window", f"less than the {per_epoch} windows of an epoch")
+    if pos["window"] > per_epoch:  # == per_epoch: all windows done, the validation to come
+        bad("window", f"at most the {per_epoch} windows of an epoch")
     if pos["step"] != pos["epoch"] * per_epoch + pos["window"]:
         bad("step", f"epoch * {per_epoch} + window = "
             f"{pos['epoch'] * per_epoch + pos['window']} ({per_epoch} windows an epoch)")
