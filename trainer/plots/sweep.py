@@ -15,6 +15,9 @@ from trainer.plots.style import COLORS, figure, save
 from trainer.rundir import CONFIG, METRICS, SUMMARY
 
 
+LEGEND_MAX = 16  # groups named in a legend; past that the first ones, a count and the last
+
+
 def _read(results_csv):
     import pandas as pd
     df = pd.read_csv(results_csv)
@@ -112,7 +115,8 @@ def plot_curves(results_csv, keys, path, title=None):
     from matplotlib.lines import Line2D
     df, root, base = _read(results_csv)
     df = df[df["run_dir"].fillna("") != ""]
-    groups = list(df.groupby(keys, sort=True)) if keys else [(name, g) for name, g in df.groupby("run_dir")]
+    # runs that differ only in seed are one group: a seeds-only sweep is one colour, one entry
+    groups = list(df.groupby(keys, sort=True)) if keys else [(f"{len(df)} runs (seeds)", df)]
     ordered = len(keys) == 1 and pd.api.types.is_numeric_dtype(df[keys[0]])
     colors = _palette(len(groups), ordered)
     fig, axes = figure((11, 4), 1, 2, sharey=True)
@@ -140,8 +144,11 @@ def plot_curves(results_csv, keys, path, title=None):
             ax.set_yscale("log")
         ax.set(xlabel="epoch", title=f"{split} loss")
     axes[0].set_ylabel("loss")
-    axes[1].legend(handles=handles, fontsize=8, ncol=1 + len(groups) // 16, loc="upper left",
-                   bbox_to_anchor=(1.02, 1))
+    if len(groups) > LEGEND_MAX:  # a legend of every group would squeeze the axes to nothing
+        extra = handles[len(groups):]
+        handles = handles[:LEGEND_MAX - 1] + [Line2D([], [], ls="", label=(
+            f"... {len(groups) - LEGEND_MAX + 1} more groups")), handles[len(groups) - 1]] + extra
+    axes[1].legend(handles=handles, fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1))
     what = f"train and val loss of {len(df)} runs" + (f", coloured by {', '.join(keys)}" if keys else "")
     fig.suptitle(f"{title}: {what}" if title else what)
     save(fig, path)
