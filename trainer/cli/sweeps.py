@@ -97,6 +97,9 @@ def sweep_cmd(sweep_file, workers, scheduler, name, runs_dir, dry_run, run_figur
                    err=True)
     progress = _Progress(len(todo), quiet)
     interrupted = False
+    from trainer.plots import background
+    painter = background.start(warm=("pandas",))  # ready to draw by the time the runs are done
+    click.get_current_context().call_on_close(painter.close)
     try:
         with StopFlag() as stop:
             results = sweep_run.run(sw, sweep_dir, workers, client, progress, stop, run_figures,
@@ -125,7 +128,8 @@ def sweep_cmd(sweep_file, workers, scheduler, name, runs_dir, dry_run, run_figur
     from trainer.plots import sweep as sweep_plots
     rows = results.rows()
     if any(r["run_dir"] for r in rows):
-        sweep_plots.draw(sweep_dir / "results.csv", sw.keys, sweep_dir, title=sweep_dir.name)
+        painter.run(sweep_plots.figure_jobs(sweep_dir / "results.csv", sw.keys, sweep_dir,
+                                            title=sweep_dir.name))
     counts = Counter(r["status"] for r in rows)
     if not quiet:
         click.echo(", ".join(f"{n} {s}" for s, n in counts.items()) + f"; {sweep_dir / 'results.csv'}",

@@ -35,9 +35,9 @@ class FigureProcess:
     HelperError with its one-line text when it cannot be pickled). If the helper is gone, the
     jobs run in this process instead."""
 
-    def __init__(self, ctx):
+    def __init__(self, ctx, warm=()):
         self._conn, child_end = ctx.Pipe()
-        self._proc = ctx.Process(target=_serve, args=(child_end, self._conn), daemon=True,
+        self._proc = ctx.Process(target=_serve, args=(child_end, self._conn, warm), daemon=True,
                                  name="figures")
         # SIGINT blocked across the fork: the helper is born deaf to Ctrl-C (it unblocks once
         # it ignores it); here it is only held back, and delivered as soon as the fork is done
@@ -69,23 +69,24 @@ class HelperError(Exception):
     """An exception raised while drawing in the helper that could not be sent as it was."""
 
 
-def start():
+def start(warm=()):
     """A FigureProcess, or Inline where forking is unavailable or threads are already running
-    (forking a threaded process can copy a held lock)."""
+    (forking a threaded process can copy a held lock). warm: more modules the helper imports
+    while it waits (a sweep's figures read their tables with pandas)."""
     if "fork" not in multiprocessing.get_all_start_methods() or threading.active_count() > 1:
         return Inline()
     try:
-        return FigureProcess(multiprocessing.get_context("fork"))
+        return FigureProcess(multiprocessing.get_context("fork"), warm)
     except OSError:  # no processes left, no memory: draw here
         return Inline()
 
 
-def _serve(conn, parent_end):
+def _serve(conn, parent_end, warm):
     parent_end.close()  # only the parent holds that end now: its death closes the pipe
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # blocked by the parent's fork
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    _warm_up()
+    _warm_up(warm)
     while True:
         try:
             jobs = conn.recv()
@@ -138,11 +139,15 @@ def _portable(error):
         return HelperError(f"{type(error).__name__}: {text}" if text else type(error).__name__)
 
 
-def _warm_up():
-    """Import matplotlib's Agg figure and draw a throwaway log-scale figure, as the run's
-    figures will: fonts, glyphs and the tick labels' math text are loaded and cached here,
-    while the run trains, instead of after it."""
+def _warm_up(modules):
+    """Import matplotlib's Agg figure (and `modules`) and draw a throwaway log-scale figure, as
+    the run's figures will: fonts and glyphs are loaded and cached here, while the run trains,
+    instead of after it."""
+    import importlib
+
     import numpy as np
+    for name in modules:
+        importlib.import_module(name)
 
     from trainer.plots.style import figure, log_y
     fig, ax = figure((4, 3), margins=(0.6, 0.2, 0.5, 0.4, 0))

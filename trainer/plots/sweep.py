@@ -169,10 +169,16 @@ def _steps_per_epoch(m, run_path):
         return 1.0
 
 
+def figure_jobs(results_csv, keys, out_dir, title=None):
+    """A sweep's figures as independent jobs (function, arguments), the PNG path third in
+    each: `draw` draws them in turn, plots.background's helper all at once."""
+    out_dir = Path(out_dir)
+    jobs = [(plot_final, (results_csv, k, out_dir / f"final_vs_{k.split('.', 1)[-1]}.png", title))
+            for k in keys]
+    jobs.append((plot_curves, (results_csv, keys, out_dir / "loss_curves.png", title)))
+    return jobs
+
+
 def draw(results_csv, keys, out_dir, title=None):
     """All of a sweep's figures into out_dir; returns their paths."""
-    out_dir = Path(out_dir)
-    paths = [plot_final(results_csv, k, out_dir / f"final_vs_{k.split('.', 1)[-1]}.png", title)
-             for k in keys]
-    paths.append(plot_curves(results_csv, keys, out_dir / "loss_curves.png", title))
-    return paths
+    return [fn(*args) for fn, args in figure_jobs(results_csv, keys, out_dir, title)]
