@@ -139,7 +139,7 @@ class Torch:
         torch.nn.utils.clip_grad_norm_(self.params, CLIP)
         self.opt.step()
         self.state = tuple(s.detach() for s in state) if isinstance(state, tuple) else state.detach()
-        return float(loss)
+        return float(loss.detach())
 
 
 def optional(name):
