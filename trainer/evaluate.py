@@ -1,6 +1,8 @@
 """Running a trained model over held-out data: scores, one-step predictions, free-running generation."""
 import numpy as np
 
+from datasets.base import sequences_right
+
 EVAL_CHUNK = 500   # stream steps per forward call when reading a long stream (bounds memory)
 EVAL_BATCH = 256   # episodes per forward call
 
@@ -175,8 +177,7 @@ def _episode_view(model, task, shown):
     sets = []
     for name, batch, beyond in [("training range", val, False)] + \
             [(f"{k} (beyond training)", b, True) for k, b in task.extra_val.items()]:
-        ys = predict_episodes(model, batch)
-        wrong = (((ys > 0) != (batch.y > 0.5)).any(axis=2) & (batch.mask > 0)).any(axis=1)
+        right = sequences_right(predict_episodes(model, batch) > 0, batch.y, batch.mask)
         n = (batch.mask.sum(axis=1).astype(int) - 1) // 2
-        sets.append({"name": name, "beyond": beyond, "n": n, "right": ~wrong})
+        sets.append({"name": name, "beyond": beyond, "n": n, "right": right})
     return {"kind": "strings", "sets": sets}
