@@ -103,13 +103,14 @@ def test_the_math_imports_nothing_of_the_project_outside_layers():
 
 def test_the_loop_imports_no_cli_plotting_run_directory_or_checkpoint_code():
     forbidden = under("trainer.cli", "trainer.plots", "trainer.rundir", "trainer.checkpoint",
-                      "trainer.run")
+                      "trainer.checkpoint_check", "trainer.run")
     assert violations(under("trainer.loop"), forbidden) == []
 
 
-def test_plotting_never_runs_a_model():
+def test_plotting_and_the_report_never_run_a_model():
     forbidden = under("trainer.model", "trainer.layers", "trainer.evaluate", "trainer.loop")
     assert violations(under("trainer.plots"), forbidden) == []
+    assert violations(under("trainer.report"), forbidden) == []
 
 
 def test_run_file_names_come_from_the_run_directory_constants():

@@ -152,7 +152,7 @@ def _views():
 def test_task_views_show_failures_by_n_and_parity_bits_without_warnings_or_global_state(tmp_path):
     import matplotlib
     from trainer.plots import episodes
-    before = (matplotlib.get_backend(), dict(matplotlib.rcParams))
+    before = _rc(matplotlib)
     anbn, parity = _views()
     with warnings.catch_warnings():
         warnings.simplefilter("error")                               # no library warning at all
@@ -167,8 +167,39 @@ def test_task_views_show_failures_by_n_and_parity_bits_without_warnings_or_globa
     assert fig.axes[0].get_title() == "input"
     assert (fig.axes[0].images[0].get_array() == parity["inputs"]).all()
     assert (tmp_path / "anbn.png").stat().st_size > 5000 and (tmp_path / "parity.png").stat().st_size > 5000
-    assert (matplotlib.get_backend(), dict(matplotlib.rcParams)) == before
-    assert "matplotlib.pyplot" not in sys.modules or "pyplot imported elsewhere"
+    assert _rc(matplotlib) == before
+
+
+def _rc(matplotlib):
+    """rcParams as stored, backend included, without matplotlib.get_backend(), which resolves
+    the backend by importing pyplot."""
+    rc = matplotlib.rcParams
+    return {k: dict.__getitem__(rc, k) for k in dict.keys(rc)}
+
+
+def test_drawing_the_figures_imports_no_pyplot(tmp_path):
+    """In a fresh interpreter (pyplot may be loaded in this one by anything): a run's figures,
+    the task views and a sweep's figures draw without importing matplotlib.pyplot."""
+    import subprocess
+    code = f"""
+import sys
+sys.path.insert(0, {str(ROOT / "tests")!r})
+from pathlib import Path
+from test_report import _views
+from test_sweep_figures import _fake_sweep
+from trainer.plots import episodes, sweep
+tmp = Path({str(tmp_path)!r})
+anbn, parity = _views()
+episodes.plot_episodes(anbn, "", tmp / "anbn.png")
+episodes.plot_episodes(parity, "", tmp / "parity.png")
+(tmp / "s").mkdir()
+sweep.draw(_fake_sweep(tmp / "s", 3), [], tmp / "s")
+assert (tmp / "s" / "loss_curves.png").exists()
+print("pyplot" if "matplotlib.pyplot" in sys.modules else "no pyplot")
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "no pyplot"
 
 
 def test_anbn_view_comes_from_evaluation_with_n_on_the_axis():
