@@ -46,6 +46,8 @@ def test_a_sweep_writes_its_own_offline_report(small_sweep):
     names = [t.get("name") for t in data["charts"][1]["spec"]["data"] if t.get("showlegend", True)]
     assert "bptt=5 (mean of 2)" in names and "bptt=10 (mean of 2)" in names
     assert all(r["image"] and (report / r["image"]).is_file() for r in data["runs"])
+    # each run's provenance, for its section: the BLAS kernel that made its bits among it
+    assert all(r["env"]["blas"] is not None and r["env"]["numpy"] for r in data["runs"])
 
 
 def test_a_sweeps_report_says_it_is_still_going_and_is_rewritten_as_runs_land(small_sweep, tmp_path):
