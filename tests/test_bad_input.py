@@ -288,7 +288,7 @@ CASES = {
                                "no checkpoint"),
     "eval diverged before a checkpoint": (lambda t, g: ["eval", run_dir_with(t, g, diverged_at_once)],
                                           "the run diverged at step 2 before its first "
-                                          "checkpoint; nothing to evaluate"),
+                                          "checkpoint: no model was saved"),
     "plot diverged before a checkpoint": (lambda t, g: ["plot", run_dir_with(t, g, diverged_at_once)],
                                           "diverged at step 2 before its first checkpoint"),
     "generate diverged before a checkpoint": (

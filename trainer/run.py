@@ -302,7 +302,7 @@ def load(path, which=None, overrides=()):
     done = run_dir.read_summary() or {}
     if done.get("status") == "diverged" and not run_dir.file(CHECKPOINT).exists():
         raise RunDirError(f"{run_dir.path}: the run diverged at step {done.get('diverged_at_step')}"
-                          " before its first checkpoint; nothing to evaluate")
+                          " before its first checkpoint: no model was saved")
     if which is None:
         which = "best" if run_dir.file(BEST).exists() else "last"
     name = BEST if which == "best" else CHECKPOINT
