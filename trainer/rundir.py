@@ -229,10 +229,12 @@ class RunDir:
         atomic_write(self.file(SUMMARY), lambda f: f.write(data), durable)
 
     def read_summary(self):
+        """summary.json as a dict; None when it is missing, unreadable or not a JSON object."""
         try:
-            return json.loads(self.file(SUMMARY).read_text())
+            summary = json.loads(self.file(SUMMARY).read_text())
         except (OSError, ValueError):
             return None
+        return summary if isinstance(summary, dict) else None
 
     def record_failure(self, error, traceback=None):
         """Mark the run failed in its summary (kept otherwise), with the error as one line;

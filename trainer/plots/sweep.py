@@ -6,13 +6,12 @@ baseline dashed). loss_curves.png: every run's train and val loss overlaid,
 coloured by group (the runs that differ only in seed). pandas and matplotlib
 are imported inside the functions.
 """
-import json
 from pathlib import Path
 
 import numpy as np
 
 from trainer.plots.style import COLORS, figure, save
-from trainer.rundir import CONFIG, METRICS, SUMMARY
+from trainer.rundir import CONFIG, METRICS, RunDir
 
 
 LEGEND_MAX = 16  # groups named in a legend; past that the first ones, a count and the last
@@ -22,12 +21,8 @@ def _read(results_csv):
     import pandas as pd
     df = pd.read_csv(results_csv)
     root = Path(results_csv).parent
-    base = []
-    for rel in df["run_dir"].fillna(""):
-        try:
-            base.append(json.loads((root / rel / SUMMARY).read_text())["baseline"] if rel else {})
-        except (OSError, ValueError, KeyError):
-            base.append({})
+    base = [((RunDir(root / rel).read_summary() or {}).get("baseline") or {}) if rel else {}
+            for rel in df["run_dir"].fillna("")]
     return df, root, base
 
 
@@ -162,10 +157,10 @@ def _steps_per_epoch(m, run_path):
         return float(val["step"].iloc[0]) / float(val["epoch"].iloc[0])
     try:
         from trainer import tomlio
-        total = json.loads((run_path / SUMMARY).read_text())["total_steps"]
+        total = RunDir(run_path).read_summary()["total_steps"]
         epochs = tomlio.read(run_path / CONFIG)["train"]["epochs"]
         return total / epochs
-    except (OSError, ValueError, KeyError):  # ValueError: a ConfigError too
+    except (OSError, ValueError, KeyError, TypeError):  # ValueError: a ConfigError too; TypeError: no summary
         return 1.0
 
 

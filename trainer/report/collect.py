@@ -6,12 +6,11 @@ its gradient_reach.csv. Reading goes through the csv and json modules (no pandas
 200-run sweep is read in well under a second.
 """
 import csv
-import json
 import os
 from pathlib import Path
 
 from trainer import tomlio
-from trainer.rundir import CONFIG, GRADIENT_REACH, METRICS, SUMMARY
+from trainer.rundir import CONFIG, GRADIENT_REACH, METRICS, SUMMARY, RunDir
 
 SWEEP_FILE = "sweep.toml"
 REACH = GRADIENT_REACH
@@ -79,10 +78,8 @@ def swept_keys(sweep_dir):
 
 
 def read_summary(run):
-    try:
-        return json.loads((Path(run) / SUMMARY).read_text())
-    except (OSError, ValueError):
-        return {}
+    """The run's summary.json ({} when missing or unreadable), through RunDir's one reader."""
+    return RunDir(run).read_summary() or {}
 
 
 def read_config(run):
