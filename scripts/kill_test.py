@@ -75,14 +75,18 @@ def place(run):
 
 
 def snapshot(run):
-    """What must equal the uninterrupted run's: checkpoint arrays, rows, final numbers, probes,
-    figure names."""
-    with np.load(run / "checkpoint.npz", allow_pickle=False) as z:
-        arrays = {k: z[k] for k in z.files if k != "state"}
+    """What must equal the uninterrupted run's: the arrays of checkpoint.npz and best.npz, rows,
+    final and best numbers, probes, figure names."""
+    arrays = {}
+    for name in ("checkpoint.npz", "best.npz"):
+        if (run / name).exists():
+            with np.load(run / name, allow_pickle=False) as z:
+                arrays.update({f"{name}:{k}": z[k] for k in z.files if k != "state"})
     with open(run / "metrics.csv", newline="") as f:
         rows = [{k: v for k, v in r.items() if k != "elapsed_s"} for r in csv.DictReader(f)]
     summary = json.loads((run / "summary.json").read_text())
     return {"arrays": arrays, "rows": rows, "status": summary["status"], "final": summary["final"],
+            "best": summary.get("best"),
             "probes": (run / "gradient_reach.csv").read_text(),
             "figures": sorted(p.name for p in run.glob("*.png")),
             "temporaries": sorted(p.name for p in run.iterdir()
@@ -97,7 +101,7 @@ def same(a, b):
         x, y = a["arrays"][k], b["arrays"][k]
         if x.dtype != y.dtype or not np.array_equal(x, y):
             return f"checkpoint array {k}"
-    for key in ("rows", "status", "final", "probes", "figures", "temporaries"):
+    for key in ("rows", "status", "final", "best", "probes", "figures", "temporaries"):
         if a[key] != b[key]:
             return key
     return None
