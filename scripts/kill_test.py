@@ -1,8 +1,8 @@
 """Randomized kill test: SIGKILL `train` at random moments over a whole run, from its first
 milliseconds to its finishing steps (the last gradient probe, the figures, the summary), then
 resume it (killed again at random, half of the time) until it is `completed`, and check it
-against the same run never interrupted: every checkpoint array bit for bit, every metrics row,
-the final numbers, the gradient probes and the figures.
+against the same run never interrupted: every array of checkpoint.npz and best.npz bit for bit,
+every metrics row, the final and best numbers, the gradient probes and the figures.
 
     python scripts/kill_test.py                  # 200 kills, about 10 minutes on 2 cores
     python scripts/kill_test.py --kills 20 --seed 3
