@@ -155,3 +155,20 @@ def test_resume_from_a_checkpoint_is_exact_under_each_schedule(changes):
         for a, b in zip(again.model.params, ref.model.params):
             assert np.array_equal(a, b)
     assert len({r["lr"] for r in ref_rows}) > 1      # the schedule did change the rate
+
+
+def test_the_loss_figure_draws_the_rate_of_each_row(tmp_path, monkeypatch):
+    """The lr column as the loss figure's dotted right-axis line, value for value."""
+    from trainer.plots import run as run_plots
+    rows = "".join(f"{s},{1 + s // 5},train,{1 / s},{1 / s},{0.1 * 0.5 ** (s // 5)},1.0,0.1\n"
+                   for s in range(1, 21))
+    rows += "".join(f"{5 * e},{e},val,{1 / e},{1 / e},{0.1 * 0.5 ** (e - 1)},,0.1\n" for e in (1, 2, 3, 4))
+    (tmp_path / "metrics.csv").write_text("step,epoch,split,loss,mse,lr,grad_norm,elapsed_s\n" + rows)
+    drawn = []
+    monkeypatch.setattr(run_plots, "save", lambda fig, path: drawn.append(fig))
+    run_plots.plot_losses(tmp_path / "metrics.csv", "mse", {"val_loss": 0.5}, "t", False,
+                          tmp_path / "loss_curves.png")
+    rate_axes = [ax for ax in drawn[0].axes if ax.get_ylabel().startswith("learning rate")]
+    assert len(rate_axes) == 1
+    line, = rate_axes[0].lines
+    assert list(line.get_ydata()) == [0.1 * 0.5 ** (s // 5) for s in range(1, 21)]
