@@ -16,13 +16,15 @@ class Key:
     max: float | None = None
     above: float | None = None     # strict lower bound
     choices: tuple | None = None
+    below: float | None = None     # strict upper bound
 
     def check(self, value):
         """Return None if value is in range, else what was expected, as a phrase."""
         if self.choices is not None and value not in self.choices:
             return "one of " + ", ".join(repr(c) for c in self.choices)
-        if self.above is not None and not value > self.above:
-            return f"a number > {self.above:g}"
+        if (self.above is not None and not value > self.above) or \
+                (self.below is not None and not value < self.below):
+            return "a number " + " and ".join(self._strict())
         if self.min is not None and value < self.min:
             return f"a number >= {self.min:g}" + (f" and <= {self.max:g}" if self.max is not None else "")
         if self.max is not None and value > self.max:
@@ -33,14 +35,16 @@ class Key:
         """The allowed values, for the README's config table and --help."""
         if self.choices is not None:
             return ", ".join(str(c) for c in self.choices)
-        parts = []
-        if self.above is not None:
-            parts.append(f"> {self.above:g}")
+        parts = self._strict()
         if self.min is not None:
             parts.append(f">= {self.min:g}")
         if self.max is not None:
             parts.append(f"<= {self.max:g}")
         return ", ".join(parts) or "any"
+
+    def _strict(self):
+        return ([f"> {self.above:g}"] if self.above is not None else []) + \
+            ([f"< {self.below:g}"] if self.below is not None else [])
 
 
 @dataclass(frozen=True)

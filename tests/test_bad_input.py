@@ -173,7 +173,7 @@ CASES = {
     "unknown schedule": (lambda t, g: ["--config", SINE, "--set", "optim.schedule=linear"],
                          "--set optim.schedule=linear: expected one of"),
     "decay of one": (lambda t, g: ["--config", SINE, "--set", "optim.decay=1"],
-                     "optim.decay: expected a number > 0 and < 1"),
+                     "optim.decay=1: expected a number > 0 and < 1"),
     "decay above one": (lambda t, g: ["--config", SINE, "--set", "optim.decay=1.5"], "optim.decay"),
     "decay of zero": (lambda t, g: ["--config", SINE, "--set", "optim.decay=0"], "optim.decay"),
     "min_lr above lr": (lambda t, g: ["--config", SINE, "--set", "optim.min_lr=0.5"],

@@ -46,7 +46,8 @@ SECTIONS = {
         "warmup": Key(0, "steps of linear warmup to the schedule's rate (any schedule); at most "
                       "the run's steps", min=0, max=1e12),
         "min_lr": Key(0.0, "floor of the step, cosine and plateau schedules; at most lr", min=0.0),
-        "decay": Key(0.5, "rate multiplier of the step and plateau schedules, below 1", above=0.0),
+        "decay": Key(0.5, "rate multiplier of the step and plateau schedules", above=0.0,
+                     below=1.0),
         "decay_every": Key(1, "epochs between the step schedule's decays", min=1, max=1e9),
         "patience": Key(2, "epochs without improvement before the plateau schedule decays",
                         min=1, max=1e9),
@@ -294,8 +295,6 @@ def _check_task(src, cfg):
 def _check_schedule(src, cfg):
     """The schedule, early-stopping and monitor keys, checked against each other and the run."""
     optim, train = cfg["optim"], cfg["train"]
-    if optim["decay"] >= 1:
-        raise ConfigError(f"{src}: optim.decay: expected a number > 0 and < 1, got {optim['decay']!r}")
     if optim["min_lr"] > optim["lr"]:
         raise ConfigError(f"{src}: optim.min_lr: expected at most optim.lr ({optim['lr']!r}), "
                           f"got {optim['min_lr']!r}")
