@@ -132,3 +132,31 @@ def test_a_symlink_in_a_runs_place_is_left_alone_and_recorded_failed(tmp_path):
     assert victim.is_symlink() and sorted(p.name for p in outside.iterdir()) == before
     rows = {r["run_dir"]: r for r in read_csv(runs / "s" / RESULTS)}
     assert sorted(r["status"] for r in rows.values()) == ["completed", "failed"]
+
+
+def test_a_run_whose_worker_dies_twice_is_recorded_failed_and_the_others_go_on(tmp_path, monkeypatch):
+    """The retry rule of run_local, with the pool's rounds scripted: 'a' loses its worker in
+    two rounds (charged once, retried, then failed); 'b' is ended by the pool for a's death in
+    the first round (not charged) and lands in the second."""
+    points = [sweep.Point(name, {}, 0, None) for name in ("a", "b")]
+    rounds, landed, retried = [], {}, []
+
+    def scripted_round(ctx, todo, sweep_dir, workers, stop, events, land, should_stop, figures):
+        rounds.append([p.name for p in todo])
+        assert len(rounds) <= 2, "a run charged twice must not be tried a third time"
+        a, b = todo[0], (todo[1] if len(todo) > 1 else None)
+        if len(rounds) == 1:
+            return [a, b], {"started": {"a", "b"}, "ended": {"b"}, "pids": set()}
+        if b is not None:
+            land(b, {"status": "completed"})
+        return [a], {"started": {"a"}, "ended": set(), "pids": set()}
+
+    monkeypatch.setattr(sweep_run, "_pool_round", scripted_round)
+    (tmp_path / "a").mkdir()
+    sweep_run.run_local(points, tmp_path, 2, lambda p, s: landed.__setitem__(p.name, s),
+                        on_retry=lambda p, why: retried.append(p.name))
+    assert rounds == [["a", "b"], ["a", "b"]]
+    assert retried == ["a"]
+    assert landed["b"]["status"] == "completed"
+    assert landed["a"]["status"] == "failed" and "died twice" in landed["a"]["error"]
+    assert json.loads((tmp_path / "a" / "summary.json").read_text())["status"] == "failed"
