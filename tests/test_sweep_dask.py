@@ -46,6 +46,8 @@ def _processes(nthreads, preexec_fn=None):
             if proc is not None:
                 proc.kill()
                 proc.wait()
+                proc.reader.join(timeout=5)  # at the end of the pipe now the process is gone
+                proc.stderr.close()          # or it is left to the garbage collector, unclosed
         faulthandler.cancel_dump_traceback_later()
 
 
@@ -65,7 +67,8 @@ def _start(args, ready, preexec_fn=None):
                             stdout=subprocess.DEVNULL, text=True, preexec_fn=preexec_fn)
     for line in proc.stderr:
         if ready in line:
-            threading.Thread(target=proc.stderr.read, daemon=True).start()
+            proc.reader = threading.Thread(target=proc.stderr.read, daemon=True)
+            proc.reader.start()
             return proc, line
     raise AssertionError(f"{args[0]} did not start")
 
