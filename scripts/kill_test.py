@@ -4,7 +4,7 @@ resume it (killed again at random, half of the time) until it is `completed`, an
 against the same run never interrupted: every array of checkpoint.npz and best.npz bit for bit,
 every metrics row, the final and best numbers, the gradient probes and the figures.
 
-    python scripts/kill_test.py                  # 200 kills, about 10 minutes on 2 cores
+    python scripts/kill_test.py                  # 200 kills, about 4 minutes on 2 cores here
     python scripts/kill_test.py --kills 20 --seed 3
     python scripts/kill_test.py --epochs 40      # a longer run: more kills land in training
 
