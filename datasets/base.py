@@ -144,3 +144,121 @@ def episode_check(cfg):
     if size < rows:
         return ("train.batch_size", f"{rows} episodes per batch does not fit task.train_size {size}")
     return None
+
+
+KINDS = {"regression", "classification", "multilabel"}
+
+
+def check_task(task, metric):
+    """What is wrong with a task as made, as (field, problem), or None when it is fit to train.
+
+    A plug-in task's `make` is held to the same interface as the built-in ones: a StreamTask
+    or an EpisodeTask whose arrays have the shapes, dtypes and ranges its kind and sizes say,
+    finite values, and a baseline with the figures the summary compares (train_loss, val_loss,
+    val_<metric>). `metric` is the task module's METRIC."""
+    if not isinstance(task, (StreamTask, EpisodeTask)):
+        return "make", (f"returned {type(task).__name__}, expected a datasets.base.StreamTask or "
+                        "EpisodeTask")
+    if task.kind not in KINDS or (task.kind == "multilabel" and not task.episodes):
+        allowed = "regression, classification" + (", multilabel" if task.episodes else "")
+        return "kind", f"{task.kind!r}, expected one of {allowed}"
+    if task.metric != metric:
+        return "metric", f"{task.metric!r}, but the module's METRIC is {metric!r}"
+    for name in ("input_dim", "output_dim") + (("length", "train_size") if task.episodes else ()):
+        value = getattr(task, name)
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            return name, f"{value!r}, expected an integer >= 1"
+    if not isinstance(task.baseline, dict):
+        return "baseline", f"a {type(task.baseline).__name__}, expected a dict of figures"
+    for key in ("train_loss", "val_loss", f"val_{metric}"):
+        value = task.baseline.get(key)
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or \
+                not np.isfinite(value):
+            return f"baseline[{key!r}]", ("missing" if value is None else
+                                          f"{value!r}, expected a finite number")
+    if not isinstance(task.baseline_name, str):
+        return "baseline_name", f"{task.baseline_name!r}, expected a string"
+    if task.episodes:
+        return _check_episodes(task)
+    tokens = task.input_tokens
+    for part in ("train", "val"):
+        x, y = getattr(task, f"{part}_x"), getattr(task, f"{part}_y")
+        problem = (_check_ids(f"{part}_x", x, 1, task.input_dim) if tokens else
+                   _check_values(f"{part}_x", x, 2, task.input_dim))
+        problem = problem or (_check_ids(f"{part}_y", y, 1, task.output_dim) if tokens else
+                              _check_values(f"{part}_y", y, 2, task.output_dim))
+        if problem:
+            return problem
+        if len(x) != len(y) or len(x) < 2:
+            return f"{part}_y", (f"{len(y)} steps beside {len(x)} in {part}_x, expected equal "
+                                 "lengths of at least 2")
+    return None
+
+
+def _check_episodes(task):
+    """The validation set, every extra set and a small fresh sample, batch by batch."""
+    sets = [("val", task.val)] + [(f"extra_val[{k!r}]", b) for k, b in task.extra_val.items()]
+    try:
+        sample = task.sample(np.random.default_rng(0), 2)
+    except Exception as e:  # the caller names the module's file and line
+        raise SampleError(e) from e
+    for name, batch in sets + [("sample(rng, 2)", sample)]:
+        problem = _check_batch(name, batch, task, task.length if batch is sample else None)
+        if problem:
+            return problem
+    if len(sample.x) != 2:
+        return "sample(rng, 2)", f"returned {len(sample.x)} episodes, expected 2"
+    return None
+
+
+class SampleError(Exception):
+    """A task's sample(rng, n) raised while it was being checked (the cause is the error)."""
+
+
+def _check_batch(name, batch, task, length):
+    if not isinstance(batch, Batch):
+        return name, f"a {type(batch).__name__}, expected a datasets.base.Batch"
+    tokens, labels = task.input_tokens, task.kind == "classification"
+    problem = (_check_ids(f"{name}.x", batch.x, 2, task.input_dim) if tokens else
+               _check_values(f"{name}.x", batch.x, 3, task.input_dim))
+    problem = problem or (_check_ids(f"{name}.y", batch.y, 2, task.output_dim) if labels else
+                          _check_values(f"{name}.y", batch.y, 3, task.output_dim))
+    if problem:
+        return problem
+    N, T = np.shape(batch.x)[:2]
+    if N < 1 or (length is not None and T != length):
+        return f"{name}.x", (f"shape {np.shape(batch.x)}, expected at least one episode"
+                             + (f" of {length} steps (the task's length)" if length else ""))
+    if np.shape(batch.y)[:2] != (N, T):
+        return f"{name}.y", f"shape {np.shape(batch.y)} beside x of shape {np.shape(batch.x)}"
+    for field_name in ("mask", "score_mask"):
+        m = getattr(batch, field_name)
+        if np.shape(m) != (N, T):
+            return f"{name}.{field_name}", f"shape {np.shape(m)}, expected ({N}, {T})"
+        m = np.asarray(m)
+        if m.dtype.kind not in "biuf" or not np.isfinite(m).all() or (m < 0).any():
+            return f"{name}.{field_name}", "expected finite weights >= 0"
+    if not np.asarray(batch.mask).any():
+        return f"{name}.mask", "scores no step at all (all zeros)"
+    return None
+
+
+def _check_ids(name, a, ndim, size):
+    a = np.asarray(a)
+    if a.ndim != ndim or a.dtype.kind not in "iu":
+        return name, (f"shape {a.shape} of {a.dtype}, expected integer token ids of "
+                      f"{ndim} dimension{'s' if ndim > 1 else ''}")
+    if a.size and (a.min() < 0 or a.max() >= size):
+        return name, f"ids from {a.min()} to {a.max()}, expected 0 to {size - 1} (the vocabulary)"
+    return None
+
+
+def _check_values(name, a, ndim, width):
+    a = np.asarray(a)
+    if a.ndim != ndim or a.dtype.kind not in "iuf":
+        return name, f"shape {a.shape} of {a.dtype}, expected real values of {ndim} dimensions"
+    if a.shape[-1] != width:
+        return name, f"shape {a.shape}, expected {width} values a step (the task's dimension)"
+    if not np.isfinite(a).all():
+        return name, "holds non-finite values (NaN or infinity)"
+    return None

@@ -5,7 +5,7 @@
     python scripts/bench.py --quick         # fewer repeats
 
 Every figure is a median over repeats; ours, the textbook reference
-(scripts/textbook_rnn.py) and torch.nn.RNN are timed in one process,
+(trainer/layers/textbook.py) and torch.nn.RNN are timed in one process,
 interleaved in a shuffled order, so the machine's noise hits all of them alike.
 The thread count is set inside this process with threadpoolctl when it is
 installed; otherwise the script re-runs itself with OPENBLAS_NUM_THREADS (and
@@ -13,7 +13,6 @@ OMP/MKL) set in the child's environment only. torch is optional: install a
 CPU build into the benchmark's environment to compare (see the README).
 """
 import argparse
-import importlib.util
 import json
 import os
 import pty
@@ -40,10 +39,8 @@ THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 def load_textbook():
-    spec = importlib.util.spec_from_file_location("textbook_rnn", ROOT / "scripts" / "textbook_rnn.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    from trainer.layers import textbook
+    return textbook
 
 
 def flops(N, T, D, H):

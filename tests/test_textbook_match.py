@@ -1,30 +1,15 @@
 """The fast layers compute what the textbook layers compute: TimeRNN to float32 rounding,
 TimeLSTM and TimeGRU to float64 rounding.
 
-The references are scripts/textbook_rnn.py (a cell object per step, weight
+The references are trainer/layers/textbook.py (a cell object per step, weight
 gradients accumulated step by step: the seeds' layer with its defects fixed),
 the same copy that scripts/bench.py measures against, on every benchmark size,
 and the book's GRU and LSTM (there too).
 """
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-from trainer.layers import TimeGRU, TimeLSTM, TimeRNN
-
-_SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
-
-
-def _load_textbook(name="textbook_rnn"):
-    spec = importlib.util.spec_from_file_location(name, _SCRIPTS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-textbook = _load_textbook()
+from trainer.layers import TimeGRU, TimeLSTM, TimeRNN, textbook
 
 # the sizes of scripts/bench.py's table: (N, T, D, H)
 BENCH_SIZES = [(8, 20, 1, 16), (16, 50, 1, 32), (32, 35, 100, 100), (64, 100, 1, 128),

@@ -1,11 +1,14 @@
-"""The textbook TimeRNN, TimeGRU and TimeLSTM, kept as the benchmark's and the tests' references (not
-library code).
+"""The book's layers, as "Deep Learning from Scratch 2" writes them: TimeRNN, TimeGRU and TimeLSTM
+over one cell object per time step. Read these first: they are the reference the fast layers
+(rnn.py, lstm.py, gru.py) are measured and checked against, and they train as
+`model.cell = "textbook-rnn"` (textbook-lstm, textbook-gru), slower, with the same numbers.
 
 TimeRNN is the layer of the seed notebook 002 (a cell object per time step, weight
 gradients accumulated step by step), with its two defects fixed: the cell's
 backward multiplies by dh_next, and arrays follow the parameters' dtype
 instead of a hard-coded float32. Nothing else is optimised on purpose: this
-is what `trainer.layers.TimeRNN` is measured and checked against.
+is what `trainer.layers.TimeRNN` is measured and checked against. Inputs are cast to the
+parameters' dtype, as the trainer's layers do.
 
 TimeGRU is the same loop over the book's GRU cell, gates in its order z, r, h~:
 Wx (D, 3H), Wh (H, 3H), b (3H,) in blocks
@@ -61,6 +64,7 @@ class TimeRNN:
     """T textbook cells over xs (N, T, D); carries `h` between calls when stateful."""
 
     cell = RNN
+    state_names = ("h",)
 
     def __init__(self, Wx, Wh, b, stateful=False):
         self.params = [Wx, Wh, b]
@@ -70,13 +74,14 @@ class TimeRNN:
         self.stateful = stateful
 
     def set_state(self, h):
-        self.h = h
+        self.h = np.array(h, dtype=self.params[0].dtype)
 
     def reset_state(self):
         self.h = None
 
     def forward(self, xs):
         Wx, Wh, b = self.params
+        xs = np.asarray(xs, dtype=Wx.dtype)
         N, T, D = xs.shape
         H = Wh.shape[0]                     # Wx is (D, H), or (D, 3H) for the GRU
         dtype = Wx.dtype
@@ -231,19 +236,23 @@ class TimeLSTM(TimeRNN):
     """T textbook LSTM cells over xs (N, T, D); carries `h` and `c` between calls when stateful."""
 
     cell = LSTM
+    state_names = ("h", "c")
 
     def __init__(self, Wx, Wh, b, stateful=False):
         super().__init__(Wx, Wh, b, stateful)
         self.c, self.dc = None, None
 
     def set_state(self, h, c=None):
-        self.h, self.c = h, c
+        dtype = self.params[0].dtype
+        self.h = np.array(h, dtype=dtype)
+        self.c = np.zeros_like(self.h) if c is None else np.array(c, dtype=dtype)
 
     def reset_state(self):
         self.h, self.c = None, None
 
     def forward(self, xs):
         Wx, Wh, b = self.params
+        xs = np.asarray(xs, dtype=Wx.dtype)
         N, T, D = xs.shape
         H = Wh.shape[0]
         dtype = Wx.dtype

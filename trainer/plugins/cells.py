@@ -1,0 +1,139 @@
+"""Cell specs: a built-in cell (rnn, lstm, gru, and the book-shaped textbook-rnn, textbook-lstm,
+textbook-gru), a FILE.py:CLASS, a module:CLASS or an entry point of group `rnn_trainer.cells`,
+resolved to the layer class and checked against the book's layer API.
+
+A cell class is built as CLASS(Wx, Wh, b, stateful=True), Wx (D, kH), Wh (H, kH), b (kH,)
+with k its class attribute `gates` (default 1), and needs only the book's API: `params` and
+`grads` (lists of arrays; grads written in place, grads[i][...] = ...), forward(xs) with xs
+(N, T, D) -> hs (N, T, H), backward(dhs) -> dxs, set_state(h), reset_state(), and `h` (the
+state after the last forward) and `dh` (after backward, the gradient into the state the last
+forward started from). A layer that carries more than h names it all in `state_names`
+(("h", "c") for an LSTM, whose set_state takes h, c and which keeps dc too); ("h",) otherwise.
+"""
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from trainer.plugins import source
+from trainer.plugins.source import Found, PluginError
+
+# name -> (module of trainer.layers, class, gates)
+BUILT_IN = {
+    "rnn": ("rnn", "TimeRNN", 1), "lstm": ("lstm", "TimeLSTM", 4), "gru": ("gru", "TimeGRU", 3),
+    "textbook-rnn": ("textbook", "TimeRNN", 1), "textbook-lstm": ("textbook", "TimeLSTM", 4),
+    "textbook-gru": ("textbook", "TimeGRU", 3),
+}
+KIND_BY_GATES = {1: "rnn", 4: "lstm", 3: "gru"}   # the package's cell a plug-in is compared with
+API = ("forward", "backward", "set_state", "reset_state")
+CLASS_SPEC = re.compile(r"(?P<where>.+):(?P<cls>[A-Za-z_]\w*)")
+
+
+@dataclass(frozen=True)
+class Cell:
+    """A resolved cell spec: the class, its gates, and for a plug-in where it was found."""
+
+    spec: str
+    cls: type
+    gates: int
+    found: Found | None = None
+
+    @property
+    def kind(self):
+        """rnn, lstm or gru: the package cell of the same shape (None when none has it)."""
+        return KIND_BY_GATES.get(self.gates)
+
+    @property
+    def state_names(self):
+        return tuple(getattr(self.cls, "state_names", ("h",)))
+
+    @property
+    def textbook(self):
+        return self.spec.startswith("textbook-")
+
+
+def resolve(spec, folder=None, pinned=None, sources=None):
+    """The Cell for `spec` (FILE.py:CLASS relative to `folder`, default the current directory);
+    `pinned` and `sources` as for tasks. Raises PluginError (one line)."""
+    if spec in BUILT_IN:
+        module, name, gates = BUILT_IN[spec]
+        import importlib
+        return Cell(spec, getattr(importlib.import_module(f"trainer.layers.{module}"), name), gates)
+    record = pinned if pinned and pinned.get("spec") == spec else None
+    m = CLASS_SPEC.fullmatch(spec)
+    if record is not None and record.get("origin") == "file":
+        path, sha = record.get("file", ""), record.get("sha256")
+        module, sha = source.load_file("cell", spec, path, (sources or {}).get(sha))
+        cell = _class(spec, module, record.get("class") or (m and m["cls"]),
+                      Found("cell", spec, "file", path, record.get("class"), path, sha))
+    elif record is not None:
+        cell = _from_module(spec, record.get("module", ""), record.get("class"), record["origin"])
+    elif m and m["where"].endswith(".py"):
+        path = (Path(folder or ".") / m["where"]).resolve()
+        module, sha = source.load_file("cell", spec, path)
+        cell = _class(spec, module, m["cls"], Found("cell", spec, "file", str(path), m["cls"],
+                                                    str(path), sha))
+    elif m:
+        cell = _from_module(spec, m["where"], m["cls"], "module")
+    else:
+        ep = source.entry_point("cell", spec)
+        if ep is None:
+            raise PluginError(unknown(spec))
+        module_name, _, attr = ep.value.partition(":")
+        cell = _from_module(spec, module_name.strip(), attr.strip() or None, "entry point")
+    if record is not None:
+        source.check_pinned(cell.found, record, f"model.cell {spec}")
+    return cell
+
+
+def _from_module(spec, module_name, attr, origin):
+    module = source.import_module("cell", spec, module_name) if module_name else None
+    if module is None:
+        raise PluginError(f"cell {spec}: no module named {module_name!r}" if module_name else
+                          unknown(spec))
+    file, sha = source.module_file(module)
+    return _class(spec, module, attr, Found("cell", spec, origin, module_name, attr, file, sha))
+
+
+def _class(spec, module, name, found):
+    cls = getattr(module, name, None) if name else None
+    if not isinstance(cls, type):
+        what = "no class" if cls is None else f"{name} is a {type(cls).__name__}, not a class;"
+        raise PluginError(f"cell {spec}: {what} {name!r} in {found.file or found.target}"
+                          if cls is None else f"cell {spec}: {what} expected a layer class")
+    missing = [a for a in API if not callable(getattr(cls, a, None))]
+    if missing:
+        raise PluginError(f"cell {spec}: {name} has no {', '.join(f'{a}()' for a in missing)}; "
+                          "a cell needs the book's layer API (see train cells)")
+    gates = getattr(cls, "gates", 1)
+    if isinstance(gates, bool) or not isinstance(gates, int) or not 1 <= gates <= 16:
+        raise PluginError(f"cell {spec}: {name}.gates is {gates!r}, expected an integer from 1 "
+                          "to 16 (blocks of H columns in Wx, Wh and b)")
+    names = getattr(cls, "state_names", ("h",))
+    if not isinstance(names, (tuple, list)) or not names or names[0] != "h" or \
+            not all(isinstance(n, str) and n.isidentifier() for n in names):
+        raise PluginError(f"cell {spec}: {name}.state_names is {names!r}, expected a tuple of "
+                          "attribute names starting with 'h', such as ('h', 'c')")
+    return Cell(spec, cls, gates, found)
+
+
+def unknown(spec):
+    import difflib
+    names = list(BUILT_IN) + sorted(source.entry_point_names("cell"))
+    close = difflib.get_close_matches(spec, names, n=1, cutoff=0.6)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return (f"unknown cell {spec!r}{hint}; known cells: {', '.join(names)}; or a plug-in: "
+            "FILE.py:CLASS, module:CLASS or an entry point of group rnn_trainer.cells "
+            "(see train cells)")
+
+
+def available():
+    """[(name, origin, gates)] of the built-in cells and the installed entry points."""
+    out = [(name, "built-in" + (" (the book's layer, a cell object per step)"
+                                 if name.startswith("textbook-") else ""), gates)
+           for name, (_, _, gates) in BUILT_IN.items()]
+    for name, value in sorted(source.entry_point_names("cell").items()):
+        try:
+            out.append((name, f"entry point {value}", resolve(name).gates))
+        except PluginError as e:
+            out.append((name, f"entry point (cannot load: {e})", None))
+    return out

@@ -1,0 +1,179 @@
+"""Finding a plug-in's code: a FILE.py, an importable module or an installed entry point, the
+sha256 of its source, and the one-line error that names the plug-in's own file and line.
+
+A file plug-in is read once and run as a module of its own (named after its kind and its
+source's digest, so the same source is loaded once per process and its objects pickle); its
+text can be handed over instead of read (a Dask worker gets the client's copy, so no worker
+needs the file). A module or entry-point plug-in is imported as Python imports anything.
+"""
+import hashlib
+import importlib
+import importlib.util
+import sys
+import traceback
+import types
+from dataclasses import dataclass
+from pathlib import Path
+
+from trainer.errors import ConfigError
+
+ENTRY_POINT_GROUPS = {"task": "rnn_trainer.tasks", "cell": "rnn_trainer.cells"}
+ORIGINS = ("file", "module", "entry point")
+
+
+class PluginError(ConfigError):
+    """A plug-in that cannot be used: one line naming it and what is wrong (exit status 2)."""
+
+
+@dataclass(frozen=True)
+class Found:
+    """Where a plug-in was found: the spec as written, how it was found (`origin`: file, module,
+    entry point), `target` (the absolute file, or the module's name), the class in it (cells),
+    the file its source is in and that source's sha256 (None when it has no file)."""
+
+    kind: str
+    spec: str
+    origin: str
+    target: str
+    attr: str | None
+    file: str | None
+    sha256: str | None
+
+    def record(self):
+        """What a run directory keeps of it (config.toml's [plugins], summary.json's plugins)."""
+        out = {"spec": self.spec, "origin": self.origin, self.key: self.target}
+        if self.attr:
+            out["class"] = self.attr
+        if self.origin != "file" and self.file:
+            out["file"] = self.file
+        out["sha256"] = self.sha256 or ""
+        return out
+
+    @property
+    def key(self):
+        return "file" if self.origin == "file" else "module"
+
+    @property
+    def label(self):
+        """A short name for listings: the file's name or the module, with the class."""
+        base = Path(self.target).name if self.origin == "file" else self.target
+        return f"{base}:{self.attr}" if self.attr else base
+
+
+def digest(data):
+    return hashlib.sha256(data).hexdigest()
+
+
+def load_file(kind, spec, path, text=None):
+    """The module a plug-in file defines, run from its source (`text`, when given, instead of
+    the file's bytes: a Dask worker's copy). Returns (module, sha256)."""
+    path = Path(path)
+    if text is None:
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            raise PluginError(f"{kind} {spec}: no such file {path}") from None
+        except OSError as e:
+            raise PluginError(f"{kind} {spec}: cannot read {path} ({e.strerror or e})") from None
+    else:
+        data = text.encode("utf-8")
+    sha = digest(data)
+    name = f"_rnn_trainer_plugin_{kind}_{sha[:16]}"
+    if name in sys.modules:   # the same source, already run in this process
+        return sys.modules[name], sha
+    try:
+        source = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise PluginError(f"{kind} {spec}: {path} is not UTF-8 text") from None
+    module = types.ModuleType(name)
+    module.__file__ = str(path)
+    sys.modules[name] = module   # dataclasses and pickle look a class's module up by name
+    try:
+        exec(compile(source, str(path), "exec"), module.__dict__)
+    except BaseException as e:
+        del sys.modules[name]
+        if not isinstance(e, Exception):
+            raise
+        raise PluginError(f"{kind} {spec}: {failure(e, [str(path)], 'loading it')}") from None
+    return module, sha
+
+
+def import_module(kind, spec, name):
+    """The module `name` (None when there is no such module); an error while importing it is
+    one line with its file and line."""
+    try:
+        found = importlib.util.find_spec(name)
+    except (ImportError, ValueError):  # a parent package is missing, or an empty name
+        found = None
+    if found is None:
+        return None
+    try:
+        return importlib.import_module(name)
+    except Exception as e:
+        raise PluginError(f"{kind} {spec}: {failure(e, [found.origin or ''], 'importing it')}") \
+            from None
+
+
+def entry_point(kind, name):
+    """The installed entry point `name` of the kind's group, or None."""
+    from importlib.metadata import entry_points
+    for ep in entry_points(group=ENTRY_POINT_GROUPS[kind]):
+        if ep.name == name:
+            return ep
+    return None
+
+
+def entry_point_names(kind):
+    """{name: value} of every installed entry point of the kind's group."""
+    from importlib.metadata import entry_points
+    return {ep.name: ep.value for ep in entry_points(group=ENTRY_POINT_GROUPS[kind])}
+
+
+def module_file(module):
+    """The source file of a module (None for a built-in or namespace module) and its sha256."""
+    file = getattr(module, "__file__", None)
+    if not file or not file.endswith(".py"):
+        return None, None
+    try:
+        return file, digest(Path(file).read_bytes())
+    except OSError:
+        return file, None
+
+
+def failure(error, files, doing):
+    """An exception raised inside a plug-in as one phrase: the innermost line of the plug-in's
+    own files it passed through (file:line: in function), then the error."""
+    what = f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}".rstrip(": ")
+    if isinstance(error, SyntaxError) and error.filename:
+        return f"{error.filename}:{error.lineno}: {doing}: {what}"
+    frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename in files]
+    if not frames:
+        return f"{doing}: {what}"
+    last = frames[-1]
+    return f"{last.filename}:{last.lineno}: in {last.name}: {what}"
+
+
+def call(found, function, *args, doing=None):
+    """function(*args) for a plug-in (found: its Found, None for a built-in, which is called as
+    it is): an exception inside it becomes one line naming the plug-in's file and line."""
+    if found is None:
+        return function(*args)
+    try:
+        return function(*args)
+    except PluginError:
+        raise
+    except Exception as e:
+        name = doing or getattr(function, "__name__", "it")
+        raise PluginError(f"{found.kind} {found.spec}: "
+                          f"{failure(e, [found.file or found.target], name)}") from None
+
+
+def check_pinned(found, pinned, where):
+    """A run's [plugins] record pins the source a plug-in had when the run was made: refuse one
+    whose source has changed since, naming it."""
+    sha = pinned.get("sha256")
+    if sha and found.sha256 and sha != found.sha256:
+        raise PluginError(f"{where}: the {found.kind} plug-in {found.spec} ({found.file or found.target})"
+                          f" has changed since the run was made (sha256 {sha[:12]}... -> "
+                          f"{found.sha256[:12]}...); restore it, or train the changed plug-in "
+                          "as a new run")

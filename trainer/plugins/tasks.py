@@ -1,0 +1,144 @@
+"""Task specs: a registered name, a FILE.py, an importable module or an entry point of group
+`rnn_trainer.tasks`, resolved to the task's module and checked against the task interface.
+
+A task module holds KEYS (a dict of datasets.base.Key: its config keys under [task]), METRIC
+(the name of its figure, as in val_<METRIC>) and make(task_cfg, rng) returning a
+datasets.base.StreamTask or EpisodeTask; footprint(task_cfg) and check(cfg) are optional.
+"""
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from datasets import TASKS
+from datasets.base import Key
+from trainer.plugins import source
+from trainer.plugins.source import Found, PluginError
+
+MODULE_NAME = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
+
+
+@dataclass(frozen=True)
+class Task:
+    """A resolved task spec: its module and, for a plug-in, where it was found (None: built-in)."""
+
+    spec: str
+    module: object
+    found: Found | None = None
+
+    @property
+    def keys(self):
+        return self.module.KEYS
+
+    @property
+    def metric(self):
+        return self.module.METRIC
+
+    def call(self, name, *args):
+        """The module's function `name` called with args; a plug-in's error is one line."""
+        return source.call(self.found, getattr(self.module, name), *args, doing=name)
+
+
+def resolve(spec, folder=None, pinned=None, sources=None):
+    """The Task for `spec`; FILE.py is relative to `folder` (default: the current directory).
+    `pinned`: a run's record of where the plug-in was found and its source's sha256 (the
+    record wins over a new search, and a changed source is refused); `sources`: {sha256: text}
+    handed over instead of files. Raises PluginError (one line)."""
+    if spec in TASKS:
+        return Task(spec, TASKS[spec])
+    if pinned and pinned.get("spec") == spec:
+        task = _from_record(spec, pinned, sources)
+    elif spec.endswith(".py"):
+        path = (Path(folder or ".") / spec).resolve()
+        module, sha = source.load_file("task", spec, path)
+        task = Task(spec, module, Found("task", spec, "file", str(path), None, str(path), sha))
+    else:
+        task = _installed(spec)
+    check_module(task)
+    if pinned and pinned.get("spec") == spec:
+        source.check_pinned(task.found, pinned, f"task.name {spec}")
+    return task
+
+
+def _from_record(spec, pinned, sources):
+    if pinned.get("origin") == "file":
+        path, sha = pinned.get("file", ""), pinned.get("sha256")
+        text = (sources or {}).get(sha)
+        module, sha = source.load_file("task", spec, path, text)
+        return Task(spec, module, Found("task", spec, "file", path, None, path, sha))
+    return _installed(spec, pinned.get("module"))
+
+
+def _installed(spec, module_name=None):
+    """An entry point named spec, else the module named spec (or module_name)."""
+    ep = source.entry_point("task", spec) if module_name is None else None
+    if ep is not None:
+        try:
+            module = ep.load()
+        except Exception as e:
+            raise PluginError(f"task {spec}: entry point {ep.value}: "
+                              f"{source.failure(e, [], 'loading it')}") from None
+        file, sha = source.module_file(_module_of(module))
+        return Task(spec, module, Found("task", spec, "entry point", ep.value, None, file, sha))
+    name = module_name or spec
+    module = source.import_module("task", spec, name) if MODULE_NAME.fullmatch(name) else None
+    if module is None:
+        raise PluginError(unknown(spec))
+    file, sha = source.module_file(module)
+    return Task(spec, module, Found("task", spec, "module", name, None, file, sha))
+
+
+def _module_of(obj):
+    import sys
+    import types
+    return obj if isinstance(obj, types.ModuleType) else sys.modules.get(type(obj).__module__)
+
+
+def unknown(spec):
+    """The error for a spec that names nothing, with a close match when there is one."""
+    import difflib
+    names = list(TASKS) + sorted(source.entry_point_names("task"))
+    close = difflib.get_close_matches(spec, names, n=1, cutoff=0.6)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return (f"unknown task {spec!r}{hint}; known tasks: {', '.join(names)}; or a plug-in: a "
+            "FILE.py, a module or an entry point of group rnn_trainer.tasks (see train tasks)")
+
+
+def check_module(task):
+    """Refuse a plug-in module that lacks the task interface, naming what is missing."""
+    if task.found is None:
+        return
+    m, where = task.module, f"task plug-in {task.spec}"
+    keys = getattr(m, "KEYS", None)
+    if not isinstance(keys, dict):
+        raise PluginError(f"{where}: has no KEYS, a dict of datasets.base.Key (its config keys)"
+                          if keys is None else f"{where}: KEYS is a {type(keys).__name__}, "
+                          "expected a dict of datasets.base.Key")
+    for key, spec in keys.items():
+        if not isinstance(key, str) or not key.isidentifier() or key == "name":
+            raise PluginError(f"{where}: KEYS: {key!r} is not a key name (an identifier other "
+                              "than 'name')")
+        if not isinstance(spec, Key):
+            raise PluginError(f"{where}: KEYS[{key!r}] is a {type(spec).__name__}, expected a "
+                              "datasets.base.Key")
+    metric = getattr(m, "METRIC", None)
+    if not isinstance(metric, str) or not metric.isidentifier():
+        raise PluginError(f"{where}: METRIC is {metric!r}, expected the metric's name, such as "
+                          "'mse' or 'accuracy'")
+    if not callable(getattr(m, "make", None)):
+        raise PluginError(f"{where}: has no make(task_cfg, rng) returning a StreamTask or "
+                          "EpisodeTask")
+    for optional in ("footprint", "check"):
+        if getattr(m, optional, None) is not None and not callable(getattr(m, optional)):
+            raise PluginError(f"{where}: {optional} is not a function")
+
+
+def available():
+    """[(name, origin, keys)] of the built-in tasks and the installed entry points."""
+    out = [(name, "built-in", module.KEYS) for name, module in TASKS.items()]
+    for name in sorted(source.entry_point_names("task")):
+        try:
+            task = resolve(name)
+            out.append((name, f"entry point {task.found.target}", task.keys))
+        except PluginError as e:
+            out.append((name, f"entry point (cannot load: {e})", {}))
+    return out
