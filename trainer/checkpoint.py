@@ -21,7 +21,7 @@ import numpy as np
 
 from trainer import checkpoint_check as check
 from trainer.errors import CheckpointError
-from trainer.layers import TimeEmbedding
+from trainer.layers import TimeEmbedding, carried_state
 from trainer.loop import Position
 
 FORMAT = 2
@@ -38,6 +38,11 @@ def param_names(model):
     return out
 
 
+def state_names(layer):
+    """The names of what a recurrent layer carries between calls (("h",) unless it says)."""
+    return tuple(getattr(layer, "state_names", ("h",)))
+
+
 def pack(model, optimizer, streams, pos, metrics_rows, cfg=None):
     """The training state as {name: array}: parameters, optimizer state, every random stream's
     state, the carried hidden state, the position in the data, the metrics.csv row count and
@@ -49,7 +54,7 @@ def pack(model, optimizer, streams, pos, metrics_rows, cfg=None):
         out[f"optim.{m[1]}.{names[int(m[2])]}" if m else f"optim.{key}"] = np.asarray(value)
     for name, rng in streams.items():
         out[f"stream.{name}"] = np.array(json.dumps(rng.bit_generator.state))
-    for name, value in zip(model.rnn.state_names, model.rnn.state()):  # h, and c for the LSTM
+    for name, value in zip(state_names(model.rnn), carried_state(model.rnn)):  # h, and c (LSTM)
         out[f"carried.{name}"] = np.zeros((0, 0)) if value is None else value
     state = {"format": FORMAT, "metrics_rows": metrics_rows, "position": dataclasses.asdict(pos)}
     if cfg is not None:
@@ -134,7 +139,7 @@ def unpack(arrays, model, optimizer, streams, where="checkpoint"):
         optimizer.load_state(opt)
         for name, rng in streams.items():
             rng.bit_generator.state = json.loads(str(arrays[f"stream.{name}"]))
-        carried = [arrays[f"carried.{name}"] for name in model.rnn.state_names]
+        carried = [arrays[f"carried.{name}"] for name in state_names(model.rnn)]
         pos = Position(**state["position"])
     except CheckpointError:
         raise

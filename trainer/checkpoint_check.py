@@ -25,9 +25,13 @@ _INT_FIELDS = ("step", "epoch", "window", "since", "stale")
 
 def config_digest(cfg):
     """(canonical config, sha256 of it): the resolved config without train.epochs, which
-    `train resume --epochs` may change."""
+    `train resume --epochs` may change, with each plug-in's spec and source digest (not
+    where it was found: a moved checkout resumes)."""
     data = {s: dict(v) for s, v in cfg.items()}
     data.get("train", {}).pop("epochs", None)
+    plugins = getattr(cfg, "plugins", None)
+    if plugins:
+        data["plugins"] = {k: {"spec": r["spec"], "sha256": r["sha256"]} for k, r in plugins.items()}
     return data, hashlib.sha256(_canonical(data).encode()).hexdigest()
 
 

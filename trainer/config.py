@@ -13,14 +13,21 @@ from datasets import TASKS
 from datasets.base import Key
 from trainer import tomlio
 from trainer.errors import ConfigError
+from trainer.plugins import cells, tasks
+from trainer.plugins.source import ORIGINS
 
 SECTIONS = {
     "task": {
-        "name": Key("sine", "the task, registered in datasets/", choices=tuple(TASKS)),
+        "name": Key("sine", "the task: one registered in datasets/ (see train tasks), or a "
+                    "plug-in: a FILE.py (relative to the config's folder), a module or an entry "
+                    "point of group rnn_trainer.tasks"),
     },
     "model": {
-        "cell": Key("rnn", "the recurrent cell: the textbook TimeRNN, TimeLSTM or TimeGRU",
-                    choices=("rnn", "lstm", "gru")),
+        "cell": Key("rnn", "the recurrent layer: rnn, lstm, gru (fast), textbook-rnn, "
+                    "textbook-lstm, textbook-gru (the book's layers), or a plug-in: FILE.py:CLASS, "
+                    "module:CLASS or an entry point of group rnn_trainer.cells (see train cells)"),
+        "check": Key(True, "check a plug-in cell's gradients in float64 before it trains (false: "
+                     "train it unchecked, and the summary says so)"),
         "activation": Key("tanh", "the plain RNN's nonlinearity (relu + identity init: IRNN)",
                           choices=("tanh", "relu")),
         "init": Key("xavier", "initial recurrent matrix Wh (each gate's block): N(0, 1/H), "
@@ -90,11 +97,22 @@ SYNONYMS = {
 
 
 class Config(Mapping):
-    """A resolved config: read-only {section: {key: value}}, with its source file's name."""
+    """A resolved config: read-only {section: {key: value}}, with its source file's name, and
+    its task and cell resolved (`task`: trainer.plugins.tasks.Task, `cell`: ...cells.Cell).
+    A plug-in's record (where it was found, its source's sha256) goes out with the config as
+    its [plugins] table, so a run's config.toml names the very code it trained with."""
 
-    def __init__(self, sections, source="<config>"):
+    def __init__(self, sections, source="<config>", task=None, cell=None):
         self._data = {s: MappingProxyType(dict(v)) for s, v in sections.items()}
         self.source = str(source)
+        self.task = task or tasks.resolve(self._data["task"]["name"])
+        self.cell = cell or cells.resolve(self._data["model"]["cell"])
+
+    @property
+    def plugins(self):
+        """{"task": record, "cell": record} of the plug-ins among them (built-ins have none)."""
+        return {kind: r.found.record() for kind, r in (("task", self.task), ("cell", self.cell))
+                if r.found is not None}
 
     def __getitem__(self, section):
         return self._data[section]
@@ -109,20 +127,25 @@ class Config(Mapping):
         return f"Config({self.to_dict()!r}, source={self.source!r})"
 
     def to_dict(self):
-        return {s: dict(v) for s, v in self.items()}
+        out = {s: dict(v) for s, v in self.items()}
+        if self.plugins:
+            out[PLUGINS] = self.plugins
+        return out
 
     def to_toml(self):
         """The config as TOML; loading it gives back an equal Config."""
         return tomlio.dumps(self.to_dict())
 
-    def with_changes(self, changes):
-        """A new config with {"section.key": value} replaced and checked."""
-        return from_dict(apply_changes(self.to_dict(), changes, self.source), self.source)
+    def with_changes(self, changes, folder=None):
+        """A new config with {"section.key": value} replaced and checked (a plug-in spec among
+        the changes relative to `folder`, default the current directory)."""
+        return from_dict(apply_changes(self.to_dict(), changes, self.source), self.source,
+                         folder=folder or ".")
 
     @property
     def metric(self):
         """The task's metric (as in val_<metric>), known before the task's data is made."""
-        return TASKS[self["task"]["name"]].METRIC
+        return self.task.metric
 
     @property
     def name(self):
@@ -131,18 +154,25 @@ class Config(Mapping):
         return self["task"]["name"] if stem in ("config", "") or stem.startswith("<") else stem
 
 
-def schema(task_name):
-    """The keys allowed for a task: the common sections plus the task's own keys."""
-    out = {s: dict(keys) for s, keys in SECTIONS.items()}
-    out["task"].update(TASKS[task_name].KEYS)
+PLUGINS = "plugins"   # the table that records where a config's plug-ins were found
+
+
+def schema(task):
+    """The keys allowed for a task (a name or spec, or its resolved Task): the common sections
+    plus the task's own keys."""
+    keys = (task if isinstance(task, tasks.Task) else tasks.resolve(task)).keys
+    out = {s: dict(spec) for s, spec in SECTIONS.items()}
+    out["task"].update(keys)
     return out
 
 
-def load(path, overrides=()):
-    """Read a TOML config, apply "section.key=value" overrides, check everything."""
+def load(path, overrides=(), sources=None):
+    """Read a TOML config, apply "section.key=value" overrides, check everything. A plug-in
+    file in the config is relative to the config's folder, one in an override to the current
+    directory; `sources` ({sha256: text}) stands in for plug-in files (a Dask worker's)."""
     data = tomlio.read(path, "config")
     parsed = [_split_override(path, o) for o in overrides]
-    return from_dict(data, path, parsed)
+    return from_dict(data, path, parsed, folder=Path(path).parent, sources=sources)
 
 
 def apply_changes(data, changes, where):
@@ -165,47 +195,84 @@ def split_key(where, dotted):
     return section, key
 
 
-def from_dict(data, source="<config>", overrides=()):
-    """Check a {section: {key: value}} mapping and typed-from-text overrides into a Config."""
+def from_dict(data, source="<config>", overrides=(), folder=None, sources=None):
+    """Check a {section: {key: value}} mapping and typed-from-text overrides into a Config.
+    A plug-in file named in `data` is relative to `folder` (default: the folder of `source`
+    when that is a file, else the current directory); one named by an override, to the current
+    directory. A [plugins] table pins the plug-ins a run was made with (see Config)."""
     src = str(source)
+    data = dict(data)
+    pinned = _pinned(src, data.pop(PLUGINS, None))
+    if folder is None:
+        folder = Path(src).parent if Path(src).is_file() else Path(".")
     for section, table in data.items():
         if section in ("sweep", "base"):
             what = f"a [{section}] table" if isinstance(table, dict) else f"a '{section}' key"
             raise ConfigError(f"{src}: a sweep file (it has {what}), not a run config; run it "
                               f"with: train sweep {src}")
         if section not in SECTIONS:
-            raise ConfigError(f"{src}: [{section}]: unknown section{suggest(section, SECTIONS)}")
+            raise ConfigError(f"{src}: [{section}]: unknown section"
+                              f"{suggest(section, [*SECTIONS, PLUGINS])}")
         if not isinstance(table, dict):
             raise ConfigError(f"{src}: {section}: expected a [{section}] table, got {_show(table)}")
-    task_name = _task_name(src, data, overrides)
-    keys = schema(task_name)
+    task = _resolve(src, "task", data, overrides, folder, pinned, sources)
+    keys = schema(task)
     out = {s: {k: spec.default for k, spec in ks.items()} for s, ks in keys.items()}
     for section, table in data.items():
         for key, value in table.items():
-            spec = _spec(src, keys, section, key, task=task_name)
+            spec = _spec(src, keys, section, key, task=task.spec)
             out[section][key] = _check(src, f"{section}.{key}", spec, value)
     for section, key, raw, text in overrides:
-        spec = _spec(src, keys, section, key, where=f"--set {text}: ", task=task_name)
+        spec = _spec(src, keys, section, key, where=f"--set {text}: ", task=task.spec)
         value = _parse_text(src, text, spec, raw)
         out[section][key] = _check(src, f"--set {text}", spec, value)
-    _check_task(src, out)
-    cfg = Config(out, source)
+    cell = _resolve(src, "cell", data, overrides, folder, pinned, sources)
+    _check_task(src, task, out)
+    _check_cell(src, cell, out)
+    cfg = Config(out, source, task, cell)
     _check_schedule(src, cfg)
     return cfg
 
 
-def _task_name(src, data, overrides):
-    name = data.get("task", {}).get("name", SECTIONS["task"]["name"].default)
-    where = "task.name"
-    for section, key, raw, text in overrides:
-        if (section, key) == ("task", "name"):
-            name, where = _unquote(raw), f"--set {text}"
-    if not isinstance(name, str):
-        raise ConfigError(f"{src}: {where}: expected a task name (a string), got {_show(name)}")
-    if name not in TASKS:
-        raise ConfigError(f"{src}: {where}: unknown task {name!r}{suggest(name, TASKS)}"
-                          f"; known tasks: {', '.join(TASKS)}")
-    return name
+RESOLVERS = {"task": ("task", "name", tasks), "cell": ("model", "cell", cells)}
+
+
+def _resolve(src, kind, data, overrides, folder, pinned, sources):
+    """The config's task or cell, resolved: its spec from the data or the last override (a file
+    relative to `folder`, or to the current directory for an override)."""
+    section, key, module = RESOLVERS[kind]
+    table = data.get(section, {})
+    spec = table.get(key, SECTIONS[section][key].default) if isinstance(table, dict) else None
+    where, base = f"{section}.{key}", folder
+    for s, k, raw, text in overrides:
+        if (s, k) == (section, key):
+            spec, where, base = _unquote(raw), f"--set {text}", Path(".")
+    if not isinstance(spec, str) or not spec.strip():
+        raise ConfigError(f"{src}: {where}: expected a {kind} name (a string), got {_show(spec)}")
+    from trainer.plugins.source import PluginError
+    try:
+        return module.resolve(spec, base, pinned.get(kind), sources)
+    except PluginError as e:
+        raise ConfigError(f"{src}: {where}: {e}") from None
+
+
+def _pinned(src, table):
+    """A config's [plugins] table: {"task": record, "cell": record}, each a table of strings
+    with the spec, the origin and the file or module (checked here, trusted no further)."""
+    if table is None:
+        return {}
+    fields = {"spec", "origin", "file", "module", "class", "sha256"}
+    if not isinstance(table, dict) or not set(table) <= set(RESOLVERS):
+        raise ConfigError(f"{src}: [{PLUGINS}]: expected tables task and cell (where the run's "
+                          "plug-ins were found), got " + (", ".join(map(repr, table)) if
+                                                          isinstance(table, dict) else _show(table)))
+    for kind, record in table.items():
+        if not isinstance(record, dict) or not set(record) <= fields or \
+                not all(isinstance(v, str) for v in record.values()) or \
+                record.get("origin") not in ORIGINS or "spec" not in record:
+            raise ConfigError(f"{src}: {PLUGINS}.{kind}: expected a table of strings: spec, "
+                              f"origin ({', '.join(ORIGINS)}), file or module, class, sha256")
+    return table
 
 
 def _spec(src, keys, section, key, where="", task=None):
@@ -215,7 +282,7 @@ def _spec(src, keys, section, key, where="", task=None):
         dotted = f"{section}.{key}"
         owners = [n for n, t in TASKS.items() if key in t.KEYS] if section == "task" else []
         if owners:  # a key of another task: the config's task.name was changed
-            own = ", ".join(f"task.{k}" for k in TASKS[task].KEYS)
+            own = ", ".join(f"task.{k}" for k in keys["task"] if k != "name") or "none"
             raise ConfigError(
                 f"{src}: {where}unknown key {dotted!r}: a key of task "
                 f"{' and '.join(map(repr, owners))}, not of {task!r} (its keys: {own}); "
@@ -243,6 +310,10 @@ def _split_override(path, text):
 def _parse_text(src, text, spec, raw):
     """Type an override's text by its key's default."""
     kind = type(spec.default)
+    if kind is bool:
+        if raw.lower() not in ("true", "false"):
+            raise ConfigError(f"{src}: --set {text}: expected true or false, got {raw!r}")
+        return raw.lower() == "true"
     try:
         if kind is int:
             return int(raw)
@@ -263,6 +334,10 @@ def _unquote(raw):
 
 def _check(src, where, spec, value):
     kind = type(spec.default)
+    if kind is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{src}: {where}: expected true or false, got {_show(value)}")
+        return value
     if kind is int:
         if isinstance(value, bool) or not isinstance(value, int):
             raise ConfigError(f"{src}: {where}: expected an integer, got {_show(value)}")
@@ -283,13 +358,30 @@ def _check(src, where, spec, value):
     return value
 
 
-def _check_task(src, cfg):
+def _check_task(src, task, cfg):
     """The task's own check of the whole config (for example: a window must fit the data)."""
-    check = getattr(TASKS[cfg["task"]["name"]], "check", None)
-    problem = check(cfg) if check else None
+    from trainer.plugins.source import PluginError
+    if getattr(task.module, "check", None) is None:
+        return
+    try:
+        problem = task.call("check", cfg)
+    except PluginError as e:
+        raise ConfigError(f"{src}: {e}") from None
     if problem:
+        if not (isinstance(problem, tuple) and len(problem) == 2):
+            raise ConfigError(f"{src}: task plug-in {task.spec}: check(cfg) returned "
+                              f"{problem!r}, expected None or (key, problem)")
         key, what = problem
         raise ConfigError(f"{src}: {key}: {what}")
+
+
+def _check_cell(src, cell, cfg):
+    """Options of one cell set for another."""
+    model = cfg["model"]
+    if model["activation"] != "tanh" and cell.spec != "rnn":
+        raise ConfigError(f"{src}: model.activation: {model['activation']!r} is an option of "
+                          f"the fast rnn cell, not of {cell.spec!r} (drop it, or use model.cell "
+                          "= 'rnn')")
 
 
 def _check_schedule(src, cfg):

@@ -8,6 +8,8 @@ backward passes of the window: nothing beside a training run.
 """
 import numpy as np
 
+from trainer.layers import carried_state
+
 PROBE_EPISODES = 32
 
 
@@ -51,4 +53,4 @@ def gradient_reach(model, x, y, mask=None):
 def _snapshot(rnn, N):
     H = rnn.params[1].shape[0]
     dtype = rnn.params[0].dtype
-    return tuple(np.zeros((N, H), dtype) if s is None else s.copy() for s in rnn.state())
+    return tuple(np.zeros((N, H), dtype) if s is None else s.copy() for s in carried_state(rnn))

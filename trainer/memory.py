@@ -7,20 +7,17 @@ optimizer state and checkpoint copies, and the activations a training window and
 chunk keep for the backward pass. It is rough (within a small factor): it is there to catch
 sizes that cannot work, not to plan a tight fit.
 """
-from datasets import get_task
 from trainer.errors import ConfigError
 from trainer.evaluate import EVAL_BATCH, EVAL_CHUNK
-
-GATES = {"rnn": 1, "gru": 3, "lstm": 4}
 OPTIMIZER_SLOTS = {"sgd": 0, "momentum": 1, "rmsprop": 1, "adam": 2}
 COPIES = 4  # of the parameters: themselves, gradients, the checkpoint being written, best.npz
 
 
 def estimate_bytes(cfg):
     """About how many bytes of arrays a run of cfg holds at once."""
-    floats, steps, width = get_task(cfg["task"]["name"]).footprint(cfg["task"])
+    floats, steps, width = cfg.task.call("footprint", cfg["task"])
     m, t = cfg["model"], cfg["train"]
-    hidden, gates = m["hidden"], GATES[m["cell"]]
+    hidden, gates = m["hidden"], cfg.cell.gates
     item = 4 if m["dtype"] == "float32" else 8
     inputs = max(m["embed"], width)
     params = gates * hidden * (inputs + hidden + 1) + (hidden + 1) * width + width * m["embed"]

@@ -2,10 +2,8 @@
 import numpy as np
 
 from datasets.base import sequences_right
-from trainer.layers import TimeAffine, TimeEmbedding, TimeRNN
+from trainer.layers import TimeAffine, TimeEmbedding
 from trainer.losses import TimeMSE, TimeSigmoidWithLoss, TimeSoftmaxWithLoss
-
-GATES = {"rnn": 1, "lstm": 4, "gru": 3}  # blocks of H columns in Wx, Wh and b
 
 
 class SequenceModel:
@@ -60,21 +58,24 @@ class SequenceModel:
         return float(sequences_right(ys > 0, ts, mask).sum()), float(N)
 
 
-def recurrent_layer(model_cfg, D, rng, dtype):
-    """The configured cell with its weights: Wx (D, kH), Wh (H, kH), b (kH,)."""
-    cell, H, init = model_cfg["cell"], model_cfg["hidden"], model_cfg["init"]
-    k = GATES[cell]
+def initial_weights(k, D, H, init, rng, dtype):
+    """Wx (D, kH), Wh (H, kH), b (kH,) for a cell of k gates: inputs N(0, 1/D), each gate's
+    recurrent block by `init`, zero bias; drawn from rng in a fixed order."""
     Wx = (rng.standard_normal((D, k * H)) / np.sqrt(D)).astype(dtype)
     Wh = np.concatenate([_recurrent_block(init, H, rng) for _ in range(k)], axis=1).astype(dtype)
-    b = np.zeros(k * H, dtype)
-    if cell == "rnn":
-        return TimeRNN(Wx, Wh, b, stateful=True, activation=model_cfg["activation"])
-    if cell == "lstm":
-        from trainer.layers import TimeLSTM
+    return Wx, Wh, np.zeros(k * H, dtype)
+
+
+def recurrent_layer(model_cfg, D, rng, dtype, cell):
+    """The configured cell (`cell`: the config's resolved trainer.plugins.cells.Cell) built with
+    the package's initialisation as cell.cls(Wx, Wh, b, stateful=True)."""
+    H = model_cfg["hidden"]
+    Wx, Wh, b = initial_weights(cell.gates, D, H, model_cfg["init"], rng, dtype)
+    if cell.spec == "rnn":
+        return cell.cls(Wx, Wh, b, stateful=True, activation=model_cfg["activation"])
+    if cell.kind == "lstm" and cell.found is None:
         b[:H] = 1.0  # forget gate open at the start (gate order f, g, i, o)
-        return TimeLSTM(Wx, Wh, b, stateful=True)
-    from trainer.layers import TimeGRU
-    return TimeGRU(Wx, Wh, b, stateful=True)
+    return cell.cls(Wx, Wh, b, stateful=True)
 
 
 def _recurrent_block(init, H, rng):
@@ -86,8 +87,12 @@ def _recurrent_block(init, H, rng):
     return rng.standard_normal((H, H)) / np.sqrt(H)
 
 
-def build_model(model_cfg, task, rng):
-    """A model sized for `task`, its weights drawn from rng in a fixed order."""
+def build_model(model_cfg, task, rng, cell=None):
+    """A model sized for `task` around `cell` (the config's resolved cell; by default the
+    built-in model_cfg["cell"] names), its weights drawn from rng in a fixed order."""
+    if cell is None:
+        from trainer.plugins import cells
+        cell = cells.resolve(model_cfg["cell"])
     dtype = np.dtype(model_cfg["dtype"])
     layers = []
     if task.input_tokens:
@@ -95,7 +100,7 @@ def build_model(model_cfg, task, rng):
         layers.append(TimeEmbedding(rng.standard_normal((task.input_dim, D)).astype(dtype)))
     else:
         D = task.input_dim
-    rnn = recurrent_layer(model_cfg, D, rng, dtype)
+    rnn = recurrent_layer(model_cfg, D, rng, dtype, cell)
     layers.append(rnn)
     H = model_cfg["hidden"]
     layers.append(TimeAffine((rng.standard_normal((H, task.output_dim)) / np.sqrt(H)).astype(dtype),

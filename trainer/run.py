@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from datasets import make_task
+from datasets.base import check_task
 from trainer import checkpoint
 from trainer.config import load as load_config
 from trainer.errors import ConfigError, describe
@@ -43,10 +43,29 @@ class Setup:
     def __init__(self, cfg):
         self.cfg = cfg
         self.streams = streams(cfg["train"]["seed"])
-        self.task = make_task(cfg["task"], self.streams["data"])
-        self.model = build_model(cfg["model"], self.task, self.streams["init"])
+        self.task = make_checked_task(cfg, self.streams["data"])
+        self.model = build_model(cfg["model"], self.task, self.streams["init"], cfg.cell)
         self.optimizer = make_optimizer(cfg["optim"])
         self.trainer = Trainer(cfg, self.task, self.model, self.optimizer, self.streams["batches"])
+
+
+def make_checked_task(cfg, rng):
+    """The config's task made from rng and held to the task interface (datasets.base.check_task):
+    a plug-in that makes something else is refused in one line naming it and the field."""
+    from datasets.base import SampleError
+    from trainer.plugins.source import PluginError, failure
+    task = cfg.task
+    made = task.call("make", dict(cfg["task"]), rng)
+    try:
+        problem = check_task(made, task.metric)
+    except SampleError as e:
+        where = [task.found.file] if task.found else []
+        raise PluginError(f"task {task.spec}: {failure(e.__cause__, where, 'sample')}") from None
+    if problem:
+        field, what = problem
+        who = f"task plug-in {task.spec}" if task.found else f"task {task.spec}"
+        raise PluginError(f"{who}: {field}: {what}")
+    return made
 
 
 def columns(metric):
