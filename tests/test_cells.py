@@ -4,7 +4,7 @@ import warnings
 import numpy as np
 import pytest
 
-from gradcheck import assert_close, numerical_grad
+from trainer.checks.numeric import assert_close, numerical_grad
 from trainer.layers import TimeGRU, TimeLSTM
 
 

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from gradcheck import numerical_grad
+from trainer.checks.numeric import numerical_grad
 from trainer.config import from_dict
 from trainer.diagnostics import gradient_reach, probe_batch
 from trainer.run import Setup

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from gradcheck import assert_close, numerical_grad
+from trainer.checks.numeric import assert_close, numerical_grad
 from trainer.layers import RNN, TimeAffine, TimeEmbedding, TimeRNN
 from trainer.layers import rnn as rnn_module
 from trainer.losses import TimeMSE, TimeSigmoidWithLoss, TimeSoftmaxWithLoss

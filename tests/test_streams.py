@@ -8,7 +8,8 @@ import pytest
 from trainer import checkpoint
 from trainer.config import from_dict
 from trainer.loop import Position
-from trainer.run import STREAMS, Setup
+from trainer.run import Setup
+from trainer.streams import STREAMS
 
 SINE = {"task": {"name": "sine", "length": 200, "val_length": 50},
         "model": {"hidden": 6}, "train": {"epochs": 1, "batch_size": 4, "bptt": 10, "seed": 3}}

@@ -1,11 +1,12 @@
 """A numpy trainer for recurrent networks on synthetic sequence tasks.
 
-`trainer.train(config, overrides=..., runs_dir=..., name=...)` and `trainer.load_run(path)`
-(trainer/api.py) are loaded on first use, so `import trainer` stays light.
+`trainer.train(config, overrides=..., runs_dir=..., name=...)`, `trainer.load_run(path)` and
+`trainer.gradcheck(cell)` (trainer/api.py) are loaded on first use, so `import trainer` stays
+light.
 """
 from trainer.version import __version__  # noqa: F401
 
-__all__ = ["Run", "load_run", "train"]
+__all__ = ["Run", "gradcheck", "load_run", "train"]
 
 
 def __getattr__(name):

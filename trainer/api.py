@@ -72,6 +72,37 @@ class Run:
         return generate(self.model, self.task, steps, temperature, setup.streams["sample"])
 
 
+def gradcheck(cell, hidden=4, inputs=3, batch=2, steps=4, seed=0, folder=None):
+    """Check a recurrent layer's gradients in float64 (what `train gradcheck` prints).
+
+    `cell` is a spec as model.cell takes it ("rnn", "textbook-lstm", "my_rnn.py:MyRNN" relative
+    to `folder`, default the current directory, "mypkg.layers:MyGRU", an entry point) or a
+    layer class. Returns a trainer.checks.cell_check.Result: `rows` (name, relative error,
+    ok), `passed`, `failed`, `forward` (the package cell compared, max difference),
+    `diagnosis` (lines naming the mistake that fits), `lines()`, and `cell` (the resolved
+    cell). Raises trainer.errors.BadInput when the layer cannot be checked at all."""
+    from trainer.checks.cell_check import check
+    from trainer.plugins import cells
+    if isinstance(cell, type):
+        resolved = cells._class(cell.__name__, _Namespace(cell), cell.__name__, None)
+    elif isinstance(cell, str):
+        resolved = cells.resolve(cell, folder)
+    else:
+        from trainer.errors import BadInput
+        raise BadInput(f"gradcheck: expected a cell spec (a string) or a layer class, got "
+                       f"{type(cell).__name__}")
+    result = check(resolved, {"D": inputs, "H": hidden, "N": batch, "T": steps}, seed)
+    result.cell = resolved
+    return result
+
+
+class _Namespace:
+    """A class handed to gradcheck directly, looked up as if from its module."""
+
+    def __init__(self, cls):
+        setattr(self, cls.__name__, cls)
+
+
 def load_run(path, checkpoint=None):
     """Open the run directory at `path` (see Run)."""
     return Run(path, checkpoint)
@@ -98,8 +129,8 @@ def train(config, overrides=None, runs_dir="runs", name=None):
     if name is not None:
         check_name(name)
     check_runs_dir(runs_dir)
-    from trainer.memory import check_fits
-    check_fits(cfg)
+    from trainer.preflight import check_run
+    check_run(cfg)
     run_dir = RunDir.create(runs_dir, name, prefix=cfg.name, cfg=cfg)
     try:
         run.train(cfg, run_dir)

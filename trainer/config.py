@@ -142,6 +142,12 @@ class Config(Mapping):
         return from_dict(apply_changes(self.to_dict(), changes, self.source), self.source,
                          folder=folder or ".")
 
+    def sources(self):
+        """{sha256: source text} of its file plug-ins: what a worker without the files needs
+        (config.from_dict(..., sources=...))."""
+        return {r.found.sha256: r.found.text for r in (self.task, self.cell)
+                if r.found is not None and r.found.text is not None}
+
     @property
     def metric(self):
         """The task's metric (as in val_<metric>), known before the task's data is made."""

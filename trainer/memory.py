@@ -13,9 +13,10 @@ OPTIMIZER_SLOTS = {"sgd": 0, "momentum": 1, "rmsprop": 1, "adam": 2}
 COPIES = 4  # of the parameters: themselves, gradients, the checkpoint being written, best.npz
 
 
-def estimate_bytes(cfg):
-    """About how many bytes of arrays a run of cfg holds at once."""
-    floats, steps, width = cfg.task.call("footprint", cfg["task"])
+def estimate_bytes(cfg, footprint=None):
+    """About how many bytes of arrays a run of cfg holds at once; `footprint` (floats, steps,
+    width) stands in for the task's own footprint() (a plug-in without one: measured)."""
+    floats, steps, width = footprint or cfg.task.call("footprint", cfg["task"])
     m, t = cfg["model"], cfg["train"]
     hidden, gates = m["hidden"], cfg.cell.gates
     item = 4 if m["dtype"] == "float32" else 8
@@ -60,9 +61,9 @@ def available_bytes():
     return min(limits) if limits else None
 
 
-def check_fits(cfg, available=None):
+def check_fits(cfg, available=None, footprint=None):
     """ConfigError when cfg's arrays would not fit in the memory available."""
-    need = estimate_bytes(cfg)
+    need = estimate_bytes(cfg, footprint)
     have = available if available is not None else available_bytes()
     if have is not None and need > have:
         raise ConfigError(f"{cfg.source}: the run would need about {_size(need)} of memory for "

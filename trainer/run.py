@@ -11,31 +11,20 @@ from pathlib import Path
 
 import numpy as np
 
-from datasets.base import check_task
 from trainer import checkpoint
 from trainer.config import load as load_config
 from trainer.errors import ConfigError, describe
 from trainer.loop import Diverged, EpochEnd, Position, Row, Step, Trainer
 from trainer.model import build_model
 from trainer.optimizers import make_optimizer
+from trainer.preflight import make_checked_task
+from trainer.streams import streams
 from trainer.provenance import environment
 from trainer.rundir import (BEST, CHECKPOINT, CONFIG, GRADIENT_REACH, METRICS, SUMMARY,
                             CheckpointWriter, RunDir, RunDirError, atomic_write)
 
 SUMMARY_EVERY_S = 1.0  # progress updates of summary.json during a run, at most this often
 COLUMNS = ("step", "epoch", "split", "loss", "{metric}", "lr", "grad_norm", "elapsed_s")
-# the consumers of randomness, each with its own child of SeedSequence(train.seed); a new
-# consumer goes at the end, so the streams before it stay the same
-STREAMS = ("data", "init", "batches", "sample")
-
-
-def streams(seed):
-    """Independent generators, one per consumer: data, initial weights, batch order and
-    fresh episodes, sampling in `generate`."""
-    children = np.random.SeedSequence(seed).spawn(len(STREAMS))
-    return {name: np.random.default_rng(child) for name, child in zip(STREAMS, children)}
-
-
 class Setup:
     """Everything a config builds, each part from its own random stream: a task key never
     changes the initial weights, a model key never changes the data."""
@@ -47,25 +36,6 @@ class Setup:
         self.model = build_model(cfg["model"], self.task, self.streams["init"], cfg.cell)
         self.optimizer = make_optimizer(cfg["optim"])
         self.trainer = Trainer(cfg, self.task, self.model, self.optimizer, self.streams["batches"])
-
-
-def make_checked_task(cfg, rng):
-    """The config's task made from rng and held to the task interface (datasets.base.check_task):
-    a plug-in that makes something else is refused in one line naming it and the field."""
-    from datasets.base import SampleError
-    from trainer.plugins.source import PluginError, failure
-    task = cfg.task
-    made = task.call("make", dict(cfg["task"]), rng)
-    try:
-        problem = check_task(made, task.metric)
-    except SampleError as e:
-        where = [task.found.file] if task.found else []
-        raise PluginError(f"task {task.spec}: {failure(e.__cause__, where, 'sample')}") from None
-    if problem:
-        field, what = problem
-        who = f"task plug-in {task.spec}" if task.found else f"task {task.spec}"
-        raise PluginError(f"{who}: {field}: {what}")
-    return made
 
 
 def columns(metric):
@@ -163,7 +133,7 @@ def _run_epochs(setup, run_dir, pos, rows, on_event, should_stop, figures):
     task, model, trainer = setup.task, setup.model, setup.trainer
     every = setup.cfg["train"]["checkpoint_every"]
     writer = run_dir.metrics_writer(columns(task.metric))
-    run_dir.write_summary(_summary(task, trainer, "running", pos, pos.elapsed_s))
+    run_dir.write_summary(_summary(task, trainer, "running", pos, pos.elapsed_s, setup.cfg))
     if pos.step == 0:
         _probe_gradient_reach(setup, run_dir, pos.step)
     started = time.perf_counter() - pos.elapsed_s  # wall_s: the epochs, not the probes or plots
@@ -192,7 +162,7 @@ def _run_epochs(setup, run_dir, pos, rows, on_event, should_stop, figures):
                 now = time.perf_counter()
                 if now - last_summary >= SUMMARY_EVERY_S:
                     last_summary = now
-                    run_dir.write_summary(_summary(task, trainer, "running", pos, now - started),
+                    run_dir.write_summary(_summary(task, trainer, "running", pos, now - started, setup.cfg),
                                           durable=False)
             elif isinstance(event, Step) and every and event.step % every == 0:
                 save()
@@ -209,7 +179,7 @@ def _run_epochs(setup, run_dir, pos, rows, on_event, should_stop, figures):
             checkpoints.wait()  # the last checkpoint is on disk before the summary says so
         finally:
             writer.close()
-    summary = _summary(task, trainer, status, pos, time.perf_counter() - started)
+    summary = _summary(task, trainer, status, pos, time.perf_counter() - started, setup.cfg)
     if diverged is not None:
         summary["diverged_at_step"], summary["diverged_what"] = diverged.step, diverged.what
     if status == "completed":  # said only once everything is written
@@ -246,7 +216,7 @@ def _probe_gradient_reach(setup, run_dir, step):
     run_dir.write_text(GRADIENT_REACH, "step,t,grad_norm\n" + "\n".join(rows) + "\n")
 
 
-def _summary(task, trainer, status, pos, wall_s):
+def _summary(task, trainer, status, pos, wall_s, cfg=None):
     metric = task.metric
     final = {"train_loss": None, "val_loss": None, f"val_{metric}": None}
     if np.isfinite(pos.last_train_loss):
@@ -256,7 +226,18 @@ def _summary(task, trainer, status, pos, wall_s):
             "total_steps": trainer.total_steps, "epochs_done": pos.epoch,
             "wall_s": round(wall_s, 4), "final": final, "monitor": trainer.monitor,
             "best": pos.best, "stopped_early": pos.stopped_early,
-            "baseline": task.baseline, "baseline_name": task.baseline_name, "env": environment()}
+            "baseline": task.baseline, "baseline_name": task.baseline_name,
+            **({"plugins": plugin_records(cfg)} if cfg is not None and cfg.plugins else {}),
+            "env": environment()}
+
+
+def plugin_records(cfg):
+    """summary.json's `plugins`: each plug-in's spec, where it was found, its source's sha256,
+    and for a cell whether its gradient check ran before training (model.check)."""
+    out = cfg.plugins
+    if "cell" in out:
+        out["cell"] = {**out["cell"], "checked": bool(cfg["model"]["check"])}
+    return out
 
 
 def _check_metrics(path, rows):

@@ -81,8 +81,8 @@ def train_config(config_path, overrides, name, runs_dir, quiet):
             if name is not None:
                 check_name(name)
             check_runs_dir(runs_dir)
-            from trainer.memory import check_fits
-            check_fits(cfg)  # before anything is made: a run that cannot fit is bad input
+            from trainer.preflight import check_run
+            check_run(cfg)  # before anything is made: a bad plug-in or a run that cannot fit
             run_dir = RunDir.create(runs_dir, name, prefix=cfg.name, cfg=cfg)
             click.get_current_context().call_on_close(run_dir.release)  # sys.exit keeps it alive
         except BadInput as e:

@@ -62,16 +62,16 @@ def resolve(spec, folder=None, pinned=None, sources=None):
     m = CLASS_SPEC.fullmatch(spec)
     if record is not None and record.get("origin") == "file":
         path, sha = record.get("file", ""), record.get("sha256")
-        module, sha = source.load_file("cell", spec, path, (sources or {}).get(sha))
+        module, sha, text = source.load_file("cell", path, (sources or {}).get(sha))
         cell = _class(spec, module, record.get("class") or (m and m["cls"]),
-                      Found("cell", spec, "file", path, record.get("class"), path, sha))
+                      Found("cell", spec, "file", path, record.get("class"), path, sha, text))
     elif record is not None:
         cell = _from_module(spec, record.get("module", ""), record.get("class"), record["origin"])
     elif m and m["where"].endswith(".py"):
         path = (Path(folder or ".") / m["where"]).resolve()
-        module, sha = source.load_file("cell", spec, path)
+        module, sha, text = source.load_file("cell", path)
         cell = _class(spec, module, m["cls"], Found("cell", spec, "file", str(path), m["cls"],
-                                                    str(path), sha))
+                                                    str(path), sha, text))
     elif m:
         cell = _from_module(spec, m["where"], m["cls"], "module")
     else:
@@ -81,12 +81,12 @@ def resolve(spec, folder=None, pinned=None, sources=None):
         module_name, _, attr = ep.value.partition(":")
         cell = _from_module(spec, module_name.strip(), attr.strip() or None, "entry point")
     if record is not None:
-        source.check_pinned(cell.found, record, f"model.cell {spec}")
+        source.check_pinned(cell.found, record)
     return cell
 
 
 def _from_module(spec, module_name, attr, origin):
-    module = source.import_module("cell", spec, module_name) if module_name else None
+    module = source.import_module(module_name) if module_name else None
     if module is None:
         raise PluginError(f"cell {spec}: no module named {module_name!r}" if module_name else
                           unknown(spec))

@@ -38,6 +38,7 @@ class Found:
     attr: str | None
     file: str | None
     sha256: str | None
+    text: str | None = None   # a file plug-in's source, to hand to a worker without the file
 
     def record(self):
         """What a run directory keeps of it (config.toml's [plugins], summary.json's plugins)."""
@@ -64,27 +65,27 @@ def digest(data):
     return hashlib.sha256(data).hexdigest()
 
 
-def load_file(kind, spec, path, text=None):
+def load_file(kind, path, text=None):
     """The module a plug-in file defines, run from its source (`text`, when given, instead of
-    the file's bytes: a Dask worker's copy). Returns (module, sha256)."""
+    the file's bytes: a Dask worker's copy). Returns (module, sha256, source text)."""
     path = Path(path)
     if text is None:
         try:
             data = path.read_bytes()
         except FileNotFoundError:
-            raise PluginError(f"{kind} {spec}: no such file {path}") from None
+            raise PluginError(f"no such file {path}") from None
         except OSError as e:
-            raise PluginError(f"{kind} {spec}: cannot read {path} ({e.strerror or e})") from None
+            raise PluginError(f"cannot read {path} ({e.strerror or e})") from None
     else:
         data = text.encode("utf-8")
     sha = digest(data)
     name = f"_rnn_trainer_plugin_{kind}_{sha[:16]}"
-    if name in sys.modules:   # the same source, already run in this process
-        return sys.modules[name], sha
     try:
         source = data.decode("utf-8")
     except UnicodeDecodeError:
-        raise PluginError(f"{kind} {spec}: {path} is not UTF-8 text") from None
+        raise PluginError(f"{path} is not UTF-8 text") from None
+    if name in sys.modules:   # the same source, already run in this process
+        return sys.modules[name], sha, source
     module = types.ModuleType(name)
     module.__file__ = str(path)
     sys.modules[name] = module   # dataclasses and pickle look a class's module up by name
@@ -94,11 +95,11 @@ def load_file(kind, spec, path, text=None):
         del sys.modules[name]
         if not isinstance(e, Exception):
             raise
-        raise PluginError(f"{kind} {spec}: {failure(e, [str(path)], 'loading it')}") from None
-    return module, sha
+        raise PluginError(failure(e, [str(path)], "loading it")) from None
+    return module, sha, source
 
 
-def import_module(kind, spec, name):
+def import_module(name):
     """The module `name` (None when there is no such module); an error while importing it is
     one line with its file and line."""
     try:
@@ -110,8 +111,7 @@ def import_module(kind, spec, name):
     try:
         return importlib.import_module(name)
     except Exception as e:
-        raise PluginError(f"{kind} {spec}: {failure(e, [found.origin or ''], 'importing it')}") \
-            from None
+        raise PluginError(failure(e, [found.origin or ""], f"importing {name}")) from None
 
 
 def entry_point(kind, name):
@@ -168,12 +168,12 @@ def call(found, function, *args, doing=None):
                           f"{failure(e, [found.file or found.target], name)}") from None
 
 
-def check_pinned(found, pinned, where):
+def check_pinned(found, pinned):
     """A run's [plugins] record pins the source a plug-in had when the run was made: refuse one
     whose source has changed since, naming it."""
     sha = pinned.get("sha256")
     if sha and found.sha256 and sha != found.sha256:
-        raise PluginError(f"{where}: the {found.kind} plug-in {found.spec} ({found.file or found.target})"
+        raise PluginError(f"the {found.kind} plug-in {found.spec} ({found.file or found.target})"
                           f" has changed since the run was made (sha256 {sha[:12]}... -> "
                           f"{found.sha256[:12]}...); restore it, or train the changed plug-in "
                           "as a new run")

@@ -49,13 +49,13 @@ def resolve(spec, folder=None, pinned=None, sources=None):
         task = _from_record(spec, pinned, sources)
     elif spec.endswith(".py"):
         path = (Path(folder or ".") / spec).resolve()
-        module, sha = source.load_file("task", spec, path)
-        task = Task(spec, module, Found("task", spec, "file", str(path), None, str(path), sha))
+        module, sha, text = source.load_file("task", path)
+        task = Task(spec, module, Found("task", spec, "file", str(path), None, str(path), sha, text))
     else:
         task = _installed(spec)
     check_module(task)
     if pinned and pinned.get("spec") == spec:
-        source.check_pinned(task.found, pinned, f"task.name {spec}")
+        source.check_pinned(task.found, pinned)
     return task
 
 
@@ -63,8 +63,8 @@ def _from_record(spec, pinned, sources):
     if pinned.get("origin") == "file":
         path, sha = pinned.get("file", ""), pinned.get("sha256")
         text = (sources or {}).get(sha)
-        module, sha = source.load_file("task", spec, path, text)
-        return Task(spec, module, Found("task", spec, "file", path, None, path, sha))
+        module, sha, text = source.load_file("task", path, text)
+        return Task(spec, module, Found("task", spec, "file", path, None, path, sha, text))
     return _installed(spec, pinned.get("module"))
 
 
@@ -80,7 +80,7 @@ def _installed(spec, module_name=None):
         file, sha = source.module_file(_module_of(module))
         return Task(spec, module, Found("task", spec, "entry point", ep.value, None, file, sha))
     name = module_name or spec
-    module = source.import_module("task", spec, name) if MODULE_NAME.fullmatch(name) else None
+    module = source.import_module(name) if MODULE_NAME.fullmatch(name) else None
     if module is None:
         raise PluginError(unknown(spec))
     file, sha = source.module_file(module)

@@ -85,7 +85,8 @@ def run_on_dask(client, todo, sweep_dir, landed, should_stop=None, figures=False
     """
     tag = secrets.token_hex(3)
     futures = {client.submit(run_to_bytes, p.cfg.to_dict(), p.cfg.source, p.name, figures,
-                             key=f"sweep-run-{p.name}-{tag}", pure=False): p for p in todo}
+                             p.cfg.sources(), key=f"sweep-run-{p.name}-{tag}", pure=False): p
+               for p in todo}
     from distributed import TimeoutError as DaskTimeout, wait
     from distributed.client import FuturesCancelledError
     left = list(futures)

@@ -85,7 +85,8 @@ class Sweep:
                           f"{50 * self.n} draws found only {len(out)}; lower n or widen the ranges")
 
     def _config(self, values, seed, name):
-        return _apply(self.base, {**values, "train.seed": seed}, f"{self.source}: run {name}")
+        return _apply(self.base, {**values, "train.seed": seed}, f"{self.source}: run {name}",
+                      Path(self.source).parent)
 
     def to_toml(self):
         """The resolved sweep: the full base config inline, so the file stands alone."""
@@ -106,7 +107,7 @@ def load(path):
     base = _base(path, data)
     fixed = _table(path, data, "set")
     if fixed:
-        base = _apply(base, fixed, f"{path} [set]")
+        base = _apply(base, fixed, f"{path} [set]", path.parent)
     table = _table(path, data, "sweep")
     _known(path, "[sweep] ", table, SWEEP_KEYS)
     method = table.get("method", "grid")
@@ -128,8 +129,24 @@ def load(path):
     for dotted, spec in specs.items():
         params[dotted] = _param(path, base, method, dotted, spec)
     sweep = Sweep(str(path), base, method, seeds, params, n, sample_seed)
-    sweep.points()  # builds and checks every run's config
+    _check_plugins(sweep.points())  # builds and checks every run's config, then its plug-ins
     return sweep
+
+
+def _check_plugins(points):
+    """A plug-in task or cell is checked before the sweep writes anything, as `train` checks
+    it (its data held to the task interface, a cell's gradients): once per distinct task
+    config and cell, on the first point that has them."""
+    from trainer.preflight import check_run
+    seen = set()
+    for p in points:
+        cfg = p.cfg
+        if cfg.task.found is None and cfg.cell.found is None:
+            continue
+        key = (json.dumps(dict(cfg["task"]), sort_keys=True), cfg.cell.spec)
+        if key not in seen:
+            seen.add(key)
+            check_run(cfg)
 
 
 def _check_size(path, method, specs, seeds, n):
@@ -180,8 +197,11 @@ def _base(path, data):
     return config_mod.load(path.parent / base)
 
 
-def _apply(base, changes, where):
-    return config_mod.from_dict(apply_changes(base.to_dict(), changes, where), where)
+def _apply(base, changes, where, folder):
+    """base with changes, checked; a plug-in file a change names is relative to `folder` (the
+    sweep file's), one the base config names keeps its own resolution."""
+    return config_mod.from_dict(apply_changes(base.to_dict(), changes, where), where,
+                                folder=folder)
 
 
 def _param(path, base, method, dotted, spec):
@@ -190,14 +210,15 @@ def _param(path, base, method, dotted, spec):
     if dotted == "train.seed":
         raise ConfigError(f"{where}: list seeds in sweep.seeds, not as a param")
     if section not in base or key not in base[section]:
-        _apply(base, {dotted: None}, f"{path} [sweep.params]")  # raises: unknown key, with a hint
+        # raises: unknown key, with a hint
+        _apply(base, {dotted: None}, f"{path} [sweep.params]", path.parent)
     if isinstance(spec, list):
         if not spec:
             raise ConfigError(f"{where}: expected a non-empty list of values")
         if len({json.dumps(v) for v in spec}) != len(spec):
             raise ConfigError(f"{where}: a value is listed twice in {spec}")
         for v in spec:
-            _apply(base, {dotted: v}, f"{path} [sweep.params]")
+            _apply(base, {dotted: v}, f"{path} [sweep.params]", path.parent)
         return list(spec)
     if not isinstance(spec, dict):
         raise ConfigError(f"{where}: expected a list of values or a range {{ min, max, log }}")
@@ -212,7 +233,7 @@ def _param(path, base, method, dotted, spec):
         raise ConfigError(f"{where}: an integer range must lie within +-{MAX_INT} "
                           f"(2**63 - 2), got min = {lo!r}, max = {hi!r}")
     for v in (lo, hi):
-        _apply(base, {dotted: kind(v)}, f"{path} [sweep.params]")
+        _apply(base, {dotted: kind(v)}, f"{path} [sweep.params]", path.parent)
     if method == "grid":
         if isinstance(num, bool) or not isinstance(num, int) or num < 1:
             raise ConfigError(f"{where}: a range in a grid needs num, the number of values (>= 1)")

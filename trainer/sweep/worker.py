@@ -102,28 +102,29 @@ def _resume(run_path, stop, figures):
         rd.release()
 
 
-def run_to_bytes(cfg_dict, source, name, figures=False):
+def run_to_bytes(cfg_dict, source, name, figures=False, sources=None):
     """Train one run in a temporary directory; returns its summary and every file's bytes.
 
-    For Dask workers, which need no filesystem shared with the client. Start them with
+    For Dask workers, which need no filesystem shared with the client: `sources` ({sha256:
+    text}, Config.sources()) carries the run's plug-in files, so no worker needs them. Start them with
     one thread each (`dask worker ADDRESS --nworkers N --nthreads 1`): runs in threads of
     one process share its cores (the plots need no lock: they use no pyplot).
     """
     from trainer.rundir import RunDir
     with tempfile.TemporaryDirectory(prefix="sweep-") as tmp:
         rd = RunDir.create(tmp, name)
-        summary = _train(cfg_dict, source, rd, None, figures)
+        summary = _train(cfg_dict, source, rd, None, figures, sources)
         files = {p.name: p.read_bytes() for p in sorted(rd.path.iterdir())
                  if p.is_file() and not p.name.startswith(".")}
     return {"summary": summary, "files": files}
 
 
-def _train(cfg_dict, source, rd, stop, figures):
+def _train(cfg_dict, source, rd, stop, figures, sources=None):
     from trainer import config, run
-    from trainer.memory import check_fits
+    from trainer.preflight import check_run
     try:
-        cfg = config.from_dict(cfg_dict, source)
-        check_fits(cfg)  # this machine's memory: a Dask worker's may differ from the client's
+        cfg = config.from_dict(cfg_dict, source, sources=sources)
+        check_run(cfg)  # this machine's memory: a Dask worker's may differ from the client's
         return run.train(cfg, rd, should_stop=stop, figures=figures)
     except Exception as e:  # any failure of one run is recorded, never raised to the sweep
         return rd.record_failure(e)

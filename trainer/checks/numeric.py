@@ -18,10 +18,20 @@ def numerical_grad(f, x, eps=1e-6):
     return g
 
 
+def relative_error(analytic, numeric):
+    """max|a - n| / max(1, max|n|): float64 gradients that are right agree to about 1e-9."""
+    analytic, numeric = np.asarray(analytic, dtype=np.float64), np.asarray(numeric, np.float64)
+    if analytic.shape != numeric.shape:
+        return float("inf")
+    if not numeric.size:
+        return 0.0
+    scale = max(1.0, float(np.abs(numeric).max()))
+    return float(np.abs(analytic - numeric).max()) / scale
+
+
 def assert_close(analytic, numeric, tol=1e-7):
     """Relative error max|a-n| / max(1, max|n|) below tol (float64 gradients agree to ~1e-9)."""
     analytic, numeric = np.asarray(analytic, dtype=np.float64), np.asarray(numeric)
     assert analytic.shape == numeric.shape
-    scale = max(1.0, float(np.abs(numeric).max()))
-    err = float(np.abs(analytic - numeric).max()) / scale
+    err = relative_error(analytic, numeric)
     assert err < tol, f"relative error {err:.3g} >= {tol:g}"

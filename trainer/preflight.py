@@ -1,0 +1,76 @@
+"""What must hold before a run directory is made: the task makes data fit to train (a plug-in's
+is held to the task interface), a plug-in cell passes its gradient check (unless model.check
+is false), and the run's arrays fit in this machine's memory. Each failure is bad input, one
+line, exit 2, nothing written."""
+import numpy as np
+
+from datasets.base import SampleError, check_task
+from trainer.plugins.source import PluginError, failure
+
+
+def check_run(cfg, available=None):
+    """Raise BadInput (one line) when a run of cfg cannot start; returns the cell check's
+    Result for a checked plug-in cell (None otherwise)."""
+    from trainer.memory import check_fits
+    measured = None
+    if cfg.task.found is not None:   # a plug-in: make it now, check it, measure it
+        from trainer.streams import streams
+        task = make_checked_task(cfg, streams(cfg["train"]["seed"])["data"])
+        if getattr(cfg.task.module, "footprint", None) is None:
+            measured = measured_footprint(task)
+    checked = check_cell(cfg)
+    check_fits(cfg, available, measured)
+    return checked
+
+
+def check_cell(cfg):
+    """A plug-in cell's gradient check, as `train gradcheck` runs it: a failing one is refused
+    naming the failing gradients (model.check = false trains it anyway)."""
+    cell = cfg.cell
+    if cell.found is None or not cfg["model"]["check"]:
+        return None
+    from trainer.checks.cell_check import check
+    result = check(cell)
+    if not result.passed:
+        bad = result.failed
+        shown = ", ".join(f"{r.name}" + (f" (relative error {r.error:.2g})" if r.error is not None
+                                         else "") for r in bad[:4])
+        more = f" and {len(bad) - 4} more" if len(bad) > 4 else ""
+        cause = next((d[len("diagnosis: "):].split(";")[0] for d in result.diagnosis
+                      if d.startswith("diagnosis: ") and "none of" not in d), None)
+        raise PluginError(f"model.cell {cell.spec}: its gradient check failed: {shown}{more}"
+                          + (f"; likely cause: {cause}" if cause else "")
+                          + f"; see: train gradcheck {cell.spec} (or --set model.check=false to "
+                          "train it unchecked)")
+    return result
+
+
+def make_checked_task(cfg, rng):
+    """The config's task made from rng and held to the task interface (datasets.base.check_task):
+    a plug-in that makes something else is refused in one line naming it and the field."""
+    task = cfg.task
+    made = task.call("make", dict(cfg["task"]), rng)
+    try:
+        problem = check_task(made, task.metric)
+    except SampleError as e:
+        where = [task.found.file] if task.found else []
+        raise PluginError(f"task {task.spec}: {failure(e.__cause__, where, 'sample')}") from None
+    if problem:
+        field, what = problem
+        who = f"task plug-in {task.spec}" if task.found else f"task {task.spec}"
+        raise PluginError(f"{who}: {field}: {what}")
+    return made
+
+
+def measured_footprint(task):
+    """(floats, steps per episode or None, widest input or output) of a made task, for a
+    plug-in without footprint(): its arrays' sizes, as footprint() would report them."""
+    if task.episodes:
+        batches = [task.val, *task.extra_val.values()]
+        floats = sum(np.asarray(a).nbytes for b in batches for a in b) / 8
+        steps = task.length
+    else:
+        floats = sum(np.asarray(a).nbytes for a in (task.train_x, task.train_y, task.val_x,
+                                                    task.val_y)) / 8
+        steps = None
+    return int(floats), steps, max(task.input_dim, task.output_dim)
