@@ -197,3 +197,42 @@ def test_losing_the_scheduler_stops_the_sweep_in_one_line_and_the_rest_stays_pen
     assert again.exit_code == 0, again.output
     with open(runs / "d" / "results.csv", newline="") as f:
         assert [r["status"] for r in csv.DictReader(f)] == ["completed"] * 6
+
+
+PLUGIN_BASE = TINY_SINE.replace('name = "sine"\nlength = 200\nval_length = 50',
+                                'name = "delayed_recall.py"\nlength = 400\nval_length = 100')
+
+
+def test_a_plug_in_task_sweeps_on_dask_and_its_source_travels_with_the_run(tmp_path, cluster):
+    """A sweep over a plug-in task's key on a cluster; and a run whose plug-in file the worker
+    cannot see (its recorded path does not exist) trains from the source sent with it."""
+    import shutil
+    examples = Path(__file__).resolve().parents[1] / "examples"
+    shutil.copy(examples / "delayed_recall.py", tmp_path / "delayed_recall.py")
+    (tmp_path / "base.toml").write_text(PLUGIN_BASE)
+    path = tmp_path / "sweep.toml"
+    path.write_text('base = "base.toml"\n[sweep]\nseeds = [0]\n[sweep.params]\n'
+                    '"task.delay" = [1, 2]\n')
+    runs = tmp_path / "runs"
+    result = CliRunner().invoke(main, ["sweep", str(path), "--scheduler", cluster, "--runs-dir",
+                                       str(runs), "--name", "p", "--quiet"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    with open(runs / "p" / "results.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [(r["task.delay"], r["status"]) for r in rows] == [("1", "completed"), ("2", "completed")]
+
+    from distributed import Client
+    from trainer.config import load
+    from trainer.sweep.worker import run_to_bytes
+    cfg = load(tmp_path / "base.toml")
+    data = cfg.to_dict()
+    data["plugins"]["task"]["file"] = str(tmp_path / "gone" / "delayed_recall.py")
+    with Client(cluster, set_as_default=False) as client:
+        out = client.submit(run_to_bytes, data, cfg.source, "moved", False, cfg.sources(),
+                            pure=False).result(timeout=120)
+        missing = client.submit(run_to_bytes, data, cfg.source, "missing", False, None,
+                                pure=False).result(timeout=120)
+    assert out["summary"]["status"] == "completed", out["summary"].get("error")
+    assert out["summary"]["plugins"]["task"]["sha256"] == cfg.plugins["task"]["sha256"]
+    assert missing["summary"]["status"] == "failed"
+    assert "no such file" in missing["summary"]["error"]

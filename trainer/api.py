@@ -115,17 +115,25 @@ def train(config, overrides=None, runs_dir="runs", name=None):
     before anything is written; the run's outcome is in `run.summary["status"]`."""
     from trainer import config as config_mod, run
     from trainer.rundir import RunDir, check_name, check_runs_dir
+    from trainer import tomlio
+    from trainer.errors import ConfigError
+    source = str(config) if isinstance(config, (str, Path)) else "<config>"
     if isinstance(config, (str, Path)):
-        cfg = config_mod.load(config)
+        data = tomlio.read(config, "config")
+    elif isinstance(config, dict):
+        data = config
     else:
-        cfg = config_mod.from_dict(config)
-    if overrides:
-        from trainer.errors import ConfigError
-        for key in overrides:
-            if not isinstance(key, str) or key.count(".") != 1:
-                raise ConfigError(f"{cfg.source}: overrides: {key!r}: expected a key as "
-                                  "section.key, such as 'train.bptt'")
-        cfg = cfg.with_changes(dict(overrides))
+        raise ConfigError(f"config: expected a TOML file's path or a dict of sections, got "
+                          f"{type(config).__name__}")
+    overrides = dict(overrides or {})
+    for key in overrides:
+        if not isinstance(key, str) or key.count(".") != 1:
+            raise ConfigError(f"{source}: overrides: {key!r}: expected a key as "
+                              "section.key, such as 'train.bptt'")
+    # the overrides change what the file says, as --set does (a new task.name takes its own
+    # keys' defaults, and a plug-in file they name is relative to the current directory)
+    cfg = config_mod.from_dict(config_mod.apply_changes(data, overrides, source), source,
+                               changed=set(overrides))
     if name is not None:
         check_name(name)
     check_runs_dir(runs_dir)

@@ -136,11 +136,11 @@ class Config(Mapping):
         """The config as TOML; loading it gives back an equal Config."""
         return tomlio.dumps(self.to_dict())
 
-    def with_changes(self, changes, folder=None):
-        """A new config with {"section.key": value} replaced and checked (a plug-in spec among
-        the changes relative to `folder`, default the current directory)."""
+    def with_changes(self, changes):
+        """A new config with {"section.key": value} replaced and checked (a plug-in file among
+        the changes relative to the current directory, as --set takes it)."""
         return from_dict(apply_changes(self.to_dict(), changes, self.source), self.source,
-                         folder=folder or ".")
+                         changed=set(changes))
 
     def sources(self):
         """{sha256: source text} of its file plug-ins: what a worker without the files needs
@@ -201,11 +201,12 @@ def split_key(where, dotted):
     return section, key
 
 
-def from_dict(data, source="<config>", overrides=(), folder=None, sources=None):
+def from_dict(data, source="<config>", overrides=(), folder=None, sources=None, changed=()):
     """Check a {section: {key: value}} mapping and typed-from-text overrides into a Config.
     A plug-in file named in `data` is relative to `folder` (default: the folder of `source`
-    when that is a file, else the current directory); one named by an override, to the current
-    directory. A [plugins] table pins the plug-ins a run was made with (see Config)."""
+    when that is a file, else the current directory); one named by an override, or by a key
+    of `data` listed in `changed` (dotted keys changed by a caller, as --set would), to the
+    current directory. A [plugins] table pins the plug-ins a run was made with (see Config)."""
     src = str(source)
     data = dict(data)
     pinned = _pinned(src, data.pop(PLUGINS, None))
@@ -221,7 +222,7 @@ def from_dict(data, source="<config>", overrides=(), folder=None, sources=None):
                               f"{suggest(section, [*SECTIONS, PLUGINS])}")
         if not isinstance(table, dict):
             raise ConfigError(f"{src}: {section}: expected a [{section}] table, got {_show(table)}")
-    task = _resolve(src, "task", data, overrides, folder, pinned, sources)
+    task = _resolve(src, "task", data, overrides, folder, pinned, sources, changed)
     keys = schema(task)
     out = {s: {k: spec.default for k, spec in ks.items()} for s, ks in keys.items()}
     for section, table in data.items():
@@ -232,7 +233,7 @@ def from_dict(data, source="<config>", overrides=(), folder=None, sources=None):
         spec = _spec(src, keys, section, key, where=f"--set {text}: ", task=task.spec)
         value = _parse_text(src, text, spec, raw)
         out[section][key] = _check(src, f"--set {text}", spec, value)
-    cell = _resolve(src, "cell", data, overrides, folder, pinned, sources)
+    cell = _resolve(src, "cell", data, overrides, folder, pinned, sources, changed)
     _check_task(src, task, out)
     _check_cell(src, cell, out)
     cfg = Config(out, source, task, cell)
@@ -243,13 +244,15 @@ def from_dict(data, source="<config>", overrides=(), folder=None, sources=None):
 RESOLVERS = {"task": ("task", "name", tasks), "cell": ("model", "cell", cells)}
 
 
-def _resolve(src, kind, data, overrides, folder, pinned, sources):
+def _resolve(src, kind, data, overrides, folder, pinned, sources, changed):
     """The config's task or cell, resolved: its spec from the data or the last override (a file
     relative to `folder`, or to the current directory for an override)."""
     section, key, module = RESOLVERS[kind]
     table = data.get(section, {})
     spec = table.get(key, SECTIONS[section][key].default) if isinstance(table, dict) else None
     where, base = f"{section}.{key}", folder
+    if where in changed:
+        base = Path(".")
     for s, k, raw, text in overrides:
         if (s, k) == (section, key):
             spec, where, base = _unquote(raw), f"--set {text}", Path(".")
@@ -396,10 +399,9 @@ def _check_schedule(src, cfg):
     if optim["min_lr"] > optim["lr"]:
         raise ConfigError(f"{src}: optim.min_lr: expected at most optim.lr ({optim['lr']!r}), "
                           f"got {optim['min_lr']!r}")
-    steps = train["epochs"] * _steps_per_epoch(cfg)
-    if optim["warmup"] > steps:
-        raise ConfigError(f"{src}: optim.warmup: {optim['warmup']} steps is longer than the run "
-                          f"({steps} steps: train.epochs {train['epochs']})")
+    per_epoch = _steps_per_epoch(cfg)
+    if per_epoch is not None:
+        check_warmup(src, cfg, train["epochs"] * per_epoch)
     figures = ("val_loss", f"val_{cfg.metric}")
     if train["monitor"] not in figures:
         raise ConfigError(f"{src}: train.monitor: expected one of {', '.join(map(repr, figures))} "
@@ -407,12 +409,23 @@ def _check_schedule(src, cfg):
                           f"{train['monitor']!r}")
 
 
+def check_warmup(src, cfg, steps):
+    """optim.warmup must fit in the run's `steps` updates."""
+    optim = cfg["optim"]
+    if optim["warmup"] > steps:
+        raise ConfigError(f"{src}: optim.warmup: {optim['warmup']} steps is longer than the run "
+                          f"({steps} steps: train.epochs {cfg['train']['epochs']})")
+
+
 def _steps_per_epoch(cfg):
-    """Updates per epoch: train_size episodes in batches, or bptt windows of a stream's rows."""
+    """Updates per epoch: train_size episodes in batches, or bptt windows of a stream's rows;
+    None for a task with neither key (a plug-in's: known once its data is made)."""
     task, train = cfg["task"], cfg["train"]
     if "train_size" in task:
         return task["train_size"] // train["batch_size"]
-    return (task["length"] // train["batch_size"]) // train["bptt"]
+    if "length" in task:
+        return (task["length"] // train["batch_size"]) // train["bptt"]
+    return None
 
 
 def suggest(word, known, listing=False):

@@ -16,6 +16,9 @@ def check_run(cfg, available=None):
     if cfg.task.found is not None:   # a plug-in: make it now, check it, measure it
         from trainer.streams import streams
         task = make_checked_task(cfg, streams(cfg["train"]["seed"])["data"])
+        from trainer.batching import batches_for
+        from trainer.config import check_warmup
+        check_warmup(cfg.source, cfg, cfg["train"]["epochs"] * batches_for(task, cfg["train"]).per_epoch)
         if getattr(cfg.task.module, "footprint", None) is None:
             measured = measured_footprint(task)
     checked = check_cell(cfg)

@@ -88,7 +88,8 @@ def read_config(run):
         cfg = tomlio.read(Path(run) / CONFIG)
     except (OSError, ValueError):
         return {}
-    return {f"{s}.{k}": v for s, table in cfg.items() if isinstance(table, dict) for k, v in table.items()}
+    return {f"{s}.{k}": v for s, table in cfg.items() if isinstance(table, dict) and s != "plugins"
+            for k, v in table.items()}  # [plugins]: where they were found (the summary says)
 
 
 def _number(text):
