@@ -2,7 +2,7 @@
 symbol seen `delay` steps ago.
 
     train --config examples/delayed.toml
-    train --config configs/sine.toml --set task.name=examples/delayed_recall.py --set task.delay=3
+    train --config examples/delayed.toml --set task.delay=3
 
 A task module holds KEYS (its config keys under [task]), METRIC and make(task_cfg, rng); it may
 add footprint(task_cfg) and check(cfg). This one leaves footprint out: the memory check then

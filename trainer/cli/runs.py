@@ -244,6 +244,8 @@ def eval_cmd(run_dir, which, overrides):
     best = (rd.read_summary() or {}).get("best") if which == "best" else None
     click.echo(f"checkpoint  {which}" + (f" (epoch {best['epoch']}, step {best['step']})"
                                          if best else ""))
+    for line in plugin_lines(rd.read_summary() or {}):
+        click.echo(line)
     if overrides:
         click.echo(f"data  {' '.join(overrides)}")
     click.echo(f"{'':<{width}}{'model':>12}{'baseline':>12}")
@@ -254,6 +256,23 @@ def eval_cmd(run_dir, which, overrides):
     from trainer.provenance import describe
     for i, line in enumerate(describe((rd.read_summary() or {}).get("env"))):  # where it trained
         click.echo(f"{'trained with' if i == 0 else '':<14}{line}")
+
+
+def plugin_lines(summary):
+    """A line per plug-in a run trained with: its spec, where it was found, its source's digest
+    (summary.json is read back: anything but strings is left out, and all is escaped)."""
+    from trainer.errors import one_line
+    records = summary.get("plugins")
+    out = []
+    for kind, r in (records.items() if isinstance(records, dict) else ()):
+        if not isinstance(r, dict) or not all(isinstance(r.get(k, ""), str)
+                                              for k in ("spec", "origin", "file", "module", "sha256")):
+            continue
+        where = r.get("file") or r.get("module") or "?"
+        checked = "" if kind != "cell" or r.get("checked", True) is True else ", trained unchecked"
+        out.append(one_line(f"{kind}  {r.get('spec')} (plug-in: {r.get('origin')} {where}, sha256 "
+                            f"{r.get('sha256', '')[:12]}{checked})"))
+    return out
 
 
 @click.command("generate")
