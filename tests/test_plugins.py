@@ -302,25 +302,57 @@ def installed(tmp_path_factory):
     return tmp / "site"
 
 
-def test_an_installed_packages_entry_points_are_tasks_and_cells_in_every_command(installed, tmp_path):
+KINDS = {  # kind -> (task.name, model.cell, what summary.json says of their origin)
+    "file": ("delayed_recall.py", "my_rnn.py:MyRNN", "file"),
+    "module": ("delayed_recall", "my_rnn:MyRNN", "module"),
+    "entry point": ("delayed-recall", "my-rnn", "entry point"),
+}
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_command_works_with_a_file_a_module_and_an_entry_point_plug_in(kind, installed,
+                                                                           project):
+    """train, resume, eval, generate, plot, ls, report, compare and sweep, as processes of their
+    own (the entry points are those of the examples installed as a package)."""
+    task, cell, origin = KINDS[kind]
+    path = {"file": [], "module": [str(project)], "entry point": [str(installed)]}[kind]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(path + [str(ROOT)])}
+
+    def train(*args):
+        done = subprocess.run([sys.executable, "-m", "trainer", *map(str, args)], env=env,
+                              cwd=project, capture_output=True, text=True)
+        assert done.returncode == 0, (args, done.stderr)
+        return done.stdout
+
+    train("--config", "plain.toml", "--runs-dir", "runs", "--name", "a", "--quiet",
+          "--set", f"task.name={task}", "--set", f"model.cell={cell}")
+    s = summary(project / "runs" / "a")
+    assert s["plugins"]["task"]["origin"] == s["plugins"]["cell"]["origin"] == origin
+    assert s["plugins"]["task"]["spec"] == task and s["plugins"]["cell"]["checked"] is True
+    train("resume", "runs/a", "--epochs", 2, "--quiet")
+    assert f"task  {task} (plug-in: {origin}" in train("eval", "runs/a")
+    assert len(train("generate", "runs/a", "--steps", 4).split("\n")[0].split()) == 4
+    assert "task_view.png" in train("plot", "runs/a")
+    listed = train("ls", "runs")
+    assert task in listed and cell.split(":")[0] in listed
+    train("--config", "runs/a/config.toml", "--runs-dir", "runs", "--name", "b", "--quiet")
+    assert summary(project / "runs" / "b")["final"] == summary(project / "runs" / "a")["final"]
+    train("report", "runs/a", "runs/b", "--out", "rep")
+    train("compare", "runs/a", "runs/b", "--out", "cmp")
+    (project / "s.toml").write_text(f'base = "plain.toml"\n[set]\n"task.name" = "{task}"\n'
+                                    f'"model.cell" = "{cell}"\n[sweep]\nseeds = [0, 1]\n')
+    train("sweep", "s.toml", "--workers", 2, "--runs-dir", "runs", "--name", "s", "--quiet")
+    assert all(summary(r)["status"] == "completed" for r in (project / "runs" / "s").glob("seed=*"))
+
+
+def test_the_installed_entry_points_are_listed_and_checked(installed, tmp_path):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(installed), str(ROOT)])}
 
     def train(*args):
         return subprocess.run([sys.executable, "-m", "trainer", *map(str, args)], env=env,
                               cwd=tmp_path, capture_output=True, text=True)
 
-    listed = train("tasks")
-    assert "delayed-recall  (entry point delayed_recall)" in listed.stdout
-    assert "my-rnn" in train("cells").stdout
-    (tmp_path / "plain.toml").write_text(PLAIN)
-    run = train("--config", "plain.toml", "--runs-dir", "runs", "--name", "e",
-                "--quiet", "--set", "task.name=delayed-recall", "--set", "model.cell=my-rnn")
-    assert run.returncode == 0, run.stderr
-    s = summary(tmp_path / "runs" / "e")
-    assert s["plugins"]["task"]["origin"] == "entry point"
-    assert s["plugins"]["cell"]["origin"] == "entry point"
-    assert s["plugins"]["task"]["file"].startswith(str(installed))
-    assert train("eval", "runs/e").returncode == 0
-    assert train("resume", "runs/e", "--epochs", "2", "--quiet").returncode == 0
+    assert "delayed-recall  (entry point delayed_recall)" in train("tasks").stdout
+    assert "my-rnn         gates 1  entry point my_rnn:MyRNN" in train("cells").stdout
     check = train("gradcheck", "my-rnn")
     assert check.returncode == 0 and "checks passed" in check.stdout

@@ -102,9 +102,12 @@ class Config(Mapping):
     A plug-in's record (where it was found, its source's sha256) goes out with the config as
     its [plugins] table, so a run's config.toml names the very code it trained with."""
 
-    def __init__(self, sections, source="<config>", task=None, cell=None):
+    def __init__(self, sections, source="<config>", task=None, cell=None, written=None):
         self._data = {s: MappingProxyType(dict(v)) for s, v in sections.items()}
         self.source = str(source)
+        # what the file and its overrides said, before defaults: changes apply to this, as
+        # --set does, so a change of task.name takes the new task's own defaults
+        self._written = {s: dict(t) for s, t in (written or sections).items()}
         self.task = task or tasks.resolve(self._data["task"]["name"])
         self.cell = cell or cells.resolve(self._data["model"]["cell"])
 
@@ -136,11 +139,16 @@ class Config(Mapping):
         """The config as TOML; loading it gives back an equal Config."""
         return tomlio.dumps(self.to_dict())
 
-    def with_changes(self, changes):
-        """A new config with {"section.key": value} replaced and checked (a plug-in file among
-        the changes relative to the current directory, as --set takes it)."""
-        return from_dict(apply_changes(self.to_dict(), changes, self.source), self.source,
-                         changed=set(changes))
+    def with_changes(self, changes, folder=None, source=None):
+        """A new config with {"section.key": value} set as --set would set them on the file
+        (keys not written keep their defaults, the new task's when task.name changes), checked;
+        a plug-in file among the changes is relative to `folder` (default: the current
+        directory), one already resolved keeps its resolution. `source` names the result in
+        messages (default: this config's)."""
+        src = source or self.source
+        data = {**self._written, **({PLUGINS: self.plugins} if self.plugins else {})}
+        return from_dict(apply_changes(data, changes, src), src,
+                         changed=set(changes) if folder is None else (), folder=folder)
 
     def sources(self):
         """{sha256: source text} of its file plug-ins: what a worker without the files needs
@@ -236,7 +244,10 @@ def from_dict(data, source="<config>", overrides=(), folder=None, sources=None, 
     cell = _resolve(src, "cell", data, overrides, folder, pinned, sources, changed)
     _check_task(src, task, out)
     _check_cell(src, cell, out)
-    cfg = Config(out, source, task, cell)
+    written = {s: dict(t) for s, t in data.items()}
+    for section, key, _, _ in overrides:
+        written.setdefault(section, {})[key] = out[section][key]
+    cfg = Config(out, source, task, cell, written)
     _check_schedule(src, cfg)
     return cfg
 

@@ -65,11 +65,12 @@ def _from_record(spec, pinned, sources):
         text = (sources or {}).get(sha)
         module, sha, text = source.load_file("task", path, text)
         return Task(spec, module, Found("task", spec, "file", path, None, path, sha, text))
-    return _installed(spec, pinned.get("module"))
+    return _installed(spec, pinned.get("module"), pinned.get("origin"))
 
 
-def _installed(spec, module_name=None):
-    """An entry point named spec, else the module named spec (or module_name)."""
+def _installed(spec, module_name=None, origin="module"):
+    """An entry point named spec, else the module named spec; or, from a run's record, the
+    module `module_name` that was found as `origin` (module or entry point)."""
     ep = source.entry_point("task", spec) if module_name is None else None
     if ep is not None:
         try:
@@ -84,7 +85,7 @@ def _installed(spec, module_name=None):
     if module is None:
         raise PluginError(unknown(spec))
     file, sha = source.module_file(module)
-    return Task(spec, module, Found("task", spec, "module", name, None, file, sha))
+    return Task(spec, module, Found("task", spec, origin, name, None, file, sha))
 
 
 def _module_of(obj):

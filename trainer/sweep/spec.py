@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from trainer import config as config_mod, tomlio
-from trainer.config import ConfigError, apply_changes, split_key, suggest
+from trainer.config import ConfigError, split_key, suggest
 from trainer.rundir import check_name
 
 TOP_KEYS, SWEEP_KEYS = ("base", "set", "sweep"), ("method", "seeds", "n", "seed", "params")
@@ -200,8 +200,7 @@ def _base(path, data):
 def _apply(base, changes, where, folder):
     """base with changes, checked; a plug-in file a change names is relative to `folder` (the
     sweep file's), one the base config names keeps its own resolution."""
-    return config_mod.from_dict(apply_changes(base.to_dict(), changes, where), where,
-                                folder=folder)
+    return base.with_changes(changes, folder=folder, source=where)
 
 
 def _param(path, base, method, dotted, spec):
