@@ -57,12 +57,20 @@ def mean_range(values, fmt=number):
     return f"{f(values.mean())} ({lo}{' - ' if 'e' in lo + hi else '-'}{hi})"
 
 
+def block_page(name):
+    """The page (README.md or a page under docs/) that holds block `name`."""
+    begin = f"<!-- {name}:"
+    for page in [README, *sorted((ROOT / "docs").rglob("*.md"))]:
+        if begin in page.read_text():
+            return page
+    raise SystemExit(f"no page holds a block {begin} ... <!-- /{name} -->")
+
+
 def write_block(name, text):
-    """Replace README's block `name` with text (the markers stay)."""
+    """Replace block `name` with text in whichever page holds it (the markers stay)."""
     begin, end = f"<!-- {name}", f"<!-- /{name} -->"
-    body = README.read_text()
-    if begin not in body:
-        raise SystemExit(f"README.md has no block {begin} ... {end}")
+    page = block_page(name)
+    body = page.read_text()
     marker = body[body.index(begin):body.index("\n", body.index(begin))]
     pattern = re.compile(re.escape(begin) + r"[^\n]*\n.*?" + re.escape(end), re.S)
-    README.write_text(pattern.sub(lambda m: f"{marker}\n{text}\n{end}", body))
+    page.write_text(pattern.sub(lambda m: f"{marker}\n{text}\n{end}", body))
