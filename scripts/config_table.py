@@ -1,11 +1,9 @@
-"""The README's config reference: every key, its default, allowed values and meaning.
+"""The config reference (docs/config.md): every key, its default, allowed values and meaning.
 
     python scripts/config_table.py          # print it
-    python scripts/config_table.py --write  # put it into README.md between its markers
+    python scripts/config_table.py --write  # put it into docs/config.md between its markers
 """
-import re
 import sys
-from pathlib import Path
 
 from datasets import TASKS
 from trainer.config import SECTIONS
@@ -29,16 +27,9 @@ def table():
     return "\n".join(lines)
 
 
-def write_readme(path=Path(__file__).resolve().parents[1] / "README.md"):
-    text = path.read_text()
-    begin, end = "<!-- config-table", "<!-- /config-table -->"
-    pattern = re.compile(re.escape(begin) + r"[^\n]*\n.*?" + re.escape(end), re.S)
-    marker = text[text.index(begin):text.index("\n", text.index(begin))]
-    path.write_text(pattern.sub(lambda m: f"{marker}\n{table()}\n{end}", text))
-
-
 if __name__ == "__main__":
     if "--write" in sys.argv[1:]:
-        write_readme()
+        from readme_io import write_block
+        write_block("config-table", table())
     else:
         print(table())

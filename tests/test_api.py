@@ -1,5 +1,5 @@
 """best.npz, eval on changed data, generate, and the Python API (trainer.train, trainer.load_run)
-end to end; the README's API example runs as written."""
+end to end; the README's and docs/api.md's API examples run as written."""
 import json
 import re
 import shutil
@@ -169,11 +169,13 @@ def test_an_old_unnamed_checkpoint_is_read_for_eval_and_refused_for_resume(sine,
     assert "older version of the trainer (checkpoint format 1" in out.stderr
 
 
-def test_the_readme_python_api_example_runs(tmp_path):
-    text = (ROOT / "README.md").read_text()
-    section = text[text.index("## Python API"):]
+@pytest.mark.parametrize("page", ["README.md", "docs/api.md"])
+def test_the_python_api_examples_run(page, tmp_path):
+    text = (ROOT / page).read_text()
+    section = text[text.index("# Python API"):]
     code = next(b for b in re.findall(r"```python\n(.*?)```", section, re.S) if "load_run" in b)
-    shutil.copytree(ROOT / "configs", tmp_path / "configs")
+    for folder in ("configs", "examples"):
+        shutil.copytree(ROOT / folder, tmp_path / folder)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          cwd=tmp_path, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
                          timeout=120)
