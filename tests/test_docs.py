@@ -86,3 +86,14 @@ def test_the_run_directory_reference_is_made_from_the_code_and_covers_a_real_run
     described = {name for names, _ in FILES for name in names}
     assert {p.name for p in run.path.iterdir()} <= described
     assert set(run.summary) <= {key for key, _ in SUMMARY}
+
+
+def test_help_texts_render_on_the_cli_page():
+    """mkdocs-click renders help paragraphs as markdown: a bare <word> outside a \\b block or a
+    backtick span would be swallowed as an HTML tag (RUNS_DIR/<run-id>/ became RUNS_DIR//)."""
+    from trainer.cli import main
+    texts = [(name, cmd.help or "") for name, cmd in main.commands.items()] + [("train", main.help)]
+    for name, text in texts:
+        paragraphs = [p for p in text.split("\n\n") if not p.lstrip().startswith("\b")]
+        prose = re.sub(r"`[^`]*`", "", "\n\n".join(paragraphs))
+        assert not re.search(r"<[A-Za-z]", prose), f"{name}: {prose}"

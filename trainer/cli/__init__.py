@@ -39,7 +39,7 @@ diverged, 130 interrupted."""
 def main(ctx, config_path, overrides, name, runs_dir, quiet):
     """Train a recurrent network on a synthetic sequence task, in numpy.
 
-    With --config, trains one run into RUNS_DIR/<run-id>/ (config.toml,
+    With --config, trains one run into `RUNS_DIR/<run-id>/` (config.toml,
     metrics.csv, summary.json, checkpoint.npz, plots) and prints that path.
     """
     if ctx.invoked_subcommand is not None:
