@@ -239,7 +239,10 @@ def test_a_bad_cell_is_refused_before_training_naming_the_failing_gradient(proje
     if name == "bug_002":   # trained anyway on request, and the summary says it was unchecked
         forced = invoke(*args, "--set", "model.check=false", "--name", "u", "--quiet")
         assert forced.exit_code == 0, forced.output
-        assert summary(project / "runs" / "u")["plugins"]["cell"]["checked"] is False
+        forced_summary = summary(project / "runs" / "u")
+        assert forced_summary["plugins"]["cell"]["checked"] is False
+        assert forced_summary["beats_baseline"] is False   # it learnt nothing, and says so
+        assert "does not beat the baseline's" in forced.stderr, forced.stderr
 
 
 def test_a_plug_in_task_without_footprint_is_measured_for_the_memory_check(project):

@@ -17,6 +17,7 @@ from trainer.errors import ConfigError, describe
 from trainer.loop import Diverged, EpochEnd, Position, Row, Step, Trainer
 from trainer.model import build_model
 from trainer.optimizers import make_optimizer
+from trainer.outcome import beats_baseline
 from trainer.preflight import make_checked_task
 from trainer.streams import streams
 from trainer.provenance import environment
@@ -222,13 +223,15 @@ def _summary(task, trainer, status, pos, wall_s, cfg=None):
     if np.isfinite(pos.last_train_loss):
         final["train_loss"] = pos.last_train_loss
     final.update(pos.val or {})
-    return {"status": status, "task": task.name, "metric": metric, "steps": pos.step,
+    summary = {"status": status, "task": task.name, "metric": metric, "steps": pos.step,
             "total_steps": trainer.total_steps, "epochs_done": pos.epoch,
             "wall_s": round(wall_s, 4), "final": final, "monitor": trainer.monitor,
             "best": pos.best, "stopped_early": pos.stopped_early,
             "baseline": task.baseline, "baseline_name": task.baseline_name,
             **({"plugins": plugin_records(cfg)} if cfg is not None and cfg.plugins else {}),
             "env": environment()}
+    summary["beats_baseline"] = beats_baseline(summary)
+    return summary
 
 
 def plugin_records(cfg):

@@ -51,6 +51,8 @@ SUMMARY = [
     ("diverged_what", "when diverged: what was not finite (the loss, a gradient, a parameter)"),
     ("baseline", "the same figures for the task's trivial predictor"),
     ("baseline_name", "what the trivial predictor is (persistence, the current token, ...)"),
+    ("beats_baseline", "true when the final `val_<metric>` is better than the baseline's (a tie or a "
+                       "non-finite figure is not), null when the run never validated"),
     ("plugins", "for a plug-in task or cell: its spec, where it was found (file or module, class) and the "
                 "sha256 of its source; a cell also says whether its gradients were `checked`"),
     ("plot_error", "when the figures could not be drawn (`train plot` draws them)"),

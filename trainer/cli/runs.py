@@ -129,6 +129,8 @@ def _report(run_dir, quiet, stop, work):
         sys.exit(EXIT_FAILED)
     if not quiet and status != "diverged":  # divergence: one message, the error below
         click.echo(_describe(summary), err=True)
+    if status == "completed" and summary.get("beats_baseline") is False:
+        click.echo(f"warning: {_short_of_baseline(summary)}", err=True)
     if summary.get("plot_error"):
         click.echo(f"warning: the figures were not drawn ({summary['plot_error']}); draw them "
                    f"with: train plot {run_dir.path}", err=True)
@@ -166,6 +168,14 @@ def _describe(summary):
             base = f" (baseline {b[long]:.4f})" if b.get(long) is not None else ""
             parts.append(f"{long} {f[long]:.4f}{base}")
     return ": ".join(parts[:1]) + ("; " + "; ".join(parts[1:]) if len(parts) > 1 else "")
+
+
+def _short_of_baseline(summary):
+    """The warning of a run that ended at or behind its task's trivial baseline."""
+    m = summary["metric"]
+    value, base = summary["final"][f"val_{m}"], summary["baseline"][f"val_{m}"]
+    return (f"val_{m} {value:.4g} does not beat the baseline's {base:.4g} "
+            f"({summary.get('baseline_name') or 'the trivial predictor'})")
 
 
 def _load_run(path, which=None, overrides=()):
