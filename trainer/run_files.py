@@ -55,6 +55,8 @@ SUMMARY = [
                        "non-finite figure is not), null when the run never validated"),
     ("plugins", "for a plug-in task or cell: its spec, where it was found (file or module, class) and the "
                 "sha256 of its source; a cell also says whether its gradients were `checked`"),
+    ("nonfinite", "when a figure was not finite: `{\"final.val_loss\": \"inf\"}` for each figure written as "
+                  "null (summary.json is strict JSON)"),
     ("plot_error", "when the figures could not be drawn (`train plot` draws them)"),
     ("env", "where the run ran: versions, git commit, BLAS kernel and threads, platform, CPU, command line "
             "(see [Reproducibility](reproducibility.md))"),

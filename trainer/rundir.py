@@ -223,18 +223,58 @@ class RunDir:
         atomic_write(self.file(name), lambda f: f.write(data))
 
     def write_summary(self, summary, durable=True):
-        """Replace summary.json atomically; durable=False skips the fsyncs (for the progress
+        """Replace summary.json atomically, as strict JSON (a non-finite figure is written as
+        null and named under `nonfinite`); durable=False skips the fsyncs (for the progress
         updates during a run, which the final summary replaces anyway)."""
-        data = (json.dumps(summary, indent=2) + "\n").encode()
+        from trainer.summary_check import NONFINITE, strict
+        clean, found = strict({k: v for k, v in summary.items() if k != NONFINITE})
+        if found:
+            clean[NONFINITE] = found
+        data = (json.dumps(clean, indent=2, allow_nan=False) + "\n").encode()
         atomic_write(self.file(SUMMARY), lambda f: f.write(data), durable)
 
     def read_summary(self):
-        """summary.json as a dict; None when it is missing, unreadable or not a JSON object."""
+        """summary.json as a dict; None when it is missing. A file that is not JSON, not an
+        object, a symbolic link, or has a field of the wrong type reads as
+        {"status": "unreadable", "error": what is wrong}: a hand-edited file is one line."""
+        from trainer.summary_check import check
+        path = self.file(SUMMARY)
         try:
-            summary = json.loads(self.file(SUMMARY).read_text())
-        except (OSError, ValueError):
+            text = read_nofollow(path).decode("utf-8")
+        except FileNotFoundError:
             return None
-        return summary if isinstance(summary, dict) else None
+        except (OSError, UnicodeDecodeError) as e:
+            return _unreadable(path, describe(e))
+        try:   # NaN and Infinity (written before summaries were strict) read as null
+            summary = json.loads(text, parse_constant=lambda name: None)
+        except ValueError as e:
+            return _unreadable(path, f"not JSON ({e})")
+        problem = check(summary)
+        return _unreadable(path, problem) if problem else summary
+
+    def read_flat_config(self):
+        """(config.toml as {"section.key": value}, None) or ({}, what is wrong on one line): read
+        as untrusted (never through a symbolic link; sections must be tables of plain values).
+        The [plugins] section (where plug-ins were found) is left out."""
+        path = self.file(CONFIG)
+        if path.is_symlink():
+            return {}, f"{path}: is a symbolic link; run files are not read through links"
+        from trainer import tomlio
+        try:
+            cfg = tomlio.read(path, "run config")
+        except (OSError, ValueError) as e:
+            return {}, str(e)
+        flat = {}
+        for section, table in cfg.items():
+            if section == "plugins":
+                continue
+            if not isinstance(table, dict):
+                return {}, f"{path}: {section} is not a [section] of keys"
+            for key, value in table.items():
+                if not isinstance(value, (str, int, float, bool)):
+                    return {}, f"{path}: {section}.{key} is not a plain value (text, number or true/false)"
+                flat[f"{section}.{key}"] = value
+        return flat, None
 
     def record_failure(self, error, traceback=None):
         """Mark the run failed in its summary (kept otherwise), with the error as one line;
@@ -258,6 +298,23 @@ class RunDir:
                 return {k: z[k] for k in z.files}
         except (zipfile.BadZipFile, OSError, ValueError, KeyError, EOFError) as e:  # truncated, foreign
             raise RunDirError(f"{path}: unreadable checkpoint ({type(e).__name__}: {e})") from None
+
+
+def _unreadable(path, problem):
+    return {"status": "unreadable", "error": f"{path}: {problem}"}
+
+
+def read_nofollow(path, limit=None):
+    """The bytes of a run's file, never through a symbolic link (ELOOP names it as one)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | _NOFOLLOW)
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise OSError(errno.ELOOP, "is a symbolic link; run files are not read through links",
+                          str(path)) from None
+        raise
+    with os.fdopen(fd, "rb") as f:
+        return f.read() if limit is None else f.read(limit)
 
 
 class MetricsWriter:

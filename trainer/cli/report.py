@@ -138,9 +138,12 @@ def ls_cmd(directory, sort_key, where, as_csv, expand):
 
 
 def _run_row(path, name):
-    from trainer.report.collect import read_config, read_summary
-    from trainer.rundir import CONFIG, SUMMARY
-    summary, flat = read_summary(path), read_config(path)
+    from trainer.report.collect import read_summary
+    from trainer.rundir import CONFIG, SUMMARY, RunDir
+    summary = read_summary(path)
+    flat, problem = RunDir(path).read_flat_config()
+    if problem:
+        summary = {"status": "unreadable", "error": problem}
     metric = summary.get("metric")
     final, base = summary.get("final") or {}, summary.get("baseline") or {}
     try:
@@ -149,11 +152,17 @@ def _run_row(path, name):
     except ValueError:
         age = None
     return {"name": name, "path": str(path), "status": summary.get("status", "no summary"),
-            "task": flat.get("task.name", ""), "cell": flat.get("model.cell", ""),
+            "error": summary.get("error") if summary.get("status") == "unreadable" else None,
+            "task": _text(flat.get("task.name", "")), "cell": _text(flat.get("model.cell", "")),
             "steps": summary.get("steps"), "metric": metric,
             "val": final.get(f"val_{metric}") if metric else None,
             "baseline": base.get(f"val_{metric}") if metric else None,
             "wall": summary.get("wall_s"), "age": age, "runs": 1, "flat": flat, "final": final}
+
+
+def _text(value):
+    """A config value shown as a column: text (a hand-edited `task.name = [1]` too)."""
+    return value if isinstance(value, str) else str(value)
 
 
 def _sweep_row(path, rows):
@@ -224,9 +233,14 @@ def _cut(text, width):
 
 
 def _print(entries):
+    """The table, every run-derived string escaped (no escape sequence from a run's name or
+    files reaches the terminal), then a note per unreadable run."""
     if not entries:
         click.echo("no runs")
         return
+    from trainer.errors import one_line
+    entries = [dict(e, name=one_line(e["name"]), status=one_line(e["status"]), task=one_line(e["task"]),
+                    cell=one_line(e["cell"])) for e in entries]
     cells = [[e["status"], str(e["task"]), str(e["cell"]), "-" if e["steps"] is None else str(e["steps"]),
               f"{_num(e['val'], 7)}/{_num(e['baseline'], 7)}", _num(e["wall"], 6), _age(e["age"])]
              for e in entries]
@@ -239,14 +253,19 @@ def _print(entries):
     click.echo(line("name", heads))
     for e, c in zip(entries, cells):
         click.echo(line(_cut(e["name"], name_w), c))
+    for e in entries:
+        if e.get("error"):
+            click.echo(f"note: {e['name']} is unreadable: {one_line(e['error'])}", err=True)
 
 
 def _write_csv(entries):
+    """Every column; text escaped as in the table, so the CSV is safe to print too."""
+    from trainer.errors import one_line
     w = csv.writer(sys.stdout, lineterminator="\n")
     w.writerow(["name", "path", "status", "task", "cell", "runs", "steps", "metric", "val",
                 "baseline", "wall_s", "age_s"])
     for e in entries:
-        w.writerow([e["name"], e["path"], e["status"], e["task"], e["cell"], e["runs"], e["steps"],
-                    e["metric"] or "", "" if e["val"] is None else e["val"],
+        w.writerow([one_line(e["name"]), one_line(e["path"]), one_line(e["status"]), one_line(e["task"]),
+                    one_line(e["cell"]), e["runs"], e["steps"], one_line(e["metric"] or ""), "" if e["val"] is None else e["val"],
                     "" if e["baseline"] is None else e["baseline"], "" if e["wall"] is None else e["wall"],
                     "" if e["age"] is None else round(e["age"], 1)])

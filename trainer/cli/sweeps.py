@@ -238,6 +238,10 @@ def compare_cmd(run_dirs, out):
         rows, cols, keys = sweep_results.table_for_runs(paths, out.resolve())
     except BadInput as e:
         fail(str(e))
+    from trainer.errors import one_line
+    for r in rows:
+        if r.get("error"):
+            click.echo(f"note: {one_line(r['run_dir'])} is unreadable: {one_line(r['error'])}", err=True)
     make_dir(out, option)
     page = write_report(paths, out, option, title=f"compare: {len(paths)} runs")
     written = [page, sweep_results.write(out / sweep_results.RESULTS, rows, cols)]

@@ -6,11 +6,12 @@ its gradient_reach.csv. Reading goes through the csv and json modules (no pandas
 200-run sweep is read in well under a second.
 """
 import csv
+import io
 import os
 from pathlib import Path
 
 from trainer import tomlio
-from trainer.rundir import CONFIG, GRADIENT_REACH, METRICS, SUMMARY, RunDir
+from trainer.rundir import CONFIG, GRADIENT_REACH, METRICS, SUMMARY, RunDir, read_nofollow
 
 SWEEP_FILE = "sweep.toml"
 REACH = GRADIENT_REACH
@@ -83,27 +84,27 @@ def read_summary(run):
 
 
 def read_config(run):
-    """The run's config as {"section.key": value} ({} when unreadable)."""
-    try:
-        cfg = tomlio.read(Path(run) / CONFIG)
-    except (OSError, ValueError):
-        return {}
-    return {f"{s}.{k}": v for s, table in cfg.items() if isinstance(table, dict) and s != "plugins"
-            for k, v in table.items()}  # [plugins]: where they were found (the summary says)
+    """The run's config as {"section.key": value} ({} when unreadable: `record` says why)."""
+    return RunDir(run).read_flat_config()[0]
 
 
 def _number(text):
     try:
         return float(text)
-    except ValueError:
+    except (TypeError, ValueError):
         return None
+
+
+def _text(path):
+    """A run's csv file as text, never through a symbolic link."""
+    return io.StringIO(read_nofollow(path).decode("utf-8", "replace"), newline="")
 
 
 def read_metrics(run):
     """metrics.csv as {"train": {column: [values]}, "val": {...}} (empty cells as None)."""
     out = {"train": {}, "val": {}}
     try:
-        with open(Path(run) / METRICS, newline="") as f:
+        with _text(Path(run) / METRICS) as f:
             reader = csv.DictReader(f)
             cols = [c for c in reader.fieldnames or () if c != "split"]
             for split in out:
@@ -114,7 +115,7 @@ def read_metrics(run):
                     continue
                 for c in cols:
                     split[c].append(_number(row[c]))
-    except OSError:
+    except (OSError, csv.Error):
         pass
     return out
 
@@ -123,13 +124,13 @@ def read_reach(run):
     """gradient_reach.csv as {step: ([t], [norm])}."""
     out = {}
     try:
-        with open(Path(run) / REACH, newline="") as f:
+        with _text(Path(run) / REACH) as f:
             for row in csv.DictReader(f):
                 t, v = _number(row["t"]), _number(row["grad_norm"])
                 ts, vs = out.setdefault(str(row["step"]), ([], []))
                 ts.append(t)
                 vs.append(v)
-    except (OSError, KeyError):
+    except (OSError, KeyError, csv.Error):
         pass
     return out
 
@@ -138,14 +139,17 @@ def record(run, label):
     """Everything the report shows of one run."""
     run = Path(run)
     summary = read_summary(run)
+    config, problem = RunDir(run).read_flat_config()
+    if problem:   # listed, with what is wrong, like an unreadable summary
+        summary = {"status": "unreadable", "error": problem}
     try:
-        mtime = max(os.stat(run / name).st_mtime for name in (SUMMARY, CONFIG) if (run / name).exists())
+        mtime = max(os.lstat(run / name).st_mtime for name in (SUMMARY, CONFIG) if (run / name).exists())
     except ValueError:
         mtime = None
-    png = run / TASK_PNG
-    return {"path": str(run), "label": label, "config": read_config(run), "summary": summary,
+    png = run / TASK_PNG   # a link is not copied into the report
+    return {"path": str(run), "label": label, "config": config, "summary": summary,
             "metrics": read_metrics(run), "reach": read_reach(run), "mtime": mtime,
-            "task_png": str(png) if png.is_file() else None}
+            "task_png": str(png) if png.is_file() and not png.is_symlink() else None}
 
 
 def labels(runs):

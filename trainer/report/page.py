@@ -5,6 +5,8 @@ it (never fetched from the network); each run's task view PNG is copied into img
 images stay within IMAGE_BUDGET. `Report` keeps what it read, so a sweep can rewrite its
 report after every finished run by reading only the runs that changed.
 """
+import base64
+import hashlib
 import html
 import json
 import math
@@ -15,10 +17,16 @@ from pathlib import Path
 
 from trainer.report import collect, figures
 from trainer.report.collect import TASK_PNG
-from trainer.rundir import METRICS, SUMMARY
+from trainer.rundir import METRICS, SUMMARY, safe_prefix
 from trainer.report.template import SCRIPT, STYLE, TEMPLATE
 
 PAGE, PLOTLY_JS, IMAGES = "report.html", "plotly.min.js", "img"
+# the page runs its own script (by hash) and plotly.min.js from its folder, nothing else: no
+# inline script a run name could plant, no network; plotly styles its charts inline
+CSP = ("default-src 'none'; script-src 'self' 'sha256-"
+       + base64.b64encode(hashlib.sha256(SCRIPT.encode()).digest()).decode()
+       + "'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; font-src 'self' data:; "
+       "connect-src 'none'; base-uri 'none'; form-action 'none'; object-src 'none'")
 IMAGE_BUDGET = 3_000_000   # bytes of task-view PNGs copied into a report; the rest are named
 FINAL_COLS = ("train_loss", "val_loss")
 
@@ -56,7 +64,7 @@ class Report:
         _copy_if_changed(plotly_js_path(), self.out / PLOTLY_JS)
         images = _copy_images(records, self.out / IMAGES)
         data = build(records, sweeps, self.title or _title(self.paths, sweeps), live, notes, images)
-        text = TEMPLATE.replace("__TITLE__", html.escape(data["title"])).replace(
+        text = TEMPLATE.replace("__CSP__", CSP).replace("__TITLE__", html.escape(data["title"])).replace(
             "__DATA__", _json(data)).replace("__SCRIPT__", SCRIPT).replace("__STYLE__", STYLE)
         tmp = self.out / f".{PAGE}.tmp"
         tmp.write_text(text, encoding="utf-8")
@@ -81,8 +89,18 @@ def _title(paths, sweeps):
     return f"report: {len(paths)} paths"
 
 
+# characters that could end or change a <script> element, escaped inside the JSON strings
+# (they never occur outside strings in JSON); json.dumps already escapes controls and U+2028/9
+_SCRIPT_SAFE = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
+
+
 def _json(data):
-    return json.dumps(data, separators=(",", ":"), default=_plain).replace("</", "<\\/")
+    """The page's data as strict JSON that is inert inside <script>: a non-finite figure is
+    null, and no run name or value can close the element or start markup."""
+    from trainer.summary_check import strict
+    clean, _ = strict(json.loads(json.dumps(data, default=_plain)))
+    return json.dumps(clean, separators=(",", ":"), allow_nan=False,
+                      ensure_ascii=True).translate(_SCRIPT_SAFE)
 
 
 def _plain(v):
@@ -109,7 +127,7 @@ def _copy_images(records, folder):
             continue
         used += size
         folder.mkdir(exist_ok=True)
-        name = f"{i:04d}-{Path(r['path']).name}.png"
+        name = f"{i:04d}-{safe_prefix(Path(r['path']).name)[:80]}.png"   # a plain file name
         dst = folder / name
         if not dst.exists() or dst.stat().st_mtime < os.stat(src).st_mtime or dst.stat().st_size != size:
             shutil.copyfile(src, dst)

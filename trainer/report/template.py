@@ -8,6 +8,7 @@ curves, gradient reach, task view) the first time it is opened.
 TEMPLATE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="__CSP__">
 <title>__TITLE__</title>
 <style>__STYLE__</style>
 <script src="plotly.min.js"></script>
@@ -82,7 +83,7 @@ D.table.rows.forEach((row, r) => { const tr = el('tr', {'data-run': r});
   row.forEach((v, i) => { const td = el('td', {'data-v': v === null || v === undefined ? '' : v});
     if (i === 0) { const a = el('a', {href: '#run-' + r}, v); td.appendChild(a); td.className = 'text'; }
     else { td.textContent = fmt(v); if (typeof v !== 'number') td.className = 'text'; }
-    if (i === 1) td.classList.add('status-' + v);
+    if (i === 1) td.classList.add('status-' + String(v).replace(/[^A-Za-z0-9_-]/g, '_'));
     tr.appendChild(td); });
   body.appendChild(tr); });
 head.addEventListener('click', ev => { const th = ev.target.closest('th'); if (!th) return;

@@ -11,8 +11,7 @@ import json
 import os
 from pathlib import Path
 
-from trainer import tomlio
-from trainer.rundir import CONFIG, SUMMARY, RunDir, atomic_write
+from trainer.rundir import SUMMARY, RunDir, atomic_write
 
 RESULTS = "results.csv"
 TAIL = ("baseline_val_loss", "wall_s", "run_dir")
@@ -33,6 +32,8 @@ def row(values, seed, summary, run_path, out_dir):
     """One results row: the run's swept values and seed, then what its summary says."""
     summary = summary or {}
     out = {**values, "seed": seed, "status": summary.get("status", "pending")}
+    if out["status"] == "unreadable":
+        out["error"] = summary.get("error")   # for the caller to say; not a column
     out.update({k: v for k, v in (summary.get("final") or {}).items()})
     out["baseline_val_loss"] = (summary.get("baseline") or {}).get("val_loss")
     out["wall_s"] = summary.get("wall_s")
@@ -61,9 +62,8 @@ def atomic_write_text(path, text):
 def read_run(path):
     """(flat config {"section.key": value}, summary or None) of a run directory."""
     rd = RunDir.open(path)
-    cfg = tomlio.read(rd.file(CONFIG), "run config")
-    flat = {f"{s}.{k}": v for s, table in cfg.items() for k, v in table.items()}
-    return flat, rd.read_summary()
+    flat, problem = rd.read_flat_config()
+    return flat, {"status": "unreadable", "error": problem} if problem else rd.read_summary()
 
 
 def differing_keys(flats):

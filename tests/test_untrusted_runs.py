@@ -1,0 +1,177 @@
+"""Issue 22: run files read back are untrusted input. A run's name, summary.json or config.toml
+may hold markup, escape sequences, non-finite figures, fields of the wrong type or symbolic
+links; the report, `train ls` and the summary reader treat each as data, and one bad run never
+costs the others."""
+import json
+import math
+import os
+import shutil
+
+import pytest
+from click.testing import CliRunner
+
+from tiny_configs import TINY_SINE
+from trainer.cli import main
+from trainer.rundir import RunDir
+from trainer.summary_check import check, strict
+
+PWN_NAME = "x<img src=x onerror=window.__pwn=1>"
+SCRIPT_VALUE = "completed</script><script>window.__pwn=2</script>"
+
+
+def invoke(*args):
+    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory):
+    """runs/: one good run, and copies of it with a markup name, a planted script and an infinite
+    figure in summary.json, no summary.json, and a name with a space."""
+    root = tmp_path_factory.mktemp("hostile")
+    (root / "base.toml").write_text(TINY_SINE)
+    runs = root / "runs"
+    result = invoke("--config", root / "base.toml", "--runs-dir", runs, "--name", "good", "--quiet")
+    assert result.exit_code == 0, result.output
+    good = runs / "good"
+    for name in (PWN_NAME, "nosummary", "evil", "sp ace", "t\x1b[2J\nx#?", "linked", "edited"):
+        shutil.copytree(good, runs / name)
+    (runs / "nosummary" / "summary.json").unlink()
+    secret = root / "secret.json"   # outside the runs: a link to it must not be followed
+    secret.write_text('{"status": "completed", "password": "hunter2"}')
+    for name in ("summary.json", "task_view.png", "metrics.csv"):
+        (runs / "linked" / name).unlink()
+        os.symlink(secret, runs / "linked" / name)
+    (runs / "edited" / "config.toml").write_text('top = 1\n[task]\nname = [1]\n')
+    summary = json.loads((good / "summary.json").read_text())
+    summary.update(status=SCRIPT_VALUE, note="a\x01b\u2028c</style><b>x</b>&amp;")
+    summary["final"]["val_loss"] = float("inf")   # json.dumps writes the non-JSON Infinity
+    (runs / "evil" / "summary.json").write_text(json.dumps(summary))
+    return root
+
+
+def _page_data(page):
+    text = page.read_text()
+    start = text.index('<script id="data" type="application/json">') + len('<script id="data" type="application/json">')
+    return text, text[start:text.index("</script>", start)]
+
+
+def test_the_report_data_is_strict_json_that_cannot_close_its_script_element(hostile, tmp_path):
+    result = invoke("report", hostile / "runs", "--out", tmp_path / "rep")
+    assert result.exit_code == 0, result.output
+    text, data = _page_data(tmp_path / "rep" / "report.html")
+    assert "<" not in data and ">" not in data and "&" not in data   # inert in a <script> element
+    assert "Infinity" not in data and "NaN" not in data
+    parsed = json.loads(data, parse_constant=lambda c: pytest.fail(f"non-JSON constant {c}"))
+    assert len(parsed["table"]["rows"]) == 8
+    statuses = {row[0]: row[1] for row in parsed["table"]["rows"]}
+    assert statuses["evil"] == SCRIPT_VALUE and statuses["nosummary"] == "no summary"
+    assert statuses["linked"] == statuses["edited"] == "unreadable"
+    assert "hunter2" not in text and "hunter2" not in "".join(
+        p.read_text(errors="replace") for p in (tmp_path / "rep" / "img").iterdir())
+    assert len(list((tmp_path / "rep" / "img").iterdir())) == 7   # all but the linked view
+    assert 'http-equiv="Content-Security-Policy"' in text and "script-src 'self' 'sha256-" in text
+
+
+def test_the_hostile_report_runs_no_planted_script_in_a_real_browser(hostile, tmp_path):
+    from test_report_browser import ARGS, CHROMIUM, _browser_or_skip
+    _browser_or_skip()
+    from playwright.sync_api import sync_playwright
+    result = invoke("report", hostile / "runs", "--out", tmp_path / "rep")
+    assert result.exit_code == 0, result.output
+    page_path = tmp_path / "rep" / "report.html"
+    # and a script planted in the page itself is refused by its Content-Security-Policy
+    planted = tmp_path / "rep" / "planted.html"
+    planted.write_text(page_path.read_text().replace("</body>", "<script>window.__pwn=3</script></body>"))
+    errors = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = browser.new_page()
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(page_path.resolve().as_uri())
+            page.wait_for_function("document.querySelectorAll('.chart[data-rendered]').length >= 2")
+            assert page.locator("#runs tbody tr").count() == 8          # every run has its row
+            page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
+            page.wait_for_function("document.querySelectorAll('.chart').length === "
+                                   "document.querySelectorAll('.chart[data-rendered]').length")
+            names = page.eval_on_selector_all("#runs tbody tr td:first-child", "tds => tds.map(t => t.textContent)")
+            assert PWN_NAME in names                                    # shown as text, not markup
+            assert page.evaluate("window.__pwn") is None
+            assert page.locator("img[src=x]").count() == 0
+            page.goto(planted.resolve().as_uri())
+            page.wait_for_function("document.querySelectorAll('.chart[data-rendered]').length >= 2")
+            assert page.evaluate("window.__pwn") is None
+        finally:
+            browser.close()
+    assert errors == []
+
+
+def test_a_summary_is_written_as_strict_json_with_the_non_finite_figures_named(tmp_path):
+    rd = RunDir(tmp_path)
+    rd.write_summary({"status": "diverged", "final": {"val_loss": float("inf"), "val_mse": float("nan")},
+                      "best": {"epoch": 1, "val_loss": -math.inf}})
+    text = (tmp_path / "summary.json").read_text()
+    written = json.loads(text, parse_constant=lambda c: pytest.fail(f"non-JSON constant {c}"))
+    assert written["final"] == {"val_loss": None, "val_mse": None}
+    assert written["nonfinite"] == {"final.val_loss": "inf", "final.val_mse": "nan", "best.val_loss": "-inf"}
+    assert rd.read_summary() == written
+
+
+@pytest.mark.parametrize("edit, field", [
+    ({"final": [1, 2]}, "final is a list"),
+    ({"status": ["completed"]}, "status is a list"),
+    ({"wall_s": "12"}, "wall_s is text"),
+    ({"steps": -3}, "steps is a number"),
+    ({"best": {"epoch": "one"}}, "best is an object"),
+    ({"beats_baseline": "yes"}, "beats_baseline is text"),
+])
+def test_a_hand_edited_summary_reads_as_unreadable_naming_the_field(tmp_path, edit, field):
+    (tmp_path / "summary.json").write_text(json.dumps({"status": "completed", **edit}))
+    summary = RunDir(tmp_path).read_summary()
+    assert summary["status"] == "unreadable" and field in summary["error"], summary
+    assert check({"status": "completed", "final": {"val_loss": None}}) is None
+
+
+def test_old_summaries_with_infinity_still_read_with_null(tmp_path):
+    (tmp_path / "summary.json").write_text('{"status": "diverged", "final": {"val_loss": Infinity}}')
+    assert RunDir(tmp_path).read_summary() == {"status": "diverged", "final": {"val_loss": None}}
+    assert strict([1.0, float("nan")]) == ([1.0, None], {"[1]": "nan"})
+
+
+def test_a_summary_that_is_a_symbolic_link_is_not_read(tmp_path):
+    secret = tmp_path / "secret.json"
+    secret.write_text('{"status": "completed", "final": {"val_loss": 0.5}, "password": "hunter2"}')
+    run = tmp_path / "run"
+    run.mkdir()
+    os.symlink(secret, run / "summary.json")
+    summary = RunDir(run).read_summary()
+    assert summary["status"] == "unreadable" and "symbolic link" in summary["error"]
+    assert "hunter2" not in json.dumps(summary)
+
+
+def test_ls_escapes_run_names_and_values_and_lists_every_run(tmp_path):
+    (tmp_path / "base.toml").write_text(TINY_SINE)
+    runs = tmp_path / "runs"
+    assert invoke("--config", tmp_path / "base.toml", "--runs-dir", runs, "--name", "good", "--quiet").exit_code == 0
+    evil = "t\x1b]0;pwned\x07\x1b[2J\u202ex\nsecond"
+    shutil.copytree(runs / "good", runs / evil)
+    summary = json.loads((runs / "good" / "summary.json").read_text())
+    (runs / evil / "summary.json").write_text(json.dumps({**summary, "status": "ok\x1b[31m"}))
+    shutil.copytree(runs / "good", runs / "edited")
+    (runs / "edited" / "summary.json").write_text(json.dumps({**summary, "final": [1]}))
+    shutil.copytree(runs / "good", runs / "edited-config")
+    (runs / "edited-config" / "config.toml").write_text('top = 1\n[task]\nname = [1]\n')
+    for args in ((), ("--csv",)):
+        result = CliRunner().invoke(main, ["ls", str(runs), *args])
+        assert result.exit_code == 0, result.output
+        out = result.stdout
+        assert "\x1b" not in out and "\x07" not in out and "\u202e" not in out
+        assert "t\\x1b]0;pwned" in out and "ok\\x1b[31m" in out     # shown escaped, not obeyed
+        if args:   # the CSV has the whole name (the table shortens long names in the middle)
+            assert "\\x1b]0;pwned\\x07\\x1b[2J\\u202ex\\nsecond" in out
+        lines = [line for line in out.splitlines() if line.strip()]
+        assert len(lines) == 5, out                                  # a header and four runs
+        assert "unreadable" in out
+    result = CliRunner().invoke(main, ["ls", str(runs)])
+    assert "note: edited is unreadable: " in result.stderr and "final is a list" in result.stderr
+    assert "note: edited-config is unreadable: " in result.stderr and "top is not a [section]" in result.stderr
