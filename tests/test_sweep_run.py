@@ -42,7 +42,9 @@ def test_a_sweep_writes_runs_as_train_does_results_and_plots(tmp_path):
     assert result.stdout.strip() == str(sweep_dir)
     rows = read_csv(sweep_dir / RESULTS)
     assert list(rows[0]) == ["train.bptt", "optim.lr", "seed", "status", "train_loss", "val_loss",
-                             "val_mse", "baseline_val_loss", "wall_s", "run_dir"]
+                             "val_mse", "baseline_val_loss", "baseline_val_mse", "beats_baseline",
+                             "best_epoch", "best_val_loss", "best_val_mse", "target_epoch", "target_step",
+                             "target_sequences", "wall_s", "run_dir"]
     by_name = {r["run_dir"]: r for r in rows}
     assert set(by_name) == {"bptt=5-lr=0.05-seed=0", "bptt=5-lr=100-seed=0",
                             "bptt=10-lr=0.05-seed=0", "bptt=10-lr=100-seed=0"}
@@ -52,6 +54,9 @@ def test_a_sweep_writes_runs_as_train_does_results_and_plots(tmp_path):
         assert float(r["baseline_val_loss"]) > 0 and float(r["wall_s"]) >= 0
         if r["status"] == "completed":
             assert float(r["val_loss"]) == float(r["val_mse"]) > 0
+            assert r["beats_baseline"] == str(float(r["val_mse"]) < float(r["baseline_val_mse"]))
+            assert int(r["best_epoch"]) >= 1 and float(r["best_val_mse"]) <= float(r["val_mse"]) * 1.0001
+            assert r["target_epoch"] == r["target_step"] == ""      # no train.target
             files = set(p.name for p in (sweep_dir / name).iterdir())
             assert files >= RUN_FILES and not files & FIGURES, files  # figures are drawn on demand
     for png in ("final_vs_bptt.png", "final_vs_lr.png", "loss_curves.png"):

@@ -140,7 +140,7 @@ def unpack(arrays, model, optimizer, streams, where="checkpoint"):
         for name, rng in streams.items():
             rng.bit_generator.state = json.loads(str(arrays[f"stream.{name}"]))
         carried = [arrays[f"carried.{name}"] for name in state_names(model.rnn)]
-        pos = Position(**state["position"])
+        pos = Position(**{"target": None, **state["position"]})   # before train.target: none
     except CheckpointError:
         raise
     except (KeyError, TypeError, ValueError) as e:

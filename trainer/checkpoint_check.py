@@ -163,6 +163,7 @@ def check_position(pos, fields, per_epoch, where):
     """The recorded position: every Position field, of its type and in range."""
     if not isinstance(pos, dict):
         raise CheckpointError(f"{where}: position: expected a JSON object")
+    pos.setdefault("target", None)   # checkpoints from before train.target: not reached
     if set(pos) != set(fields):
         odd = sorted(set(pos) ^ set(fields))[0]
         raise CheckpointError(f"{where}: position.{odd}: " +
@@ -200,6 +201,11 @@ def check_position(pos, fields, per_epoch, where):
         bad("schedule", "an object of counts >= 0")
     if not isinstance(pos["stopped_early"], bool):
         bad("stopped_early", "true or false")
+    t = pos["target"]
+    if t is not None and not (isinstance(t, dict) and set(t) == {"epoch", "step", "value"}
+                              and _int(t["epoch"]) is not None and _int(t["step"]) is not None
+                              and _number(t["value"])):
+        bad("target", "null or an epoch, a step >= 0 and a value")
     return pos
 
 

@@ -77,6 +77,9 @@ SECTIONS = {
                           "(0: off)", min=0, max=1e9),
         "monitor": Key("val_loss", "the validation figure for best.npz, early stopping and the "
                        "plateau schedule: val_loss or val_<the task's metric>"),
+        "target": Key(-1.0, "a value of train.monitor to reach (a loss or MSE at most it, an accuracy "
+                      "at least it): summary.json's target records the first epoch, step and "
+                      "training sequences at which validation reached it; negative: off"),
     },
 }
 

@@ -84,6 +84,7 @@ class Position:
     stale: int = 0
     schedule: dict = field(default_factory=dict)
     stopped_early: bool = False
+    target: dict | None = None   # when train.target was first reached: epoch, step, value
 
 
 class Trainer:
@@ -96,6 +97,7 @@ class Trainer:
         self.clip = cfg["optim"]["clip"]
         self.metric = task.metric
         self.monitor, self.early_stop = tr["monitor"], tr["early_stop"]
+        self.target = tr["target"] if tr["target"] >= 0 else None
         self.lower_is_better = lower_is_better(self.monitor)
         self.batches = batches_for(task, tr)
         self.total_steps = self.epochs * self.batches.per_epoch
@@ -164,6 +166,9 @@ class Trainer:
             pos.stale = 0
         else:
             pos.stale += 1
+        if self.target is not None and pos.target is None and reaches(value, self.target,
+                                                                      self.lower_is_better):
+            pos.target = {"epoch": pos.epoch, "step": pos.step, "value": value}
         self.schedule.epoch_end(improved)
         pos.schedule = self.schedule.state()
         if self.early_stop and pos.stale >= self.early_stop and pos.epoch < self.epochs:
@@ -181,6 +186,12 @@ class Trainer:
 def lower_is_better(figure):
     """Losses and squared errors fall as a model gets better; accuracies rise."""
     return figure.endswith(("_loss", "_mse"))
+
+
+def reaches(value, target, lower):
+    """Whether a validation figure meets a target: at most it for a loss, at least it for an
+    accuracy; NaN never does."""
+    return value <= target if lower else value >= target
 
 
 def is_better(value, best, lower):

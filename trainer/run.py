@@ -231,7 +231,21 @@ def _summary(task, trainer, status, pos, wall_s, cfg=None):
             **({"plugins": plugin_records(cfg)} if cfg is not None and cfg.plugins else {}),
             "env": environment()}
     summary["beats_baseline"] = beats_baseline(summary)
+    if trainer.target is not None:
+        summary["target"] = _target(pos.target, trainer, task)
     return summary
+
+
+def _target(reached, trainer, task):
+    """summary.json's target: when validation first reached train.target, in epochs, steps and
+    (episode tasks) training sequences; null when it has not."""
+    if reached is None:
+        return None
+    out = {"epoch": reached["epoch"], "step": reached["step"], "value": reached["value"],
+           "goal": trainer.target}
+    if task.episodes:
+        out["sequences"] = reached["step"] * trainer.batches.batch_size
+    return out
 
 
 def plugin_records(cfg):

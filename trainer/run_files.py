@@ -53,6 +53,9 @@ SUMMARY = [
     ("baseline_name", "what the trivial predictor is (persistence, the current token, ...)"),
     ("beats_baseline", "true when the final `val_<metric>` is better than the baseline's (a tie or a "
                        "non-finite figure is not), null when the run never validated"),
+    ("target", "when `train.target` is set: `epoch`, `step`, `sequences` (episode tasks: steps times "
+               "`train.batch_size`) and `value` of the first validation that reached `goal`; null when "
+               "none did"),
     ("plugins", "for a plug-in task or cell: its spec, where it was found (file or module, class) and the "
                 "sha256 of its source; a cell also says whether its gradients were `checked`"),
     ("nonfinite", "when a figure was not finite: `{\"final.val_loss\": \"inf\"}` for each figure written as "

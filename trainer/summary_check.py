@@ -47,7 +47,7 @@ def _best(v):
 
 def _target(v):
     return v is None or (isinstance(v, dict) and all(
-        _number(x) if k == "value" else (_count(x) or x is None) for k, x in v.items()))
+        _number(x) if k in ("value", "goal") else (_count(x) or x is None) for k, x in v.items()))
 
 
 FIELDS = {   # key: (test, what it should be)
@@ -68,7 +68,7 @@ FIELDS = {   # key: (test, what it should be)
     "final": (_figures, "null or an object of figures"),
     "baseline": (_figures, "null or an object of figures"),
     "best": (_best, "null or an object of the best epoch's figures"),
-    "target": (_target, "null or an object of epoch, step and value"),
+    "target": (_target, "null or an object of epoch, step, sequences and value"),
     "stopped_early": (lambda v: isinstance(v, bool), "true or false"),
     "beats_baseline": (lambda v: v is None or isinstance(v, bool), "true, false or null"),
     "plugins": (lambda v: isinstance(v, dict), "an object"),

@@ -4,7 +4,7 @@ The group imports the command modules (one per family) and never the reverse.
 """
 import click
 
-from trainer.cli import plugins, report, runs, sweeps
+from trainer.cli import plugins, report, runs, sweeps, table
 from trainer.cli.common import OneLineErrors, fail
 
 EPILOG = """\b
@@ -18,6 +18,7 @@ Examples:
   train plot runs/<run-id> --steps 500
   train report runs/<sweep-id>
   train ls runs --sort val
+  train table runs/<sweep-id>
   train gradcheck examples/my_rnn.py:MyRNN
   train tasks
 
@@ -56,6 +57,6 @@ def main(ctx, config_path, overrides, name, runs_dir, quiet):
 
 
 for command in (runs.resume_cmd, runs.eval_cmd, runs.generate_cmd, runs.plot_cmd, sweeps.sweep_cmd,
-                sweeps.compare_cmd, report.report_cmd, report.ls_cmd, plugins.gradcheck_cmd,
+                sweeps.compare_cmd, table.table_cmd, report.report_cmd, report.ls_cmd, plugins.gradcheck_cmd,
                 plugins.tasks_cmd, plugins.cells_cmd):
     main.add_command(command)

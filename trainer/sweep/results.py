@@ -2,8 +2,12 @@
 
 Columns: the swept (or differing) config keys under their own names
 (`train.bptt`), `seed`, `status`, the summary's final figures (`train_loss`,
-`val_loss`, `val_<metric>`), `baseline_val_loss`, `wall_s`, and `run_dir`
-(relative to the folder results.csv is in).
+`val_loss`, `val_<metric>`), the baseline's (`baseline_val_loss`,
+`baseline_val_<metric>`), whether the run beat it (`beats_baseline`), the best
+epoch's (`best_epoch`, `best_val_loss`, `best_val_<metric>`), when `train.target`
+was reached (`target_epoch`, `target_step`, `target_sequences`; empty when not
+set or not reached), `wall_s`, and `run_dir` (relative to the folder
+results.csv is in).
 """
 import csv
 import io
@@ -14,7 +18,8 @@ from pathlib import Path
 from trainer.rundir import SUMMARY, RunDir, atomic_write
 
 RESULTS = "results.csv"
-TAIL = ("baseline_val_loss", "wall_s", "run_dir")
+TAIL = ("wall_s", "run_dir")
+TARGET = ("target_epoch", "target_step", "target_sequences")
 
 
 def final_columns(metrics):
@@ -25,7 +30,10 @@ def final_columns(metrics):
 
 
 def columns(keys, metrics):
-    return [*keys, "seed", "status", *final_columns(metrics), *TAIL]
+    finals = final_columns(metrics)
+    vals = [c for c in finals if c.startswith("val_")]
+    return [*keys, "seed", "status", *finals, *(f"baseline_{c}" for c in vals), "beats_baseline",
+            "best_epoch", *(f"best_{c}" for c in vals), *TARGET, *TAIL]
 
 
 def row(values, seed, summary, run_path, out_dir):
@@ -35,7 +43,13 @@ def row(values, seed, summary, run_path, out_dir):
     if out["status"] == "unreadable":
         out["error"] = summary.get("error")   # for the caller to say; not a column
     out.update({k: v for k, v in (summary.get("final") or {}).items()})
-    out["baseline_val_loss"] = (summary.get("baseline") or {}).get("val_loss")
+    out.update({f"baseline_{k}": v for k, v in (summary.get("baseline") or {}).items()})
+    out["beats_baseline"] = summary.get("beats_baseline")
+    best = summary.get("best") or {}
+    out["best_epoch"] = best.get("epoch")
+    out.update({f"best_{k}": v for k, v in best.items() if k.startswith("val_")})
+    target = summary.get("target") or {}
+    out.update({f"target_{k}": target.get(k) for k in ("epoch", "step", "sequences")})
     out["wall_s"] = summary.get("wall_s")
     exists = run_path is not None and Path(run_path).is_dir()
     out["run_dir"] = os.path.relpath(run_path, out_dir) if exists else ""

@@ -1,0 +1,1 @@
+"""Analyses of finished runs: the results table with uncertainty (`train table`)."""

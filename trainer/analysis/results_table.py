@@ -1,0 +1,275 @@
+"""The results table of a sweep (or any runs): one row per group of runs, with uncertainty.
+
+Each group (the runs sharing the values of the grouping keys, every seed of a setting) gets
+its final metric's mean, min-max and a 95% bootstrap confidence interval of the mean (seeded:
+the same runs give the same interval), how many runs beat the task's baseline, the best
+epoch's metric and, with `train.target`, how many reached it and the median epochs and
+training sequences (or steps) they took. Between groups: the probability of improvement of
+each group over the best one (the chance that a run of the group is better than a run of the
+best group, ties counting half; Agarwal et al. 2021, "Deep reinforcement learning at the edge
+of the statistical precipice"), and a sentence for the groups whose intervals overlap the best's.
+
+Runs are read as untrusted (RunDir's checked readers); an unreadable run is counted, not used.
+"""
+import json
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+BOOTSTRAP = 2000     # resamples of the mean per group
+CONFIDENCE = 0.95
+SEED = 0             # of the bootstrap's generator
+
+
+@dataclass
+class Group:
+    values: dict                      # the grouping keys' values
+    finals: list = field(default_factory=list)      # the final metric of each finished run
+    beats: list = field(default_factory=list)       # beats_baseline of each
+    bests: list = field(default_factory=list)       # the best epoch's metric
+    target_epochs: list = field(default_factory=list)
+    target_counts: list = field(default_factory=list)   # sequences (episodes) or steps
+    target_set: int = 0               # runs with train.target set
+    unfinished: int = 0               # runs without a finite final metric (failed, running, ...)
+
+    @property
+    def label(self):
+        return ", ".join(f"{k.split('.', 1)[-1]}={_show(v)}" for k, v in self.values.items()) or "all runs"
+
+
+@dataclass
+class Table:
+    metric: str                       # val_<metric>
+    lower: bool                       # whether lower is better
+    keys: list
+    groups: list
+    unit: str                         # "sequences" (episode tasks) or "steps"
+    best: int | None = None           # index of the best group by mean
+    notes: list = field(default_factory=list)
+
+
+def read(paths, by=None):
+    """The runs under `paths` (run, sweep or runs directories) gathered into a Table."""
+    from trainer.loop import lower_is_better
+    from trainer.report.collect import find_runs, swept_keys
+    from trainer.rundir import RunDir
+    from trainer.sweep.results import differing_keys
+    runs, notes, sweeps = find_runs(paths)
+    read_back = []
+    for run in runs:
+        rd = RunDir(run)
+        flat, problem = rd.read_flat_config()
+        summary = rd.read_summary() or {"status": "no summary"}
+        if problem or summary.get("status") == "unreadable":
+            notes.append(f"{run}: unreadable ({problem or summary.get('error')}); left out")
+            continue
+        read_back.append((flat, summary))
+    metrics = [s.get("metric") for _, s in read_back if isinstance(s.get("metric"), str)]
+    if not metrics:
+        return Table("val_loss", True, [], [], "steps", notes=notes + ["no run has a metric yet"])
+    metric = max(set(metrics), key=metrics.count)
+    figure = f"val_{metric}"
+    if len(set(metrics)) > 1:
+        notes.append(f"runs of several metrics ({', '.join(sorted(set(metrics)))}): only the "
+                     f"{metrics.count(metric)} {figure} runs are tabled")
+        read_back = [(f, s) for f, s in read_back if s.get("metric") == metric]
+    if by:
+        keys = list(by)
+    else:
+        keys = list(dict.fromkeys(k for s in sweeps for k in swept_keys(s) if k != "train.seed"))
+        keys = keys or differing_keys([f for f, _ in read_back])
+    groups, index = [], {}
+    for flat, summary in read_back:
+        values = {k: flat.get(k) for k in keys}
+        key = json.dumps(values, sort_keys=True, default=str)
+        if key not in index:
+            index[key] = len(groups)
+            groups.append(Group(values))
+        _add(groups[index[key]], flat, summary, figure)
+    groups.sort(key=lambda g: [_order(g.values[k]) for k in keys])
+    unit = "sequences" if any(s.get("target") and "sequences" in s["target"] for _, s in read_back) \
+        else "steps"
+    table = Table(figure, lower_is_better(figure), keys, groups, unit, notes=notes)
+    means = [(float(np.mean(g.finals)) * (1 if table.lower else -1), i) for i, g in enumerate(groups)
+             if g.finals]
+    if means:   # on a tie, the first group in key order
+        table.best = min(means)[1]
+    return table
+
+
+def _add(group, flat, summary, figure):
+    final = (summary.get("final") or {}).get(figure)
+    if summary.get("status") != "completed" or not _finite(final):
+        group.unfinished += 1
+        return
+    group.finals.append(float(final))
+    group.beats.append(summary.get("beats_baseline") is True)
+    best = (summary.get("best") or {}).get(figure)
+    if _finite(best):
+        group.bests.append(float(best))
+    if isinstance(flat.get("train.target"), (int, float)) and flat["train.target"] >= 0:
+        group.target_set += 1
+        t = summary.get("target")
+        if isinstance(t, dict) and t.get("epoch") is not None:
+            group.target_epochs.append(t["epoch"])
+            group.target_counts.append(t.get("sequences", t.get("step")))
+
+
+def bootstrap_ci(values, rng, resamples=BOOTSTRAP, confidence=CONFIDENCE):
+    """The percentile bootstrap interval of the mean of `values` (a point for one value)."""
+    x = np.asarray(values, dtype=float)
+    if len(x) < 2:
+        return float(x[0]), float(x[0])
+    means = x[rng.integers(0, len(x), size=(resamples, len(x)))].mean(axis=1)
+    lo, hi = np.quantile(means, [(1 - confidence) / 2, (1 + confidence) / 2])
+    return float(lo), float(hi)
+
+
+def probability_of_improvement(xs, ys, lower):
+    """P(a run of xs is better than a run of ys), ties counting half, over every pair."""
+    x, y = np.asarray(xs, float)[:, None], np.asarray(ys, float)[None, :]
+    better = (x < y) if lower else (x > y)
+    return float(better.mean() + 0.5 * (x == y).mean())
+
+
+def rows(table):
+    """The table as a list of dicts (column: value), the groups in key order."""
+    rng = np.random.default_rng(SEED)
+    best = table.groups[table.best] if table.best is not None else None
+    out = []
+    for i, g in enumerate(table.groups):
+        r = dict(g.values)
+        n = len(g.finals)
+        r["runs"] = n + g.unfinished
+        r["finished"] = n
+        if n:
+            lo, hi = bootstrap_ci(g.finals, rng)
+            r.update({"mean": float(np.mean(g.finals)), "min": min(g.finals), "max": max(g.finals),
+                      "ci_low": lo, "ci_high": hi, "beat_baseline": sum(g.beats),
+                      "best_epoch_mean": float(np.mean(g.bests)) if g.bests else None})
+        else:
+            r.update({"mean": None, "min": None, "max": None, "ci_low": None, "ci_high": None,
+                      "beat_baseline": 0, "best_epoch_mean": None})
+        if g.target_set:
+            r["target_reached"] = len(g.target_epochs)
+            r["target_set"] = g.target_set
+            r["target_median_epochs"] = float(np.median(g.target_epochs)) if g.target_epochs else None
+            r[f"target_median_{table.unit}"] = float(np.median(g.target_counts)) if g.target_counts else None
+        r["p_improvement_vs_best"] = (probability_of_improvement(g.finals, best.finals, table.lower)
+                                      if n and best is not None and i != table.best else None)
+        out.append(r)
+    return out
+
+
+def sentences(table, table_rows):
+    """Plain sentences: which group is best and which are not distinguishable from it."""
+    if table.best is None:
+        return ["no group has a finished run yet"]
+    best, br = table.groups[table.best], table_rows[table.best]
+    n = len(best.finals)
+    way = "lowest" if table.lower else "highest"
+    out = [f"best by mean {table.metric} ({way}): {best.label}, {_num(br['mean'])} "
+           f"(95% CI {_num(br['ci_low'])} to {_num(br['ci_high'])}, {n} run{'s' * (n != 1)})"]
+    close = [(g, r) for i, (g, r) in enumerate(zip(table.groups, table_rows))
+             if i != table.best and r["mean"] is not None
+             and r["ci_low"] <= br["ci_high"] and br["ci_low"] <= r["ci_high"]]
+    for g, r in close:
+        seeds = min(len(g.finals), n)
+        out.append(f"{g.label} is not distinguishable from {best.label} with {seeds} seeds: "
+                   f"the 95% intervals overlap (probability of improvement "
+                   f"{r['p_improvement_vs_best']:.2f})")
+    if n < 2:
+        out.append("one run per group: the intervals are points; add seeds to measure the spread")
+    return out
+
+
+def columns(table, table_rows):
+    """(column names in order, header text for each)."""
+    m = table.metric
+    cols = [(k, k) for k in table.keys] + [
+        ("runs", "runs"), ("mean", f"{m} mean"), ("range", "min-max"), ("ci", "95% CI of mean"),
+        ("beats", "beat baseline"), ("best_epoch_mean", f"best-epoch {m}"),
+        ("p_improvement_vs_best", "P(better than best)")]
+    if any("target_set" in r for r in table_rows):
+        cols += [("target", "reached target"), ("target_median_epochs", "median epochs to target"),
+                 (f"target_median_{table.unit}", f"median {table.unit} to target")]
+    return cols
+
+
+def cells(table, table_rows):
+    """Each row as the display strings of `columns`."""
+    out = []
+    for r in table_rows:
+        done = r["mean"] is not None
+        c = {k: _show(r[k]) for k in table.keys}
+        c["runs"] = str(r["runs"]) if r["runs"] == r["finished"] else f"{r['finished']} of {r['runs']}"
+        c["mean"] = _num(r["mean"]) if done else "-"
+        c["range"] = f"{_num(r['min'])} to {_num(r['max'])}" if done else "-"
+        c["ci"] = f"{_num(r['ci_low'])} to {_num(r['ci_high'])}" if done else "-"
+        c["beats"] = f"{r['beat_baseline']} of {r['finished']}"
+        c["best_epoch_mean"] = _num(r["best_epoch_mean"])
+        p = r["p_improvement_vs_best"]
+        c["p_improvement_vs_best"] = "best" if done and p is None else _num(p, 2)
+        if "target_set" in r:
+            c["target"] = f"{r['target_reached']} of {r['target_set']}"
+            c["target_median_epochs"] = _num(r["target_median_epochs"])
+            c[f"target_median_{table.unit}"] = _num(r[f"target_median_{table.unit}"])
+        else:
+            c.update(target="-", target_median_epochs="-", **{f"target_median_{table.unit}": "-"})
+        out.append(c)
+    return out
+
+
+def as_text(table, markdown=False):
+    """The table (aligned text, or a Markdown table) and its sentences."""
+    table_rows = rows(table)
+    cols = columns(table, table_rows)
+    body = cells(table, table_rows)
+    heads = [h for _, h in cols]
+    grid = [[c[k] for k, _ in cols] for c in body]
+    if markdown:
+        lines = ["| " + " | ".join(heads) + " |", "|" + "|".join(
+            " --- " if i < len(table.keys) else " ---: " for i in range(len(heads))) + "|"]
+        lines += ["| " + " | ".join(row) + " |" for row in grid]
+    else:
+        widths = [max(len(h), *(len(r[i]) for r in grid)) if grid else len(h) for i, h in enumerate(heads)]
+        fmt = lambda row: "  ".join(  # noqa: E731
+            v.ljust(w) if i < len(table.keys) else v.rjust(w) for i, (v, w) in enumerate(zip(row, widths)))
+        lines = [fmt(heads).rstrip()] + [fmt(r).rstrip() for r in grid]
+    return "\n".join(lines), sentences(table, table_rows)
+
+
+def as_csv_rows(table):
+    """(header, rows) of the numbers, unformatted (empty for none)."""
+    table_rows = rows(table)
+    keys = list(dict.fromkeys(k for r in table_rows for k in r))
+    return keys, [["" if r.get(k) is None else r[k] for k in keys] for r in table_rows]
+
+
+def _finite(v):
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _order(v):
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        return (0, v, "")
+    return (1, 0, str(v))
+
+
+def _show(v):
+    from trainer.errors import one_line
+    if isinstance(v, float):
+        return f"{v:g}"
+    return one_line("-" if v is None else v)
+
+
+def _num(v, digits=3):
+    if v is None:
+        return "-"
+    if v == 0:
+        return "0"
+    if abs(v) >= 1e-3 and abs(v) < 1e5:
+        return f"{v:.{digits}g}" if abs(v) < 1 else f"{v:.{max(digits, len(str(int(abs(v)))))}g}"
+    return f"{v:.{digits - 1}e}"
+

@@ -1,0 +1,64 @@
+"""The `train table` command: a sweep's results as one row per group, with uncertainty."""
+import csv
+import sys
+from pathlib import Path
+
+import click
+
+from trainer.cli.common import fail
+
+TABLE_EPILOG = """\b
+Examples:
+  train table runs/<sweep-id>                     # grouped by the swept keys
+  train table runs/<sweep-id> --by model.cell     # one row per cell, every other key pooled
+  train table runs/a runs/b --markdown            # any sweeps or runs, as a Markdown table
+  train table runs/<sweep-id> --csv > table.csv   # the numbers, unformatted
+
+\b
+Per group: runs, the final val metric's mean, min-max and 95% bootstrap
+confidence interval of the mean (seeded: reproducible), how many runs beat
+the task's baseline, the best epoch's metric, the probability that a run of
+the group beats a run of the best group (ties count half), and with
+train.target set, how many reached it and the median epochs and training
+sequences (episode tasks) or steps (streams) to it. Then a sentence for each
+group whose interval overlaps the best's."""
+
+
+@click.command("table", epilog=TABLE_EPILOG)
+@click.argument("paths", nargs=-1, required=True, metavar="SWEEP_OR_RUNS...")
+@click.option("--by", metavar="KEY,...", help="Group by these config keys (default: the swept keys, "
+                                              "or the keys that differ between the runs).")
+@click.option("--markdown", is_flag=True, help="A Markdown table (for a README or an issue).")
+@click.option("--csv", "as_csv", is_flag=True, help="CSV of the numbers, one row per group.")
+def table_cmd(paths, by, markdown, as_csv):
+    """The results table of sweeps or runs: one row per group of seeds, with uncertainty."""
+    from trainer.analysis import results_table
+    from trainer.errors import one_line
+    if markdown and as_csv:
+        fail("--markdown and --csv: choose one")
+    for p in paths:
+        if not Path(p).is_dir():
+            fail(f"{p}: {'no such directory' if not Path(p).exists() else 'not a directory'}")
+    keys = [k.strip() for k in by.split(",") if k.strip()] if by else None
+    if by is not None and not keys:
+        fail("--by: expected config keys, e.g. --by model.cell,train.bptt")
+    table = results_table.read([Path(p) for p in paths], keys)
+    for note in table.notes:
+        click.echo(f"note: {one_line(note)}", err=True)
+    if not table.groups:
+        fail("no runs to table: " + ("; ".join(table.notes) or "none found"))
+    if keys:
+        unknown = [k for k in keys if all(g.values[k] is None for g in table.groups)]
+        if unknown:
+            fail(f"--by {unknown[0]}: no run's config has this key (keys look like train.bptt)")
+    if as_csv:
+        header, rows = results_table.as_csv_rows(table)
+        w = csv.writer(sys.stdout, lineterminator="\n")
+        w.writerow(header)
+        w.writerows([[one_line(v) if isinstance(v, str) else v for v in r] for r in rows])
+        return
+    text, said = results_table.as_text(table, markdown=markdown)
+    click.echo(text)
+    click.echo("")
+    for line in said:
+        click.echo(("- " if markdown else "") + line)
