@@ -175,3 +175,50 @@ def test_ls_escapes_run_names_and_values_and_lists_every_run(tmp_path):
     result = CliRunner().invoke(main, ["ls", str(runs)])
     assert "note: edited is unreadable: " in result.stderr and "final is a list" in result.stderr
     assert "note: edited-config is unreadable: " in result.stderr and "top is not a [section]" in result.stderr
+
+
+# -- writes that never leave their folder (issue 22, item 7) ----------------------------------------
+
+@pytest.fixture
+def one_run(tmp_path):
+    (tmp_path / "base.toml").write_text(TINY_SINE)
+    runs = tmp_path / "runs"
+    for name in ("a", "b"):
+        result = invoke("--config", tmp_path / "base.toml", "--runs-dir", runs, "--name", name, "--quiet")
+        assert result.exit_code == 0, result.output
+    return runs
+
+
+@pytest.mark.parametrize("args, message", [
+    (("report", "{runs}/a", "--out", "{runs}/a"), "is a run directory"),
+    (("report", "{runs}", "--out", "{runs}"), "a folder this command reads"),
+    (("report", "{runs}/b", "--out", "{runs}/a/sub"), "inside the run"),
+    (("compare", "{runs}/b", "{runs}/a", "--out", "{runs}/a"), "is a run directory"),
+])
+def test_out_among_the_runs_is_refused_in_one_line_and_nothing_is_written(one_run, args, message):
+    before = {p: p.stat().st_mtime_ns for p in one_run.rglob("*")}
+    result = CliRunner().invoke(main, [a.format(runs=one_run) for a in args])
+    assert result.exit_code == 2 and message in result.stderr and len(result.stderr.splitlines()) == 1
+    assert {p: p.stat().st_mtime_ns for p in one_run.rglob("*")} == before
+
+
+def test_generate_replaces_a_planted_link_instead_of_writing_through_it(one_run, tmp_path):
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me\n")
+    os.symlink(victim, one_run / "a" / "generated.csv")
+    result = invoke("generate", one_run / "a", "--steps", "5")
+    assert result.exit_code == 0, result.output
+    assert victim.read_text() == "keep me\n"
+    link = one_run / "a" / "generated.csv"
+    assert not link.is_symlink() and link.read_text().startswith("step,value")
+
+
+def test_generate_into_a_run_another_process_holds_is_refused(one_run):
+    from trainer.rundir import RunDir
+    holder = RunDir.open(one_run / "a").lock()
+    try:
+        result = invoke("generate", one_run / "a", "--steps", "5")
+        assert result.exit_code == 2 and "another train process" in result.stderr
+        assert not (one_run / "a" / "generated.csv").exists()
+    finally:
+        holder.release()

@@ -34,6 +34,25 @@ def default_out(paths, prefix="report"):
     return Path("reports") / new_run_id(prefix)
 
 
+def check_out(paths, out, option):
+    """Refuse, in one line, an output folder that is a run or sweep directory, lies inside one,
+    or is a folder being read: the command would write among the files it reads or that a run
+    owns. A sweep's own report/ folder (the default for a sweep) is its one exception."""
+    from trainer.report.collect import find_runs, is_run, is_sweep
+    target = Path(out).resolve()
+    for folder in (target, *target.parents):
+        if is_run(folder):
+            fail(f"{option}: {out} is {'a run directory' if folder == target else f'inside the run {folder}'}; "
+                 "choose a folder outside every run")
+        if is_sweep(folder) and not (folder != target and target == folder / "report"):
+            fail(f"{option}: {out} is {'a sweep directory' if folder == target else f'inside the sweep {folder}'}; "
+                 "a sweep's report goes to SWEEP/report (the default)")
+    runs, _, sweeps = find_runs(paths)
+    for p in [*map(Path, paths), *runs]:
+        if p.resolve() == target:
+            fail(f"{option}: {out} is a folder this command reads; choose another (default: reports/...)")
+
+
 def write_report(paths, out, option, title=None):
     """Write the report folder or fail in one line; returns the page's path."""
     from trainer.report.page import Report
@@ -68,6 +87,8 @@ def report_cmd(paths, out, open_it):
     """
     paths = [Path(p) for p in paths]
     option = f"--out {out}" if out else "the default report folder"
+    if out:
+        check_out(paths, out, option)
     page = write_report(paths, out or default_out(paths), option)
     click.echo(str(page))
     if open_it:

@@ -1,6 +1,7 @@
 """Commands for one run: train a config, resume, evaluate, generate and re-plot runs. Owns
 their output."""
 import sys
+from pathlib import Path
 
 import click
 
@@ -310,6 +311,12 @@ def generate_cmd(run_dir, steps, which, temperature, out):
     from trainer.evaluate import generate
     rd, setup, which = _load_run(run_dir, which)
     task = setup.task
+    if out is None or _inside(Path(out), rd.path):   # writing into the run: be its one writer
+        try:
+            rd.lock()
+            click.get_current_context().call_on_close(rd.release)
+        except BadInput as e:
+            fail(str(e))
     try:
         seq = generate(setup.model, task, steps, temperature, setup.streams["sample"])
     except BadInput as e:
@@ -337,9 +344,19 @@ def generate_cmd(run_dir, steps, which, temperature, out):
     click.echo(str(png))
 
 
-def _write(path, text):
+def _inside(path, folder):
     try:
-        path.write_text(text)
+        return path.resolve().is_relative_to(Path(folder).resolve())
+    except OSError:
+        return False
+
+
+def _write(path, text):
+    """Replace the file atomically; a symbolic link at `path` is replaced, never written through."""
+    from trainer.rundir import atomic_write
+    data = text.encode()
+    try:
+        atomic_write(path, lambda f: f.write(data), durable=False)
     except OSError as e:
         fail(f"--out {path}: cannot write ({e.strerror or e})")
 

@@ -222,11 +222,13 @@ def compare_cmd(run_dirs, out):
       train compare runs/*
       train compare runs/bptt-counting/bptt=2-seed=0 runs/bptt-counting/bptt=16-seed=0 --out cmp
     """
-    from trainer.cli.report import write_report
+    from trainer.cli.report import check_out, write_report
     from trainer.report.collect import find_runs
     from trainer.rundir import new_run_id
     from trainer.sweep import results as sweep_results
     option = f"--out {out}" if out else "the default report folder"
+    if out:
+        check_out(run_dirs, out, option)
     out = Path(out) if out else Path("reports") / new_run_id("compare")
     paths, notes, _ = find_runs(run_dirs)
     paths = [p for p in paths if not p.resolve().is_relative_to(out.resolve())]
