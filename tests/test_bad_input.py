@@ -175,8 +175,8 @@ CASES = {
     "decay of zero": (lambda t, g: ["--config", SINE, "--set", "optim.decay=0"], "optim.decay"),
     "min_lr above lr": (lambda t, g: ["--config", SINE, "--set", "optim.min_lr=0.5"],
                         "optim.min_lr: expected at most optim.lr"),
-    "warmup longer than the run": (lambda t, g: ["--config", SINE, "--set", "optim.warmup=401"],
-                                   "optim.warmup: 401 steps is longer than the run (400 steps"),
+    "warmup longer than the run": (lambda t, g: ["--config", SINE, "--set", "optim.warmup=1601"],
+                                   "optim.warmup: 1601 steps is longer than the run (1600 steps"),
     "monitor the task lacks": (lambda t, g: ["--config", SINE, "--set", "train.monitor=val_accuracy"],
                                "train.monitor: expected one of 'val_loss', 'val_mse'"),
     "early_stop negative": (lambda t, g: ["--config", SINE, "--set", "train.early_stop=-1"],
@@ -351,7 +351,7 @@ def _limit_memory():
 
 
 def test_a_run_whose_arrays_would_not_fit_in_memory_is_refused_before_anything_is_made(tmp_path):
-    """Valid sizes that need more memory than there is (16384 hidden units: about 6 GiB, under
+    """Valid sizes that need more memory than there is (16384 hidden units: about 5 GiB, under
     `ulimit -v` 3 GiB): exit 2, one line with the estimate, no run directory (it used to fail
     in a run directory, exit 1)."""
     import subprocess
@@ -361,7 +361,7 @@ def test_a_run_whose_arrays_would_not_fit_in_memory_is_refused_before_anything_i
                           env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert proc.returncode == 2, proc.stderr
     line, = proc.stderr.strip().splitlines()
-    assert "would need about 6.4 GiB of memory" in line and "model.hidden" in line
+    assert "would need about 5.4 GiB of memory" in line and "model.hidden" in line   # SGD + momentum
     assert not (tmp_path / "runs").exists()
 
 

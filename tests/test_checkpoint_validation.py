@@ -20,7 +20,8 @@ from trainer.errors import CheckpointError
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ["--config", str(ROOT / "configs/sine.toml"), "--quiet", "--set", "task.length=200",
         "--set", "task.val_length=50", "--set", "train.epochs=1", "--set", "train.batch_size=4",
-        "--set", "train.bptt=10", "--set", "model.hidden=4"]
+        "--set", "train.bptt=10", "--set", "model.hidden=4",
+        "--set", "optim.name=adam", "--set", "optim.schedule=constant"]   # Adam: m, v and t to check
 
 
 def cli(*args):
