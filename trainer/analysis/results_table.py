@@ -200,15 +200,16 @@ def columns(table, table_rows):
 def cells(table, table_rows):
     """Each row as the display strings of `columns`."""
     out = []
+    fig = (lambda v: "-" if v is None else f"{v:.3f}") if not table.lower else _num   # accuracies
     for r in table_rows:
         done = r["mean"] is not None
         c = {k: _show(r[k]) for k in table.keys}
         c["runs"] = str(r["runs"]) if r["runs"] == r["finished"] else f"{r['finished']} of {r['runs']}"
-        c["mean"] = _num(r["mean"]) if done else "-"
-        c["range"] = f"{_num(r['min'])} to {_num(r['max'])}" if done else "-"
-        c["ci"] = f"{_num(r['ci_low'])} to {_num(r['ci_high'])}" if done else "-"
+        c["mean"] = fig(r["mean"]) if done else "-"
+        c["range"] = f"{fig(r['min'])} to {fig(r['max'])}" if done else "-"
+        c["ci"] = f"{fig(r['ci_low'])} to {fig(r['ci_high'])}" if done else "-"
         c["beats"] = f"{r['beat_baseline']} of {r['finished']}"
-        c["best_epoch_mean"] = _num(r["best_epoch_mean"])
+        c["best_epoch_mean"] = fig(r["best_epoch_mean"])
         p = r["p_improvement_vs_best"]
         c["p_improvement_vs_best"] = "best" if done and p is None else _num(p, 2)
         if "target_set" in r:
