@@ -181,3 +181,19 @@ def test_a_checkpoint_from_before_train_target_resumes(tmp_path):
     result = invoke("resume", tmp_path / "r", "--epochs", "3", "--quiet")
     assert result.exit_code == 0, result.output
     assert json.loads((tmp_path / "r" / "summary.json").read_text())["epochs_done"] == 3
+
+
+def test_accuracies_read_to_three_decimals_and_a_tie_goes_to_the_first_group(tmp_path):
+    sweep = tmp_path / "s"
+    sweep.mkdir()
+    (sweep / "sweep.toml").write_text('base = "x.toml"\n[sweep]\nseeds = [0]\n[sweep.params]\n"optim.lr" = [0.1, 0.3]\n')
+    for lr in (0.1, 0.3):
+        run = sweep / f"lr={lr}"
+        run.mkdir()
+        (run / "config.toml").write_text(f'[task]\nname = "counting"\n[optim]\nlr = {lr}\n')
+        (run / "summary.json").write_text(json.dumps({"status": "completed", "metric": "accuracy",
+                                                      "final": {"val_accuracy": 1.0}, "beats_baseline": True}))
+    table = results_table.read([sweep])
+    assert not table.lower and table.groups[table.best].values == {"optim.lr": 0.1}
+    text, _ = results_table.as_text(table)
+    assert "1.000 to 1.000" in text and " best" in text.splitlines()[1]

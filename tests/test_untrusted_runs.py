@@ -222,3 +222,27 @@ def test_generate_into_a_run_another_process_holds_is_refused(one_run):
         assert not (one_run / "a" / "generated.csv").exists()
     finally:
         holder.release()
+
+
+# -- a sweep reuses a run only of exactly its config (issue 22, item 8) -----------------------------
+
+def test_a_changed_sweep_value_that_prints_alike_does_not_reuse_the_old_run(tmp_path):
+    (tmp_path / "base.toml").write_text(TINY_SINE)
+    sweep = 'base = "base.toml"\n[sweep]\nseeds = [0]\n[sweep.params]\n"optim.lr" = [{}]\n'
+    (tmp_path / "a.toml").write_text(sweep.format("0.1"))
+    (tmp_path / "b.toml").write_text(sweep.format("0.10000001"))
+    runs = tmp_path / "runs"
+    assert invoke("sweep", tmp_path / "a.toml", "--runs-dir", runs, "--name", "s", "--quiet").exit_code == 0
+    assert invoke("sweep", tmp_path / "a.toml", "--runs-dir", runs, "--name", "s", "--quiet").exit_code == 0
+    before = (runs / "s" / "lr=0.1-seed=0" / "summary.json").read_text()
+    result = invoke("sweep", tmp_path / "b.toml", "--runs-dir", runs, "--name", "s", "--quiet")
+    assert result.exit_code == 2, result.output
+    assert "optim.lr = 0.1, where this point asks 0.10000001" in result.stderr
+    assert len(result.stderr.splitlines()) == 1
+    assert (runs / "s" / "lr=0.1-seed=0" / "summary.json").read_text() == before
+
+
+def test_a_nul_byte_in_a_sweeps_base_is_one_line(tmp_path):
+    (tmp_path / "s.toml").write_text('base = "base\\u0000.toml"\n[sweep]\nseeds = [0]\n')
+    result = invoke("sweep", tmp_path / "s.toml", "--runs-dir", tmp_path / "runs")
+    assert result.exit_code == 2 and "NUL byte" in result.stderr and len(result.stderr.splitlines()) == 1

@@ -20,6 +20,8 @@ MAX_DEPTH = 32        # nested arrays, inline tables and tables
 def read(path, kind="config"):
     """The TOML file at `path` as a dict; `kind` names it in errors ("config", "sweep")."""
     path = Path(path)
+    if "\0" in str(path):   # os.stat would raise ValueError: no file can be named so
+        raise ConfigError(f"{str(path)!r}: a path cannot hold a NUL byte")
     try:
         mode = os.stat(path).st_mode
     except FileNotFoundError:

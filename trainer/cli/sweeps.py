@@ -87,7 +87,10 @@ def sweep_cmd(sweep_file, workers, scheduler, name, runs_dir, dry_run, run_figur
             fail(str(e))
         click.get_current_context().call_on_close(held.release)
     points = sw.points()
-    todo = sweep_run.pending(points, sweep_dir) if sweep_dir.is_dir() else points
+    try:
+        todo = sweep_run.pending(points, sweep_dir) if sweep_dir.is_dir() else points
+    except BadInput as e:   # a run under a point's name holds another config
+        fail(str(e))
     if dry_run:
         _list(sw, points, todo, sweep_dir)
         return

@@ -68,8 +68,31 @@ def make_room(path):
 
 
 def pending(points, sweep_dir):
-    """The points still to run: no run directory, or one that is not completed or diverged."""
+    """The points still to run: no run directory, or one that is not completed or diverged.
+    A run directory is this point's only if its config equals the point's exactly: one of
+    another value under the same name (lr 0.1 where the sweep now asks 0.10000001, both named
+    lr=0.1) is refused in one line, never taken as the new value's result."""
+    for p in points:
+        check_same_config(Path(sweep_dir) / p.name, p)
     return [p for p in points if status(sweep_dir, p) not in DONE]
+
+
+def check_same_config(run_path, point):
+    """ConfigError when run_path holds a run of another config than the point's."""
+    if sweep_results.blocked(run_path) or not (run_path / "config.toml").is_file():
+        return
+    from trainer.rundir import RunDir
+    old, problem = RunDir(run_path).read_flat_config()
+    if problem:
+        raise ConfigError(f"{run_path}: holds a run this sweep cannot check ({problem}); "
+                          "remove it or choose another --name")
+    new = {f"{s}.{k}": v for s, t in point.cfg.to_dict().items() if s != "plugins" for k, v in t.items()}
+    for key in sorted(set(old) | set(new)):
+        a, b = old.get(key), new.get(key)
+        if a != b or type(a) is not type(b):
+            raise ConfigError(f"{run_path}: holds a run of {key} = {a!r}, where this point asks "
+                              f"{b!r}; its name cannot tell them apart, so it is not reused "
+                              "(remove it or choose another --name)")
 
 
 class Results:
