@@ -6,8 +6,9 @@ from datasets.base import Key, StreamTask, stream_check
 METRIC = "mse"
 KEYS = {
     "period": Key(25.0, "steps per period of the wave", above=2.0),
-    "amplitude": Key(1.0, "peak value of the wave", above=0.0),
-    "noise": Key(0.0, "std of Gaussian noise added to every value", min=0.0),
+    # bounded so that squared errors stay finite in float32 (3.4e38): nothing is learnt beyond
+    "amplitude": Key(1.0, "peak value of the wave", above=0.0, max=1e6),
+    "noise": Key(0.0, "std of Gaussian noise added to every value", min=0.0, max=1e6),
     "length": Key(4000, "steps in the training stream", min=2, max=1e9),
     "val_length": Key(1000, "steps in the validation stream (continues the training stream)", min=2,
                       max=1e9),

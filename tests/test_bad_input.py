@@ -175,6 +175,8 @@ CASES = {
     "decay of zero": (lambda t, g: ["--config", SINE, "--set", "optim.decay=0"], "optim.decay"),
     "min_lr above lr": (lambda t, g: ["--config", SINE, "--set", "optim.min_lr=0.5"],
                         "optim.min_lr: expected at most optim.lr"),
+    "sine noise whose squares overflow": (lambda t, g: ["--config", SINE, "--set", "task.noise=1e300"],
+                                         "task.noise=1e300: expected a number <= 1e+06"),
     "warmup longer than the run": (lambda t, g: ["--config", SINE, "--set", "optim.warmup=1601"],
                                    "optim.warmup: 1601 steps is longer than the run (1600 steps"),
     "monitor the task lacks": (lambda t, g: ["--config", SINE, "--set", "train.monitor=val_accuracy"],
