@@ -246,3 +246,10 @@ def test_a_nul_byte_in_a_sweeps_base_is_one_line(tmp_path):
     (tmp_path / "s.toml").write_text('base = "base\\u0000.toml"\n[sweep]\nseeds = [0]\n')
     result = invoke("sweep", tmp_path / "s.toml", "--runs-dir", tmp_path / "runs")
     assert result.exit_code == 2 and "NUL byte" in result.stderr and len(result.stderr.splitlines()) == 1
+
+
+@pytest.mark.parametrize("env", [{"blas": 5, "python": [1]}, {"blas": [1, "x"], "git": 3},
+                                 {"git": {"commit": 5}}, "text"])
+def test_eval_describes_a_hand_edited_env_without_a_traceback(env):
+    from trainer.provenance import describe
+    assert all(isinstance(line, str) for line in describe(env))

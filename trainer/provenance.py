@@ -86,16 +86,16 @@ def cpu_name():
 
 def describe(env):
     """Short lines for a terminal: versions and commit, BLAS kernel and threads, the machine."""
-    if not env:
+    if not isinstance(env, dict) or not env:   # read back from a summary: any shape may come
         return []
     git = env.get("git")
     where = "not a git checkout"
-    if git:
-        where = f"git {(git.get('commit') or '?')[:12]}" + (" (dirty)" if git.get("dirty") else "")
+    if isinstance(git, dict):
+        where = f"git {str(git.get('commit') or '?')[:12]}" + (" (dirty)" if git.get("dirty") else "")
     lines = [f"python {env.get('python')}, numpy {env.get('numpy')}, "
              f"package {env.get('package')}, {where}"]
     blas = env.get("blas")
-    if blas:
+    if isinstance(blas, list) and blas and all(isinstance(b, dict) for b in blas):
         for b in blas:
             lines.append(f"blas {b.get('internal_api')} {b.get('version')}, kernel "
                          f"{b.get('architecture')}, threads {b.get('num_threads')}")

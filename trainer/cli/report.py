@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from trainer.cli.common import fail
+from trainer.errors import one_line
 
 REPORT_EPILOG = """\b
 Examples:
@@ -65,7 +66,7 @@ def write_report(paths, out, option, title=None):
     if not runs:
         fail("no runs to report: " + "; ".join(notes))
     for note in notes:
-        click.echo(f"note: {note}", err=True)
+        click.echo(f"note: {one_line(note)}", err=True)   # notes name paths: escaped
     try:
         page, _ = report.write()
     except OSError as e:
@@ -90,7 +91,7 @@ def report_cmd(paths, out, open_it):
     if out:
         check_out(paths, out, option)
     page = write_report(paths, out or default_out(paths), option)
-    click.echo(str(page))
+    click.echo(one_line(page))
     if open_it:
         import webbrowser
         webbrowser.open(page.resolve().as_uri())
@@ -259,7 +260,6 @@ def _print(entries):
     if not entries:
         click.echo("no runs")
         return
-    from trainer.errors import one_line
     entries = [dict(e, name=one_line(e["name"]), status=one_line(e["status"]), task=one_line(e["task"]),
                     cell=one_line(e["cell"])) for e in entries]
     cells = [[e["status"], str(e["task"]), str(e["cell"]), "-" if e["steps"] is None else str(e["steps"]),
@@ -281,7 +281,6 @@ def _print(entries):
 
 def _write_csv(entries):
     """Every column; text escaped as in the table, so the CSV is safe to print too."""
-    from trainer.errors import one_line
     w = csv.writer(sys.stdout, lineterminator="\n")
     w.writerow(["name", "path", "status", "task", "cell", "runs", "steps", "metric", "val",
                 "baseline", "wall_s", "age_s"])

@@ -265,8 +265,9 @@ def eval_cmd(run_dir, which, overrides):
         click.echo(f"{key:<{width}}{value:>12.6g}{base}")
     click.echo(f"baseline: {task.baseline_name}")
     from trainer.provenance import describe
+    from trainer.errors import one_line
     for i, line in enumerate(describe((rd.read_summary() or {}).get("env"))):  # where it trained
-        click.echo(f"{'trained with' if i == 0 else '':<14}{line}")
+        click.echo(one_line(f"{'trained with' if i == 0 else '':<14}{line}"))   # read back: escaped
 
 
 def plugin_lines(summary):

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from trainer.cli.common import EXIT_INTERRUPTED, StopFlag, fail, make_dir
-from trainer.errors import BadInput
+from trainer.errors import BadInput, one_line
 
 EXIT_FAILED_RUNS = 1
 
@@ -243,7 +243,6 @@ def compare_cmd(run_dirs, out):
         rows, cols, keys = sweep_results.table_for_runs(paths, out.resolve())
     except BadInput as e:
         fail(str(e))
-    from trainer.errors import one_line
     for r in rows:
         if r.get("error"):
             click.echo(f"note: {one_line(r['run_dir'])} is unreadable: {one_line(r['error'])}", err=True)
@@ -256,4 +255,4 @@ def compare_cmd(run_dirs, out):
         written += sweep_plots.draw(out / sweep_results.RESULTS, keys, out,
                                     title=f"compare: {len(paths)} runs")
     for path in written:
-        click.echo(str(path))
+        click.echo(one_line(path))
