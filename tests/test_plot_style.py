@@ -24,3 +24,22 @@ def test_log_axes_draw_no_mathtext(monkeypatch):
     labels = [t.get_text() for t in ax.get_yticklabels() if t.get_text()]
     assert "10\u207b\u00b3" in labels and not any("$" in t for t in labels)
     assert parsed == []
+
+
+def test_a_constant_learning_rate_is_said_in_the_title_not_drawn_on_the_baseline(tmp_path, monkeypatch):
+    """Issue 23: a constant rate drew a flat dotted line on a right axis, right over the
+    baseline; it is now named in the loss panel's title, and a schedule still gets its axis."""
+    import trainer.plots.run as run_plots
+    figures = []
+    real = run_plots.save
+    monkeypatch.setattr(run_plots, "save", lambda fig, path: (figures.append(fig), real(fig, path)))
+    for name, rates in (("constant", [0.01] * 4), ("cosine", [0.01, 0.008, 0.004, 0.001])):
+        metrics = tmp_path / f"{name}.csv"
+        metrics.write_text("step,epoch,split,loss,mse,lr,grad_norm,elapsed_s\n" + "".join(
+            f"{s},{(s - 1) // 2},train,{1 / s},{1 / s},{r},1.0,0.1\n" for s, r in zip(range(1, 5), rates))
+            + "2,1,val,0.5,0.5,0.008,,0.1\n4,2,val,0.25,0.25,0.001,,0.2\n")
+        run_plots.plot_losses(metrics, "mse", {"val_loss": 0.3, "val_mse": 0.3}, "t", False,
+                              tmp_path / f"{name}.png")
+    constant, cosine = figures
+    assert len(constant.axes) == 1 and "learning rate 0.01 throughout" in constant.axes[0].get_title()
+    assert len(cosine.axes) == 2 and cosine.axes[1].get_ylabel() == "learning rate (dotted)"

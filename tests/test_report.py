@@ -11,6 +11,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+import pytest
 from click.testing import CliRunner
 
 from tiny_configs import TINY_SINE
@@ -253,3 +254,14 @@ def test_progress_bar_shows_the_epoch_and_stops_with_the_last_one(monkeypatch):
     assert p.bar is None                                             # closed: its clock stopped
     last = err.getvalue().rsplit("\r", 1)[-1]
     assert "epoch 2/2" in last and "val_accuracy 0.8" in last and "00:30" in last, last
+
+
+def test_parallel_coordinates_label_log_axes_with_the_values_not_their_log10():
+    """Issue 23: an lr axis read 0.30103 ... 1.20412 (log10 of 2 ... 16); it now reads the values."""
+    from trainer.report.figures import _dimension
+    grid = _dimension("train.bptt", [2, 4, 8, 16, 2])
+    assert grid["label"] == "train.bptt (log scale)" and grid["ticktext"] == ["2", "4", "8", "16"]
+    assert grid["tickvals"] == pytest.approx([0.30103, 0.60206, 0.90309, 1.20412], abs=1e-5)
+    many = _dimension("optim.lr", [10 ** (-4 + 3 * i / 19) for i in range(20)])
+    assert many["ticktext"] == ["0.0001", "0.001", "0.01", "0.1"] and many["tickvals"] == [-4, -3, -2, -1]
+    assert _dimension("x", [1, 2, 3]) == {"label": "x", "values": [1, 2, 3]}

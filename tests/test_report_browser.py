@@ -60,11 +60,14 @@ def test_the_report_works_in_a_real_browser(small_sweep, tmp_path):
             # each run's section: its charts are drawn when opened; then every chart is rendered
             page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
             # (the toggle events run after this call returns: wait for the runs' charts to appear)
-            page.wait_for_function("document.querySelectorAll('.chart').length === 5 + 4 * 3 && "
+            # a run's charts: loss and gradient reach; its constant rate is a note, not a flat chart
+            page.wait_for_function("document.querySelectorAll('.chart').length === 5 + 4 * 2 && "
                                    "document.querySelectorAll('.chart').length === "
                                    "document.querySelectorAll('.chart[data-rendered]').length")
             charts = page.locator(".chart")
-            assert charts.count() == 5 + 4 * 3                        # 5 of the sweep, 3 per run
+            assert charts.count() == 5 + 4 * 2                        # 5 of the sweep, 2 per run
+            notes = page.eval_on_selector_all("details p.note", "ps => ps.map(p => p.textContent)")
+            assert notes.count("learning rate 0.1000 throughout") == 4
             for i in range(charts.count()):
                 assert charts.nth(i).locator("svg.main-svg").count() >= 1
             assert page.locator("img.view").count() == 4

@@ -46,3 +46,31 @@ def test_many_groups_keep_a_legend_that_fits(tmp_path):
         warnings.simplefilter("error")
         path = plot_curves(results, ["optim.lr"], tmp_path / "loss_curves.png")
     assert path.stat().st_size > 0
+
+
+def test_the_final_figures_legend_sits_below_the_panels_not_on_the_data(tmp_path, monkeypatch):
+    """Issue 23: final_vs_cell.png drew its groups' legend on top of the band-and-dot legend, both
+    over the data. Now one legend sits below all panels: it overlaps no axes."""
+    import pandas as pd
+    import trainer.plots.sweep as sweep_plots
+    results = _fake_sweep(tmp_path, 4)
+    df = pd.read_csv(results)
+    df.insert(0, "model.cell", ["rnn", "lstm"] * 2)
+    df.insert(0, "train.bptt", [2, 2, 4, 4])
+    df.insert(df.columns.get_loc("baseline_val_loss"), "val_accuracy", [0.9, 0.95, 0.97, 0.99])
+    df.to_csv(results, index=False)
+    figures = []
+    real_save = sweep_plots.save
+    monkeypatch.setattr(sweep_plots, "save", lambda fig, path: (figures.append(fig), real_save(fig, path)))
+    for key in ("model.cell", "train.bptt"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            sweep_plots.plot_final(results, key, tmp_path / f"final_vs_{key}.png")
+    for fig in figures:
+        renderer = fig.canvas.get_renderer()
+        assert not any(ax.get_legend() for ax in fig.axes)            # no legend inside a panel
+        legend, = fig.legends
+        box = legend.get_window_extent(renderer)
+        for ax in fig.axes:
+            assert not box.overlaps(ax.get_tightbbox(renderer)), "the legend covers a panel"
+        assert box.x0 >= 0 and box.x1 <= fig.bbox.width + 1                # and fits the figure

@@ -39,7 +39,11 @@ def plot_losses(metrics_csv, metric, baseline, title, epoch_starts, path):
     if epoch_starts:
         _mark_epochs(axes[0], df["val"])
     ax.legend()
-    if "lr" in df["train"] and len(df["train"]["step"]):  # the rate of the schedule, right axis
+    lrs = np.asarray(df["train"]["lr"], float) if "lr" in df["train"] else np.array([])
+    lrs = lrs[np.isfinite(lrs)]
+    if len(lrs) and lrs.min() == lrs.max():   # a constant rate is said, not drawn as a line
+        ax.set_title(f"loss (learning rate {lrs[0]:g} throughout)")
+    elif len(lrs):  # the rate of the schedule, right axis
         rate = ax.twinx()
         rate.plot(df["train"]["step"], df["train"]["lr"], color=COLORS["base"], lw=0.9, ls=":")
         top = np.nanmax(df["train"]["lr"])

@@ -50,8 +50,10 @@ def plot_final(results_csv, key, path, title=None):
     numeric = pd.api.types.is_numeric_dtype(df[key])
     xs = sorted(df[key].unique()) if numeric else list(dict.fromkeys(df[key]))
     pos = (lambda v: v) if numeric else (lambda v: xs.index(v))
-    fig, axes = figure((5.2 * len(panels), 4.3), 1, len(panels), squeeze=False)
     seeds = df["seed"].nunique()
+    ncol = 2 * len(panels)   # legend columns below the panels: two per panel's width
+    rows = -(-(len(groups) + 1 + 2 * (seeds > 1) + 1) // ncol)
+    fig, axes = figure((5.2 * len(panels), 4.3 + 0.22 * rows), 1, len(panels), squeeze=False)
     colors = _palette(len(groups), ordered=False) if len(groups) > 1 else [COLORS["train"]]
     for ax, col in zip(axes[0], panels):
         for (gkey, g), color in zip(groups, colors):
@@ -68,11 +70,6 @@ def plot_final(results_csv, key, path, title=None):
                 ax.plot([pos(v) for v in bad[key]], [0.96] * len(bad), "x", color=COLORS["gen"],
                         ms=7, transform=ax.get_xaxis_transform(),
                         label=f"not completed ({', '.join(sorted(set(bad['status'])))})")
-        if seeds > 1:  # what the band and the dots are, once per panel
-            ax.add_artist(ax.legend(handles=[
-                Patch(color=COLORS["base"], alpha=0.3, lw=0, label=f"min-max over {seeds} seeds"),
-                Line2D([], [], ls="", marker=".", ms=6, color=COLORS["base"], label="one seed")],
-                fontsize=8, loc="lower right"))
         bvals = [b.get(col) for b in base if b.get(col) is not None]
         if bvals and np.allclose(bvals, bvals[0], rtol=1e-6):
             ax.axhline(bvals[0], color=COLORS["base"], ls="--", lw=1.2, label="baseline")
@@ -84,7 +81,19 @@ def plot_final(results_csv, key, path, title=None):
         if col == "val_loss" and (df[col].dropna() > 0).all() and df[col].notna().any():
             ax.set_yscale("log")
         ax.set(ylabel=f"final {col}", title=f"final {col.replace('_', ' ')} vs {key}")
-        ax.legend(fontsize=8)
+    # one legend for all panels, below them: inside an axes it covered the data it names
+    handles, labels = [], []
+    for ax in axes[0]:
+        for h, label in zip(*ax.get_legend_handles_labels()):
+            if label not in labels:
+                handles.append(h)
+                labels.append(label)
+    if seeds > 1:  # what the band and the dots are
+        handles += [Patch(color=COLORS["base"], alpha=0.3, lw=0, label=f"min-max over {seeds} seeds"),
+                    Line2D([], [], ls="", marker=".", ms=6, color=COLORS["base"], label="one seed")]
+        labels += [h.get_label() for h in handles[-2:]]
+    fig.legend(handles, labels, loc="outside lower center", ncol=min(len(handles), ncol), fontsize=8,
+               frameon=False)
     fig.suptitle((f"{title}: " if title else "") + f"final figures against {key}")
     save(fig, path)
     return Path(path)

@@ -209,10 +209,18 @@ def parallel(records, keys, cols):
 
 
 def _dimension(label, values, log_ok=True):
-    """A parallel-coordinates axis; values spanning a factor of 8 or more are shown as log10."""
+    """A parallel-coordinates axis; values spanning a factor of 8 or more are placed on a log
+    scale, labelled with the values themselves (0.001, 0.01 ...), not their log10."""
     pos = [v for v in values if v > 0]
     if log_ok and values and len(pos) == len(values) and max(pos) / min(pos) >= 8:
-        return {"label": f"log10 {label}", "values": [math.log10(v) for v in values]}
+        distinct = sorted(set(values))
+        if len(distinct) <= 8:   # a grid's values: each labelled
+            ticks = distinct
+        else:                    # many values: the powers of ten between them
+            ticks = [10.0 ** k for k in range(math.floor(math.log10(min(pos))),
+                                                math.ceil(math.log10(max(pos))) + 1)]
+        return {"label": f"{label} (log scale)", "values": [math.log10(v) for v in values],
+                "tickvals": [math.log10(t) for t in ticks], "ticktext": [f"{t:g}" for t in ticks]}
     return {"label": label, "values": values}
 
 

@@ -134,7 +134,10 @@ function fill(d, run, i) {
   const reach = {data: Object.entries(run.reach).map(([step, [t, v]]) => ({x: t, y: v, mode: 'lines+markers',
       name: step === '0' ? 'before training' : 'after ' + step + ' steps'})),
     layout: {title: {text: 'gradient reach ||dL/dh_t||'}, xaxis: {title: {text: 't in the window'}}, yaxis: {type: 'log'}}};
-  [loss, lr].concat(Object.keys(run.reach).length ? [reach] : []).forEach((spec, k) => {
+  const rates = run.train.lr.filter(v => v !== null && v !== undefined);
+  const varies = rates.some(v => v !== rates[0]);   // a constant rate is said, not charted
+  if (rates.length && !varies) d.appendChild(el('p', {class: 'note'}, 'learning rate ' + fmt(rates[0]) + ' throughout'));
+  [loss].concat(varies ? [lr] : [], Object.keys(run.reach).length ? [reach] : []).forEach((spec, k) => {
     const div = draw('run-' + i + '-chart-' + k, spec); charts.appendChild(div); plot(div, spec); });
   if (run.image) { d.appendChild(el('h4', {}, 'task view')); d.appendChild(el('img', {class: 'view', src: run.image, alt: 'task view'})); }
   else if (run.image_missing) d.appendChild(el('p', {class: 'note'}, 'task view left out to keep the report small: ' + run.image_missing));
