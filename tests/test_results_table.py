@@ -197,3 +197,13 @@ def test_accuracies_read_to_three_decimals_and_a_tie_goes_to_the_first_group(tmp
     assert not table.lower and table.groups[table.best].values == {"optim.lr": 0.1}
     text, _ = results_table.as_text(table)
     assert "1.000 to 1.000" in text and " best" in text.splitlines()[1]
+
+
+def test_ls_csv_carries_the_baseline_verdict_the_target_and_the_keys_that_differ(tmp_path):
+    sweep = fake_sweep(tmp_path, FINALS, target=0.02)
+    rows = list(csv.DictReader(io.StringIO(invoke("ls", sweep, "--csv").stdout)))
+    assert len(rows) == 8 and {"beats_baseline", "target_epoch", "target_step", "optim.lr", "train.seed"} <= set(rows[0])
+    first = next(r for r in rows if r["name"] == "lr=0.1-seed=0")
+    assert (first["beats_baseline"], first["target_epoch"], first["target_step"], first["optim.lr"]) == \
+        ("True", "1", "10", "0.1")
+    assert next(r for r in rows if r["name"] == "lr=0.1-seed=3")["target_epoch"] == ""   # not reached

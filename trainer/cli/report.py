@@ -179,7 +179,8 @@ def _run_row(path, name):
             "steps": summary.get("steps"), "metric": metric,
             "val": final.get(f"val_{metric}") if metric else None,
             "baseline": base.get(f"val_{metric}") if metric else None,
-            "wall": summary.get("wall_s"), "age": age, "runs": 1, "flat": flat, "final": final}
+            "wall": summary.get("wall_s"), "age": age, "runs": 1, "flat": flat, "final": final,
+            "beats_baseline": summary.get("beats_baseline"), "target": summary.get("target")}
 
 
 def _text(value):
@@ -282,10 +283,23 @@ def _print(entries):
 def _write_csv(entries):
     """Every column; text escaped as in the table, so the CSV is safe to print too."""
     w = csv.writer(sys.stdout, lineterminator="\n")
+    from trainer.sweep.results import differing_keys
+    flats = [e["flat"] for e in entries if e["runs"] == 1]
+    keys = [k for k in differing_keys(flats) if k not in ("task.name", "model.cell")]  # by name
+    if len({str(f.get("train.seed")) for f in flats}) > 1:
+        keys.append("train.seed")
     w.writerow(["name", "path", "status", "task", "cell", "runs", "steps", "metric", "val",
-                "baseline", "wall_s", "age_s"])
+                "baseline", "beats_baseline", "target_epoch", "target_step", "wall_s", "age_s", *keys])
     for e in entries:
+        target = e.get("target") or {}
         w.writerow([one_line(e["name"]), one_line(e["path"]), one_line(e["status"]), one_line(e["task"]),
-                    one_line(e["cell"]), e["runs"], e["steps"], one_line(e["metric"] or ""), "" if e["val"] is None else e["val"],
-                    "" if e["baseline"] is None else e["baseline"], "" if e["wall"] is None else e["wall"],
-                    "" if e["age"] is None else round(e["age"], 1)])
+                    one_line(e["cell"]), e["runs"], e["steps"], one_line(e["metric"] or ""),
+                    _cell(e["val"]), _cell(e["baseline"]), _cell(e.get("beats_baseline")),
+                    _cell(target.get("epoch")), _cell(target.get("step")), _cell(e["wall"]),
+                    "" if e["age"] is None else round(e["age"], 1),
+                    *(_cell(e["flat"].get(k)) for k in keys)])
+
+
+def _cell(v):
+    from trainer.errors import one_line
+    return "" if v is None else one_line(v) if isinstance(v, str) else v
