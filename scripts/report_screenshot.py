@@ -10,6 +10,7 @@ the end of the sweep's charts. Needs the dev extra (playwright) and /usr/bin/chr
 import argparse
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,9 +37,12 @@ def main():
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page(viewport={"width": 1360, "height": 900})
         page.goto(page_path.resolve().as_uri())
-        page.wait_for_function("document.querySelectorAll('.chart').length > 0 && "
-                               "document.querySelectorAll('.chart').length === "
-                               "document.querySelectorAll('.chart[data-rendered]').length")
+        drawn = ("document.querySelectorAll('.chart').length > 0 && document.querySelectorAll('.chart')"
+                 ".length === document.querySelectorAll('.chart[data-rendered]').length")
+        for _ in range(600):   # polled from outside: the page's CSP refuses wait_for_function's eval
+            if page.evaluate(drawn):
+                break
+            time.sleep(0.05)
         box = page.locator("#sweep-section").bounding_box()
         page.screenshot(path=args.out, clip={"x": 0, "y": 0, "width": 1360, "height": box["y"] + box["height"]},
                         full_page=True)

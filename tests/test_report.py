@@ -265,3 +265,13 @@ def test_parallel_coordinates_label_log_axes_with_the_values_not_their_log10():
     many = _dimension("optim.lr", [10 ** (-4 + 3 * i / 19) for i in range(20)])
     assert many["ticktext"] == ["0.0001", "0.001", "0.01", "0.1"] and many["tickvals"] == [-4, -3, -2, -1]
     assert _dimension("x", [1, 2, 3]) == {"label": "x", "values": [1, 2, 3]}
+
+
+def test_a_sweeps_report_opens_with_train_tables_rows(small_sweep):
+    """Issue 23: the report shows the results table of `train table` at the top of a sweep."""
+    from trainer.analysis import results_table
+    data = page_data(small_sweep / "report" / "report.html")
+    expected = results_table.as_data(results_table.read([small_sweep]))
+    assert data["results"] == expected and len(expected["rows"]) == 2       # bptt 5 and 10
+    assert data["results"]["columns"][:3] == ["train.bptt", "runs", "val_mse mean"]
+    assert "beats baseline" in data["table"]["columns"] and "target epoch" in data["table"]["columns"]

@@ -27,6 +27,18 @@ def _browser_or_skip():
         pytest.skip("browser test skipped: " + "; ".join(missing))
 
 
+def wait_until(page, expression, timeout=30.0):
+    """Poll a JavaScript expression until it is true. (page.wait_for_function evaluates its
+    predicate with eval inside the page, which the report's Content-Security-Policy refuses;
+    page.evaluate runs outside the page's policy.)"""
+    import time
+    end = time.monotonic() + timeout
+    while not page.evaluate(expression):
+        if time.monotonic() > end:
+            raise AssertionError(f"not true after {timeout} s: {expression}")
+        time.sleep(0.05)
+
+
 def test_the_report_works_in_a_real_browser(small_sweep, tmp_path):
     _browser_or_skip()
     from playwright.sync_api import sync_playwright
@@ -40,9 +52,11 @@ def test_the_report_works_in_a_real_browser(small_sweep, tmp_path):
             page.on("pageerror", lambda e: errors.append(str(e)))
             page.on("request", lambda r: requests.append(r.url))
             page.goto(page_path.resolve().as_uri())
-            page.wait_for_function("document.querySelectorAll('.chart[data-rendered]').length >= 5")
+            wait_until(page, "document.querySelectorAll('.chart[data-rendered]').length >= 5")
             rows = page.locator("#runs tbody tr")
             assert rows.count() == 4                                  # one row per run
+            assert page.locator("#results tbody tr").count() == 2     # and per group, at the top
+            assert page.locator("#results-said li").count() >= 1
             # sorting: click a header, the column is ascending; again, descending
             columns = page.eval_on_selector_all("#runs thead th", "ths => ths.map(t => t.textContent)")
             col = columns.index("final val_loss")
@@ -61,7 +75,7 @@ def test_the_report_works_in_a_real_browser(small_sweep, tmp_path):
             page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
             # (the toggle events run after this call returns: wait for the runs' charts to appear)
             # a run's charts: loss and gradient reach; its constant rate is a note, not a flat chart
-            page.wait_for_function("document.querySelectorAll('.chart').length === 5 + 4 * 2 && "
+            wait_until(page, "document.querySelectorAll('.chart').length === 5 + 4 * 2 && "
                                    "document.querySelectorAll('.chart').length === "
                                    "document.querySelectorAll('.chart[data-rendered]').length")
             charts = page.locator(".chart")

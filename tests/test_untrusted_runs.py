@@ -73,7 +73,7 @@ def test_the_report_data_is_strict_json_that_cannot_close_its_script_element(hos
 
 
 def test_the_hostile_report_runs_no_planted_script_in_a_real_browser(hostile, tmp_path):
-    from test_report_browser import ARGS, CHROMIUM, _browser_or_skip
+    from test_report_browser import ARGS, CHROMIUM, _browser_or_skip, wait_until
     _browser_or_skip()
     from playwright.sync_api import sync_playwright
     result = invoke("report", hostile / "runs", "--out", tmp_path / "rep")
@@ -89,17 +89,17 @@ def test_the_hostile_report_runs_no_planted_script_in_a_real_browser(hostile, tm
             page = browser.new_page()
             page.on("pageerror", lambda e: errors.append(str(e)))
             page.goto(page_path.resolve().as_uri())
-            page.wait_for_function("document.querySelectorAll('.chart[data-rendered]').length >= 2")
+            wait_until(page, "document.querySelectorAll('.chart[data-rendered]').length >= 2")
             assert page.locator("#runs tbody tr").count() == 8          # every run has its row
             page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
-            page.wait_for_function("document.querySelectorAll('.chart').length === "
+            wait_until(page, "document.querySelectorAll('.chart').length === "
                                    "document.querySelectorAll('.chart[data-rendered]').length")
             names = page.eval_on_selector_all("#runs tbody tr td:first-child", "tds => tds.map(t => t.textContent)")
             assert PWN_NAME in names                                    # shown as text, not markup
             assert page.evaluate("window.__pwn") is None
             assert page.locator("img[src=x]").count() == 0
             page.goto(planted.resolve().as_uri())
-            page.wait_for_function("document.querySelectorAll('.chart[data-rendered]').length >= 2")
+            wait_until(page, "document.querySelectorAll('.chart[data-rendered]').length >= 2")
             assert page.evaluate("window.__pwn") is None
         finally:
             browser.close()

@@ -51,10 +51,8 @@ class Table:
 
 def read(paths, by=None):
     """The runs under `paths` (run, sweep or runs directories) gathered into a Table."""
-    from trainer.loop import lower_is_better
     from trainer.report.collect import find_runs, swept_keys
     from trainer.rundir import RunDir
-    from trainer.sweep.results import differing_keys
     runs, notes, sweeps = find_runs(paths)
     read_back = []
     for run in runs:
@@ -65,6 +63,16 @@ def read(paths, by=None):
             notes.append(f"{run}: unreadable ({problem or summary.get('error')}); left out")
             continue
         read_back.append((flat, summary))
+    swept = list(dict.fromkeys(k for s in sweeps for k in swept_keys(s) if k != "train.seed"))
+    return build(read_back, list(by) if by else swept or None, notes)
+
+
+def build(read_back, keys=None, notes=()):
+    """A Table of (flat config, summary) pairs grouped by `keys` (None: the config keys that
+    differ between the runs, the seed aside)."""
+    from trainer.loop import lower_is_better
+    from trainer.sweep.results import differing_keys
+    notes = list(notes)
     metrics = [s.get("metric") for _, s in read_back if isinstance(s.get("metric"), str)]
     if not metrics:
         return Table("val_loss", True, [], [], "steps", notes=notes + ["no run has a metric yet"])
@@ -74,11 +82,7 @@ def read(paths, by=None):
         notes.append(f"runs of several metrics ({', '.join(sorted(set(metrics)))}): only the "
                      f"{metrics.count(metric)} {figure} runs are tabled")
         read_back = [(f, s) for f, s in read_back if s.get("metric") == metric]
-    if by:
-        keys = list(by)
-    else:
-        keys = list(dict.fromkeys(k for s in sweeps for k in swept_keys(s) if k != "train.seed"))
-        keys = keys or differing_keys([f for f, _ in read_back])
+    keys = differing_keys([f for f, _ in read_back]) if keys is None else keys
     groups, index = [], {}
     for flat, summary in read_back:
         values = {k: flat.get(k) for k in keys}
@@ -88,14 +92,23 @@ def read(paths, by=None):
             groups.append(Group(values))
         _add(groups[index[key]], flat, summary, figure)
     groups.sort(key=lambda g: [_order(g.values[k]) for k in keys])
-    unit = "sequences" if any(s.get("target") and "sequences" in s["target"] for _, s in read_back) \
-        else "steps"
+    unit = "sequences" if any(isinstance(s.get("target"), dict) and "sequences" in s["target"]
+                              for _, s in read_back) else "steps"
     table = Table(figure, lower_is_better(figure), keys, groups, unit, notes=notes)
     means = [(float(np.mean(g.finals)) * (1 if table.lower else -1), i) for i, g in enumerate(groups)
              if g.finals]
     if means:   # on a tie, the first group in key order
         table.best = min(means)[1]
     return table
+
+
+def as_data(table):
+    """The table for the report page: header texts, rows of display strings, the sentences."""
+    table_rows = rows(table)
+    cols = columns(table, table_rows)
+    return {"metric": table.metric, "columns": [h for _, h in cols], "keys": len(table.keys),
+            "rows": [[c[k] for k, _ in cols] for c in cells(table, table_rows)],
+            "sentences": sentences(table, table_rows)}
 
 
 def _add(group, flat, summary, figure):

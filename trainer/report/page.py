@@ -135,6 +135,10 @@ def _copy_images(records, folder):
     return out
 
 
+def _yes_no(v):
+    return {True: "yes", False: "no"}.get(v)
+
+
 def _clean(v):
     return v if not isinstance(v, float) or math.isfinite(v) else None
 
@@ -198,11 +202,19 @@ def build(records, sweeps, title, live, notes, images):
         shares, n, used_log = figures.variance_explained(records, swept, mcol)
         charts.append({"id": "variance", "spec": figures.variance_chart(shares, mcol, used_log)})
         sweep_info = {"keys": swept, "shares": shares, "n": n, "log": used_log, "metric": mcol}
+    results = None
+    if swept and records:   # the sweep's answer first: train table's rows, the same numbers
+        from trainer.analysis import results_table
+        readable = [(r["config"], r["summary"]) for r in records
+                    if r["summary"].get("status") not in ("unreadable", None)]
+        table = results_table.build(readable, [k for k in swept if k != "train.seed"])
+        results = results_table.as_data(table) if table.groups else None
     finals = list(dict.fromkeys(c for c in (*FINAL_COLS, mcol) if c))
     extra = sorted({k for r in records for k in (r["summary"].get("final") or {})} - set(finals))
     shown_keys = [k for k in differing if k not in ("task.name", "model.cell")]  # columns of their own
     columns = (["run", "status", "task", "cell"] + shown_keys + [f"final {c}" for c in finals + extra]
-               + [f"best {mcol}", "best epoch", "baseline val_loss", f"baseline {mcol}", "steps", "wall_s"])
+               + [f"best {mcol}", "best epoch", "baseline val_loss", f"baseline {mcol}", "beats baseline",
+                  "target epoch", "steps", "wall_s"])
     rows = []
     for r in records:
         s, cfg = r["summary"], r["config"]
@@ -210,7 +222,9 @@ def build(records, sweeps, title, live, notes, images):
         rows.append([r["label"], s.get("status", "no summary"), cfg.get("task.name"), cfg.get("model.cell")]
                     + [cfg.get(k) for k in shown_keys] + [_clean(fin.get(c)) for c in finals + extra]
                     + [_clean(best.get(mcol)), best.get("epoch"), _clean(base.get("val_loss")),
-                       _clean(base.get(mcol)), s.get("steps"), s.get("wall_s")])
+                       _clean(base.get(mcol)), _yes_no(s.get("beats_baseline")),
+                       (s.get("target") or {}).get("epoch") if isinstance(s.get("target"), dict) else None,
+                       s.get("steps"), s.get("wall_s")])
     text, going = state(records, sweeps, live)
     runs = []
     for r in records:
@@ -225,4 +239,5 @@ def build(records, sweeps, title, live, notes, images):
     return {"title": title, "made": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "state": text, "going": going,
             "notes": notes, "metric": mcol, "keys": keys, "swept": bool(swept), "sweep": sweep_info,
             "table": {"columns": columns, "rows": rows}, "charts": charts, "runs": runs,
+            "results": results,
             "sources": [str(p) for p in sweeps]}

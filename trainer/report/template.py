@@ -14,6 +14,12 @@ TEMPLATE = """<!DOCTYPE html>
 <script src="plotly.min.js"></script>
 </head><body>
 <header><h1>__TITLE__</h1><p id="state"></p><p id="made"></p><ul id="notes"></ul></header>
+<section id="results-section" hidden><h2>Results by group</h2>
+<p class="note">What <code>train table</code> prints for this sweep: each group's seeds, the final
+figure's mean, min-max and 95% bootstrap interval, how many runs beat the baseline, and the chance
+that a run of the group beats a run of the best group.</p>
+<div class="scroll"><table id="results"><thead></thead><tbody></tbody></table></div>
+<ul id="results-said"></ul></section>
 <section><h2>Runs</h2>
 <p><input id="filter" type="search" placeholder="filter rows by text" size="40">
 <span id="shown"></span> · click a column header to sort</p>
@@ -73,6 +79,15 @@ document.getElementById('state').textContent = D.state;
 if (D.going) document.getElementById('state').classList.add('going');
 document.getElementById('made').textContent = 'made ' + D.made + (D.sources.length ? ' from ' + D.sources.join(', ') : '');
 D.notes.forEach(n => document.getElementById('notes').appendChild(el('li', {}, n)));
+
+// the sweep's results by group (train table)
+if (D.results) { document.getElementById('results-section').hidden = false;
+  const t = document.getElementById('results'), hr = el('tr');
+  D.results.columns.forEach(c => hr.appendChild(el('th', {}, c))); t.tHead.appendChild(hr);
+  D.results.rows.forEach(row => { const tr = el('tr');
+    row.forEach((v, i) => { const td = el('td', {}, v); if (i < D.results.keys) td.className = 'text'; tr.appendChild(td); });
+    t.tBodies[0].appendChild(tr); });
+  D.results.sentences.forEach(x => document.getElementById('results-said').appendChild(el('li', {}, x))); }
 
 // the runs table
 const table = document.getElementById('runs');
