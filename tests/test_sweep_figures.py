@@ -74,3 +74,26 @@ def test_the_final_figures_legend_sits_below_the_panels_not_on_the_data(tmp_path
         for ax in fig.axes:
             assert not box.overlaps(ax.get_tightbbox(renderer)), "the legend covers a panel"
         assert box.x0 >= 0 and box.x1 <= fig.bbox.width + 1                # and fits the figure
+
+
+def test_a_random_search_key_is_drawn_as_points_on_its_log_scale_with_a_running_median(tmp_path, monkeypatch):
+    """Issue 23: sampled lr values were placed as if a grid and joined by lines."""
+    import pandas as pd
+    import trainer.plots.sweep as sweep_plots
+    results = _fake_sweep(tmp_path, 40)
+    df = pd.read_csv(results)
+    df.insert(0, "optim.lr", [10 ** (-4 + 4 * ((i * 7) % 40) / 39) for i in range(40)])
+    df.to_csv(results, index=False)
+    figures = []
+    real_save = sweep_plots.save
+    monkeypatch.setattr(sweep_plots, "save", lambda fig, path: (figures.append(fig), real_save(fig, path)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sweep_plots.plot_final(results, "optim.lr", tmp_path / "final_vs_lr.png")
+    ax = figures[0].axes[0]
+    assert ax.get_xscale() == "log"
+    labels = [line.get_label() for line in ax.lines]
+    assert "each run" in labels and any(label.startswith("running median") for label in labels)
+    trend = next(line for line in ax.lines if line.get_label().startswith("running median"))
+    assert list(trend.get_xdata()) == sorted(trend.get_xdata())
+    assert not ax.collections                                   # no min-max bands between samples

@@ -181,6 +181,7 @@ def sentences(table, table_rows):
         return ["no group has a finished run yet"]
     best, br = table.groups[table.best], table_rows[table.best]
     n = len(best.finals)
+    _num = _figure_format(table)
     way = "lowest" if table.lower else "highest"
     out = [f"best by mean {table.metric} ({way}): {best.label}, {_num(br['mean'])} "
            f"(95% CI {_num(br['ci_low'])} to {_num(br['ci_high'])}, {n} run{'s' * (n != 1)})"]
@@ -213,7 +214,7 @@ def columns(table, table_rows):
 def cells(table, table_rows):
     """Each row as the display strings of `columns`."""
     out = []
-    fig = (lambda v: "-" if v is None else f"{v:.3f}") if not table.lower else _num   # accuracies
+    fig = _figure_format(table)
     for r in table_rows:
         done = r["mean"] is not None
         c = {k: _show(r[k]) for k in table.keys}
@@ -259,6 +260,11 @@ def as_csv_rows(table):
     table_rows = rows(table)
     keys = list(dict.fromkeys(k for r in table_rows for k in r))
     return keys, [["" if r.get(k) is None else r[k] for k in keys] for r in table_rows]
+
+
+def _figure_format(table):
+    """How the metric's values are shown: accuracies to three decimals (1.000), losses as _num."""
+    return (lambda v: "-" if v is None else f"{v:.3f}") if not table.lower else _num
 
 
 def _finite(v):

@@ -55,8 +55,13 @@ def plot_final(results_csv, key, path, title=None):
     rows = -(-(len(groups) + 1 + 2 * (seeds > 1) + 1) // ncol)
     fig, axes = figure((5.2 * len(panels), 4.3 + 0.22 * rows), 1, len(panels), squeeze=False)
     colors = _palette(len(groups), ordered=False) if len(groups) > 1 else [COLORS["train"]]
+    continuous = numeric and df[key].nunique() > 12   # a random search: each run its own value
+    if continuous:
+        groups, colors = [((), df)], [COLORS["train"]]
     for ax, col in zip(axes[0], panels):
-        for (gkey, g), color in zip(groups, colors):
+        if continuous:
+            _scatter_trend(ax, df[df["status"] == "completed"], key, col)
+        for (gkey, g), color in zip(groups if not continuous else [], colors):
             ok = g[g["status"] == "completed"]
             stats = ok.groupby(key)[col].agg(["mean", "min", "max"]).reindex(xs)
             gname = ", ".join(_label(k, v) for k, v in zip(keys, np.atleast_1d(gkey))) or "mean"
@@ -88,7 +93,7 @@ def plot_final(results_csv, key, path, title=None):
             if label not in labels:
                 handles.append(h)
                 labels.append(label)
-    if seeds > 1:  # what the band and the dots are
+    if seeds > 1 and not continuous:  # what the band and the dots are
         handles += [Patch(color=COLORS["base"], alpha=0.3, lw=0, label=f"min-max over {seeds} seeds"),
                     Line2D([], [], ls="", marker=".", ms=6, color=COLORS["base"], label="one seed")]
         labels += [h.get_label() for h in handles[-2:]]
@@ -97,6 +102,15 @@ def plot_final(results_csv, key, path, title=None):
     fig.suptitle((f"{title}: " if title else "") + f"final figures against {key}")
     save(fig, path)
     return Path(path)
+
+
+def _scatter_trend(ax, ok, key, col):
+    """A sampled key: each run a point on the key's own scale, and a running median."""
+    ok = ok.sort_values(key)
+    window = max(3, len(ok) // 8)
+    ax.plot(ok[key], ok[col], ".", color=COLORS["train"], alpha=0.6, ms=6, label="each run")
+    ax.plot(ok[key], ok[col].rolling(window, center=True, min_periods=1).median(), "-",
+            color=COLORS["val"], lw=1.8, label=f"running median of {window}")
 
 
 def _x_axis(ax, key, xs, numeric):

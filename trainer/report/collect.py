@@ -78,6 +78,18 @@ def swept_keys(sweep_dir):
         return []
 
 
+def sweep_params(sweep_dir):
+    """(method, {swept key: its spec: a list of values or {min, max, log, num}}) of a sweep
+    directory's sweep.toml (("grid", {}) when unreadable)."""
+    try:
+        data = tomlio.read(Path(sweep_dir) / SWEEP_FILE, "sweep")
+        table = data.get("sweep", {})
+        params = table.get("params", {})
+        return str(table.get("method", "grid")), params if isinstance(params, dict) else {}
+    except (OSError, ValueError, AttributeError):
+        return "grid", {}
+
+
 def read_summary(run):
     """The run's summary.json ({} when missing or unreadable), through RunDir's one reader."""
     return RunDir(run).read_summary() or {}

@@ -162,28 +162,6 @@ def _axis(values):
     return [str(v) for v in values], {"type": "category"}
 
 
-def final_vs(records, key, col, title=None):
-    """The final figure `col` against one swept key: each run a point, the mean a line."""
-    done = [r for r in records if final(r, col) is not None and r["config"].get(key) is not None]
-    by_value = {}
-    for r in done:
-        by_value.setdefault(r["config"][key], []).append(final(r, col))
-    keys = sorted(by_value, key=lambda v: (isinstance(v, str), v)) if by_value else []
-    xs, axis = _axis(keys)
-    px, _ = _axis([r["config"][key] for r in done])
-    traces = [{"x": px, "y": [final(r, col) for r in done], "mode": "markers", "name": "each run (seed)",
-               "text": [r["label"] for r in done], "marker": {"color": CATEGORY[0], "size": 7, "opacity": 0.6},
-               "hovertemplate": "%{text}<br>" + f"{key} %{{x}}<br>{col} %{{y:.4g}}<extra></extra>"},
-              {"x": xs, "y": [float(np.mean(by_value[k])) for k in keys], "mode": "lines+markers",
-               "name": "mean over seeds", "line": {"color": CATEGORY[1], "width": 2.5}}]
-    shapes, legend = _baseline_shapes(records, col)
-    positive = all(final(r, col) > 0 for r in done) and col in ("val_loss", "val_mse")
-    return {"data": traces + legend, "layout": {
-        "title": {"text": title or f"final {col} vs {key}"}, "xaxis": {"title": {"text": key}, **axis},
-        "yaxis": {"title": {"text": f"final {col}"}, "type": "log" if positive else "linear"},
-        "shapes": shapes, "hovermode": "closest"}}
-
-
 def parallel(records, keys, cols):
     """Parallel coordinates over the swept keys and the final figures, coloured by the last."""
     done = [r for r in records if all(final(r, c) is not None for c in cols)
@@ -245,14 +223,3 @@ def variance_explained(records, keys, col):
         between = sum(len(v) * (np.mean(v) - y.mean()) ** 2 for v in by.values())
         shares[k] = float(between / total)
     return shares, len(done), bool(use_log)
-
-
-def variance_chart(shares, col, used_log):
-    keys = sorted(shares, key=shares.get)
-    return {"data": [{"type": "bar", "orientation": "h", "y": keys, "x": [shares[k] for k in keys],
-                      "marker": {"color": CATEGORY[0]}, "name": "share of variance",
-                      "hovertemplate": "%{y}: %{x:.1%}<extra></extra>"}],
-            "layout": {"title": {"text": f"share of the variance of final {col}"
-                                         f"{' (log10)' if used_log else ''} explained by each key"},
-                       "xaxis": {"range": [0, 1], "tickformat": ".0%"},
-                       "yaxis": {"automargin": True}, "height": 120 + 40 * len(keys)}}

@@ -195,13 +195,24 @@ def build(records, sweeps, title, live, notes, images):
             records, groups, "val", column=metric, log=False, by=by)})
     sweep_info = None
     if swept and records:
+        from trainer.report import sweep_figures
+        method, params = "grid", {}
+        for sweep_dir in sweeps:
+            m, p = collect.sweep_params(sweep_dir)
+            method, params = (m if m == "random" else method), {**params, **p}
+        continuous = sweep_figures.continuous_keys(records, swept, method, params)
+        matter, n, used_log = sweep_figures.which_keys_matter(records, swept, mcol, continuous)
         for k in swept:
-            charts.append({"id": f"final-{k}", "spec": figures.final_vs(records, k, mcol)})
+            spec = params.get(k)
+            charts.append({"id": f"final-{k}", "spec": sweep_figures.final_vs(
+                records, k, mcol, [o for o in swept if o != k and o != "train.seed"], continuous,
+                log_drawn=isinstance(spec, dict) and bool(spec.get("log")), shares=matter["one-way"])})
         cols = ["val_loss", mcol] if mcol != "val_loss" and metric != "mse" else [mcol]
         charts.append({"id": "parallel", "spec": figures.parallel(records, swept, cols)})
-        shares, n, used_log = figures.variance_explained(records, swept, mcol)
-        charts.append({"id": "variance", "spec": figures.variance_chart(shares, mcol, used_log)})
-        sweep_info = {"keys": swept, "shares": shares, "n": n, "log": used_log, "metric": mcol}
+        charts.append({"id": "variance", "spec": sweep_figures.matter_chart(matter, mcol, used_log)})
+        sweep_info = {"keys": swept, "shares": matter["one-way"], "two_way": matter["two-way"],
+                      "rank": matter["rank"], "continuous": sorted(continuous), "n": n, "log": used_log,
+                      "metric": mcol}
     results = None
     if swept and records:   # the sweep's answer first: train table's rows, the same numbers
         from trainer.analysis import results_table

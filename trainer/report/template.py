@@ -125,10 +125,15 @@ D.charts.forEach(c => { const sweep = !c.id.startsWith('curve-');
   document.getElementById(sweep ? 'sweep' : 'curves').appendChild(div); plot(div, c.spec); });
 if (D.sweep) { document.getElementById('sweep-section').hidden = false;
   const s = D.sweep;
-  document.getElementById('variance-note').textContent = 'Share of variance: for each swept key alone, ' +
-    'the runs are grouped by its value and SS_between / SS_total of the final ' + s.metric +
-    (s.log ? ' (its log10, as it spans decades)' : '') + ' is computed over the ' + s.n + ' finished runs ' +
-    '(eta squared of a one-way analysis of variance; what no key explains is the seeds and interactions).'; }
+  document.getElementById('variance-note').textContent = 'Which keys matter, over the ' + s.n +
+    ' finished runs, for the final ' + s.metric + (s.log ? ' (its log10, as it spans decades)' : '') +
+    ': for each swept key alone, the runs are grouped by its value and SS_between / SS_total is its ' +
+    'share (eta squared of a one-way analysis of variance); for each pair of keys, the interaction\'s ' +
+    'share is the SS of the pair\'s cells less both one-way SS, over SS_total (what one key does ' +
+    'depends on the other); what no bar explains is the seeds.' +
+    (s.continuous.length ? ' ' + s.continuous.join(', ') + ' ' + (s.continuous.length > 1 ? 'were' : 'was') +
+     ' sampled from a range, so every run has its own value and a share would trivially be 100%: ' +
+     'its bar is the rank (Spearman) correlation with the final figure instead, from -1 to 1.' : ''); }
 
 // each run's section, filled when first opened
 const each = document.getElementById('each');
