@@ -207,3 +207,23 @@ def test_ls_csv_carries_the_baseline_verdict_the_target_and_the_keys_that_differ
     assert (first["beats_baseline"], first["target_epoch"], first["target_step"], first["optim.lr"]) == \
         ("True", "1", "10", "0.1")
     assert next(r for r in rows if r["name"] == "lr=0.1-seed=3")["target_epoch"] == ""   # not reached
+
+
+def test_a_sweep_with_a_target_carries_it_to_results_the_table_and_the_report(tmp_path):
+    from report_sweep import SWEEP
+    (tmp_path / "base.toml").write_text(TINY_SINE.replace("epochs = 1", "epochs = 2")
+                                        .replace("bptt = 10", "bptt = 10\ntarget = 10.0"))
+    (tmp_path / "sweep.toml").write_text(SWEEP)
+    runs = tmp_path / "runs"
+    result = invoke("sweep", tmp_path / "sweep.toml", "--runs-dir", runs, "--name", "s", "--workers", "1", "--quiet")
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(open(runs / "s" / "results.csv")))
+    assert [r["target_epoch"] for r in rows] == ["1"] * 4           # a loss of at most 10: at once
+    out = invoke("table", runs / "s").stdout
+    header, *lines = out.splitlines()
+    assert "reached target" in header and "median epochs to target" in header
+    rows = list(csv.DictReader(io.StringIO(invoke("table", runs / "s", "--csv").stdout)))
+    assert [(r["target_reached"], r["target_set"], r["target_median_epochs"]) for r in rows] == \
+        [("2", "2", "1.0")] * 2
+    text = (runs / "s" / "report" / "report.html").read_text()
+    assert '"id":"target-train.bptt"' in text

@@ -70,3 +70,12 @@ def test_a_random_search_key_is_continuous_drawn_on_its_log_scale_with_a_rank_co
     assert trend["x"] == sorted(trend["x"])                              # a trend, not a zigzag
     chart = sweep_figures.matter_chart(matter, "val_accuracy", False)
     assert any("rank correlation" in y for t in chart["data"] for y in t["y"])
+
+
+def test_epochs_to_target_against_a_key_counts_the_runs_that_missed_it():
+    records = [{"label": f"r{i}", "config": {"train.bptt": b}, "summary": {"target": t}}
+               for i, (b, t) in enumerate([(2, None), (2, {"epoch": 9}), (8, {"epoch": 3}), (8, {"epoch": 5})])]
+    spec = sweep_figures.target_vs(records, "train.bptt")
+    points, median = spec["data"]
+    assert points["y"] == [9, 3, 5] and median["x"] == [2, 8] and median["y"] == [9.0, 4.0]
+    assert "3 of 4 runs reached it; 1 did not" in spec["layout"]["title"]["text"]

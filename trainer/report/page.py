@@ -207,6 +207,9 @@ def build(records, sweeps, title, live, notes, images):
             charts.append({"id": f"final-{k}", "spec": sweep_figures.final_vs(
                 records, k, mcol, [o for o in swept if o != k and o != "train.seed"], continuous,
                 log_drawn=isinstance(spec, dict) and bool(spec.get("log")), shares=matter["one-way"])})
+        if any("target" in r["summary"] for r in records):   # train.target set: time to it
+            for k in swept:
+                charts.append({"id": f"target-{k}", "spec": sweep_figures.target_vs(records, k)})
         cols = ["val_loss", mcol] if mcol != "val_loss" and metric != "mse" else [mcol]
         charts.append({"id": "parallel", "spec": figures.parallel(records, swept, cols)})
         charts.append({"id": "variance", "spec": sweep_figures.matter_chart(matter, mcol, used_log)})

@@ -181,3 +181,30 @@ def _scatter(done, key, col, log_drawn, shapes, legend, yaxis):
         "title": {"text": f"final {col} vs {key} (sampled: each run a point)"},
         "xaxis": {"title": {"text": key + (" (log scale)" if log else "")}, "type": "log" if log else "linear"},
         "yaxis": yaxis, "shapes": shapes, "hovermode": "closest"}}
+
+
+def target_vs(records, key):
+    """Epochs to `train.target` against a swept key: each run that reached it a point, the
+    median a line; the runs that did not are counted in the title."""
+    def epoch(r):
+        t = r["summary"].get("target")
+        return t.get("epoch") if isinstance(t, dict) else None
+    with_target = [r for r in records if "target" in r["summary"] and r["config"].get(key) is not None]
+    reached = [r for r in with_target if epoch(r) is not None]
+    by_value = {}
+    for r in reached:
+        by_value.setdefault(r["config"][key], []).append(epoch(r))
+    values = sorted(by_value, key=lambda v: (isinstance(v, str), v))
+    xs, axis = _axis(values)
+    px, _ = _axis([r["config"][key] for r in reached])
+    missed = len(with_target) - len(reached)
+    return {"data": [
+        {"x": px, "y": [epoch(r) for r in reached], "mode": "markers", "name": "each run",
+         "text": [r["label"] for r in reached], "marker": {"color": CATEGORY[0], "size": 7, "opacity": 0.6},
+         "hovertemplate": "%{text}<br>" + f"{key} %{{x}}<br>epoch %{{y}}<extra></extra>"},
+        {"x": xs, "y": [float(np.median(by_value[v])) for v in values], "mode": "lines+markers",
+         "name": "median", "line": {"color": CATEGORY[1], "width": 2.5}}],
+        "layout": {"title": {"text": f"epochs to train.target vs {key} ({len(reached)} of "
+                                     f"{len(with_target)} runs reached it{'' if not missed else f'; {missed} did not'})"},
+                   "xaxis": {"title": {"text": key}, **axis}, "yaxis": {"title": {"text": "epochs to target"}},
+                   "hovermode": "closest"}}
