@@ -301,5 +301,4 @@ def _write_csv(entries):
 
 
 def _cell(v):
-    from trainer.errors import one_line
     return "" if v is None else one_line(v) if isinstance(v, str) else v

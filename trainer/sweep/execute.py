@@ -24,7 +24,7 @@ from trainer.sweep import results as sweep_results
 from trainer import tomlio
 from trainer.config import ConfigError
 from trainer.errors import describe
-from trainer.rundir import CHECKPOINT, RunDir, RunDirError, check_runs_dir
+from trainer.rundir import CHECKPOINT, CONFIG, RunDir, RunDirError, check_runs_dir
 from trainer.sweep.worker import BLAS_ENV, init_worker, run_into
 
 SWEEP_FILE = "sweep.toml"
@@ -79,9 +79,8 @@ def pending(points, sweep_dir):
 
 def check_same_config(run_path, point):
     """ConfigError when run_path holds a run of another config than the point's."""
-    if sweep_results.blocked(run_path) or not (run_path / "config.toml").is_file():
+    if sweep_results.blocked(run_path) or not (run_path / CONFIG).is_file():
         return
-    from trainer.rundir import RunDir
     old, problem = RunDir(run_path).read_flat_config()
     if problem:
         raise ConfigError(f"{run_path}: holds a run this sweep cannot check ({problem}); "
