@@ -6,9 +6,10 @@
 
 It calls `train sweep` (re-running resumes: finished runs are kept), then
 reads the sweep directory's results.csv and each run's metrics.csv and
-summary.json with pandas, prints a table of the final figures per swept value
-(mean, min, max over the sweep file's five seeds; how many beat the trivial
-baseline) and the BLAS kernel that ran, and writes docs/sweep-<name>.png.
+summary.json with pandas, draws docs/sweep-<name>.png, and prints `train table
+SWEEP --markdown` (the final figure per swept value over the sweep file's five
+seeds: mean, min-max, 95% interval, how many beat the trivial baseline) with the
+BLAS kernel that ran.
 """
 import argparse
 import json
@@ -22,7 +23,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from readme_io import ROOT, blas_kernel, mean_range, number, write_block  # noqa: E402
+from readme_io import ROOT, blas_kernel, write_block  # noqa: E402
 from trainer.rundir import METRICS, SUMMARY  # noqa: E402
 
 # the `train` of this interpreter's environment (a user runs it with that environment active)
@@ -98,21 +99,12 @@ def figure(spec, results, metrics, summaries, path):
     return stats
 
 
-def table(spec, results, baseline):
-    """Markdown: per swept value, the final metric's mean (min-max) and the seeds beating the baseline."""
-    key, metric = spec["key"], spec["metric"]
-    lower = metric.endswith(("loss", "mse"))
-    fmt = number if lower else "{:.3f}"
-    n = results.groupby(key).size().max()
-    lines = [f"| {key.split('.')[-1]} | final {metric.replace('_', ' ')}, mean (min-max) of {n} seeds "
-             f"| beats the baseline ({number(baseline) if lower else fmt.format(baseline)}) |", "| --- | --- | --- |"]
-    for value, group in results.groupby(key):
-        done = group[group["status"] == "completed"][metric]
-        better = (done < baseline) if lower else (done > baseline)
-        others = group[group["status"] != "completed"]["status"].value_counts()
-        extra = "".join(f", {k} of {len(group)} {s}" for s, k in others.items())
-        lines.append(f"| {value:g} | {mean_range(done, fmt)}{extra} | {int(better.sum())} of {len(group)} |")
-    return "\n".join(lines)
+def table(sweep_dir):
+    """The table a user gets: `train table SWEEP --markdown` (per swept value: runs, the final
+    metric's mean, min-max and 95% interval, k of n beating the baseline, and the sentences)."""
+    out = subprocess.run([TRAIN, "table", str(sweep_dir), "--markdown"], check=True, capture_output=True,
+                         text=True).stdout
+    return out.strip()
 
 
 def main():
@@ -133,7 +125,7 @@ def main():
     print(stats.to_string(float_format=lambda x: f"{x:.4g}"))
     print(f"baseline {spec['metric']}: {baseline:.4g}; statuses: "
           f"{results['status'].value_counts().to_dict()}; figure: {out}")
-    text = table(spec, results, baseline) + f"\n\n(BLAS kernel that ran: {blas_kernel()}.)"
+    text = table(sweep_dir) + f"\n\n(BLAS kernel that ran: {blas_kernel()}.)"
     print(text)
     if args.write_readme:
         write_block(f"experiment-{args.name}", text)
