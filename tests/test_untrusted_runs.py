@@ -253,3 +253,13 @@ def test_a_nul_byte_in_a_sweeps_base_is_one_line(tmp_path):
 def test_eval_describes_a_hand_edited_env_without_a_traceback(env):
     from trainer.provenance import describe
     assert all(isinstance(line, str) for line in describe(env))
+
+
+def test_a_single_named_run_that_is_unreadable_is_one_line_and_exit_2(one_run, tmp_path):
+    (one_run / "a" / "summary.json").write_text('{"status": "completed", "wall_s": "12"}')
+    for args in (("ls", one_run / "a"), ("report", one_run / "a", "--out", tmp_path / "rep")):
+        result = invoke(*args)
+        assert result.exit_code == 2 and "wall_s is text" in result.stderr
+        assert len(result.stderr.splitlines()) == 1
+    assert not (tmp_path / "rep").exists()
+    assert invoke("ls", one_run).exit_code == 0               # among others: listed, not refused

@@ -54,6 +54,19 @@ def check_out(paths, out, option):
             fail(f"{option}: {out} is a folder this command reads; choose another (default: reports/...)")
 
 
+def _refuse_one_unreadable_run(paths):
+    """A single run named on the command line whose summary.json or config.toml cannot be
+    read: one line and exit 2 (among several runs it is listed as unreadable instead)."""
+    from trainer.report.collect import is_run, is_sweep
+    from trainer.rundir import RunDir
+    if len(paths) == 1 and is_run(paths[0]) and not is_sweep(paths[0]):
+        rd = RunDir(paths[0])
+        problem = rd.read_flat_config()[1]
+        summary = rd.read_summary() or {}
+        if problem or summary.get("status") == "unreadable":
+            fail(problem or summary["error"])
+
+
 def write_report(paths, out, option, title=None):
     """Write the report folder or fail in one line; returns the page's path."""
     from trainer.report.page import Report
@@ -90,6 +103,7 @@ def report_cmd(paths, out, open_it):
     option = f"--out {out}" if out else "the default report folder"
     if out:
         check_out(paths, out, option)
+    _refuse_one_unreadable_run(paths)
     page = write_report(paths, out or default_out(paths), option)
     click.echo(one_line(page))
     if open_it:
@@ -139,6 +153,8 @@ def ls_cmd(directory, sort_key, where, as_csv, expand):
         tops = [root] if is_run(root) else []
         subs = sorted(d for d in root.iterdir() if d.is_dir() and is_run(d)) if is_sweep(root) else []
         entries += [_run_row(d, d.name) for d in tops + subs]
+        if tops and not subs and entries[0].get("error"):   # the one run named is unreadable
+            fail(entries[0]["error"])
     else:
         for d in sorted(p for p in root.iterdir() if p.is_dir() and not p.is_symlink()):
             if is_sweep(d):
