@@ -263,3 +263,15 @@ def test_a_single_named_run_that_is_unreadable_is_one_line_and_exit_2(one_run, t
         assert len(result.stderr.splitlines()) == 1
     assert not (tmp_path / "rep").exists()
     assert invoke("ls", one_run).exit_code == 0               # among others: listed, not refused
+
+
+# -- a completed run is done (issue 22, item 11) ----------------------------------------------------
+
+def test_resume_of_a_completed_run_whose_checkpoint_was_deleted_changes_nothing(one_run):
+    run = one_run / "a"
+    (run / "checkpoint.npz").unlink()
+    before = {p.name: p.read_bytes() for p in run.iterdir() if p.is_file()}
+    for args in ((), ("--epochs", "3")):
+        result = invoke("resume", run, *args)
+        assert result.exit_code == 0 and "completed, but its checkpoint.npz is missing" in result.stderr
+    assert {p.name: p.read_bytes() for p in run.iterdir() if p.is_file()} == before

@@ -80,6 +80,11 @@ def prepare_resume(run_dir, epochs=None):
     if run_dir.file(CHECKPOINT).exists():
         arrays = checkpoint.read(run_dir.file(CHECKPOINT), setup, resuming=True)
         pos, rows = checkpoint.unpack(arrays, setup.model, setup.optimizer, setup.streams, where)
+    elif (run_dir.read_summary() or {}).get("status") == "completed":
+        # done, and its checkpoint gone (deleted by hand): retraining would rewrite the record
+        raise NothingToResume(f"{run_dir.path}: completed, but its {CHECKPOINT} is missing; nothing "
+                              f"to resume (train --config {run_dir.file(CONFIG)} trains it again "
+                              "into a new run)")
     else:  # stopped before its first checkpoint: start over
         pos, rows = Position(), 0
     if epochs is not None and epochs < pos.epoch:
