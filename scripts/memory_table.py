@@ -6,8 +6,8 @@ copy (delays 10, 20, 50), five seeds each, against the tasks' trivial baselines.
     python scripts/memory_table.py --workers 2 --runs-dir runs
 
 It runs `train sweep` on configs/sweep-memory-{adding,copy}{,-irnn}.toml into
-RUNS_DIR/memory-* (running again resumes: finished runs are kept), then reads
-each sweep's results.csv with pandas. About 15 minutes on 2 cores.
+RUNS_DIR/memory-* (running again resumes: finished runs are kept), then tables
+each with `train table --csv --by KEY,model.cell`. About 15 minutes on 2 cores.
 """
 import argparse
 import subprocess
@@ -23,6 +23,9 @@ CELLS = ["rnn", "irnn", "lstm", "gru"]
 
 
 def run_sweeps(runs_dir, workers):
+    """Run the four sweeps and table each with `train table --csv` (the numbers a user gets),
+    grouped by the setting and the cell; one frame of all groups."""
+    import io
     frames = []
     for task, key, metric, variant in SWEEPS:
         name = f"memory-{task}{variant}"
@@ -32,29 +35,38 @@ def run_sweeps(runs_dir, workers):
             cmd += ["--workers", str(workers)]
         print("$", " ".join(cmd[2:]), file=sys.stderr)
         subprocess.run(cmd, check=True)
-        df = pd.read_csv(Path(runs_dir) / name / "results.csv")
-        df["task"], df["setting"], df["metric"] = task, df[key], df[metric]
+        sweep = Path(runs_dir) / name
+        table = subprocess.run([sys.executable, "-m", "trainer", "table", str(sweep), "--csv",
+                                "--by", f"{key},model.cell"], check=True, capture_output=True, text=True).stdout
+        df = pd.read_csv(io.StringIO(table))
+        df["task"], df["setting"] = task, df[key]
         df["cell"] = "irnn" if variant else df["model.cell"]
-        frames.append(df[["task", "setting", "cell", "seed", "status", "metric", "baseline_val_loss",
-                          "wall_s", "run_dir"]])
+        results = pd.read_csv(sweep / "results.csv")
+        df["baseline"] = results[f"baseline_{metric}"].mean()
+        df["wall_s"] = results["wall_s"].sum() / len(df)
+        frames.append(df)
     return pd.concat(frames, ignore_index=True)
 
 
 def table(df):
-    """Markdown: one row per task and length, one column per cell: mean (min-max) over seeds."""
+    """Markdown: one row per task and length, one column per cell: the mean (min-max) over
+    seeds and how many beat the baseline, from `train table`."""
     lines = ["| task | " + " | ".join(CELLS) + " | baseline |", "| --- " * (len(CELLS) + 2) + "|"]
     for (task, setting), group in df.groupby(["task", "setting"], sort=True):
         what = "MSE" if task == "adding" else "accuracy"
         label = f"{task}, {'length' if task == 'adding' else 'delay'} {setting} ({what})"
         cells = []
         for cell in CELLS:
-            runs = group[group["cell"] == cell]
-            g = runs[runs["status"] == "completed"]["metric"]
-            text = f"{g.mean():.2g} ({g.min():.2g}-{g.max():.2g})" if len(g) else "-"
-            others = runs[runs["status"] != "completed"]["status"].value_counts()
-            cells.append(", ".join([text] + [f"{n} of {len(runs)} {s}" for s, n in others.items()]))
-        base = group["baseline_val_loss"].mean() if task == "adding" else 1 / 8
-        lines.append(f"| {label} | " + " | ".join(cells) + f" | {base:.3f} |")
+            row = group[group["cell"] == cell]
+            if not len(row) or pd.isna(row["mean"].iloc[0]):
+                cells.append("-")
+                continue
+            r = row.iloc[0]
+            text = f"{r['mean']:.2g} ({r['min']:.2g}-{r['max']:.2g}), {int(r['beat_baseline'])} of {int(r['runs'])}"
+            if r["finished"] < r["runs"]:
+                text += f" ({int(r['runs'] - r['finished'])} not completed)"
+            cells.append(text)
+        lines.append(f"| {label} | " + " | ".join(cells) + f" | {group['baseline'].mean():.3f} |")
     return "\n".join(lines)
 
 

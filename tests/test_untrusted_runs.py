@@ -82,12 +82,13 @@ def test_the_hostile_report_runs_no_planted_script_in_a_real_browser(hostile, tm
     # and a script planted in the page itself is refused by its Content-Security-Policy
     planted = tmp_path / "rep" / "planted.html"
     planted.write_text(page_path.read_text().replace("</body>", "<script>window.__pwn=3</script></body>"))
-    errors = []
+    errors, requests = [], []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
             page = browser.new_page()
             page.on("pageerror", lambda e: errors.append(str(e)))
+            page.on("request", lambda r: requests.append(r.url))
             page.goto(page_path.resolve().as_uri())
             wait_until(page, "document.querySelectorAll('.chart[data-rendered]').length >= 2")
             assert page.locator("#runs tbody tr").count() == 8          # every run has its row
@@ -104,6 +105,8 @@ def test_the_hostile_report_runs_no_planted_script_in_a_real_browser(hostile, tm
         finally:
             browser.close()
     assert errors == []
+    folder = (tmp_path / "rep").resolve().as_uri()
+    assert requests and all(u.startswith(folder) for u in requests), requests   # nothing left the folder
 
 
 def test_a_summary_is_written_as_strict_json_with_the_non_finite_figures_named(tmp_path):
