@@ -278,3 +278,31 @@ def test_resume_of_a_completed_run_whose_checkpoint_was_deleted_changes_nothing(
         result = invoke("resume", run, *args)
         assert result.exit_code == 0 and "completed, but its checkpoint.npz is missing" in result.stderr
     assert {p.name: p.read_bytes() for p in run.iterdir() if p.is_file()} == before
+
+
+# -- a full disk in a sweep (issue 22, item 10) -----------------------------------------------------
+
+def test_a_sweep_whose_disk_fills_ends_in_one_line_and_finishes_on_rerun(tmp_path, monkeypatch):
+    import errno
+    import trainer.sweep.results as sweep_results
+    (tmp_path / "base.toml").write_text(TINY_SINE)
+    (tmp_path / "s.toml").write_text('base = "base.toml"\n[sweep]\nseeds = [0, 1]\n')
+    real, calls = sweep_results.atomic_write_text, []
+
+    def filling(path, text):
+        calls.append(path)
+        if len(calls) == 2:   # results.csv after the first run lands: the disk is full
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        return real(path, text)
+
+    monkeypatch.setattr(sweep_results, "atomic_write_text", filling)
+    args = ("sweep", tmp_path / "s.toml", "--runs-dir", tmp_path / "runs", "--name", "s", "--workers", "1",
+            "--quiet")
+    result = CliRunner().invoke(main, [str(a) for a in args])
+    assert result.exit_code == 1, result.output
+    line, = result.stderr.splitlines()
+    assert "No space left on device" in line and "--name s to finish" in line
+    monkeypatch.setattr(sweep_results, "atomic_write_text", real)
+    result = CliRunner().invoke(main, [str(a) for a in args])
+    assert result.exit_code == 0, result.output
+    assert len((tmp_path / "runs" / "s" / "results.csv").read_text().splitlines()) == 3

@@ -116,7 +116,14 @@ def sweep_cmd(sweep_file, workers, scheduler, name, runs_dir, dry_run, run_figur
         progress.close()
         fail(str(e))
     except Exception as e:
+        from trainer.rundir import is_disk_full
         from trainer.sweep.dask_cluster import SchedulerLost
+        if isinstance(e, OSError) and is_disk_full(e):   # the runs done so far stay, with results
+            progress.close()
+            left = len(sweep_run.pending(points, sweep_dir))
+            fail(f"{e.filename or sweep_dir}: {e.strerror or e}: the sweep stopped with "
+                 f"{len(points) - left} of {len(points)} runs done; free space and run the same "
+                 f"command with --name {sweep_dir.name} to finish", EXIT_FAILED_RUNS)
         if not isinstance(e, SchedulerLost):
             raise
         progress.close()
