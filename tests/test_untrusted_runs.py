@@ -306,3 +306,16 @@ def test_a_sweep_whose_disk_fills_ends_in_one_line_and_finishes_on_rerun(tmp_pat
     result = CliRunner().invoke(main, [str(a) for a in args])
     assert result.exit_code == 0, result.output
     assert len((tmp_path / "runs" / "s" / "results.csv").read_text().splitlines()) == 3
+
+
+def test_a_report_onto_a_full_disk_is_one_line_and_leaves_no_partial_folder(one_run, tmp_path, monkeypatch):
+    import errno
+    import trainer.report.page as page
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(page, "_copy_images", full)   # after plotly.min.js is written
+    result = invoke("report", one_run, "--out", tmp_path / "rep")
+    assert result.exit_code == 1 and "No space left on device" in result.stderr
+    assert len(result.stderr.splitlines()) == 1 and not (tmp_path / "rep").exists()

@@ -80,10 +80,17 @@ def write_report(paths, out, option, title=None):
         fail("no runs to report: " + "; ".join(notes))
     for note in notes:
         click.echo(f"note: {one_line(note)}", err=True)   # notes name paths: escaped
+    new = not out.exists()
     try:
         page, _ = report.write()
     except OSError as e:
-        fail(f"{option}: cannot write the report into {out} ({e.strerror or e})")
+        if new:   # nothing partial left behind: a folder this call made goes again
+            import shutil
+            shutil.rmtree(out, ignore_errors=True)
+        from trainer.cli.common import EXIT_FAILED
+        from trainer.rundir import is_disk_full
+        fail(f"{option}: cannot write the report into {out} ({e.strerror or e})"
+             + ("; nothing was left there" if new else ""), EXIT_FAILED if is_disk_full(e) else 2)
     return page
 
 
