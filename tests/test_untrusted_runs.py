@@ -319,3 +319,10 @@ def test_a_report_onto_a_full_disk_is_one_line_and_leaves_no_partial_folder(one_
     result = invoke("report", one_run, "--out", tmp_path / "rep")
     assert result.exit_code == 1 and "No space left on device" in result.stderr
     assert len(result.stderr.splitlines()) == 1 and not (tmp_path / "rep").exists()
+
+
+@pytest.mark.parametrize("temperature", ["nan", "inf"])
+def test_generate_refuses_a_temperature_that_is_not_finite_in_one_line(one_run, temperature):
+    result = invoke("generate", one_run / "a", "--temperature", temperature, "--steps", "5")
+    assert result.exit_code == 2 and "--temperature" in result.stderr and len(result.stderr.splitlines()) == 1
+    assert not (one_run / "a" / "generated.csv").exists()

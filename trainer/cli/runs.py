@@ -308,8 +308,11 @@ def generate_cmd(run_dir, steps, which, temperature, out):
       train generate runs/sine-20261121-120000-ab12 --steps 500
       train generate runs/counting-20261121-120000-ab12 --temperature 1.0 --out sample.txt
     """
+    import math
     from pathlib import Path
     from trainer.evaluate import generate
+    if not math.isfinite(temperature):   # click's range lets NaN through; sampling would fail on it
+        fail(f"--temperature {temperature}: expected a finite number >= 0 (0: the most likely token)")
     rd, setup, which = _load_run(run_dir, which)
     task = setup.task
     if out is None or _inside(Path(out), rd.path):   # writing into the run: be its one writer
