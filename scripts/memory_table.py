@@ -42,7 +42,7 @@ def run_sweeps(runs_dir, workers):
         df["task"], df["setting"] = task, df[key]
         df["cell"] = "irnn" if variant else df["model.cell"]
         results = pd.read_csv(sweep / "results.csv")
-        df["baseline"] = results[f"baseline_{metric}"].mean()
+        df["baseline"] = df[key].map(results.groupby(key)[f"baseline_{metric}"].mean())
         df["wall_s"] = results["wall_s"].sum() / len(df)
         frames.append(df)
     return pd.concat(frames, ignore_index=True)
@@ -80,7 +80,7 @@ def main():
     text = table(df)
     minutes = df["wall_s"].sum() / 60
     print(text)
-    print(f"\n{len(df)} runs, {minutes:.1f} min of training in all", file=sys.stderr)
+    print(f"\n{int(df['runs'].sum())} runs, {minutes:.1f} min of training in all", file=sys.stderr)
     text += f"\n\n(BLAS kernel that ran: {blas_kernel()}.)"
     if args.write_readme:
         write_block("memory-table", text)
