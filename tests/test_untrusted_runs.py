@@ -326,3 +326,16 @@ def test_generate_refuses_a_temperature_that_is_not_finite_in_one_line(one_run, 
     result = invoke("generate", one_run / "a", "--temperature", temperature, "--steps", "5")
     assert result.exit_code == 2 and "--temperature" in result.stderr and len(result.stderr.splitlines()) == 1
     assert not (one_run / "a" / "generated.csv").exists()
+
+
+def test_train_report_of_a_sweep_with_no_finished_run_yet_writes_its_page(tmp_path):
+    """Issue 22, case 9: `train report` beside a starting sweep said "no runs to report" (exit 2)
+    while the sweep's own live report showed the page; both now write it."""
+    sweep = tmp_path / "s"
+    sweep.mkdir()
+    (sweep / "sweep.toml").write_text('base = "x.toml"\n[sweep]\nseeds = [0]\n')
+    result = invoke("report", sweep)
+    assert result.exit_code == 0, result.output
+    text = (sweep / "report" / "report.html").read_text()
+    assert '"state":"no runs yet"' in text
+    assert invoke("report", tmp_path / "nothing").exit_code == 2     # no sweep and no runs: refused

@@ -75,8 +75,8 @@ def write_report(paths, out, option, title=None):
         fail(f"{option}: {out} exists and is not a directory")
     report = Report(paths, out, title)
     from trainer.report.collect import find_runs
-    runs, notes, _ = find_runs(paths)
-    if not runs:
+    runs, notes, sweeps = find_runs(paths)
+    if not runs and not sweeps:   # a sweep with no finished run yet gets its page ("no runs yet")
         fail("no runs to report: " + "; ".join(notes))
     for note in notes:
         click.echo(f"note: {one_line(note)}", err=True)   # notes name paths: escaped

@@ -161,6 +161,8 @@ def state(records, sweeps, live):
         ages = [time.time() - r["mtime"] for r in records if r["summary"].get("status") == "running" and r["mtime"]]
         ago = f", last update {min(ages):.0f} s before this report" if ages else ""
         return f"still going ({running} running{ago}): {text}", True
+    if not records:   # a sweep that has not finished a run yet: nothing to call finished
+        return text, False
     return f"finished: {text}", False
 
 
