@@ -181,10 +181,10 @@ def sentences(table, table_rows):
         return ["no group has a finished run yet"]
     best, br = table.groups[table.best], table_rows[table.best]
     n = len(best.finals)
-    _num = _figure_format(table)
+    fig = _figure_format(table)
     way = "lowest" if table.lower else "highest"
-    out = [f"best by mean {table.metric} ({way}): {best.label}, {_num(br['mean'])} "
-           f"(95% CI {_num(br['ci_low'])} to {_num(br['ci_high'])}, {n} run{'s' * (n != 1)})"]
+    out = [f"best by mean {table.metric} ({way}): {best.label}, {fig(br['mean'])} "
+           f"(95% CI {fig(br['ci_low'])} to {fig(br['ci_high'])}, {n} run{'s' * (n != 1)})"]
     close = [(g, r) for i, (g, r) in enumerate(zip(table.groups, table_rows))
              if i != table.best and r["mean"] is not None
              and r["ci_low"] <= br["ci_high"] and br["ci_low"] <= r["ci_high"]]
