@@ -13,9 +13,9 @@ KEYS = {
 check = episode_check
 
 
-def sample(rng, n, length):
+def sample(rng, n, length, combine=np.add):
     """n sequences of (value ~ U[0,1], marker) with one marker in each half; the target at the
-    last step is the sum of the two marked values."""
+    last step is combine(first marked value, second): their sum (multiplication: product)."""
     values = rng.uniform(0.0, 1.0, (n, length))
     half = length // 2
     rows = np.arange(n)
@@ -25,7 +25,7 @@ def sample(rng, n, length):
     marker[rows, second] = 1.0
     x = np.stack([values, marker], axis=-1)                  # (n, T, 2)
     y = np.zeros((n, length, 1))
-    y[:, -1, 0] = values[rows, first] + values[rows, second]
+    y[:, -1, 0] = combine(values[rows, first], values[rows, second])
     mask = np.zeros((n, length))
     mask[:, -1] = 1.0
     return Batch(x, y, mask, mask)

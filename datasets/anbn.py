@@ -5,7 +5,7 @@ Input tokens: 0 S, 1 a, 2 b, 3 T (padding). Output labels (sigmoid each): a, b, 
 """
 import numpy as np
 
-from datasets.base import Batch, EpisodeTask, Key, sequences_right
+from datasets.base import Batch, EpisodeTask, Key, memoryless_probabilities, memoryless_scores
 
 METRIC = "string_accuracy"
 S, A, B, T = 0, 1, 2, 3
@@ -53,36 +53,19 @@ def make(cfg, rng):
     train_len, val_len = 2 * n_max + 1, 2 * n_test + 1
     val = strings(range(n_min, n_max + 1), n_min, val_len)
     extra = {"long": strings(range(n_max + 1, n_test + 1), n_min, val_len)} if n_test > n_max else {}
-    p = _memoryless_probabilities(val)
-    loss, acc = _memoryless_scores(p, val)
+    # it never predicts the closing T (a b is followed by another b more often than by T), so
+    # it gets no string right
+    p = memoryless_probabilities(val, 4)
+    loss, acc = memoryless_scores(p, val)
     baseline = {"train_loss": loss, "val_loss": loss, "val_string_accuracy": acc}
     if extra:
-        baseline["val_long_string_accuracy"] = _memoryless_scores(p, extra["long"])[1]
+        baseline["val_long_string_accuracy"] = memoryless_scores(p, extra["long"])[1]
     return EpisodeTask(
         "anbn", "multilabel", METRIC, input_tokens=True, input_dim=4, output_dim=3,
         length=train_len, train_size=cfg["train_size"],
         sample=lambda r, n: strings(r.integers(n_min, n_max + 1, n), n_min, train_len),
         val=val, extra_val=extra, baseline=baseline,
         baseline_name="legal-symbol frequencies given the current symbol (no counting)")
-
-
-def _memoryless_probabilities(batch):
-    """How often each next symbol is legal, given only the current symbol: (4 symbols, 3 labels)."""
-    m = batch.mask > 0
-    x, y = batch.x[m], batch.y[m]
-    return np.stack([y[x == s].mean(axis=0) if (x == s).any() else np.zeros(3) for s in (S, A, B, T)])
-
-
-def _memoryless_scores(p, batch):
-    """Binary cross-entropy and string accuracy of predicting p[current symbol] at every step.
-
-    It never predicts the closing T (a b is followed by another b more often than
-    by T), so it gets no string right."""
-    probs = np.clip(p[batch.x], 1e-7, 1 - 1e-7)           # (N, T, 3)
-    m = batch.mask
-    bce = -(batch.y * np.log(probs) + (1 - batch.y) * np.log(1 - probs)).mean(axis=2)
-    loss = float((bce * m).sum() / m.sum())
-    return loss, float(np.mean(sequences_right(probs > 0.5, batch.y, m)))
 
 
 def footprint(cfg):

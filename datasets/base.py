@@ -129,6 +129,24 @@ def sequences_right(predicted, y, mask=None):
     return ~wrong.any(axis=1)
 
 
+def memoryless_probabilities(batch, symbols):
+    """How often each label is legal, given only the current input token: (symbols, labels).
+    The trivial baseline of a multilabel next-symbol task (aⁿbⁿ, Reber): no memory at all."""
+    m = batch.mask > 0
+    x, y = batch.x[m], batch.y[m]
+    return np.stack([y[x == s].mean(axis=0) if (x == s).any() else np.zeros(y.shape[-1])
+                     for s in range(symbols)])
+
+
+def memoryless_scores(p, batch):
+    """Binary cross-entropy and string accuracy of predicting p[current token] at every step."""
+    probs = np.clip(p[batch.x], 1e-7, 1 - 1e-7)           # (N, T, labels)
+    m = batch.mask
+    bce = -(batch.y * np.log(probs) + (1 - batch.y) * np.log(1 - probs)).mean(axis=2)
+    loss = float((bce * m).sum() / m.sum())
+    return loss, float(np.mean(sequences_right(probs > 0.5, batch.y, m)))
+
+
 def stream_check(cfg):
     """A stream task's training data must hold at least one window in every row."""
     length, rows, bptt = cfg["task"]["length"], cfg["train"]["batch_size"], cfg["train"]["bptt"]

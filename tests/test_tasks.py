@@ -107,3 +107,69 @@ def test_a_string_is_right_only_if_every_scored_step_has_every_label_right():
     model = SequenceModel([], TimeSigmoidWithLoss(), "multilabel", rnn=None)
     model.ys = logits
     assert model.score(y, mask) == (2.0, 3.0)
+
+
+def test_temporal_order_6a_classes_the_order_of_x_and_y_read_at_e():
+    t = task("temporal_order", variant="6a", length=100, spread=10, val_size=50)
+    b = t.sample(np.random.default_rng(4), 300)
+    assert b.x.shape == (300, 110) and t.output_dim == 4
+    ends = b.mask.argmax(axis=1)
+    assert b.mask.sum() == 300 and ends.min() >= 99 and ends.max() <= 109
+    rows = np.arange(300)
+    assert np.all(b.x[:, 0] == 6) and np.all(b.x[rows, ends] == 7)
+    assert all(np.all(row[e + 1:] == 8) for row, e in zip(b.x, ends))
+    # X or Y only in the paper's windows [10, 20] and [50, 60]
+    marked = (b.x == 4) | (b.x == 5)
+    assert np.all(marked.sum(axis=1) == 2)
+    assert np.all(marked[:, 10:21].sum(1) == 1) and np.all(marked[:, 50:61].sum(1) == 1)
+    order = [tuple(row[m]) for row, m in zip(b.x, marked)]
+    expect = {(4, 4): 0, (4, 5): 1, (5, 4): 2, (5, 5): 3}       # XX, XY, YX, YY
+    np.testing.assert_array_equal(b.y[rows, ends], [expect[o] for o in order])
+    assert t.baseline["val_accuracy"] == 0.25 and t.baseline["val_loss"] == pytest.approx(np.log(4))
+
+
+def test_temporal_order_6b_has_three_points_and_eight_classes():
+    t = task("temporal_order", variant="6b", length=100, spread=0, val_size=20)
+    b = t.sample(np.random.default_rng(5), 200)
+    marked = (b.x == 4) | (b.x == 5)
+    assert np.all(b.mask[:, 99] == 1) and t.output_dim == 8
+    for first, last in ((10, 20), (33, 43), (66, 76)):
+        assert np.all(marked[:, first:last + 1].sum(1) == 1)
+    assert np.all(marked.sum(1) == 3)
+    bits = [(row[m] - 4) for row, m in zip(b.x, marked)]
+    np.testing.assert_array_equal(b.y[:, 99], [4 * u + 2 * v + w for u, v, w in bits])
+
+
+def test_reber_next_symbol_sets_of_a_hand_worked_string():
+    from datasets import reber
+    # B T | B P V V E | T E: the inner string BPVVE, embedded in T
+    tokens = [0, 1, 0, 2, 5, 5, 6, 1, 6]
+    sets = reber.legal_next(tokens)
+    as_letters = ["".join(reber.SYMBOLS[i] for i in np.flatnonzero(row)) for row in sets]
+    assert as_letters == ["TP", "B", "TP", "TV", "PV", "E", "T", "E"]
+
+
+def test_reber_strings_follow_the_grammar_and_repeat_the_outer_letter():
+    from datasets import reber
+    t = task("reber", max_length=20, val_size=40)
+    b = t.sample(np.random.default_rng(6), 200)
+    lengths = b.mask.sum(axis=1).astype(int) + 1
+    assert b.x.shape == (200, 20) and lengths.min() >= 9 and lengths.max() <= 20
+    for row, n, labels in zip(b.x, lengths, b.y):
+        tokens = list(row[:n])
+        assert tokens[0] == 0 and tokens[-1] == 6 and tokens[1] == tokens[-2] in (1, 2)
+        assert np.all(row[n:] == 7)
+        for k in range(1, n):              # every symbol is one the previous step allowed
+            assert labels[k - 1, tokens[k]] == 1
+    # the baseline without memory cannot know the repeated letter: no string right
+    assert t.baseline["val_string_accuracy"] == 0.0 and t.baseline["val_loss"] > 0
+
+
+def test_multiplication_multiplies_the_marked_values():
+    t = task("multiplication", length=30, val_size=5000)
+    b = t.sample(np.random.default_rng(7), 64)
+    marker = b.x[..., 1]
+    assert np.all(marker[:, :15].sum(1) == 1) and np.all(marker[:, 15:].sum(1) == 1)
+    marked = np.where(marker > 0, b.x[..., 0], 1.0)
+    np.testing.assert_allclose(b.y[:, -1, 0], marked.prod(axis=1))
+    assert t.baseline["val_mse"] == pytest.approx(7 / 144, abs=0.01)   # always 1/4: Var(XY)
