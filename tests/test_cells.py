@@ -1,11 +1,11 @@
-"""TimeLSTM and TimeGRU: float64 gradient checks, a per-step reference, stateful carry, dtypes."""
+"""TimeLSTM, TimePeepholeLSTM and TimeGRU: float64 gradient checks, a per-step reference, stateful carry, dtypes."""
 import warnings
 
 import numpy as np
 import pytest
 
 from trainer.checks.numeric import assert_close, numerical_grad
-from trainer.layers import TimeGRU, TimeLSTM
+from trainer.layers import TimeGRU, TimeLSTM, TimePeepholeLSTM
 
 
 def sigmoid(x):
@@ -21,6 +21,21 @@ def lstm_reference(xs, Wx, Wh, b, h, c):
         f, g = sigmoid(a[:, :H]), np.tanh(a[:, H:2 * H])
         i, o = sigmoid(a[:, 2 * H:3 * H]), sigmoid(a[:, 3 * H:])
         c = f * c + g * i
+        h = o * np.tanh(c)
+        hs.append(h)
+    return np.stack(hs, axis=1), (h, c)
+
+
+def peephole_reference(xs, Wx, Wh, b, p, h, c):
+    """The peephole LSTM (Gers, Schraudolph & Schmidhuber 2002), one step at a time."""
+    H = Wh.shape[0]
+    hs = []
+    for t in range(xs.shape[1]):
+        a = xs[:, t] @ Wx + h @ Wh + b
+        f = sigmoid(a[:, :H] + p[:H] * c)
+        i = sigmoid(a[:, 2 * H:3 * H] + p[H:2 * H] * c)
+        c = f * c + np.tanh(a[:, H:2 * H]) * i
+        o = sigmoid(a[:, 3 * H:] + p[2 * H:] * c)
         h = o * np.tanh(c)
         hs.append(h)
     return np.stack(hs, axis=1), (h, c)
@@ -42,6 +57,7 @@ def gru_reference(xs, Wx, Wh, b, h):
 
 # layer class, gate blocks, reference, names of the carried state
 CELLS = {"lstm": (TimeLSTM, 4, lstm_reference, ("h", "c")),
+         "peephole": (TimePeepholeLSTM, 4, peephole_reference, ("h", "c")),
          "gru": (TimeGRU, 3, gru_reference, ("h",))}
 
 
@@ -50,7 +66,10 @@ def make(cell, rng, D=3, H=4, stateful=False, dtype=np.float64):
     Wx = rng.standard_normal((D, k * H)) / np.sqrt(D)
     Wh = rng.standard_normal((H, k * H)) / np.sqrt(H)
     b = rng.standard_normal(k * H) * 0.3
-    return cls(Wx.astype(dtype), Wh.astype(dtype), b.astype(dtype), stateful=stateful)
+    layer = cls(Wx.astype(dtype), Wh.astype(dtype), b.astype(dtype), stateful=stateful)
+    if cls is TimePeepholeLSTM:    # peepholes that matter (they start at zero)
+        layer.params[3][...] = rng.standard_normal(3 * H) * 0.5
+    return layer
 
 
 def states(cell, rng, N, H):
@@ -200,3 +219,54 @@ def test_outputs_survive_later_calls_and_shapes_alternate(rng, cell):
         zeros = [np.zeros((x.shape[0], 4)) for _ in CELLS[cell][3]]
         np.testing.assert_allclose(hs, reference(x, *layer.params, *zeros)[0],
                                    rtol=1e-12, atol=1e-13)
+
+
+def _lstm_model(rng, task="copy", **model):
+    from datasets import make_task
+    from trainer.config import from_dict
+    from trainer.model import build_model
+    cfg = from_dict({"task": {"name": task, "delay": 30}, "train": {"batch_size": 2},
+                     "model": {"cell": "lstm", "hidden": 64, **model}})
+    return build_model(cfg["model"], make_task(cfg["task"], rng), rng)
+
+
+def test_chrono_init_spreads_forget_biases_over_log_1_to_log_tmax_and_negates_them_for_input(rng):
+    H = 64
+    b = _lstm_model(rng, init_gates="chrono").rnn.params[2]      # copy at delay 30: 50 steps
+    f, g, i, o = b[:H], b[H:2 * H], b[2 * H:3 * H], b[3 * H:]
+    assert f.min() >= 0 and f.max() <= np.log(49) and f.max() > np.log(20)
+    np.testing.assert_array_equal(i, -f)
+    assert not g.any() and not o.any()
+    b = _lstm_model(rng, init_gates="chrono", chrono_tmax=4).rnn.params[2]
+    assert b[:H].max() <= np.log(3) and np.ptp(b[:H]) > 0
+    b = _lstm_model(rng, forget_bias=-2.5).rnn.params[2]
+    assert np.all(b[:H] == -2.5) and not b[H:].any()
+
+
+def test_constant_gate_init_draws_the_same_weights_as_before_chrono_existed(rng):
+    """The default (forget bias 1) takes nothing more from the init stream: old runs replay."""
+    a = _lstm_model(np.random.default_rng(3))
+    b = _lstm_model(np.random.default_rng(3), init_gates="chrono")
+    lstm_bias = 3                     # embedding, Wx, Wh, b, head W, head b
+    assert a.params[lstm_bias] is a.rnn.params[2]
+    for k, (p, q) in enumerate(zip(a.params, b.params)):
+        if k != lstm_bias:
+            np.testing.assert_array_equal(p, q)
+
+
+def test_peepholes_build_the_peephole_layer_from_zero_peepholes(rng):
+    model = _lstm_model(rng, peepholes=True)
+    assert isinstance(model.rnn, TimePeepholeLSTM) and not model.rnn.params[3].any()
+    assert len(model.params) == len(_lstm_model(rng).params) + 1
+
+
+@pytest.mark.parametrize("keys,message", [
+    ({"cell": "gru", "peepholes": True}, "model.peepholes: an option of the lstm cell"),
+    ({"cell": "textbook-lstm", "peepholes": True}, "model.peepholes"),
+    ({"cell": "rnn", "init_gates": "chrono"}, "model.init_gates: 'chrono' sets LSTM gate biases"),
+    ({"cell": "lstm", "chrono_tmax": 1}, "model.chrono_tmax: expected 0"),
+])
+def test_lstm_options_on_other_cells_are_one_line_errors(keys, message):
+    from trainer.config import ConfigError, from_dict
+    with pytest.raises(ConfigError, match=message):
+        from_dict({"task": {"name": "copy"}, "model": keys})

@@ -227,18 +227,25 @@ def test_sigmoid_loss_is_safe_with_huge_logits():
 
 
 @pytest.mark.parametrize("cell,task", [("lstm", "copy"), ("gru", "anbn"), ("rnn", "adding"),
-                                       ("rnn", "parity")])
+                                       ("rnn", "parity"), ("peephole", "temporal_order"),
+                                       ("lstm", "reber"), ("rnn", "multiplication")])
 def test_whole_episode_model_gradient_in_float64(rng, cell, task):
     from datasets import make_task
     from trainer.config import from_dict
     from trainer.model import build_model
     keys = {"copy": {"delay": 2}, "anbn": {"n_max": 2, "n_test_max": 2}, "adding": {"length": 6},
-            "parity": {"length": 5}}[task]
+            "parity": {"length": 5}, "temporal_order": {"length": 10, "spread": 2},
+            "reber": {"max_length": 12}, "multiplication": {"length": 6}}[task]
+    # the peephole LSTM with chrono gate biases
+    model_keys = {"cell": "lstm", "peepholes": True, "init_gates": "chrono"} if cell == "peephole" \
+        else {"cell": cell}
     cfg = from_dict({"task": {"name": task, **keys}, "train": {"batch_size": 2},
-                     "model": {"cell": cell, "hidden": 3, "embed": 2, "dtype": "float64",
+                     "model": {**model_keys, "hidden": 3, "embed": 2, "dtype": "float64",
                                "init": "orthogonal"}})
     t = make_task(cfg["task"], rng)
     model = build_model(cfg["model"], t, rng)
+    if cell == "peephole":               # peepholes away from their zero start
+        model.rnn.params[3][...] = rng.standard_normal(model.rnn.params[3].shape)
     b = t.sample(rng, 2)
 
     def loss():

@@ -32,6 +32,17 @@ SECTIONS = {
                           choices=("tanh", "relu")),
         "init": Key("xavier", "initial recurrent matrix Wh (each gate's block): N(0, 1/H), "
                     "random orthogonal, or the identity", choices=("xavier", "orthogonal", "identity")),
+        "peepholes": Key(False, "LSTM only: gates that see the cell state (Gers, Schraudolph & "
+                         "Schmidhuber 2002; extra weights p_f, p_i, p_o, from zero)"),
+        "init_gates": Key("constant", "LSTM gate biases: constant (forget gate model.forget_bias, "
+                          "others 0) or chrono (Tallec & Ollivier 2018: forget bias log U[1, "
+                          "chrono_tmax - 1], input bias its negative)",
+                          choices=("constant", "chrono")),
+        "forget_bias": Key(1.0, "LSTM forget-gate bias at the start (init_gates = constant)",
+                           min=-100.0, max=100.0),
+        "chrono_tmax": Key(0, "the longest dependency chrono initialisation expects (>= 2; 0: "
+                           "the task's episode length, or train.bptt for a stream task)",
+                           min=0, max=1e9),
         "hidden": Key(32, "hidden units H", min=1, max=16384),
         "embed": Key(16, "embedding size for token tasks", min=1, max=16384),
         "dtype": Key("float32", "floating type of parameters and activations",
@@ -405,6 +416,16 @@ def _check_cell(src, cell, cfg):
         raise ConfigError(f"{src}: model.activation: {model['activation']!r} is an option of "
                           f"the fast rnn cell, not of {cell.spec!r} (drop it, or use model.cell "
                           "= 'rnn')")
+    lstm = cell.spec in ("lstm", "textbook-lstm")
+    if model["peepholes"] and cell.spec != "lstm":
+        raise ConfigError(f"{src}: model.peepholes: an option of the lstm cell, not of "
+                          f"{cell.spec!r} (drop it, or use model.cell = 'lstm')")
+    if model["init_gates"] == "chrono" and not lstm:
+        raise ConfigError(f"{src}: model.init_gates: 'chrono' sets LSTM gate biases, and "
+                          f"{cell.spec!r} is not an LSTM (use model.cell = 'lstm')")
+    if model["chrono_tmax"] == 1:
+        raise ConfigError(f"{src}: model.chrono_tmax: expected 0 (the episode length) or at "
+                          "least 2, got 1")
 
 
 def _check_schedule(src, cfg):

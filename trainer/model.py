@@ -2,7 +2,7 @@
 import numpy as np
 
 from datasets.base import sequences_right
-from trainer.layers import TimeAffine, TimeEmbedding
+from trainer.layers import TimeAffine, TimeEmbedding, TimePeepholeLSTM
 from trainer.losses import TimeMSE, TimeSigmoidWithLoss, TimeSoftmaxWithLoss
 
 
@@ -66,16 +66,37 @@ def initial_weights(k, D, H, init, rng, dtype):
     return Wx, Wh, np.zeros(k * H, dtype)
 
 
-def recurrent_layer(model_cfg, D, rng, dtype, cell):
+def recurrent_layer(model_cfg, D, rng, dtype, cell, tmax=None):
     """The configured cell (`cell`: the config's resolved trainer.plugins.cells.Cell) built with
-    the package's initialisation as cell.cls(Wx, Wh, b, stateful=True)."""
+    the package's initialisation as cell.cls(Wx, Wh, b, stateful=True); `tmax`: the steps
+    chrono initialisation spans when model.chrono_tmax is 0."""
     H = model_cfg["hidden"]
     Wx, Wh, b = initial_weights(cell.gates, D, H, model_cfg["init"], rng, dtype)
     if cell.spec == "rnn":
         return cell.cls(Wx, Wh, b, stateful=True, activation=model_cfg["activation"])
-    if cell.kind == "lstm" and cell.found is None:
-        b[:H] = 1.0  # forget gate open at the start (gate order f, g, i, o)
+    if cell.kind == "lstm" and cell.found is None:   # gate order f, g, i, o
+        b[:] = lstm_gate_biases(model_cfg, H, rng, tmax)
+    if model_cfg["peepholes"]:
+        return TimePeepholeLSTM(Wx, Wh, b, stateful=True)
     return cell.cls(Wx, Wh, b, stateful=True)
+
+
+def lstm_gate_biases(model_cfg, H, rng, tmax=None):
+    """The LSTM's initial bias (4H,) in blocks f, g, i, o: the forget gate's model.forget_bias
+    and the others 0; or chrono (Tallec & Ollivier 2018, eq. 16): b_f = log(u), u ~ U[1,
+    T_max - 1], b_i = -b_f (T_max: model.chrono_tmax, or `tmax` when that is 0), drawn from a
+    child of rng (rng.spawn), which leaves rng's own stream, and so every other weight, as the
+    constant initialisation draws it."""
+    b = np.zeros(4 * H)
+    if model_cfg["init_gates"] == "chrono":
+        t_max = model_cfg["chrono_tmax"] or tmax
+        if not t_max or t_max < 2:
+            raise ValueError(f"chrono initialisation needs model.chrono_tmax >= 2, got {t_max}")
+        b[:H] = np.log(rng.spawn(1)[0].uniform(1.0, t_max - 1.0, H))
+        b[2 * H:3 * H] = -b[:H]
+    else:
+        b[:H] = model_cfg["forget_bias"]
+    return b
 
 
 def _recurrent_block(init, H, rng):
@@ -87,9 +108,11 @@ def _recurrent_block(init, H, rng):
     return rng.standard_normal((H, H)) / np.sqrt(H)
 
 
-def build_model(model_cfg, task, rng, cell=None):
+def build_model(model_cfg, task, rng, cell=None, bptt=None):
     """A model sized for `task` around `cell` (the config's resolved cell; by default the
-    built-in model_cfg["cell"] names), its weights drawn from rng in a fixed order."""
+    built-in model_cfg["cell"] names), its weights drawn from rng in a fixed order; `bptt`,
+    the training window of a stream task, is the span chrono initialisation expects when
+    model.chrono_tmax is 0 (an episode task's is its length)."""
     if cell is None:
         from trainer.plugins import cells
         cell = cells.resolve(model_cfg["cell"])
@@ -100,7 +123,7 @@ def build_model(model_cfg, task, rng, cell=None):
         layers.append(TimeEmbedding(rng.standard_normal((task.input_dim, D)).astype(dtype)))
     else:
         D = task.input_dim
-    rnn = recurrent_layer(model_cfg, D, rng, dtype, cell)
+    rnn = recurrent_layer(model_cfg, D, rng, dtype, cell, getattr(task, "length", None) or bptt)
     layers.append(rnn)
     H = model_cfg["hidden"]
     layers.append(TimeAffine((rng.standard_normal((H, task.output_dim)) / np.sqrt(H)).astype(dtype),

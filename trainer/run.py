@@ -34,7 +34,8 @@ class Setup:
         self.cfg = cfg
         self.streams = streams(cfg["train"]["seed"])
         self.task = make_checked_task(cfg, self.streams["data"])
-        self.model = build_model(cfg["model"], self.task, self.streams["init"], cfg.cell)
+        self.model = build_model(cfg["model"], self.task, self.streams["init"], cfg.cell,
+                                 cfg["train"]["bptt"])
         self.optimizer = make_optimizer(cfg["optim"])
         self.trainer = Trainer(cfg, self.task, self.model, self.optimizer, self.streams["batches"])
 
