@@ -163,10 +163,13 @@ EPISODES = ["--config", str(ROOT / "configs/adding.toml"), "--quiet", "--set", "
             "--set", "train.epochs=3", "--set", "train.log_every=4", "--set", "train.checkpoint_every=5",
             "--set", "model.hidden=6"]
 LSTM_STREAM = [a if a != "model.hidden=8" else "model.cell=lstm" for a in SMALL]
+# a layer of four parameters (Wx, Wh, b and the peepholes p): checkpointed by its names
+PEEPHOLE_STREAM = LSTM_STREAM + ["--set", "model.peepholes=true", "--set", "model.init_gates=chrono"]
 
 
-@pytest.mark.parametrize("args,n,start", [(EPISODES, 9, 6), (LSTM_STREAM, 9, 7)],
-                         ids=["episodes", "lstm-stream"])
+@pytest.mark.parametrize("args,n,start", [(EPISODES, 9, 6), (LSTM_STREAM, 9, 7),
+                                          (PEEPHOLE_STREAM, 9, 7)],
+                         ids=["episodes", "lstm-stream", "peephole-stream"])
 def test_resume_is_exact_for_episodes_and_lstm(tmp_path, args, n, start):
     """Episodes draw from the run's generator (its state is checkpointed); the LSTM carries c
     too (resumed mid-epoch, where the carried h and c matter)."""

@@ -21,11 +21,10 @@ import numpy as np
 
 from trainer import checkpoint_check as check
 from trainer.errors import CheckpointError
-from trainer.layers import TimeEmbedding, carried_state
+from trainer.layers import TimeEmbedding, carried_state, param_names as layer_param_names
 from trainer.loop import Position
 
 FORMAT = 2
-_NAMES = {1: ("W",), 2: ("W", "b"), 3: ("Wx", "Wh", "b")}   # a layer's parameters, by count
 _INDEXED = re.compile(r"([A-Za-z]+)(\d+)$")                  # an optimizer's per-parameter state
 
 
@@ -34,7 +33,7 @@ def param_names(model):
     out = []
     for layer in model.layers:
         prefix = "rnn" if layer is model.rnn else "embed" if isinstance(layer, TimeEmbedding) else "head"
-        out.extend(f"{prefix}.{name}" for name in _NAMES[len(layer.params)])
+        out.extend(f"{prefix}.{name}" for name in layer_param_names(layer))
     return out
 
 

@@ -164,8 +164,12 @@ def check(cell, sizes=None, seed=0, diagnose=True):
 
 
 def param_names(layer):
+    """How the report names each parameter: its declared or usual name, else params[i]."""
+    from trainer.layers import param_names as names
     n = len(layer.params)
-    return ["Wx", "Wh", "b"] if n == 3 else [f"params[{i}]" for i in range(n)]
+    declared = getattr(layer, "param_names", None)
+    return list(names(layer)) if n == 3 or (declared and len(declared) == n) else \
+        [f"params[{i}]" for i in range(n)]
 
 
 def _gradients(lt, result):

@@ -12,7 +12,7 @@ from trainer.layers.embedding import TimeEmbedding
 from trainer.layers import textbook
 
 __all__ = ["RNN", "TimeRNN", "TimeAffine", "TimeEmbedding", "TimeLSTM", "TimePeepholeLSTM", "TimeGRU", "textbook",
-           "carried_state"]
+           "carried_state", "param_names"]
 
 
 def carried_state(layer):
@@ -20,3 +20,14 @@ def carried_state(layer):
     when it names none), None where it has none: the arrays a checkpoint keeps and
     set_state(*...) takes back."""
     return tuple(getattr(layer, name, None) for name in getattr(layer, "state_names", ("h",)))
+
+
+BY_COUNT = {1: ("W",), 2: ("W", "b"), 3: ("Wx", "Wh", "b")}
+
+
+def param_names(layer):
+    """The names of a layer's params, in order: its `param_names` if it declares them (the
+    peephole LSTM's Wx, Wh, b, p), else by their count (W; W, b; Wx, Wh, b), else p0, p1, ..."""
+    n = len(layer.params)
+    names = tuple(getattr(layer, "param_names", ()) or BY_COUNT.get(n, ()))
+    return names if len(names) == n else tuple(f"p{i}" for i in range(n))

@@ -23,6 +23,7 @@ class TimePeepholeLSTM(Recurrent):
     """
 
     state_names = ("h", "c")
+    param_names = ("Wx", "Wh", "b", "p")
     gates = 4
 
     def __init__(self, Wx, Wh, b, peep=None, stateful=False):
