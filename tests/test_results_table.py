@@ -227,3 +227,23 @@ def test_a_sweep_with_a_target_carries_it_to_results_the_table_and_the_report(tm
         [("2", "2", "1.0")] * 2
     text = (runs / "s" / "report" / "report.html").read_text()
     assert '"id":"target-train.bptt"' in text
+
+
+def test_figure_tables_another_validation_figure_and_bad_figures_are_one_line(tmp_path):
+    sweep = fake_sweep(tmp_path, FINALS)
+    for run in sweep.iterdir():          # a second figure, as anbn's val_long_string_accuracy
+        if (run / "summary.json").exists():
+            s = json.loads((run / "summary.json").read_text())
+            s["final"]["val_long_accuracy"] = 1.0 if "0.3" in run.name else 0.5
+            (run / "summary.json").write_text(json.dumps(s))
+    table = results_table.read([sweep], figure="val_long_accuracy")
+    assert table.metric == "val_long_accuracy" and not table.lower
+    assert [r["mean"] for r in results_table.rows(table)] == [0.5, 1.0]
+    out = invoke("table", sweep, "--figure", "val_long_accuracy", "--csv")
+    assert out.exit_code == 0 and out.output.splitlines()[1].split(",")[3] == "0.5"
+    out = invoke("table", sweep, "--figure", "val_long_accuracy")
+    assert out.exit_code == 0 and "val_long_accuracy" in out.output
+    bad = invoke("table", sweep, "--figure", "val_nope")
+    assert bad.exit_code != 0 and "no run reports val_nope" in bad.output
+    bad = invoke("table", sweep, "--figure", "</script>")
+    assert bad.exit_code != 0 and len(bad.output.strip().splitlines()) == 1

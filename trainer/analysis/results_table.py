@@ -49,8 +49,9 @@ class Table:
     notes: list = field(default_factory=list)
 
 
-def read(paths, by=None):
-    """The runs under `paths` (run, sweep or runs directories) gathered into a Table."""
+def read(paths, by=None, figure=None):
+    """The runs under `paths` (run, sweep or runs directories) gathered into a Table (of
+    `figure`, a validation figure such as val_long_string_accuracy, or the runs' metric)."""
     from trainer.report.collect import find_runs, swept_keys
     from trainer.rundir import RunDir
     runs, notes, sweeps = find_runs(paths)
@@ -64,12 +65,12 @@ def read(paths, by=None):
             continue
         read_back.append((flat, summary))
     swept = list(dict.fromkeys(k for s in sweeps for k in swept_keys(s) if k != "train.seed"))
-    return build(read_back, list(by) if by else swept or None, notes)
+    return build(read_back, list(by) if by else swept or None, notes, figure)
 
 
-def build(read_back, keys=None, notes=()):
+def build(read_back, keys=None, notes=(), figure=None):
     """A Table of (flat config, summary) pairs grouped by `keys` (None: the config keys that
-    differ between the runs, the seed aside)."""
+    differ between the runs, the seed aside), of `figure` (None: val_<the runs' metric>)."""
     from trainer.loop import lower_is_better
     from trainer.sweep.results import differing_keys
     notes = list(notes)
@@ -77,11 +78,17 @@ def build(read_back, keys=None, notes=()):
     if not metrics:
         return Table("val_loss", True, [], [], "steps", notes=notes + ["no run has a metric yet"])
     metric = max(set(metrics), key=metrics.count)
-    figure = f"val_{metric}"
-    if len(set(metrics)) > 1:
+    if figure is not None:          # a figure of the runs' final validation, whatever the metric
+        read_back = [(f, s) for f, s in read_back if isinstance(s.get("final"), dict)]
+        have = [s for _, s in read_back if figure in s["final"]]
+        if not have:
+            return Table(figure, True, [], [], "steps", notes=notes + [
+                f"no run reports {figure} (a key of summary.json's final, e.g. val_loss)"])
+    elif len(set(metrics)) > 1:
         notes.append(f"runs of several metrics ({', '.join(sorted(set(metrics)))}): only the "
-                     f"{metrics.count(metric)} {figure} runs are tabled")
+                     f"{metrics.count(metric)} val_{metric} runs are tabled")
         read_back = [(f, s) for f, s in read_back if s.get("metric") == metric]
+    figure = figure or f"val_{metric}"
     keys = differing_keys([f for f, _ in read_back]) if keys is None else keys
     groups, index = [], {}
     for flat, summary in read_back:

@@ -13,9 +13,10 @@ Examples:
   train table runs/<sweep-id> --by model.cell     # one row per cell, every other key pooled
   train table runs/a runs/b --markdown            # any sweeps or runs, as a Markdown table
   train table runs/<sweep-id> --csv > table.csv   # the numbers, unformatted
+  train table runs/<anbn-sweep> --figure val_long_string_accuracy   # beyond the training range
 
 \b
-Per group: runs, the final val metric's mean, min-max and 95% bootstrap
+Per group: runs, the final val metric's (or --figure's) mean, min-max and 95% bootstrap
 confidence interval of the mean (seeded: reproducible), how many runs beat
 the task's baseline, the best epoch's metric, the probability that a run of
 the group beats a run of the best group (ties count half), and with
@@ -30,7 +31,9 @@ group whose interval overlaps the best's."""
                                               "or the keys that differ between the runs).")
 @click.option("--markdown", is_flag=True, help="A Markdown table (for a README or an issue).")
 @click.option("--csv", "as_csv", is_flag=True, help="CSV of the numbers, one row per group.")
-def table_cmd(paths, by, markdown, as_csv):
+@click.option("--figure", metavar="FIGURE", help="The validation figure to table (a key of "
+              "summary.json's final, e.g. val_long_string_accuracy; default: val_<metric>).")
+def table_cmd(paths, by, markdown, as_csv, figure):
     """The results table of sweeps or runs: one row per group of seeds, with uncertainty."""
     from trainer.analysis import results_table
     from trainer.errors import one_line
@@ -42,7 +45,10 @@ def table_cmd(paths, by, markdown, as_csv):
     keys = [k.strip() for k in by.split(",") if k.strip()] if by else None
     if by is not None and not keys:
         fail("--by: expected config keys, e.g. --by model.cell,train.bptt")
-    table = results_table.read([Path(p) for p in paths], keys)
+    if figure is not None and not (figure.startswith("val_") and figure[4:].isidentifier()):
+        fail(f"--figure {figure!r}: expected a validation figure such as val_loss or "
+             "val_long_string_accuracy")
+    table = results_table.read([Path(p) for p in paths], keys, figure)
     for note in table.notes:
         click.echo(f"note: {one_line(note)}", err=True)
     if not table.groups:
