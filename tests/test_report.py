@@ -275,3 +275,30 @@ def test_a_sweeps_report_opens_with_train_tables_rows(small_sweep):
     assert data["results"] == expected and len(expected["rows"]) == 2       # bptt 5 and 10
     assert data["results"]["columns"][:3] == ["train.bptt", "runs", "val_mse mean"]
     assert "beats baseline" in data["table"]["columns"] and "target epoch" in data["table"]["columns"]
+
+
+def test_episode_views_of_temporal_order_and_reber_count_only_what_is_scored(tmp_path):
+    """temporal_order scores one step a row, at a different step per row: the view marks which
+    cells are scored (the plot counts those only); reber's strings go by length, not by n."""
+    from datasets import make_task
+    from trainer.config import from_dict
+    from trainer.evaluate import task_view
+    from trainer.model import build_model
+    from trainer.plots import episodes
+    for name, keys in (("temporal_order", {"length": 20, "spread": 5, "val_size": 30}),
+                       ("reber", {"max_length": 14, "val_size": 20})):
+        cfg = from_dict({"task": {"name": name, **keys}, "train": {"batch_size": 2},
+                         "model": {"cell": "lstm", "hidden": 4, "embed": 3}})
+        task = make_task(cfg["task"], np.random.default_rng(0))
+        view = task_view(build_model(cfg["model"], task, np.random.default_rng(0)), task)
+        view.update(task=name, baseline_name="b")
+        if name == "temporal_order":
+            assert view["kind"] == "episode_tokens" and view["scored"].sum(axis=1).tolist() == [1] * 8
+            fig, _ = episodes._tokens(view)
+            assert "of 8 right" in fig.axes[1].get_title()
+        else:
+            lengths = task.val.mask.sum(axis=1) + 1
+            assert view["axis"].startswith("string length")
+            assert view["sets"][0]["n"].tolist() == lengths.astype(int).tolist()
+        episodes.plot_episodes(view, "", tmp_path / f"{name}.png")
+        assert (tmp_path / f"{name}.png").stat().st_size > 5000

@@ -173,11 +173,16 @@ def _episode_view(model, task, shown):
         x = np.asarray(first.x)
         inputs = x if x.ndim == 2 else x[..., 0]
         return {"kind": "episode_tokens", "inputs": inputs, "cols": cols,
-                "true": first.y[:, cols], "predicted": predict_episodes(model, first).argmax(axis=2)[:, cols]}
+                "scored": first.score_mask[:, cols] > 0, "true": first.y[:, cols],
+                "predicted": predict_episodes(model, first).argmax(axis=2)[:, cols]}
     sets = []
+    anbn = task.name == "anbn"   # its strings by n; any other task's by length
     for name, batch, beyond in [("training range", val, False)] + \
             [(f"{k} (beyond training)", b, True) for k, b in task.extra_val.items()]:
         right = sequences_right(predict_episodes(model, batch) > 0, batch.y, batch.mask)
-        n = (batch.mask.sum(axis=1).astype(int) - 1) // 2
-        sets.append({"name": name, "beyond": beyond, "n": n, "right": right})
-    return {"kind": "strings", "sets": sets}
+        steps = batch.mask.sum(axis=1).astype(int)
+        sets.append({"name": name, "beyond": beyond, "n": (steps - 1) // 2 if anbn else steps + 1,
+                     "right": right})
+    axis = "n (the string S aⁿbⁿ" if anbn else "string length (symbols"
+    return {"kind": "strings", "sets": sets,
+            "axis": axis + ("; shaded: longer than any training string)" if task.extra_val else ")")}

@@ -33,6 +33,8 @@ def _grid(ax, rows, labels, boxed=None):
     ax.imshow(rows, cmap="tab10", vmin=-0.5, vmax=9.5, aspect="auto", interpolation="nearest")
     for r in range(rows.shape[0]):
         for c in range(rows.shape[1]):
+            if np.isnan(rows[r, c]):                     # a step not scored: left blank
+                continue
             wrong = boxed is not None and boxed[r, c]
             ax.text(c, r, int(rows[r, c]), ha="center", va="center", fontsize=7,
                     color="white", fontweight="bold" if wrong else "normal")
@@ -52,16 +54,17 @@ def _tokens(view):
     ticks = range(0, steps, max(1, steps // 20))
     top.set_xticks(ticks, ticks, fontsize=7)
     top.set(xlabel="step", title="input")
+    scored = view.get("scored", np.ones(true.shape, bool))   # rows may score different steps
     both = np.empty((2 * shown, len(cols)))
-    both[0::2], both[1::2] = true, pred
+    both[0::2], both[1::2] = np.where(scored, true, np.nan), np.where(scored, pred, np.nan)
     wrong = np.zeros(both.shape, bool)
-    wrong[1::2] = pred != true
+    wrong[1::2] = (pred != true) & scored
     _grid(bottom, both, [f"{'true' if r % 2 == 0 else 'pred'} {r // 2}" for r in range(2 * shown)],
           wrong)
     bottom.set_xticks(range(len(cols)), cols, fontsize=7)
-    right = int((pred == true).sum())
-    bottom.set(xlabel="scored step", title=f"answers: true vs predicted ({right} of {pred.size} "
-                                           "right, wrong ones boxed)")
+    right = int(((pred == true) & scored).sum())
+    bottom.set(xlabel="scored step", title=f"answers: true vs predicted ({right} of "
+                                           f"{int(scored.sum())} right, wrong ones boxed)")
     return fig, f"{view['task']}: input and answers of {shown} validation episodes"
 
 
@@ -80,7 +83,8 @@ def _strings(view):
                 mec=color, mew=1.0, label=None if right.all() else f"{s['name']}: wrong (crosses)")
     ax.set_ylim(-0.6, 1.6)
     ax.set_yticks([0, 1], ["wrong", "right"])
-    ax.set_xticks(np.arange(all_n.min(), all_n.max() + 1))
-    ax.set_xlabel("n (the string S aⁿbⁿ; shaded: longer than any training string)")
+    every = max(1, int(np.ceil((all_n.max() - all_n.min() + 1) / 25)))   # at most ~25 ticks
+    ax.set_xticks(np.arange(all_n.min(), all_n.max() + 1, every))
+    ax.set_xlabel(view.get("axis", "n (the string S aⁿbⁿ; shaded: longer than any training string)"))
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.28), ncol=2, fontsize=8)
-    return fig, f"{view['task']}: whole strings right, by n"
+    return fig, f"{view['task']}: whole strings right, by {'n' if view.get('axis', 'n').startswith('n') else 'length'}"
