@@ -1,0 +1,207 @@
+"""Remake the literature table: the classic results beside their papers' figures, over five seeds.
+
+Runs every sweep of configs/literature/ with `train sweep` (running again resumes them), tables
+each with `train table` (what a user gets), and writes, per row, the paper's figure and budget
+with its source, how many of the five seeds met the paper's criterion within our budget, the
+median training sequences they took, the final figure (mean, min-max), our budget and the
+median wall time of a run on this machine.
+
+    python scripts/literature.py                  # run the whole table and print it
+    python scripts/literature.py --quick          # the short rows only (under 5 minutes)
+    python scripts/literature.py --write          # the whole table, into README.md and
+                                                  # docs/literature.md
+"""
+import argparse
+import io
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from readme_io import ROOT, blas_kernel, number, write_block
+
+SPECS = ROOT / "configs" / "literature"
+HS97 = "Hochreiter & Schmidhuber 1997"
+NPOW = "npow/schmidhuber-problems"
+
+
+@dataclass(frozen=True)
+class Row:
+    sweep: str            # configs/literature/<sweep>.toml
+    group: dict           # the swept values of the headline group
+    setting: str          # task and setting, as the table says it
+    paper: str            # the paper's figure
+    budget: int | None    # the paper's training sequences (None: not a budget the paper states)
+    source: str           # where the paper's figure is, and who quotes it
+    criterion: str        # ours, in words
+    goal: str             # the issue's goal for the row
+    figure: str | None = None   # a further validation figure to table (train table --figure)
+    quick: bool = False   # in the --quick subset
+
+
+ROWS = (
+    Row("adding-100", {"model.init_gates": "chrono"}, "adding, T = 100",
+        "solved after 74,000 sequences (mean of runs)", 74_000, f"{HS97}, exp. 4",
+        "val MSE <= 0.0025", "3 of 5 within 74,000", quick=True),
+    Row("adding-500", {"model.init_gates": "chrono"}, "adding, T = 500",
+        "solved after 209,000 sequences", 209_000, f"{HS97}, exp. 4",
+        "val MSE <= 0.0025", "3 of 5 within 209,000"),
+    Row("adding-1000", {"model.init_gates": "chrono"}, "adding, T = 1000",
+        "solved after 853,000 sequences", 853_000, f"{HS97}, exp. 4",
+        "val MSE <= 0.0025", "(not a goal: beyond the table's budget)"),
+    Row("temporal-order", {"task.variant": "6a", "model.init_gates": "chrono"},
+        "temporal order 6a (2 symbols, 100-110 steps)", "solved after 31,390 sequences", 31_390,
+        f"{HS97}, exp. 6a; quoted in {NPOW}/temporal-order-3bit",
+        "all 2,000 val sequences right", "3 of 5 within 31,390", quick=True),
+    Row("temporal-order", {"task.variant": "6b", "model.init_gates": "chrono"},
+        "temporal order 6b (3 symbols, 100-110 steps)", "solved after 571,100 sequences", 571_100,
+        f"{HS97}, exp. 6b", "all 2,000 val sequences right", "3 of 5 within 571,100", quick=True),
+    Row("reber", {"model.init_gates": "chrono"}, "embedded Reber grammar",
+        "148 of 150 trials, mean 8,440 sequences (4 blocks of 1 cell)", 8_440,
+        f"{HS97}, exp. 1; quoted in {NPOW}/embedded-reber",
+        "all 256 val strings right", "3 of 5 within 8,440", quick=True),
+    Row("multiplication-100", {"model.init_gates": "chrono"}, "multiplication, T = 100",
+        "482,000 sequences", 482_000, f"{HS97}, exp. 5; quoted in {NPOW}/multiplication-problem",
+        "val MSE <= 0.001", "3 of 5 within 482,000", quick=True),
+    Row("anbn", {"model.peepholes": True}, "aⁿbⁿ, trained on n <= 10, tested to n = 50",
+        "peephole LSTM generalises far beyond n = 10; a public numpy reproduction: every seed "
+        "to n >= 65, 3 of 5 to n = 100", None,
+        f"Gers & Schmidhuber 2001; {NPOW}/anbn-anbncn", "every string n <= 50 right",
+        "3 of 5 generalise to n >= 50", figure="val_long_string_accuracy", quick=True),
+    Row("copy-100", {"model.init_gates": "chrono"}, "copy, delay 100 (10 symbols of 8)",
+        "chrono LSTM learns copy at T = 500 and 2,000 (standard init: far slower)", None,
+        "Tallec & Ollivier 2018, sec. 5; task: Arjovsky, Shah & Bengio 2016",
+        "val accuracy >= 0.99 on the replay", "3 of 5 solve it"),
+)
+
+
+def train(*args, capture=True):
+    cmd = [sys.executable, "-m", "trainer", *map(str, args)]
+    print("$ train", " ".join(map(str, args)), file=sys.stderr)
+    return subprocess.run(cmd, check=True, capture_output=capture, text=True).stdout
+
+
+def run_sweep(name, runs_dir, workers):
+    """Run (or resume) one sweep; returns the runs it trained now and its directory."""
+    sweep = Path(runs_dir) / f"lit-{name}"
+    before = _finished(sweep)
+    train("sweep", SPECS / f"{name}.toml", "--name", f"lit-{name}", "--runs-dir", runs_dir,
+          "--workers", workers, "--quiet")
+    return len(_finished(sweep)) - len(before), sweep
+
+
+def _finished(sweep):
+    path = sweep / "results.csv"
+    if not path.exists():
+        return []
+    r = pd.read_csv(path)
+    return list(r[r["status"].isin(["completed", "diverged"])].index)
+
+
+def table_csv(sweep, figure=None):
+    """`train table --csv` of a sweep (of `figure`), as a DataFrame."""
+    args = ["table", sweep, "--csv"] + (["--figure", figure] if figure else [])
+    return pd.read_csv(io.StringIO(train(*args)))
+
+
+def pick(frame, group):
+    """The rows of a table or results frame whose swept keys hold `group`'s values."""
+    keep = pd.Series(True, index=frame.index)
+    for key, value in group.items():
+        col = key if key in frame.columns else key.split(".", 1)[1]
+        keep &= frame[col].astype(str).str.lower() == str(value).lower()
+    return frame[keep]
+
+
+def summarise(row, sweep):
+    """One line of the README's table for `row`, from the sweep's table and results."""
+    results = pick(pd.read_csv(sweep / "results.csv"), row.group)
+    n = len(results)
+    if row.figure:
+        t = pick(table_csv(sweep, row.figure), row.group).iloc[0]
+        k = _runs_meeting(sweep, results, row.figure)
+        ours = f"{k} of {n}"
+        final = f"{t['mean']:.3f} ({t['min']:.3f}-{t['max']:.3f}) of n = 11..50 right"
+        to_target = "-"
+    else:
+        t = pick(table_csv(sweep), row.group).iloc[0]
+        reached = results["target_sequences"].dropna()
+        within = reached[reached <= row.budget] if row.budget else reached
+        k = len(within)
+        ours = f"{k} of {n}"
+        to_target = f"{int(reached.median()):,}" if len(reached) else "-"
+        metric = [c for c in results.columns if c.startswith("val_") and c != "val_loss"][0]
+        fmt = number if metric.endswith("_mse") else "{:.3f}".format
+        final = (f"{metric.removeprefix('val_').replace('_', ' ')} {fmt(t['mean'])} "
+                 f"({fmt(t['min'])}{' - ' if 'e' in fmt(t['min']) else '-'}{fmt(t['max'])})")
+    epochs_seqs = _budget(sweep, results)
+    wall = f"{results['wall_s'].median():.0f} s"
+    met = "met" if k >= 3 else "missed"
+    goal = row.goal if row.goal.startswith("(") else f"{row.goal}: **{met}**"
+    return (f"| {row.setting} | {row.paper} ({row.source}) | {row.criterion}: {ours}"
+            f"{'' if to_target == '-' else f', median {to_target} sequences'} | {final} | "
+            f"{epochs_seqs:,} sequences, {wall} | {goal} |"), k
+
+
+def _runs_meeting(sweep, results, figure):
+    """How many of the runs hold figure == 1 in their summary's final (read as untrusted)."""
+    from trainer.rundir import RunDir
+    k = 0
+    for run in results["run_dir"]:
+        summary = RunDir(sweep / str(run)).read_summary() or {}
+        value = (summary.get("final") or {}).get(figure)
+        k += isinstance(value, (int, float)) and value >= 1.0
+    return k
+
+
+def _budget(sweep, results):
+    """Training sequences a run of the sweep sees: train.epochs x task.train_size of its config
+    (read back as untrusted)."""
+    from trainer.rundir import RunDir
+    flat, problem = RunDir(sweep / str(results["run_dir"].iloc[0])).read_flat_config()
+    if problem:
+        raise SystemExit(f"{sweep}: {problem}")
+    return int(flat["train.epochs"]) * int(flat["task.train_size"])
+
+
+HEADER = ("| task and setting | the paper (source) | ours: meets the criterion, of 5 seeds | "
+          "ours: final figure, mean (min-max) | our budget, median wall time a run | goal |\n"
+          "| --- | --- | --- | --- | --- | --- |")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs-dir", default=str(ROOT / "runs" / "literature"))
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--quick", action="store_true", help="only the short rows")
+    parser.add_argument("--write", action="store_true", help="write README.md and docs/literature.md")
+    args = parser.parse_args()
+    if args.quick and args.write:
+        parser.error("--write needs the whole table (drop --quick)")
+    rows = [r for r in ROWS if r.quick or not args.quick]
+    start, trained, sweeps = time.monotonic(), 0, {}
+    for name in dict.fromkeys(r.sweep for r in rows):
+        done, sweeps[name] = run_sweep(name, args.runs_dir, args.workers)
+        trained += done
+    minutes = (time.monotonic() - start) / 60
+    lines, details = [HEADER], []
+    for row in rows:
+        line, _ = summarise(row, sweeps[row.sweep])
+        lines.append(line)
+    for name, sweep in sweeps.items():
+        details.append(f"`configs/literature/{name}.toml`:\n\n" + train("table", sweep, "--markdown").strip())
+    total = sum(len(pd.read_csv(s / "results.csv")) for s in sweeps.values())
+    timing = (f"This invocation trained {trained} of the {total} runs in {minutes:.1f} minutes with "
+              f"--workers {args.workers} (BLAS: {blas_kernel()}).")
+    text = "\n".join(lines) + "\n\n" + timing
+    print(text + "\n\n" + "\n\n".join(details))
+    if args.write:
+        write_block("literature-table", text)
+        write_block("literature-sweeps", "\n\n".join(details))
+
+
+if __name__ == "__main__":
+    main()
