@@ -97,3 +97,20 @@ def test_a_random_search_key_is_drawn_as_points_on_its_log_scale_with_a_running_
     trend = next(line for line in ax.lines if line.get_label().startswith("running median"))
     assert list(trend.get_xdata()) == sorted(trend.get_xdata())
     assert not ax.collections                                   # no min-max bands between samples
+
+
+def test_a_true_false_key_is_two_categories_named_as_toml_writes_them(tmp_path, monkeypatch):
+    """model.peepholes = [false, true] was drawn on a number line from 0 to 1, ticked 0 and 1."""
+    import pandas as pd
+    import trainer.plots.sweep as sweep_plots
+    results = _fake_sweep(tmp_path, 4)
+    df = pd.read_csv(results)
+    df.insert(0, "model.peepholes", [False, True] * 2)
+    df.to_csv(results, index=False)
+    figures = []
+    real_save = sweep_plots.save
+    monkeypatch.setattr(sweep_plots, "save", lambda fig, path: (figures.append(fig), real_save(fig, path)))
+    sweep_plots.plot_final(results, "model.peepholes", tmp_path / "final.png")
+    ax = figures[0].axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["false", "true"]
+    assert list(ax.get_xticks()) == [0, 1]

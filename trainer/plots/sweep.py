@@ -47,7 +47,7 @@ def plot_final(results_csv, key, path, title=None):
     panels = ["val_loss"] + metrics
     keys = [c for c in df.columns[:list(df.columns).index("seed")] if c != key]
     groups = list(df.groupby(keys, sort=True)) if keys else [((), df)]
-    numeric = pd.api.types.is_numeric_dtype(df[key])
+    numeric = _numeric(df[key])
     xs = sorted(df[key].unique()) if numeric else list(dict.fromkeys(df[key]))
     pos = (lambda v: v) if numeric else (lambda v: xs.index(v))
     seeds = df["seed"].nunique()
@@ -113,10 +113,17 @@ def _scatter_trend(ax, ok, key, col):
             color=COLORS["val"], lw=1.8, label=f"running median of {window}")
 
 
+def _numeric(column):
+    """Whether a swept key's values lie on a number line: numbers, not true/false."""
+    import pandas as pd
+    return pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)
+
+
 def _x_axis(ax, key, xs, numeric):
     from matplotlib.ticker import FixedLocator, NullLocator
-    if not numeric:
-        ax.set_xticks(range(len(xs)), [str(v) for v in xs])
+    if not numeric:   # categories; true/false as TOML writes them
+        ax.set_xticks(range(len(xs)), [str(v).lower() if isinstance(v, (bool, np.bool_)) else str(v)
+                                       for v in xs])
     else:
         if min(xs) > 0 and max(xs) / min(xs) >= 8:
             ax.set_xscale("log")
@@ -135,7 +142,7 @@ def plot_curves(results_csv, keys, path, title=None):
     df = df[df["run_dir"].fillna("") != ""]
     # runs that differ only in seed are one group: a seeds-only sweep is one colour, one entry
     groups = list(df.groupby(keys, sort=True)) if keys else [(f"{len(df)} runs (seeds)", df)]
-    ordered = len(keys) == 1 and pd.api.types.is_numeric_dtype(df[keys[0]])
+    ordered = len(keys) == 1 and _numeric(df[keys[0]])
     colors = _palette(len(groups), ordered)
     fig, axes = figure((11, 4), 1, 2, sharey=True)
     positive, handles = True, []
