@@ -61,6 +61,10 @@ ROWS = (
     Row("temporal-order", {"task.variant": "6b", "model.init_gates": "chrono"},
         "temporal order 6b (3 symbols, 100-110 steps)", "solved after 571,100 sequences", 571_100,
         f"{HS97}, exp. 6b", "all 2,000 val sequences right", "3 of 5 within 571,100", ADAM + ", 16 cells", quick=True),
+    Row("temporal-order", {"task.variant": "6a", "model.init_gates": "constant"},
+        "temporal order 6a, forget bias 1 instead of chrono", "solved after 31,390 sequences",
+        31_390, f"{HS97}, exp. 6a", "all 2,000 val sequences right",
+        "(a contrast: the same sweep's other group)", "the constant initialisation", quick=True),
     Row("reber", {"model.init_gates": "chrono"}, "embedded Reber grammar",
         "148 of 150 trials, mean 8,440 sequences (4 blocks of 1 cell)", 8_440,
         f"{HS97}, exp. 1; quoted in {NPOW}/embedded-reber",
@@ -72,9 +76,15 @@ ROWS = (
         "peephole LSTM generalises far beyond n = 10; a public numpy reproduction: every seed "
         "to n >= 65, 3 of 5 to n = 100", None,
         f"Gers & Schmidhuber 2001; {NPOW}/anbn-anbncn", "every string n <= 50 right",
-        "3 of 5 generalise to n >= 50", "Adam (not online SGD), 4 cells, tested to n = 50 only", figure="val_long_string_accuracy", quick=True),
+        "3 of 5 generalise to n >= 50", "Adam (not online SGD), 4 cells, tested to n = 50 only",
+        figure="val_long_string_accuracy", quick=True),
+    Row("anbn", {"model.peepholes": False}, "aⁿbⁿ as above, without peepholes",
+        "(the paper's LSTM has peepholes)", None, "Gers & Schmidhuber 2001",
+        "every string n <= 50 right", "(a contrast: the same sweep's other group)",
+        "no peepholes", figure="val_long_string_accuracy", quick=True),
     Row("copy-100", {"model.init_gates": "chrono"}, "copy, delay 100 (10 symbols of 8)",
-        "chrono LSTM learns copy at T = 500 and 2,000 (standard init: far slower)", None,
+        "chrono gate biases \"greatly improve learning of long term dependencies\" (abstract); "
+        "its copy runs use far longer delays", None,
         "Tallec & Ollivier 2018, sec. 5; task: Arjovsky, Shah & Bengio 2016",
         "val accuracy >= 0.99 on the replay", "3 of 5 solve it",
         "Adam, 128 cells, a shorter delay than the paper's"),
@@ -139,7 +149,7 @@ def summarise(row, sweep):
         t = pick(table_csv(sweep, row.figure), row.group).iloc[0]
         k = _runs_meeting(sweep, results, row.figure)
         ours = f"{k} of {n}"
-        final = f"{t['mean']:.3f} ({t['min']:.3f}-{t['max']:.3f}) of n = 11..50 right"
+        final = f"{t['mean']:.3f} ({t['min']:.3f}-{t['max']:.3f}) of the strings n = 11..50 right"
         to_target = "-"
     else:
         t = pick(table_csv(sweep), row.group).iloc[0]
@@ -149,6 +159,9 @@ def summarise(row, sweep):
         ours = f"{k} of {n}"
         to_target = f"{int(reached.median()):,}" if len(reached) else "-"
         metric = [c for c in results.columns if c.startswith("val_") and c != "val_loss"][0]
+        goal = _target(sweep, results)
+        last = results[metric] <= goal if metric.endswith("_mse") else results[metric] >= goal
+        ours += f" (at the last epoch: {int(last.sum())} of {n})"
         fmt = number if metric.endswith("_mse") else "{:.3f}".format
         final = (f"{metric.removeprefix('val_').replace('_', ' ')} {fmt(t['mean'])} "
                  f"({fmt(t['min'])}{' - ' if 'e' in fmt(t['min']) else '-'}{fmt(t['max'])})")
@@ -157,7 +170,7 @@ def summarise(row, sweep):
     met = "met" if k >= 3 else "missed"
     goal = row.goal if row.goal.startswith("(") else f"{row.goal}: **{met}**"
     return (f"| {row.setting} | {row.paper} ({row.source}) | {row.criterion}: {ours}"
-            f"{'' if to_target == '-' else f', median {to_target} sequences'} | {final} | "
+            f"{'' if to_target == '-' else f', median {to_target} sequences to it'} | {final} | "
             f"{epochs_seqs:,} sequences, {wall} | {row.differs} | {goal} |"), k
 
 
@@ -172,6 +185,15 @@ def _runs_meeting(sweep, results, figure):
     return k
 
 
+def _target(sweep, results):
+    """The sweep's train.target (read back from a run's config, as untrusted)."""
+    from trainer.rundir import RunDir
+    flat, problem = RunDir(sweep / str(results["run_dir"].iloc[0])).read_flat_config()
+    if problem:
+        raise SystemExit(f"{sweep}: {problem}")
+    return float(flat["train.target"])
+
+
 def _budget(sweep, results):
     """Training sequences a run of the sweep sees: train.epochs x task.train_size of its config
     (read back as untrusted)."""
@@ -182,7 +204,7 @@ def _budget(sweep, results):
     return int(flat["train.epochs"]) * int(flat["task.train_size"])
 
 
-HEADER = ("| task and setting | the paper (source) | ours: meets the criterion, of 5 seeds | "
+HEADER = ("| task and setting | the paper (source) | ours: first met the criterion, of 5 seeds | "
           "ours: final figure, mean (min-max) | our budget, median wall time a run | we differ | "
           "goal |\n| --- | --- | --- | --- | --- | --- | --- |")
 
