@@ -185,22 +185,23 @@ def _runs_meeting(sweep, results, figure):
     return k
 
 
-def _target(sweep, results):
-    """The sweep's train.target (read back from a run's config, as untrusted)."""
+def _config(sweep, results):
+    """The flat config of the sweep's first run (read back as untrusted)."""
     from trainer.rundir import RunDir
     flat, problem = RunDir(sweep / str(results["run_dir"].iloc[0])).read_flat_config()
     if problem:
         raise SystemExit(f"{sweep}: {problem}")
-    return float(flat["train.target"])
+    return flat
+
+
+def _target(sweep, results):
+    """The sweep's train.target."""
+    return float(_config(sweep, results)["train.target"])
 
 
 def _budget(sweep, results):
-    """Training sequences a run of the sweep sees: train.epochs x task.train_size of its config
-    (read back as untrusted)."""
-    from trainer.rundir import RunDir
-    flat, problem = RunDir(sweep / str(results["run_dir"].iloc[0])).read_flat_config()
-    if problem:
-        raise SystemExit(f"{sweep}: {problem}")
+    """Training sequences a run of the sweep sees: train.epochs x task.train_size."""
+    flat = _config(sweep, results)
     return int(flat["train.epochs"]) * int(flat["task.train_size"])
 
 
