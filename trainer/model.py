@@ -83,7 +83,7 @@ def recurrent_layer(model_cfg, D, rng, dtype, cell, tmax=None):
 
 def lstm_gate_biases(model_cfg, H, rng, tmax=None):
     """The LSTM's initial bias (4H,) in blocks f, g, i, o: the forget gate's model.forget_bias
-    and the others 0; or chrono (Tallec & Ollivier 2018, eq. 16): b_f = log(u), u ~ U[1,
+    and the others 0; or chrono (Tallec & Ollivier 2018): b_f = log(u), u ~ U[1,
     T_max - 1], b_i = -b_f (T_max: model.chrono_tmax, or `tmax` when that is 0), drawn from a
     child of rng (rng.spawn), which leaves rng's own stream, and so every other weight, as the
     constant initialisation draws it."""
