@@ -3,8 +3,9 @@
 Runs every sweep of configs/literature/ with `train sweep` (running again resumes them), tables
 each with `train table` (what a user gets), and writes, per row, the paper's figure and budget
 with its source, how many of the five seeds met the paper's criterion within our budget, the
-median training sequences they took, the final figure (mean, min-max), our budget and the
-median wall time of a run on this machine.
+median training sequences they took, the final figure (mean, min-max; the runs stop at the
+first epoch that meets the criterion, train.stop_at_target, as the papers stopped training),
+our budget and the median wall time of a run on this machine.
 
     python scripts/literature.py                  # run the whole table and print it
     python scripts/literature.py --quick          # the short rows only (under 5 minutes)
@@ -159,9 +160,6 @@ def summarise(row, sweep):
         ours = f"{k} of {n}"
         to_target = f"{int(reached.median()):,}" if len(reached) else "-"
         metric = [c for c in results.columns if c.startswith("val_") and c != "val_loss"][0]
-        goal = _target(sweep, results)
-        last = results[metric] <= goal if metric.endswith("_mse") else results[metric] >= goal
-        ours += f" (at the last epoch: {int(last.sum())} of {n})"
         fmt = number if metric.endswith("_mse") else "{:.3f}".format
         final = (f"{metric.removeprefix('val_').replace('_', ' ')} {fmt(t['mean'])} "
                  f"({fmt(t['min'])}{' - ' if 'e' in fmt(t['min']) else '-'}{fmt(t['max'])})")
@@ -192,11 +190,6 @@ def _config(sweep, results):
     if problem:
         raise SystemExit(f"{sweep}: {problem}")
     return flat
-
-
-def _target(sweep, results):
-    """The sweep's train.target."""
-    return float(_config(sweep, results)["train.target"])
 
 
 def _budget(sweep, results):

@@ -247,3 +247,26 @@ def test_figure_tables_another_validation_figure_and_bad_figures_are_one_line(tm
     assert bad.exit_code != 0 and "no run reports val_nope" in bad.output
     bad = invoke("table", sweep, "--figure", "</script>")
     assert bad.exit_code != 0 and len(bad.output.strip().splitlines()) == 1
+
+
+def test_stop_at_target_ends_the_run_at_the_first_epoch_that_meets_it(tmp_path):
+    (tmp_path / "c.toml").write_text(TINY_SINE.replace("epochs = 1", "epochs = 5"))
+    assert invoke("--config", tmp_path / "c.toml", "--runs-dir", tmp_path, "--name", "all",
+                  "--quiet").exit_code == 0
+    losses = [float(r["loss"]) for r in _val_rows(tmp_path / "all")]
+    goal = sorted(losses)[2]
+    first = next(i for i, v in enumerate(losses) if v <= goal)
+    assert first < 4
+    result = invoke("--config", tmp_path / "c.toml", "--runs-dir", tmp_path, "--name", "stop",
+                    "--quiet", "--set", f"train.target={goal!r}", "--set", "train.stop_at_target=true")
+    assert result.exit_code == 0, result.output
+    summary = json.loads((tmp_path / "stop" / "summary.json").read_text())
+    assert summary["status"] == "completed" and summary["stopped_early"] is True
+    assert summary["epochs_done"] == first + 1 == summary["target"]["epoch"]
+    assert [float(r["loss"]) for r in _val_rows(tmp_path / "stop")] == losses[:first + 1]
+    again = invoke("resume", tmp_path / "stop")
+    assert again.exit_code == 0 and f"it met train.target {goal:g}); nothing to resume" in again.output
+    bad = invoke("--config", tmp_path / "c.toml", "--runs-dir", tmp_path, "--name", "bad",
+                 "--set", "train.stop_at_target=true")
+    assert bad.exit_code == 2 and "train.stop_at_target: needs train.target" in bad.output
+    assert not (tmp_path / "bad").exists()

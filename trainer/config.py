@@ -91,6 +91,9 @@ SECTIONS = {
         "target": Key(-1.0, "a value of train.monitor to reach (a loss or MSE at most it, an accuracy "
                       "at least it): summary.json's target records the first epoch, step and "
                       "training sequences at which validation reached it; negative: off"),
+        "stop_at_target": Key(False, "end the run at the first epoch whose validation meets "
+                              "train.target (the classic papers' protocol: training stops once "
+                              "the task is solved)"),
     },
 }
 
@@ -442,6 +445,9 @@ def _check_schedule(src, cfg):
         raise ConfigError(f"{src}: train.monitor: expected one of {', '.join(map(repr, figures))} "
                           f"(the task {cfg['task']['name']!r} reports these), got "
                           f"{train['monitor']!r}")
+    if train["stop_at_target"] and train["target"] < 0:
+        raise ConfigError(f"{src}: train.stop_at_target: needs train.target (a value of "
+                          f"{train['monitor']} to stop at), which is off")
 
 
 def check_warmup(src, cfg, steps):

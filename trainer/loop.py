@@ -8,8 +8,9 @@ Position is whole: a checkpoint taken there resumes to the same numbers.
 Every update uses the rate the schedule gives for its step. After each epoch the
 monitored figure (train.monitor) is compared with the best so far: the EpochEnd
 says whether it improved (the place for a best checkpoint), the plateau schedule
-hears of it, and after train.early_stop epochs without improvement the loop ends
-early with `Position.stopped_early` set.
+hears of it, and after train.early_stop epochs without improvement, or at the first epoch
+that meets train.target when train.stop_at_target is set, the loop ends early with
+`Position.stopped_early` set.
 """
 import math
 import time
@@ -98,6 +99,7 @@ class Trainer:
         self.metric = task.metric
         self.monitor, self.early_stop = tr["monitor"], tr["early_stop"]
         self.target = tr["target"] if tr["target"] >= 0 else None
+        self.stop_at_target = tr["stop_at_target"]
         self.lower_is_better = lower_is_better(self.monitor)
         self.batches = batches_for(task, tr)
         self.total_steps = self.epochs * self.batches.per_epoch
@@ -171,7 +173,9 @@ class Trainer:
             pos.target = {"epoch": pos.epoch, "step": pos.step, "value": value}
         self.schedule.epoch_end(improved)
         pos.schedule = self.schedule.state()
-        if self.early_stop and pos.stale >= self.early_stop and pos.epoch < self.epochs:
+        if pos.epoch < self.epochs and (
+                (self.early_stop and pos.stale >= self.early_stop) or
+                (self.stop_at_target and pos.target is not None)):
             pos.stopped_early = True
         return improved
 

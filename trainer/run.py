@@ -99,9 +99,11 @@ def prepare_resume(run_dir, epochs=None):
         _check_metrics(run_dir.file(METRICS), rows)
         return setup, pos, rows
     if pos.stopped_early:
-        raise NothingToResume(f"{run_dir.path}: stopped early at epoch {pos.epoch} ("
-                              f"{cfg['train']['monitor']} did not improve for "
-                              f"{cfg['train']['early_stop']} epochs); nothing to resume")
+        why = (f"it met train.target {cfg['train']['target']:g}" if
+               cfg["train"]["stop_at_target"] and pos.target is not None else
+               f"{cfg['train']['monitor']} did not improve for {cfg['train']['early_stop']} epochs")
+        raise NothingToResume(f"{run_dir.path}: stopped early at epoch {pos.epoch} ({why}); "
+                              "nothing to resume")
     if pos.epoch >= cfg["train"]["epochs"]:
         raise NothingToResume(f"{run_dir.path}: already completed {pos.epoch} epochs; "
                               "use --epochs N to train longer")

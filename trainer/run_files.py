@@ -46,7 +46,7 @@ SUMMARY = [
               "`val_long_*`"),
     ("monitor", "`train.monitor`: the figure the best epoch is chosen by"),
     ("best", "`epoch`, `step` and the validation figures of the best epoch by `monitor`"),
-    ("stopped_early", "true when `train.early_stop` ended the run"),
+    ("stopped_early", "true when `train.early_stop` or `train.stop_at_target` ended the run"),
     ("diverged_at_step", "when diverged: the step whose loss or gradient was not finite"),
     ("diverged_what", "when diverged: what was not finite (the loss, a gradient, a parameter)"),
     ("baseline", "the same figures for the task's trivial predictor"),
