@@ -128,8 +128,9 @@ def unknown(spec):
 
 def available():
     """[(name, origin, gates)] of the built-in cells and the installed entry points."""
+    notes = {"lstm": " (options: model.peepholes, model.init_gates = chrono, model.forget_bias)"}
     out = [(name, "built-in" + (" (the book's layer, a cell object per step)"
-                                 if name.startswith("textbook-") else ""), gates)
+                                 if name.startswith("textbook-") else notes.get(name, "")), gates)
            for name, (_, _, gates) in BUILT_IN.items()]
     for name, value in sorted(source.entry_point_names("cell").items()):
         try:
