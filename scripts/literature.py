@@ -148,7 +148,7 @@ def summarise(row, sweep):
     n = len(results)
     if row.figure:
         t = pick(table_csv(sweep, row.figure), row.group).iloc[0]
-        k = _runs_meeting(sweep, results, row.figure)
+        k = _runs_meeting(sweep, results, (_monitor(sweep, results), row.figure))
         ours = f"{k} of {n}"
         final = f"{t['mean']:.3f} ({t['min']:.3f}-{t['max']:.3f}) of the strings n = 11..50 right"
         to_target = "-"
@@ -172,14 +172,15 @@ def summarise(row, sweep):
             f"{epochs_seqs:,} sequences, {wall} | {row.differs} | {goal} |"), k
 
 
-def _runs_meeting(sweep, results, figure):
-    """How many of the runs hold figure == 1 in their summary's final (read as untrusted)."""
+def _runs_meeting(sweep, results, figures):
+    """How many of the runs hold every one of `figures` at 1 in their summary's final (read as
+    untrusted): aⁿbⁿ's "every string n <= 50 right" is both the training range's strings
+    (val_string_accuracy) and the longer ones (val_long_string_accuracy)."""
     from trainer.rundir import RunDir
     k = 0
     for run in results["run_dir"]:
-        summary = RunDir(sweep / str(run)).read_summary() or {}
-        value = (summary.get("final") or {}).get(figure)
-        k += isinstance(value, (int, float)) and value >= 1.0
+        final = (RunDir(sweep / str(run)).read_summary() or {}).get("final") or {}
+        k += all(isinstance(final.get(f), (int, float)) and final[f] >= 1.0 for f in figures)
     return k
 
 
@@ -190,6 +191,11 @@ def _config(sweep, results):
     if problem:
         raise SystemExit(f"{sweep}: {problem}")
     return flat
+
+
+def _monitor(sweep, results):
+    """The figure the sweep's train.target is set on (its train.monitor)."""
+    return _config(sweep, results)["train.monitor"]
 
 
 def _budget(sweep, results):

@@ -37,3 +37,35 @@ def test_each_row_names_a_group_of_its_sweep_within_the_papers_budget(row):
     if row.budget is not None:
         assert ours <= row.budget, f"{row.setting}: {ours} sequences, more than the paper's"
     assert row.source and row.paper and row.criterion
+
+
+def test_anbn_counts_a_run_only_when_every_string_up_to_n_50_is_right(tmp_path):
+    """The aⁿbⁿ row's "every string n <= 50 right": the training range and beyond both at 1; a
+    run that generalises but misses a short string, or whose summary is hostile, is not counted."""
+    import json
+
+    import pandas as pd
+
+    finals = {"both": {"val_string_accuracy": 1.0, "val_long_string_accuracy": 1.0},
+              "long-only": {"val_string_accuracy": 0.9, "val_long_string_accuracy": 1.0},
+              "short-only": {"val_string_accuracy": 1.0, "val_long_string_accuracy": 0.4},
+              "text": {"val_string_accuracy": "1", "val_long_string_accuracy": 1.0}}
+    for name, final in finals.items():
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "summary.json").write_text(json.dumps({"final": final}))
+    (tmp_path / "linked").mkdir()
+    (tmp_path / "linked" / "summary.json").symlink_to(tmp_path / "both" / "summary.json")
+    results = pd.DataFrame({"run_dir": [*finals, "linked", "missing"]})
+    figures = ("val_string_accuracy", "val_long_string_accuracy")
+    assert literature._runs_meeting(tmp_path, results, figures) == 1
+    assert literature._runs_meeting(tmp_path, results, figures[1:]) == 2
+
+
+def test_pick_matches_a_swept_value_whatever_the_table_calls_its_column():
+    import pandas as pd
+
+    table = pd.DataFrame({"init_gates": ["chrono", "constant"], "peepholes": [True, False]})
+    assert list(literature.pick(table, {"model.init_gates": "chrono"}).index) == [0]
+    assert list(literature.pick(table, {"model.peepholes": False}).index) == [1]
+    results = pd.DataFrame({"model.peepholes": ["True", "False", "True"]})
+    assert list(literature.pick(results, {"model.peepholes": True}).index) == [0, 2]
