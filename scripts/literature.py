@@ -108,11 +108,26 @@ def run_sweep(name, runs_dir, workers):
 
 
 def _finished(sweep):
-    path = sweep / "results.csv"
-    if not path.exists():
+    if not (sweep / "results.csv").exists():
         return []
-    r = pd.read_csv(path)
+    r = read_results(sweep)
     return list(r[r["status"].isin(["completed", "diverged"])].index)
+
+
+def read_results(sweep):
+    """The sweep's results.csv, read as untrusted: never through a symbolic link, and only the
+    rows whose run_dir is a plain folder name inside the sweep (not "../elsewhere")."""
+    from trainer.rundir import read_nofollow
+    path = sweep / "results.csv"
+    try:
+        frame = pd.read_csv(io.BytesIO(read_nofollow(path)), dtype={"run_dir": str})
+    except (OSError, ValueError) as e:
+        raise SystemExit(f"{path}: cannot be read ({e})")
+    if "run_dir" not in frame.columns:
+        raise SystemExit(f"{path}: has no run_dir column")
+    plain = frame["run_dir"].map(lambda d: isinstance(d, str) and d not in (".", "..")
+                                 and Path(d).name == d)
+    return frame[plain]
 
 
 def _timing(runs_dir, trained, minutes, workers):
@@ -144,7 +159,7 @@ def pick(frame, group):
 
 def summarise(row, sweep):
     """One line of the README's table for `row`, from the sweep's table and results."""
-    results = pick(pd.read_csv(sweep / "results.csv"), row.group)
+    results = pick(read_results(sweep), row.group)
     n = len(results)
     if row.figure:
         t = pick(table_csv(sweep, row.figure), row.group).iloc[0]
@@ -231,7 +246,7 @@ def main():
         lines.append(line)
     for name, sweep in sweeps.items():
         details.append(f"`configs/literature/{name}.toml`:\n\n" + train("table", sweep, "--markdown").strip())
-    total = sum(len(pd.read_csv(s / "results.csv")) for s in sweeps.values())
+    total = sum(len(read_results(s)) for s in sweeps.values())
     spent = sum(e["minutes"] for e in log)
     timing = (f"The {total} runs of this table took {spent:.0f} minutes of wall time on this 2-core "
               f"machine, trained by {len(log)} invocation{'s' if len(log) != 1 else ''} of the "

@@ -69,3 +69,17 @@ def test_pick_matches_a_swept_value_whatever_the_table_calls_its_column():
     assert list(literature.pick(table, {"model.peepholes": False}).index) == [1]
     results = pd.DataFrame({"model.peepholes": ["True", "False", "True"]})
     assert list(literature.pick(results, {"model.peepholes": True}).index) == [0, 2]
+
+
+def test_a_sweeps_results_are_read_as_untrusted(tmp_path):
+    """results.csv is not read through a link, and a run_dir that leaves the sweep is dropped."""
+    sweep = tmp_path / "lit-x"
+    sweep.mkdir()
+    (sweep / "results.csv").write_text("run_dir,status\nrun-0,completed\n../elsewhere,completed\n"
+                                       "..,completed\n/etc,completed\n,completed\n")
+    assert list(literature.read_results(sweep)["run_dir"]) == ["run-0"]
+    (tmp_path / "real.csv").write_text("run_dir,status\nrun-0,completed\n")
+    (sweep / "results.csv").unlink()
+    (sweep / "results.csv").symlink_to(tmp_path / "real.csv")
+    with pytest.raises(SystemExit, match="symbolic link"):
+        literature.read_results(sweep)
