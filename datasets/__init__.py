@@ -6,9 +6,9 @@ and a numpy.random.Generator), footprint(task_cfg) -> (floats its arrays hold, s
 per episode or None for a stream, widest input or output) for the memory check
 before a run, and optionally check(cfg) -> a problem with the whole config, as a phrase, or None.
 """
-from datasets import (adding, anbn, copy_task, counting, multiplication, parity, reber, sine,
+from . import (adding, anbn, copy_task, counting, multiplication, parity, reber, sine,
                       temporal_order)
-from datasets.base import Batch, EpisodeTask, StreamTask
+from .base import Batch, EpisodeTask, StreamTask
 
 TASKS = {"sine": sine, "counting": counting, "adding": adding, "copy": copy_task, "anbn": anbn,
          "parity": parity, "temporal_order": temporal_order, "reber": reber,

@@ -1,7 +1,7 @@
 """The adding problem (Arjovsky, Shah & Bengio 2016): sum the two marked values of a sequence."""
 import numpy as np
 
-from datasets.base import Batch, EpisodeTask, Key, episode_check
+from .base import Batch, EpisodeTask, Key, episode_check
 
 METRIC = "mse"
 KEYS = {

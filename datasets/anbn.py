@@ -5,7 +5,7 @@ Input tokens: 0 S, 1 a, 2 b, 3 T (padding). Output labels (sigmoid each): a, b, 
 """
 import numpy as np
 
-from datasets.base import Batch, EpisodeTask, Key, memoryless_probabilities, memoryless_scores
+from .base import Batch, EpisodeTask, Key, memoryless_probabilities, memoryless_scores
 
 METRIC = "string_accuracy"
 S, A, B, T = 0, 1, 2, 3

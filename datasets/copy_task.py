@@ -5,7 +5,7 @@ standard library). Tokens: 0 blank, 1-8 data symbols, 9 delimiter.
 """
 import numpy as np
 
-from datasets.base import Batch, EpisodeTask, Key, episode_check
+from .base import Batch, EpisodeTask, Key, episode_check
 
 METRIC = "accuracy"
 BLANK, DELIMITER, VOCAB, N_DATA, SHOWN = 0, 9, 10, 8, 10

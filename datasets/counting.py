@@ -1,7 +1,7 @@
 """Counting 0..vocab-1 with each number held for `repeat` steps: predict the next token."""
 import numpy as np
 
-from datasets.base import Key, StreamTask, stream_check
+from .base import Key, StreamTask, stream_check
 
 METRIC = "accuracy"
 KEYS = {

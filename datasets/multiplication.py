@@ -2,8 +2,8 @@
 problem's sequences, but the answer is the product of the two marked values."""
 import numpy as np
 
-from datasets import adding
-from datasets.base import EpisodeTask, Key, episode_check
+from . import adding
+from .base import EpisodeTask, Key, episode_check
 
 METRIC = "mse"
 KEYS = {

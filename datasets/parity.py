@@ -1,7 +1,7 @@
 """Parity: read `length` random bits, then say whether an odd number of them were 1."""
 import numpy as np
 
-from datasets.base import Batch, EpisodeTask, Key, episode_check
+from .base import Batch, EpisodeTask, Key, episode_check
 
 METRIC = "accuracy"
 KEYS = {

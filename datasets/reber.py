@@ -10,7 +10,7 @@ seven symbols. Every branch of the grammar is taken with probability 1/2; string
 """
 import numpy as np
 
-from datasets.base import (Batch, EpisodeTask, Key, memoryless_probabilities, memoryless_scores)
+from .base import (Batch, EpisodeTask, Key, memoryless_probabilities, memoryless_scores)
 
 METRIC = "string_accuracy"
 SYMBOLS = "BTPSXVE"

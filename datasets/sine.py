@@ -1,7 +1,7 @@
 """A sine wave as one long stream: from the value at t, predict the value at t+1."""
 import numpy as np
 
-from datasets.base import Key, StreamTask, stream_check
+from .base import Key, StreamTask, stream_check
 
 METRIC = "mse"
 KEYS = {

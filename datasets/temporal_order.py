@@ -10,7 +10,7 @@ read at E, is the class of the symbols in order: 6a XX, XY, YX, YY (0-3); 6b XXX
 """
 import numpy as np
 
-from datasets.base import Batch, EpisodeTask, Key, episode_check
+from .base import Batch, EpisodeTask, Key, episode_check
 
 METRIC = "accuracy"
 X, Y, B, E, PAD, VOCAB = 4, 5, 6, 7, 8, 9

@@ -10,7 +10,7 @@ measures what make returns.
 """
 import numpy as np
 
-from datasets.base import Key, StreamTask, stream_check
+from trainer.tasks import Key, StreamTask, stream_check
 
 METRIC = "accuracy"
 KEYS = {

@@ -5,7 +5,7 @@
 """
 import sys
 
-from datasets import TASKS
+from rnn_trainer_datasets import TASKS
 from trainer.config import SECTIONS
 
 

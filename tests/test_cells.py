@@ -222,7 +222,7 @@ def test_outputs_survive_later_calls_and_shapes_alternate(rng, cell):
 
 
 def _lstm_model(rng, task="copy", **model):
-    from datasets import make_task
+    from rnn_trainer_datasets import make_task
     from trainer.config import from_dict
     from trainer.model import build_model
     cfg = from_dict({"task": {"name": task, "delay": 30}, "train": {"batch_size": 2},

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from datasets import TASKS
+from rnn_trainer_datasets import TASKS
 from trainer.config import SECTIONS, ConfigError, from_dict, load, schema
 
 KNOWN = [f"{s}.{k}" for s, keys in SECTIONS.items() for k in keys] + \

@@ -159,7 +159,7 @@ def test_mse_loss(rng, masked):
 
 def test_whole_model_gradient_in_float64(rng):
     """Embedding -> TimeRNN -> affine -> softmax loss, all parameters at once."""
-    from datasets import make_task
+    from rnn_trainer_datasets import make_task
     from trainer.config import from_dict
     from trainer.model import build_model
     cfg = from_dict({"task": {"name": "counting", "length": 60, "val_length": 10},
@@ -230,7 +230,7 @@ def test_sigmoid_loss_is_safe_with_huge_logits():
                                        ("rnn", "parity"), ("peephole", "temporal_order"),
                                        ("lstm", "reber"), ("rnn", "multiplication")])
 def test_whole_episode_model_gradient_in_float64(rng, cell, task):
-    from datasets import make_task
+    from rnn_trainer_datasets import make_task
     from trainer.config import from_dict
     from trainer.model import build_model
     keys = {"copy": {"delay": 2}, "anbn": {"n_max": 2, "n_test_max": 2}, "adding": {"length": 6},

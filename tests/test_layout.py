@@ -6,15 +6,16 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("trainer", "datasets")
+# folder -> the import name it installs as (setup.cfg's package_dir)
+PACKAGES = {"trainer": "trainer", "datasets": "rnn_trainer_datasets"}
 
 
 def modules():
-    """{"trainer.cli.runs": path} for every module of the project's packages."""
+    """{"trainer.cli.runs": path} for every module of the project's packages, by import name."""
     out = {}
-    for package in PACKAGES:
-        for path in sorted((ROOT / package).rglob("*.py")):
-            parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    for folder, name in PACKAGES.items():
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            parts = [name, *path.relative_to(ROOT / folder).with_suffix("").parts]
             if parts[-1] == "__init__":
                 parts.pop()
             out[".".join(parts)] = path
@@ -93,7 +94,33 @@ def test_no_import_cycles():
 
 
 def test_datasets_import_nothing_of_trainer():
-    assert violations(under("datasets"), under("trainer")) == []
+    assert violations(under("rnn_trainer_datasets"), under("trainer")) == []
+    assert "rnn_trainer_datasets.base" in GRAPH["trainer.tasks"]   # the graph sees the tasks
+
+
+def test_no_module_imports_the_task_folder_by_its_folder_name():
+    """`datasets` is Hugging Face's import name: our code imports rnn_trainer_datasets (installed
+    from the datasets/ folder) or, for plug-ins, trainer.tasks."""
+    found = []
+    for m, path in MODULES.items():
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else []
+            found += [f"{m}: {n}" for n in names if n == "datasets" or n.startswith("datasets.")]
+    assert found == []
+
+
+def test_every_package_folder_is_listed_in_setup_cfg():
+    import configparser
+    cfg = configparser.ConfigParser()
+    cfg.read(ROOT / "setup.cfg")
+    listed = set(cfg["options"]["packages"].split())
+    folders = {".".join([PACKAGES[p.parts[0]], *p.parts[1:]]) if p.parts[0] in PACKAGES else
+               "trainer.configs" for p in (i.parent.relative_to(ROOT) for i in
+                                           [*ROOT.glob("trainer/**/__init__.py"),
+                                            *ROOT.glob("datasets/__init__.py"),
+                                            *ROOT.glob("configs/__init__.py")])}
+    assert folders == listed
 
 
 def test_the_math_imports_nothing_of_the_project_outside_layers():

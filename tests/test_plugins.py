@@ -145,11 +145,11 @@ def test_a_changed_plug_in_is_refused_by_resume_and_eval_naming_it(project):
 
 
 BAD_TASKS = {
-    "no_make.py": ("from datasets.base import Key\nKEYS = {}\nMETRIC = 'mse'\n",
+    "no_make.py": ("from trainer.tasks import Key\nKEYS = {}\nMETRIC = 'mse'\n",
                    "has no make(task_cfg, rng)"),
     "no_keys.py": ("METRIC = 'mse'\ndef make(cfg, rng):\n    pass\n", "has no KEYS"),
     "wrong_shape.py": ("""import numpy as np
-from datasets.base import StreamTask
+from trainer.tasks import StreamTask
 KEYS = {}
 METRIC = "mse"
 def make(cfg, rng):
@@ -158,7 +158,7 @@ def make(cfg, rng):
     return StreamTask("w", "regression", "mse", x, x[:, :1], x, x[:, :1], 1, 1, b, "zero")
 """, "train_x: shape (100, 2), expected 1 values a step"),
     "nan_data.py": ("""import numpy as np
-from datasets.base import StreamTask
+from trainer.tasks import StreamTask
 KEYS = {}
 METRIC = "mse"
 def make(cfg, rng):
@@ -169,7 +169,7 @@ def make(cfg, rng):
     return StreamTask("n", "regression", "mse", x, y, x, x, 1, 1, b, "zero")
 """, "train_y: holds non-finite values"),
     "no_baseline.py": ("""import numpy as np
-from datasets.base import StreamTask
+from trainer.tasks import StreamTask
 KEYS = {}
 METRIC = "mse"
 def make(cfg, rng):
@@ -177,7 +177,7 @@ def make(cfg, rng):
     return StreamTask("n", "regression", "mse", x, x, x, x, 1, 1, {"val_loss": 1.0}, "zero")
 """, "baseline['train_loss']: missing"),
     "bad_ids.py": ("""import numpy as np
-from datasets.base import StreamTask
+from trainer.tasks import StreamTask
 KEYS = {}
 METRIC = "accuracy"
 def make(cfg, rng):
@@ -190,7 +190,7 @@ def make(cfg, rng):
     "syntax.py": ("KEYS = {}\nMETRIC = 'mse'\ndef make(cfg, rng)\n    pass\n",
                   "syntax.py:3: loading it: SyntaxError"),
     "bad_sample.py": ("""import numpy as np
-from datasets.base import Batch, EpisodeTask
+from trainer.tasks import Batch, EpisodeTask
 KEYS = {}
 METRIC = "mse"
 def sample(rng, n):

@@ -206,7 +206,7 @@ print("pyplot" if "matplotlib.pyplot" in sys.modules else "no pyplot")
 
 
 def test_anbn_view_comes_from_evaluation_with_n_on_the_axis():
-    from datasets import make_task
+    from rnn_trainer_datasets import make_task
     from trainer.evaluate import task_view
     from trainer.model import build_model
     cfg = {"name": "anbn", "n_min": 1, "n_max": 3, "n_test_max": 5, "train_size": 8}
@@ -280,7 +280,7 @@ def test_a_sweeps_report_opens_with_train_tables_rows(small_sweep):
 def test_episode_views_of_temporal_order_and_reber_count_only_what_is_scored(tmp_path):
     """temporal_order scores one step a row, at a different step per row: the view marks which
     cells are scored (the plot counts those only); reber's strings go by length, not by n."""
-    from datasets import make_task
+    from rnn_trainer_datasets import make_task
     from trainer.config import from_dict
     from trainer.evaluate import task_view
     from trainer.model import build_model

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from datasets import TASKS, make_task
+from rnn_trainer_datasets import TASKS, make_task
 from trainer.config import ConfigError, from_dict
 
 
@@ -93,7 +93,7 @@ def test_episode_task_configs_are_checked():
 
 def test_a_string_is_right_only_if_every_scored_step_has_every_label_right():
     import numpy as np
-    from datasets.base import sequences_right
+    from rnn_trainer_datasets.base import sequences_right
     from trainer.losses import TimeSigmoidWithLoss
     from trainer.model import SequenceModel
     y = np.zeros((3, 2, 2))
@@ -141,7 +141,7 @@ def test_temporal_order_6b_has_three_points_and_eight_classes():
 
 
 def test_reber_next_symbol_sets_of_a_hand_worked_string():
-    from datasets import reber
+    from rnn_trainer_datasets import reber
     # B T | B P V V E | T E: the inner string BPVVE, embedded in T
     tokens = [0, 1, 0, 2, 5, 5, 6, 1, 6]
     sets = reber.legal_next(tokens)
@@ -150,7 +150,7 @@ def test_reber_next_symbol_sets_of_a_hand_worked_string():
 
 
 def test_reber_strings_follow_the_grammar_and_repeat_the_outer_letter():
-    from datasets import reber
+    from rnn_trainer_datasets import reber
     t = task("reber", max_length=20, val_size=40)
     b = t.sample(np.random.default_rng(6), 200)
     lengths = b.mask.sum(axis=1).astype(int) + 1

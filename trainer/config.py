@@ -9,8 +9,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
 
-from datasets import TASKS
-from datasets.base import Key
+from rnn_trainer_datasets import TASKS
+from rnn_trainer_datasets.base import Key
 from trainer import tomlio
 from trainer.errors import ConfigError
 from trainer.plugins import cells, tasks

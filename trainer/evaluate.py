@@ -1,7 +1,7 @@
 """Running a trained model over held-out data: scores, one-step predictions, free-running generation."""
 import numpy as np
 
-from datasets.base import sequences_right
+from rnn_trainer_datasets.base import sequences_right
 
 EVAL_CHUNK = 500   # stream steps per forward call when reading a long stream (bounds memory)
 EVAL_BATCH = 256   # episodes per forward call

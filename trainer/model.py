@@ -1,7 +1,7 @@
 """The network: token embedding (token inputs) -> recurrent layer -> TimeAffine head -> loss."""
 import numpy as np
 
-from datasets.base import sequences_right
+from rnn_trainer_datasets.base import sequences_right
 from trainer.layers import TimeAffine, TimeEmbedding, TimePeepholeLSTM
 from trainer.losses import TimeMSE, TimeSigmoidWithLoss, TimeSoftmaxWithLoss
 

@@ -4,7 +4,7 @@ is false), and the run's arrays fit in this machine's memory. Each failure is ba
 line, exit 2, nothing written."""
 import numpy as np
 
-from datasets.base import SampleError, check_task
+from rnn_trainer_datasets.base import SampleError, check_task
 from trainer.plugins.source import PluginError, failure
 
 

@@ -1,16 +1,16 @@
 """Task specs: a registered name, a FILE.py, an importable module or an entry point of group
 `rnn_trainer.tasks`, resolved to the task's module and checked against the task interface.
 
-A task module holds KEYS (a dict of datasets.base.Key: its config keys under [task]), METRIC
+A task module holds KEYS (a dict of trainer.tasks.Key: its config keys under [task]), METRIC
 (the name of its figure, as in val_<METRIC>) and make(task_cfg, rng) returning a
-datasets.base.StreamTask or EpisodeTask; footprint(task_cfg) and check(cfg) are optional.
+trainer.tasks.StreamTask or EpisodeTask; footprint(task_cfg) and check(cfg) are optional.
 """
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from datasets import TASKS
-from datasets.base import Key
+from rnn_trainer_datasets import TASKS
+from rnn_trainer_datasets.base import Key
 from trainer.plugins import source
 from trainer.plugins.source import Found, PluginError
 
@@ -111,16 +111,16 @@ def check_module(task):
     m, where = task.module, f"task plug-in {task.spec}"
     keys = getattr(m, "KEYS", None)
     if not isinstance(keys, dict):
-        raise PluginError(f"{where}: has no KEYS, a dict of datasets.base.Key (its config keys)"
+        raise PluginError(f"{where}: has no KEYS, a dict of trainer.tasks.Key (its config keys)"
                           if keys is None else f"{where}: KEYS is a {type(keys).__name__}, "
-                          "expected a dict of datasets.base.Key")
+                          "expected a dict of trainer.tasks.Key")
     for key, spec in keys.items():
         if not isinstance(key, str) or not key.isidentifier() or key == "name":
             raise PluginError(f"{where}: KEYS: {key!r} is not a key name (an identifier other "
                               "than 'name')")
         if not isinstance(spec, Key):
             raise PluginError(f"{where}: KEYS[{key!r}] is a {type(spec).__name__}, expected a "
-                              "datasets.base.Key")
+                              "trainer.tasks.Key")
     metric = getattr(m, "METRIC", None)
     if not isinstance(metric, str) or not metric.isidentifier():
         raise PluginError(f"{where}: METRIC is {metric!r}, expected the metric's name, such as "
