@@ -11,7 +11,7 @@ from types import MappingProxyType
 
 from rnn_trainer_datasets import TASKS
 from rnn_trainer_datasets.base import Key
-from trainer import tomlio
+from trainer import shipped, tomlio
 from trainer.errors import ConfigError
 from trainer.plugins import cells, tasks
 from trainer.plugins.source import ORIGINS
@@ -165,7 +165,15 @@ class Config(Mapping):
         src = source or self.source
         data = {**self._written, **({PLUGINS: self.plugins} if self.plugins else {})}
         return from_dict(apply_changes(data, changes, src), src,
-                         changed=set(changes) if folder is None else (), folder=folder)
+                         changed=set(changes) if folder is None else (), folder=folder,
+                         objects=self.objects)
+
+    @property
+    def objects(self):
+        """{"task": object, "cell": class} of the Python objects among its plug-ins."""
+        return {kind: (r.cls if kind == "cell" else r.module)
+                for kind, r in (("task", self.task), ("cell", self.cell))
+                if r.found is not None and r.found.origin == "object"}
 
     def sources(self):
         """{sha256: source text} of its file plug-ins: what a worker without the files needs
@@ -197,13 +205,24 @@ def schema(task):
     return out
 
 
-def load(path, overrides=(), sources=None):
+def load(path, overrides=(), sources=None, objects=None):
     """Read a TOML config, apply "section.key=value" overrides, check everything. A plug-in
     file in the config is relative to the config's folder, one in an override to the current
-    directory; `sources` ({sha256: text}) stands in for plug-in files (a Dask worker's)."""
-    data = tomlio.read(path, "config")
+    directory; `sources` ({sha256: text}) stands in for plug-in files (a Dask worker's).
+    `path` may also name a shipped config ("sine"; a path that exists wins); `objects`
+    ({"cell": class, "task": object}) hands over the Python objects a run was made from."""
+    path, data = read(path)
     parsed = [_split_override(path, o) for o in overrides]
-    return from_dict(data, path, parsed, folder=Path(path).parent, sources=sources)
+    return from_dict(data, path, parsed, folder=Path(path).parent, sources=sources,
+                     objects=objects)
+
+
+def read(path):
+    """(the file's path, its TOML as a dict) for a config's path or a shipped config's name."""
+    path = shipped.locate(path)
+    if not path.exists() and not path.is_symlink():
+        raise ConfigError(f"{path}: no such config file{shipped.hint(path)}")
+    return path, tomlio.read(path, "config")
 
 
 def apply_changes(data, changes, where):
@@ -226,12 +245,16 @@ def split_key(where, dotted):
     return section, key
 
 
-def from_dict(data, source="<config>", overrides=(), folder=None, sources=None, changed=()):
+def from_dict(data, source="<config>", overrides=(), folder=None, sources=None, changed=(),
+              objects=None):
     """Check a {section: {key: value}} mapping and typed-from-text overrides into a Config.
     A plug-in file named in `data` is relative to `folder` (default: the folder of `source`
     when that is a file, else the current directory); one named by an override, or by a key
     of `data` listed in `changed` (dotted keys changed by a caller, as --set would), to the
-    current directory. A [plugins] table pins the plug-ins a run was made with (see Config)."""
+    current directory. A [plugins] table pins the plug-ins a run was made with (see Config).
+    task.name and model.cell may hold Python objects (a class, a task module or object): they
+    are resolved as themselves and written as their specs ("<notebook>:NAME"); `objects`
+    ({"cell": ..., "task": ...}) stands in for such specs when a config is read back."""
     src = str(source)
     data = dict(data)
     pinned = _pinned(src, data.pop(PLUGINS, None))
@@ -247,7 +270,9 @@ def from_dict(data, source="<config>", overrides=(), folder=None, sources=None, 
                               f"{suggest(section, [*SECTIONS, PLUGINS])}")
         if not isinstance(table, dict):
             raise ConfigError(f"{src}: {section}: expected a [{section}] table, got {_show(table)}")
-    task = _resolve(src, "task", data, overrides, folder, pinned, sources, changed)
+    task = _resolve(src, "task", data, overrides, folder, pinned, sources, changed, objects)
+    cell = _resolve(src, "cell", data, overrides, folder, pinned, sources, changed, objects)
+    data = _specs_for_objects(data, task, cell)
     keys = schema(task)
     out = {s: {k: spec.default for k, spec in ks.items()} for s, ks in keys.items()}
     for section, table in data.items():
@@ -258,7 +283,6 @@ def from_dict(data, source="<config>", overrides=(), folder=None, sources=None, 
         spec = _spec(src, keys, section, key, where=f"--set {text}: ", task=task.spec)
         value = _parse_text(src, text, spec, raw)
         out[section][key] = _check(src, f"--set {text}", spec, value)
-    cell = _resolve(src, "cell", data, overrides, folder, pinned, sources, changed)
     _check_task(src, task, out)
     _check_cell(src, cell, out)
     written = {s: dict(t) for s, t in data.items()}
@@ -272,9 +296,9 @@ def from_dict(data, source="<config>", overrides=(), folder=None, sources=None, 
 RESOLVERS = {"task": ("task", "name", tasks), "cell": ("model", "cell", cells)}
 
 
-def _resolve(src, kind, data, overrides, folder, pinned, sources, changed):
+def _resolve(src, kind, data, overrides, folder, pinned, sources, changed, objects=None):
     """The config's task or cell, resolved: its spec from the data or the last override (a file
-    relative to `folder`, or to the current directory for an override)."""
+    relative to `folder`, or to the current directory for an override), or a Python object."""
     section, key, module = RESOLVERS[kind]
     table = data.get(section, {})
     spec = table.get(key, SECTIONS[section][key].default) if isinstance(table, dict) else None
@@ -284,13 +308,41 @@ def _resolve(src, kind, data, overrides, folder, pinned, sources, changed):
     for s, k, raw, text in overrides:
         if (s, k) == (section, key):
             spec, where, base = _unquote(raw), f"--set {text}", Path(".")
-    if not isinstance(spec, str) or not spec.strip():
-        raise ConfigError(f"{src}: {where}: expected a {kind} name (a string), got {_show(spec)}")
-    from trainer.plugins.source import PluginError
+    from trainer.plugins import source
     try:
+        if spec is not None and not isinstance(spec, (str, bool, int, float, list, dict)):
+            return module.resolve_object(spec)   # a class or task object handed to the API
+        if not isinstance(spec, str) or not spec.strip():
+            raise ConfigError(f"{src}: {where}: expected a {kind} name (a string)"
+                              f"{' or a layer class' if kind == 'cell' else ' or a task object'}"
+                              f", got {_show(spec)}")
+        if source.SESSION_SPEC.fullmatch(spec):
+            return _session_object(kind, spec, (objects or {}).get(kind), pinned.get(kind))
         return module.resolve(spec, base, pinned.get(kind), sources)
-    except PluginError as e:
+    except source.PluginError as e:
         raise ConfigError(f"{src}: {where}: {e}") from None
+
+
+def _session_object(kind, spec, obj, record):
+    """A spec naming an object of a Python session: the object handed over for it, held to the
+    source the run recorded."""
+    from trainer.plugins import source
+    if obj is None:
+        raise source.PluginError(source.session_only(kind, spec))
+    resolved = RESOLVERS[kind][2].resolve_object(obj)
+    if record and record.get("spec") == spec and resolved.found is not None:
+        source.check_pinned(resolved.found, record)
+    return resolved
+
+
+def _specs_for_objects(data, task, cell):
+    """data with any Python object in task.name or model.cell replaced by its spec."""
+    out = dict(data)
+    for section, key, resolved in (("task", "name", task), ("model", "cell", cell)):
+        table = out.get(section)
+        if isinstance(table, dict) and key in table and not isinstance(table[key], str):
+            out[section] = {**table, key: resolved.spec}
+    return out
 
 
 def _pinned(src, table):

@@ -9,6 +9,7 @@ from trainer.cli.common import OneLineErrors, fail
 
 EPILOG = """\b
 Examples:
+  train --config sine                  (a shipped config: train configs lists them)
   train --config configs/sine.toml
   train --config configs/counting.toml --set task.repeat=8 --set train.bptt=16
   train resume runs/<run-id>
@@ -21,6 +22,7 @@ Examples:
   train table runs/<sweep-id>
   train gradcheck examples/my_rnn.py:MyRNN
   train tasks
+  train configs
 
 Exit status: 0 done, 1 a run failed (or a sweep's runs), 2 bad input, 3 training
 diverged, 130 interrupted."""
@@ -28,7 +30,7 @@ diverged, 130 interrupted."""
 
 @click.group(cls=OneLineErrors, invoke_without_command=True, epilog=EPILOG,
              context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--config", "config_path", metavar="FILE", help="TOML config to train, e.g. configs/sine.toml.")
+@click.option("--config", "config_path", metavar="FILE", help="TOML config to train: a path (configs/sine.toml) or a shipped config's name (sine).")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
               help="Override a config key, typed like its default (repeatable): --set train.bptt=10")
 @click.option("--name", help="Run directory name (default: config name, time and a random suffix).")
@@ -58,5 +60,5 @@ def main(ctx, config_path, overrides, name, runs_dir, quiet):
 
 for command in (runs.resume_cmd, runs.eval_cmd, runs.generate_cmd, runs.plot_cmd, sweeps.sweep_cmd,
                 sweeps.compare_cmd, table.table_cmd, report.report_cmd, report.ls_cmd, plugins.gradcheck_cmd,
-                plugins.tasks_cmd, plugins.cells_cmd):
+                plugins.tasks_cmd, plugins.cells_cmd, plugins.configs_cmd):
     main.add_command(command)

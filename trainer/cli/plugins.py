@@ -91,3 +91,23 @@ def cells_cmd():
     from trainer.plugins import cells
     for name, origin, gates in cells.available():
         click.echo(one_line(f"{name:<14} gates {gates if gates else '?'}  {origin}"))
+
+
+@click.command("configs")
+def configs_cmd():
+    """List the configs shipped with the package, one line each: its name (what --config,
+    train sweep and trainer.train take, from any folder), run or sweep, the task, the cell and
+    what it shows. A path that exists wins over a shipped name.
+
+    \b
+    Examples:
+      train configs
+      train --config sine
+      train sweep sweep-cell-bptt --workers 2
+    """
+    from trainer import shipped
+    rows = [shipped.describe(name) for name in shipped.names()]
+    width = max(len(r["name"]) for r in rows)
+    for r in rows:
+        click.echo(one_line(f"{r['name']:<{width}}  {r['kind']:<5}  {r['task']:<14} "
+                            f"{r['cell']:<14} {r['about']}"))

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from trainer import config as config_mod, tomlio
+from trainer import config as config_mod, shipped, tomlio
 from trainer.config import ConfigError, split_key, suggest
 from trainer.rundir import check_name
 
@@ -100,9 +100,23 @@ class Sweep:
 
 
 def load(path):
-    """Read and check a sweep file; every run's config is built and checked too."""
+    """Read and check a sweep file (a path, or a shipped sweep's name); every run's config is
+    built and checked too."""
+    path = shipped.locate(path)
+    if not path.exists() and not path.is_symlink():
+        raise ConfigError(f"{path}: no such sweep file{shipped.hint(path)}")
+    return from_data(tomlio.read(path, "sweep"), path)
+
+
+def from_data(data, path=Path("<sweep>")):
+    """Check a sweep given as a dict (the TOML file's tables: base, set, sweep); `path` names
+    it in messages, and files it names are relative to its folder. `base` may be a config's
+    path or name, or a config as a dict (whose task.name and model.cell may be Python
+    objects)."""
     path = Path(path)
-    data = tomlio.read(path, "sweep")
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a sweep as a dict of its tables (base, set, "
+                          f"sweep), got a {type(data).__name__}")
     _known(path, "", data, TOP_KEYS)
     base = _base(path, data)
     fixed = _table(path, data, "set")
@@ -192,9 +206,9 @@ def _base(path, data):
     if isinstance(base, dict):  # a resolved sweep.toml carries its config inline
         return config_mod.from_dict(base, f"{path} [base]")
     if not isinstance(base, str):
-        raise ConfigError(f"{path}: base: expected the path of a config (relative to this file), "
-                          f"such as base = \"counting.toml\"")
-    return config_mod.load(path.parent / base)
+        raise ConfigError(f"{path}: base: expected the path of a config (relative to this file) "
+                          f"or a shipped config's name, such as base = \"counting.toml\"")
+    return config_mod.load(shipped.locate_beside(path, base))
 
 
 def _apply(base, changes, where, folder):
