@@ -1,9 +1,11 @@
 """The Python API for notebooks and scripts: train a config, or load a run, and use its model.
 
     import trainer
-    run = trainer.train("configs/sine.toml", overrides={"train.epochs": 2}, runs_dir="runs")
+    run = trainer.train("sine", overrides={"train.epochs": 2}, runs_dir="runs")
     run = trainer.load_run("runs/sine-...")    # the same object
     run.summary["best"], run.metrics, run.predict(xs), run.generate(100)
+    run                                         # in a notebook: status, figures, plots inline
+    trainer.train("sine", overrides={"model.cell": MyTimeRNN})   # a class typed into a cell
 """
 from functools import cached_property
 from pathlib import Path
@@ -15,17 +17,48 @@ class Run:
     """A run directory: its config, summary and metrics, and its model (the best checkpoint
     when there is one, else the last; `checkpoint="last"` asks for the last)."""
 
-    def __init__(self, path, checkpoint=None):
+    def __init__(self, path, checkpoint=None, objects=None):
         from trainer.config import load as load_config
         from trainer.rundir import CONFIG, RunDir
         self.dir = RunDir.open(path)
         self.path = self.dir.path
-        self.config = load_config(self.dir.file(CONFIG))
+        self._objects = objects or {}
+        self.config = load_config(self.dir.file(CONFIG), objects=self._objects)
         self.summary = self.dir.read_summary() or {}
         self._which = checkpoint
 
     def __repr__(self):
         return f"Run({str(self.path)!r}, status={self.summary.get('status')!r})"
+
+    def _repr_html_(self):
+        """A notebook's view: status, final figures against the baseline, steps and time, and
+        the run's figures small and inline."""
+        from trainer.run_view import run_html
+        return run_html(self.path, self.summary)
+
+    def plot(self):
+        """Show the run's figures (in a notebook, inline) and return their paths; figures
+        missing from the run directory are drawn first, as `train plot` draws them."""
+        from trainer.run_view import Figures, figure_paths
+        paths = figure_paths(self.path)
+        if not paths:
+            self._draw()
+            paths = figure_paths(self.path)
+        figures = Figures(paths)
+        from trainer.progress import in_notebook
+        if in_notebook():
+            from IPython.display import display
+            display(figures)
+        return paths
+
+    def _draw(self):
+        from trainer.evaluate import task_view
+        from trainer.plots.run import draw_run
+        self.dir.lock()
+        try:
+            draw_run(self.path, task_view(self.model, self.task, None), self.summary)
+        finally:
+            self.dir.release()
 
     @cached_property
     def metrics(self):
@@ -37,7 +70,7 @@ class Run:
     @cached_property
     def _loaded(self):
         from trainer import run
-        return run.load(self.path, self._which)[1:]
+        return run.load(self.path, self._which, objects=self._objects)[1:]
 
     @property
     def checkpoint(self):
@@ -84,7 +117,7 @@ def gradcheck(cell, hidden=4, inputs=3, batch=2, steps=4, seed=0, folder=None):
     from trainer.checks.cell_check import check
     from trainer.plugins import cells
     if isinstance(cell, type):
-        resolved = cells._class(cell.__name__, _Namespace(cell), cell.__name__, None)
+        resolved = cells.resolve_object(cell)
     elif isinstance(cell, str):
         resolved = cells.resolve(cell, folder)
     else:
@@ -96,30 +129,31 @@ def gradcheck(cell, hidden=4, inputs=3, batch=2, steps=4, seed=0, folder=None):
     return result
 
 
-class _Namespace:
-    """A class handed to gradcheck directly, looked up as if from its module."""
-
-    def __init__(self, cls):
-        setattr(self, cls.__name__, cls)
-
-
-def load_run(path, checkpoint=None):
-    """Open the run directory at `path` (see Run)."""
-    return Run(path, checkpoint)
+def load_run(path, checkpoint=None, cell=None, task=None):
+    """Open the run directory at `path` (see Run). A run trained from Python objects (a class
+    as model.cell, a task object as task.name) needs them again: `cell=MyTimeRNN`, `task=...`;
+    their source must be the one the run recorded."""
+    objects = {k: v for k, v in (("cell", cell), ("task", task)) if v is not None}
+    return Run(path, checkpoint, objects)
 
 
-def train(config, overrides=None, runs_dir="runs", name=None):
-    """Train a config (a TOML file's path, or a {section: {key: value}} dict) with
-    {"section.key": value} overrides into a new run directory under `runs_dir`, as
-    `train --config` does, and return its Run. Bad input raises trainer.errors.BadInput
-    before anything is written; the run's outcome is in `run.summary["status"]`."""
+def train(config, overrides=None, runs_dir="runs", name=None, progress=None):
+    """Train a config (a shipped config's name such as "sine", a TOML file's path, or a
+    {section: {key: value}} dict) with {"section.key": value} overrides into a new run
+    directory under `runs_dir`, as `train --config` does, and return its Run.
+
+    `model.cell` may be a layer class and `task.name` a task module or object (KEYS, METRIC,
+    make), in the dict or the overrides: the run names them "<notebook>:NAME" and records their
+    source and its sha256. `progress`: None shows a progress bar in a notebook and nothing in
+    a script; True always; False never. Bad input raises trainer.errors.BadInput before
+    anything is written; the run's outcome is in `run.summary["status"]`."""
     from trainer import config as config_mod, run
     from trainer.rundir import RunDir, check_name, check_runs_dir
-    from trainer import tomlio
     from trainer.errors import ConfigError
     source = str(config) if isinstance(config, (str, Path)) else "<config>"
     if isinstance(config, (str, Path)):
-        data = tomlio.read(config, "config")
+        path, data = config_mod.read(config)
+        source = str(path)
     elif isinstance(config, dict):
         data = config
     else:
@@ -140,8 +174,12 @@ def train(config, overrides=None, runs_dir="runs", name=None):
     from trainer.preflight import check_run
     check_run(cfg)
     run_dir = RunDir.create(runs_dir, name, prefix=cfg.name, cfg=cfg)
+    from trainer.progress import Progress, in_notebook
+    show = in_notebook() if progress is None else bool(progress)
+    bar = Progress(quiet=not show, bar="auto", lines=False)
     try:
-        run.train(cfg, run_dir)
+        run.train(cfg, run_dir, on_event=bar)
     finally:
+        bar.close()
         run_dir.release()
-    return Run(run_dir.path)
+    return Run(run_dir.path, objects=cfg.objects)

@@ -65,15 +65,16 @@ class NothingToResume(Exception):
     """The run already finished all its epochs."""
 
 
-def prepare_resume(run_dir, epochs=None):
+def prepare_resume(run_dir, epochs=None, objects=None):
     """Check a run can be resumed and restore its state, changing nothing on disk.
 
     Returns (setup, position, metrics rows to keep). With `epochs`, the run is
     extended (or a shorter plan cut) to that many epochs, not fewer than it has
     done. Raises RunDirError or CheckpointError for what cannot be resumed, and
-    NothingToResume for a completed run with nothing to add.
+    NothingToResume for a completed run with nothing to add. objects: the Python objects
+    a run was made from (see config.load).
     """
-    cfg = load_config(run_dir.file(CONFIG))
+    cfg = load_config(run_dir.file(CONFIG), objects=objects)
     if epochs is not None:
         cfg = cfg.with_changes({"train.epochs": epochs})
     setup = Setup(cfg)
@@ -310,7 +311,7 @@ def _remove_stale_temporaries(path):
             p.unlink()
 
 
-def load(path, which=None, overrides=()):
+def load(path, which=None, overrides=(), objects=None):
     """An existing run, ready to use: (RunDir, Setup with the checkpoint's weights, which).
 
     which: "best" (best.npz), "last" (checkpoint.npz) or None (best when it exists).
@@ -323,7 +324,7 @@ def load(path, which=None, overrides=()):
         if not (key.startswith("task.") and key != "task.name") and key != "train.seed":
             raise ConfigError(f"--set {text}: only the data can change (task keys other than "
                               "task.name, train.seed); the model and its training are the run's own")
-    cfg = load_config(run_dir.file(CONFIG), overrides)
+    cfg = load_config(run_dir.file(CONFIG), overrides, objects=objects)
     done = run_dir.read_summary() or {}
     if done.get("status") == "diverged" and not run_dir.file(CHECKPOINT).exists():
         raise RunDirError(f"{run_dir.path}: the run diverged at step {done.get('diverged_at_step')}"

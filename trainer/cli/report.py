@@ -12,7 +12,8 @@ from pathlib import Path
 import click
 
 from trainer.cli.common import fail
-from trainer.errors import one_line
+from trainer.errors import BadInput, one_line
+from trainer.report.output import default_out
 
 REPORT_EPILOG = """\b
 Examples:
@@ -25,33 +26,13 @@ The folder holds report.html, plotly.min.js and img/ (task views); it works
 offline from file://. Directories that are not runs are skipped with a note."""
 
 
-def default_out(paths, prefix="report"):
-    """A sweep's report lives in the sweep directory; any other report in reports/<id>/ of the
-    current directory, never among the runs it reads."""
-    from trainer.report.collect import is_sweep
-    from trainer.rundir import new_run_id
-    if len(paths) == 1 and is_sweep(paths[0]):
-        return Path(paths[0]) / "report"
-    return Path("reports") / new_run_id(prefix)
-
-
 def check_out(paths, out, option):
-    """Refuse, in one line, an output folder that is a run or sweep directory, lies inside one,
-    or is a folder being read: the command would write among the files it reads or that a run
-    owns. A sweep's own report/ folder (the default for a sweep) is its one exception."""
-    from trainer.report.collect import find_runs, is_run, is_sweep
-    target = Path(out).resolve()
-    for folder in (target, *target.parents):
-        if is_run(folder):
-            fail(f"{option}: {out} is {'a run directory' if folder == target else f'inside the run {folder}'}; "
-                 "choose a folder outside every run")
-        if is_sweep(folder) and not (folder != target and target == folder / "report"):
-            fail(f"{option}: {out} is {'a sweep directory' if folder == target else f'inside the sweep {folder}'}; "
-                 "a sweep's report goes to SWEEP/report (the default)")
-    runs, _, sweeps = find_runs(paths)
-    for p in [*map(Path, paths), *runs]:
-        if p.resolve() == target:
-            fail(f"{option}: {out} is a folder this command reads; choose another (default: reports/...)")
+    """The report's output folder checked (trainer/report/output.py), or one line."""
+    from trainer.report.output import check_out as check
+    try:
+        check(paths, out, option)
+    except BadInput as e:
+        fail(str(e))
 
 
 def _refuse_one_unreadable_run(paths):

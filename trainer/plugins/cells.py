@@ -11,6 +11,7 @@ forward started from). A layer that carries more than h names it all in `state_n
 (("h", "c") for an LSTM, whose set_state takes h, c and which keeps dc too); ("h",) otherwise.
 """
 import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -83,6 +84,33 @@ def resolve(spec, folder=None, pinned=None, sources=None):
     if record is not None:
         source.check_pinned(cell.found, record)
     return cell
+
+
+def resolve_object(cls):
+    """The Cell for a class object (a layer typed into a notebook, or imported): a built-in or
+    importable class by its name, a plug-in file's class by its file, any other by itself, its
+    source pinned by sha256 (spec "<notebook>:NAME")."""
+    if not isinstance(cls, type):
+        raise PluginError(f"model.cell: expected a cell spec (a string) or a layer class, got "
+                          f"a {type(cls).__name__}")
+    for name, (module, attr, _) in BUILT_IN.items():
+        if cls.__module__ == f"trainer.layers.{module}" and cls.__qualname__ == attr:
+            return resolve(name)
+    spec = source.importable_name(cls)
+    if spec is not None:
+        return resolve(spec)
+    file = getattr(sys.modules.get(cls.__module__), "__file__", None)
+    if cls.__module__.startswith("_rnn_trainer_plugin_") and file:
+        return resolve(f"{file}:{cls.__name__}")
+    found = source.from_object("cell", cls, cls.__name__)
+    return _class(found.spec, _Holder(cls), cls.__name__, found)
+
+
+class _Holder:
+    """A class handed over directly, looked up as if from its module."""
+
+    def __init__(self, cls):
+        setattr(self, cls.__name__, cls)
 
 
 def _from_module(spec, module_name, attr, origin):

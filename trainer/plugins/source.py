@@ -9,6 +9,7 @@ needs the file). A module or entry-point plug-in is imported as Python imports a
 import hashlib
 import importlib
 import importlib.util
+import re
 import sys
 import traceback
 import types
@@ -18,7 +19,10 @@ from pathlib import Path
 from trainer.errors import ConfigError
 
 ENTRY_POINT_GROUPS = {"task": "rnn_trainer.tasks", "cell": "rnn_trainer.cells"}
-ORIGINS = ("file", "module", "entry point")
+ORIGINS = ("file", "module", "entry point", "object")
+# the spec of a Python object handed to the API (a class typed into a notebook cell): it names
+# the object, but only the Python session that holds it can train or load with it
+SESSION_SPEC = re.compile(r"<(notebook|session)>:(?P<name>[A-Za-z_][\w.]*)")
 
 
 class PluginError(ConfigError):
@@ -59,6 +63,86 @@ class Found:
         """A short name for listings: the file's name or the module, with the class."""
         base = Path(self.target).name if self.origin == "file" else self.target
         return f"{base}:{self.attr}" if self.attr else base
+
+
+def session_label():
+    """How a run names where its Python objects came from: <notebook> in a Jupyter kernel."""
+    return "<notebook>" if "ipykernel" in sys.modules else "<session>"
+
+
+def from_object(kind, obj, name):
+    """The Found of a Python object handed to the API: spec "<notebook>:NAME", origin object,
+    and its source where Python can get it (its sha256 pins it; None when there is none)."""
+    text = object_source(obj)
+    label = session_label()
+    sha = digest(text.encode("utf-8")) if text is not None else None
+    return Found(kind, f"{label}:{name}", "object", label, name, None, sha, text)
+
+
+def object_source(obj):
+    """The source of a class, module or task object (None when Python cannot get it): inspect's
+    where it works; for a class typed into a notebook, its statement found in the cell the
+    kernel keeps; for another object, its KEYS, METRIC and the source of its functions."""
+    import inspect
+    try:
+        return inspect.getsource(obj)
+    except (OSError, TypeError):
+        pass
+    if isinstance(obj, type):
+        return _class_source(obj)
+    parts = [f"{name} = {getattr(obj, name)!r}" for name in ("METRIC", "KEYS") if hasattr(obj, name)]
+    for name in ("make", "footprint", "check", "score"):
+        fn = getattr(obj, name, None)
+        if callable(fn):
+            try:
+                parts.append(inspect.getsource(fn))
+            except (OSError, TypeError):
+                return None
+    return "\n".join(parts) or None
+
+
+def _class_source(cls):
+    """A class's statement, from the file (or notebook cell) one of its methods was compiled
+    from; None when there is none."""
+    import ast
+    import linecache
+    for value in vars(cls).values():
+        fn = getattr(value, "__func__", value)
+        code = getattr(fn, "__code__", None)
+        if code is None:
+            continue
+        text = "".join(linecache.getlines(code.co_filename))
+        try:
+            tree = ast.parse(text)
+        except (SyntaxError, ValueError):
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ClassDef) and node.name == cls.__name__ and \
+                    node.lineno <= code.co_firstlineno <= node.end_lineno:
+                return ast.get_source_segment(text, node)
+    return None
+
+
+def session_only(kind, spec):
+    """The error for a spec naming an object of a Python session where no object is at hand
+    (the command line, or load_run without it)."""
+    name = SESSION_SPEC.fullmatch(spec)["name"]
+    what = "a class" if kind == "cell" else "a task object"
+    return (f"{spec}: the run was made from {what} defined in a Python session, which only "
+            f"Python can hand over: trainer.load_run(PATH, {kind}={name})")
+
+
+def importable_name(obj):
+    """"module:Name" when `obj` can be imported again by that name (a class or function of an
+    installed or importable module), else None."""
+    module, name = getattr(obj, "__module__", None), getattr(obj, "__qualname__", None)
+    if not module or not name or module == "__main__" or "<" in name or \
+            module.startswith("_rnn_trainer_plugin_"):
+        return None
+    found = sys.modules.get(module)
+    for part in name.split("."):
+        found = getattr(found, part, None)
+    return f"{module}:{name}" if found is obj else None
 
 
 def digest(data):

@@ -59,6 +59,36 @@ def resolve(spec, folder=None, pinned=None, sources=None):
     return task
 
 
+def resolve_object(obj):
+    """The Task for a Python object with the task interface (KEYS, METRIC, make): a module
+    typed into a notebook cell, a class or a namespace. An importable module goes by its name,
+    a plug-in file's module by its file, any other object by itself, its source pinned by
+    sha256 (spec "<notebook>:NAME")."""
+    import sys
+    import types
+    if isinstance(obj, str):
+        return resolve(obj)
+    if isinstance(obj, types.ModuleType):
+        name = obj.__name__
+        if name.startswith("_rnn_trainer_plugin_") and getattr(obj, "__file__", None):
+            return resolve(obj.__file__)
+        if sys.modules.get(name) is obj and name != "__main__":
+            return resolve(name)
+    name = getattr(obj, "__name__", None) or _bound_name(obj) or type(obj).__name__
+    found = source.from_object("task", obj, name.rpartition(".")[2])
+    task = Task(found.spec, obj, found)
+    check_module(task)
+    return task
+
+
+def _bound_name(obj):
+    """The name a notebook's (or script's) globals bind `obj` to, if any."""
+    import sys
+    names = [k for k, v in vars(sys.modules["__main__"]).items() if v is obj and
+             not k.startswith("_")]
+    return names[0] if names else None
+
+
 def _from_record(spec, pinned, sources):
     if pinned.get("origin") == "file":
         path, sha = pinned.get("file", ""), pinned.get("sha256")

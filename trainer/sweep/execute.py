@@ -153,7 +153,9 @@ def run(sweep, sweep_dir, workers=None, client=None, on_result=None, should_stop
     try:
         for p in skipped:
             landed(p, results.summaries[p.name])
-        if todo and client is not None:
+        if todo and any(p.cfg.objects for p in todo):
+            run_here(todo, sweep_dir, landed, should_stop, figures)
+        elif todo and client is not None:
             from trainer.sweep.dask_cluster import run_on_dask
             run_on_dask(client, todo, sweep_dir, landed, should_stop, figures)
         elif todo:
@@ -163,6 +165,18 @@ def run(sweep, sweep_dir, workers=None, client=None, on_result=None, should_stop
         report.update(final=True)
     results.report = report
     return results
+
+
+def run_here(todo, sweep_dir, landed, should_stop=None, figures=False):
+    """Each run in this process, one after another: for configs holding Python objects of this
+    session (a class typed into a notebook), which no other process has."""
+    for p in todo:
+        if should_stop and should_stop():
+            landed(p, {"status": "pending"})
+            continue
+        make_room(sweep_dir / p.name)
+        landed(p, run_into(p.cfg.to_dict(), p.cfg.source, str(sweep_dir / p.name), figures,
+                           objects=p.cfg.objects))
 
 
 def run_local(todo, sweep_dir, workers, landed, should_stop=None, figures=False, on_retry=None):

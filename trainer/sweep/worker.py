@@ -60,7 +60,7 @@ def should_stop():
     return _WORKER["signalled"] or (stop is not None and stop.is_set())
 
 
-def run_into(cfg_dict, source, run_path, figures=False):
+def run_into(cfg_dict, source, run_path, figures=False, objects=None):
     """Train one run into run_path; returns its summary.
 
     run_path must not exist, or hold an interrupted or killed run with a checkpoint:
@@ -68,6 +68,7 @@ def run_into(cfg_dict, source, run_path, figures=False):
     A run asked to stop before it starts is not created: {"status": "pending"}.
     Its figures are drawn only with figures=True (`train plot` draws them later).
     An exception inside training is caught and recorded as status 'failed'.
+    objects: the Python objects of a config made in this process (see config.from_dict).
     """
     from trainer.rundir import CHECKPOINT, RunDir
     if should_stop():
@@ -78,21 +79,21 @@ def run_into(cfg_dict, source, run_path, figures=False):
         _WORKER["events"].put(("started", run_path.name, os.getpid()))
     try:
         if (run_path / CHECKPOINT).is_file() and not run_path.is_symlink():
-            return _resume(run_path, should_stop, figures)
+            return _resume(run_path, should_stop, figures, objects)
         rd = RunDir.create(run_path.parent, run_path.name)
-        return _train(cfg_dict, source, rd, should_stop, figures)
+        return _train(cfg_dict, source, rd, should_stop, figures, objects=objects)
     finally:
         _WORKER["run"] = None
 
 
-def _resume(run_path, stop, figures):
+def _resume(run_path, stop, figures, objects=None):
     """Resume an interrupted sweep run through run.prepare_resume and run.resume."""
     from trainer import run
     from trainer.rundir import RunDir
     rd = RunDir(run_path)
     try:
         rd = RunDir.open(run_path)
-        setup, pos, rows = run.prepare_resume(rd)
+        setup, pos, rows = run.prepare_resume(rd, objects=objects)
         rd.lock()
     except Exception as e:  # not resumable (changed by hand, held by another writer): recorded
         return rd.record_failure(e)
@@ -119,11 +120,11 @@ def run_to_bytes(cfg_dict, source, name, figures=False, sources=None):
     return {"summary": summary, "files": files}
 
 
-def _train(cfg_dict, source, rd, stop, figures, sources=None):
+def _train(cfg_dict, source, rd, stop, figures, sources=None, objects=None):
     from trainer import config, run
     from trainer.preflight import check_run
     try:
-        cfg = config.from_dict(cfg_dict, source, sources=sources)
+        cfg = config.from_dict(cfg_dict, source, sources=sources, objects=objects)
         check_run(cfg)  # this machine's memory: a Dask worker's may differ from the client's
         return run.train(cfg, rd, should_stop=stop, figures=figures)
     except Exception as e:  # any failure of one run is recorded, never raised to the sweep
