@@ -74,7 +74,7 @@ def resolve_object(obj):
             return resolve(obj.__file__)
         if sys.modules.get(name) is obj and name != "__main__":
             return resolve(name)
-    name = getattr(obj, "__name__", None) or _bound_name(obj) or type(obj).__name__
+    name = getattr(obj, "__name__", None) or _bound_name(obj) or "task"
     found = source.from_object("task", obj, name.rpartition(".")[2])
     task = Task(found.spec, obj, found)
     check_module(task)
