@@ -173,11 +173,13 @@ def test_an_old_unnamed_checkpoint_is_read_for_eval_and_refused_for_resume(sine,
 def test_the_python_api_examples_run(page, tmp_path):
     text = (ROOT / page).read_text()
     section = text[text.index("# Python API"):]
-    code = next(b for b in re.findall(r"```python\n(.*?)```", section, re.S) if "load_run" in b)
+    blocks = [b for b in re.findall(r"```python\n(.*?)```", section, re.S) if "import trainer" in b]
+    assert blocks
     for folder in ("configs", "examples"):
         shutil.copytree(ROOT / folder, tmp_path / folder)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         cwd=tmp_path, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
-                         timeout=120)
-    assert out.returncode == 0, out.stderr
-    assert (tmp_path / "runs").is_dir() and out.stdout.strip()
+    for code in blocks:
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             cwd=tmp_path, env={"PATH": "/usr/bin:/bin"}, timeout=180)
+        assert out.returncode == 0, out.stderr
+        assert out.stdout.strip()
+    assert (tmp_path / "runs").is_dir()
