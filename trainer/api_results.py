@@ -104,18 +104,20 @@ def _paths(paths):
     return [Path(p) for p in paths]
 
 
-def table(paths, by=None, figure=None):
+def table(paths, by=None, figure=None, within=None):
     """`train table`'s figures as a pandas DataFrame, one row per group of seeds: runs, the
     final figure's mean, min-max and 95% bootstrap interval, k of n beating the baseline,
     probability of improvement, time to target. `paths`: sweeps, runs or folders of runs;
     `by`: a key or list of keys to group by (default: the swept keys, or the keys that
-    differ). `df.attrs["notes"]` holds what was skipped and why."""
+    differ); `within`: a key or keys whose every value is compared apart (its own best).
+    `df.attrs["notes"]` holds what was skipped and why."""
     import pandas as pd
     from trainer.analysis import results_table
     keys = [by] if isinstance(by, str) else list(by) if by is not None else None
     if figure is not None and not (isinstance(figure, str) and figure.startswith("val_")):
         raise BadInput(f"figure {figure!r}: expected a validation figure such as val_loss")
-    result = results_table.read(_paths(paths), keys, figure)
+    inside = [within] if isinstance(within, str) else list(within or [])
+    result = results_table.read(_paths(paths), keys, figure, inside)
     if not result.groups:
         raise BadInput("no runs to table: " + ("; ".join(result.notes) or "none found"))
     header, rows = results_table.as_csv_rows(result)

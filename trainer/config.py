@@ -385,6 +385,15 @@ def _spec(src, keys, section, key, where="", task=None):
     return keys[section][key]
 
 
+def typed_value(cfg, dotted, raw, where):
+    """The text `raw` as a value of the key `dotted` of cfg, typed like its default (as --set
+    types it); a one-line ConfigError naming `where` for an unknown key or a wrong type."""
+    section, key = split_key(where, dotted)
+    spec = _spec(cfg.source, schema(cfg.task), section, key, where=f"{where}: ",
+                 task=cfg.task.spec)
+    return _parse_text(cfg.source, raw, spec, raw, where=f"{where}: {raw!r}")
+
+
 def _split_override(path, text):
     if "=" not in text:
         raise ConfigError(f"{path}: --set {text}: expected KEY=VALUE, such as train.bptt=10")
@@ -396,12 +405,13 @@ def _split_override(path, text):
     return section, key, raw.strip(), text
 
 
-def _parse_text(src, text, spec, raw):
-    """Type an override's text by its key's default."""
+def _parse_text(src, text, spec, raw, where=None):
+    """Type an override's text by its key's default (`where` names it: --set TEXT)."""
+    where = where or f"--set {text}"
     kind = type(spec.default)
     if kind is bool:
         if raw.lower() not in ("true", "false"):
-            raise ConfigError(f"{src}: --set {text}: expected true or false, got {raw!r}")
+            raise ConfigError(f"{src}: {where}: expected true or false, got {raw!r}")
         return raw.lower() == "true"
     try:
         if kind is int:
@@ -410,7 +420,7 @@ def _parse_text(src, text, spec, raw):
             return float(raw)
     except ValueError:
         noun = "an integer" if kind is int else "a number"
-        raise ConfigError(f"{src}: --set {text}: expected {noun}, got {raw!r}") from None
+        raise ConfigError(f"{src}: {where}: expected {noun}, got {raw!r}") from None
     return _unquote(raw)
 
 

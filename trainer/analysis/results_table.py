@@ -47,11 +47,22 @@ class Table:
     unit: str                         # "sequences" (episode tasks) or "steps"
     best: int | None = None           # index of the best group by mean
     notes: list = field(default_factory=list)
+    within: list = field(default_factory=list)   # keys whose values are compared apart
+    block_best: dict = field(default_factory=dict)   # block -> index of its best group
+
+    def block(self, i):
+        """The values of the `within` keys of group i (() without --within)."""
+        return tuple(json.dumps(self.groups[i].values[k], default=str) for k in self.within)
+
+    def best_of(self, i):
+        """The index of the best group among those compared with group i (its block's)."""
+        return self.block_best.get(self.block(i)) if self.within else self.best
 
 
-def read(paths, by=None, figure=None):
+def read(paths, by=None, figure=None, within=None):
     """The runs under `paths` (run, sweep or runs directories) gathered into a Table (of
-    `figure`, a validation figure such as val_long_string_accuracy, or the runs' metric)."""
+    `figure`, a validation figure such as val_long_string_accuracy, or the runs' metric);
+    `within`: keys whose every value gets its own comparison (its own best group)."""
     from trainer.report.collect import find_runs, swept_keys
     from trainer.rundir import RunDir
     runs, notes, sweeps = find_runs(paths)
@@ -65,12 +76,13 @@ def read(paths, by=None, figure=None):
             continue
         read_back.append((flat, summary))
     swept = list(dict.fromkeys(k for s in sweeps for k in swept_keys(s) if k != "train.seed"))
-    return build(read_back, list(by) if by else swept or None, notes, figure)
+    return build(read_back, list(by) if by else swept or None, notes, figure, within)
 
 
-def build(read_back, keys=None, notes=(), figure=None):
+def build(read_back, keys=None, notes=(), figure=None, within=None):
     """A Table of (flat config, summary) pairs grouped by `keys` (None: the config keys that
-    differ between the runs, the seed aside), of `figure` (None: val_<the runs' metric>)."""
+    differ between the runs, the seed aside), of `figure` (None: val_<the runs' metric>);
+    with `within`, grouped by those keys first, and each of their values compared apart."""
     from trainer.loop import lower_is_better
     from trainer.sweep.results import differing_keys
     notes = list(notes)
@@ -90,6 +102,8 @@ def build(read_back, keys=None, notes=(), figure=None):
         read_back = [(f, s) for f, s in read_back if s.get("metric") == metric]
     figure = figure or f"val_{metric}"
     keys = differing_keys([f for f, _ in read_back]) if keys is None else keys
+    within = list(within or [])
+    keys = within + [k for k in keys if k not in within]
     groups, index = [], {}
     for flat, summary in read_back:
         values = {k: flat.get(k) for k in keys}
@@ -101,11 +115,14 @@ def build(read_back, keys=None, notes=(), figure=None):
     groups.sort(key=lambda g: [_order(g.values[k]) for k in keys])
     unit = "sequences" if any(isinstance(s.get("target"), dict) and "sequences" in s["target"]
                               for _, s in read_back) else "steps"
-    table = Table(figure, lower_is_better(figure), keys, groups, unit, notes=notes)
+    table = Table(figure, lower_is_better(figure), keys, groups, unit, notes=notes,
+                  within=within)
     means = [(float(np.mean(g.finals)) * (1 if table.lower else -1), i) for i, g in enumerate(groups)
              if g.finals]
     if means:   # on a tie, the first group in key order
         table.best = min(means)[1]
+    for mean, i in sorted(means):
+        table.block_best.setdefault(table.block(i), i)
     return table
 
 
@@ -156,9 +173,10 @@ def probability_of_improvement(xs, ys, lower):
 def rows(table):
     """The table as a list of dicts (column: value), the groups in key order."""
     rng = np.random.default_rng(SEED)
-    best = table.groups[table.best] if table.best is not None else None
     out = []
     for i, g in enumerate(table.groups):
+        b = table.best_of(i)
+        best = table.groups[b] if b is not None else None
         r = dict(g.values)
         n = len(g.finals)
         r["runs"] = n + g.unfinished
@@ -177,30 +195,45 @@ def rows(table):
             r["target_median_epochs"] = float(np.median(g.target_epochs)) if g.target_epochs else None
             r[f"target_median_{table.unit}"] = float(np.median(g.target_counts)) if g.target_counts else None
         r["p_improvement_vs_best"] = (probability_of_improvement(g.finals, best.finals, table.lower)
-                                      if n and best is not None and i != table.best else None)
+                                      if n and best is not None and i != b else None)
         out.append(r)
     return out
 
 
 def sentences(table, table_rows):
-    """Plain sentences: which group is best and which are not distinguishable from it."""
+    """Plain sentences: which group is best and which are not distinguishable from it (with
+    `within`, in each block of the within keys' values)."""
     if table.best is None:
         return ["no group has a finished run yet"]
-    best, br = table.groups[table.best], table_rows[table.best]
+    if not table.within:
+        return _sentences(table, table_rows, range(len(table.groups)), table.best, "")
+    out = []
+    for block, b in table.block_best.items():
+        members = [i for i in range(len(table.groups)) if table.block(i) == block]
+        label = ", ".join(f"{k.split('.', 1)[-1]}={_show(table.groups[b].values[k])}"
+                          for k in table.within)
+        out += _sentences(table, table_rows, members, b, f"within {label}: ")
+    if any(len(table.groups[b].finals) < 2 for b in table.block_best.values()):
+        out.append("one run per group: the intervals are points; add seeds to measure the spread")
+    return out
+
+
+def _sentences(table, table_rows, members, b, prefix):
+    best, br = table.groups[b], table_rows[b]
     n = len(best.finals)
     fig = _figure_format(table)
     way = "lowest" if table.lower else "highest"
-    out = [f"best by mean {table.metric} ({way}): {best.label}, {fig(br['mean'])} "
+    out = [f"{prefix}best by mean {table.metric} ({way}): {best.label}, {fig(br['mean'])} "
            f"(95% CI {fig(br['ci_low'])} to {fig(br['ci_high'])}, {n} run{'s' * (n != 1)})"]
-    close = [(g, r) for i, (g, r) in enumerate(zip(table.groups, table_rows))
-             if i != table.best and r["mean"] is not None
-             and r["ci_low"] <= br["ci_high"] and br["ci_low"] <= r["ci_high"]]
+    close = [(table.groups[i], table_rows[i]) for i in members
+             if i != b and table_rows[i]["mean"] is not None
+             and table_rows[i]["ci_low"] <= br["ci_high"] and br["ci_low"] <= table_rows[i]["ci_high"]]
     for g, r in close:
         seeds = min(len(g.finals), n)
-        out.append(f"{g.label} is not distinguishable from {best.label} with {seeds} seeds: "
+        out.append(f"{prefix}{g.label} is not distinguishable from {best.label} with {seeds} seeds: "
                    f"the 95% intervals overlap (probability of improvement "
                    f"{r['p_improvement_vs_best']:.2f})")
-    if n < 2:
+    if n < 2 and not prefix:
         out.append("one run per group: the intervals are points; add seeds to measure the spread")
     return out
 

@@ -19,6 +19,8 @@ Examples:
   train sweep configs/sweep-bptt.toml --dry-run
   train sweep configs/sweep-lr.toml --name lr-sine        # run it again to resume
   train sweep configs/sweep-bptt.toml --scheduler tcp://127.0.0.1:8786
+  train sweep --config configs/counting.toml --grid train.bptt=2,4,8,16 --seeds 0-4
+  train sweep --config sine --grid optim.lr=0.01,0.1 --grid model.hidden=16,32 --set train.epochs=3
 
 \b
 Writes RUNS_DIR/NAME/: one run directory per run (named from the swept
@@ -37,7 +39,16 @@ with the same --name to finish)."""
 
 
 @click.command("sweep", epilog=SWEEP_EPILOG)
-@click.argument("sweep_file", metavar="SWEEP_FILE")
+@click.argument("sweep_file", metavar="[SWEEP_FILE]", required=False)
+@click.option("--config", "config_path", metavar="FILE",
+              help="Sweep this run config without a sweep file (with --grid and --seeds).")
+@click.option("--grid", multiple=True, metavar="KEY=V1,V2",
+              help="With --config: a key's values, typed like its default (repeatable: every "
+                   "combination runs).")
+@click.option("--seeds", metavar="0-4", help="With --config: the seeds of every point, as 0-4 "
+                                             "or 0,1,2 [default: the config's train.seed].")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+              help="With --config: override a config key for every run (repeatable).")
 @click.option("--workers", type=click.IntRange(1, 1024), default=None,
               help="Local worker processes, one BLAS thread each [default: the number of cores].")
 @click.option("--scheduler", metavar="ADDRESS",
@@ -51,7 +62,8 @@ with the same --name to finish)."""
               help="Draw each run's PNGs as it ends, as `train` does (slower; default: draw them "
                    "later with `train plot`).")
 @click.option("--quiet", is_flag=True, help="Print nothing but errors and the sweep directory.")
-def sweep_cmd(sweep_file, workers, scheduler, name, runs_dir, dry_run, run_figures, quiet):
+def sweep_cmd(sweep_file, config_path, grid, seeds, overrides, workers, scheduler, name, runs_dir,
+              dry_run, run_figures, quiet):
     """Train many runs: a grid or random search over config keys and seeds.
 
     SWEEP_FILE is TOML: `base` (a config, relative to the file), an optional
@@ -65,11 +77,18 @@ def sweep_cmd(sweep_file, workers, scheduler, name, runs_dir, dry_run, run_figur
     from trainer.rundir import check_name, new_run_id
     if workers and scheduler:
         fail("--workers and --scheduler do not go together: a Dask cluster has its own workers")
+    if (sweep_file is None) == (config_path is None):
+        fail("train sweep: give a sweep file, or --config FILE with --grid KEY=V1,V2 (not both)")
+    if sweep_file is not None and (grid or seeds or overrides):
+        fail("--grid, --seeds and --set go with --config; a sweep file says them in its tables")
     try:
-        sw = sweep_mod.load(sweep_file)
+        if sweep_file is not None:
+            sw = sweep_mod.load(sweep_file)
+        else:
+            sw = sweep_mod.from_command_line(config_path, grid, seeds, overrides)
         if name is not None:
             check_name(name)
-        name = name or new_run_id(Path(sweep_file).stem)
+        name = name or new_run_id(Path(sweep_file or config_path).stem)
         sweep_dir = sweep_run.open_dir(sw, runs_dir, name, create=False)
         client = None
         if scheduler and not dry_run:  # before anything is written

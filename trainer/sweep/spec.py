@@ -117,6 +117,11 @@ def from_data(data, path=Path("<sweep>")):
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a sweep as a dict of its tables (base, set, "
                           f"sweep), got a {type(data).__name__}")
+    sections = [k for k in data if k in config_mod.SECTIONS]
+    if sections and "base" not in data:
+        raise ConfigError(f"{path}: a run config (it has a [{sections[0]}] table), not a sweep "
+                          f"file; train it with: train --config {path}; or sweep it without a "
+                          f"file: train sweep --config {path} --grid KEY=V1,V2 --seeds 0-2")
     _known(path, "", data, TOP_KEYS)
     base = _base(path, data)
     fixed = _table(path, data, "set")
@@ -145,6 +150,49 @@ def from_data(data, path=Path("<sweep>")):
     sweep = Sweep(str(path), base, method, seeds, params, n, sample_seed)
     _check_plugins(sweep.points())  # builds and checks every run's config, then its plug-ins
     return sweep
+
+
+def from_command_line(config, grid, seeds, overrides=()):
+    """A grid sweep made on the command line, without a sweep file: `config` (a path or a
+    shipped name) with --set `overrides`, each of `grid` "KEY=V1,V2,..." typed as the key's
+    default, and `seeds` as "0-4" or "0,1,2" (default: the config's train.seed)."""
+    base = config_mod.load(config, overrides)
+    where = Path(f"{base.source} --grid")
+    specs = {}
+    for text in grid:
+        key, sep, raw = text.partition("=")
+        key = key.strip()
+        if not sep or not raw.strip():
+            raise ConfigError(f"--grid {text}: expected KEY=V1,V2,..., such as train.bptt=2,4,8")
+        if key in specs:
+            raise ConfigError(f"--grid {text}: {key} is swept twice; list its values once")
+        specs[key] = [config_mod.typed_value(base, key, v.strip(), f"--grid {text}")
+                      for v in raw.split(",")]
+    seeds = _seeds(where, parse_seeds(seeds, base["train"]["seed"]))
+    _check_size(where, "grid", specs, seeds, None)
+    params = {k: _param(where, base, "grid", k, v) for k, v in specs.items()}
+    sweep = Sweep(str(base.source), base, "grid", seeds, params, None, 0)
+    _check_plugins(sweep.points())
+    return sweep
+
+
+def parse_seeds(text, default):
+    """[0, 1, 2, 3, 4] for "0-4", [0, 2] for "0,2"; [default] for None."""
+    if text is None:
+        return [default]
+    out = []
+    for part in str(text).split(","):
+        lo, sep, hi = part.strip().partition("-")
+        try:
+            first, last = int(lo), int(hi) if sep else int(lo)
+        except ValueError:
+            raise ConfigError(f"--seeds {text}: expected seeds as 0-4 or 0,1,2") from None
+        if first < 0 or last < first:
+            raise ConfigError(f"--seeds {text}: expected a range low-high of seeds >= 0")
+        if last - first >= MAX_RUNS:
+            raise ConfigError(f"--seeds {text}: more than {MAX_RUNS:,} seeds")
+        out += range(first, last + 1)
+    return out
 
 
 def _check_plugins(points):

@@ -1,0 +1,91 @@
+"""The researcher's smaller asks: a multirun from the command line without a sweep file,
+`train table --within`, and a run config handed to `train sweep`."""
+import csv
+import io
+
+import pytest
+from click.testing import CliRunner
+
+from trainer.cli import main
+
+QUICK = ["--set", "train.epochs=1", "--set", "task.length=1600", "--set", "model.hidden=8"]
+
+
+def cli(*args):
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+@pytest.fixture(scope="module")
+def grid(tmp_path_factory):
+    runs = tmp_path_factory.mktemp("runs")
+    result = cli("sweep", "--config", "counting", "--grid", "model.cell=rnn,gru", "--grid",
+                 "task.repeat=2,3", "--seeds", "0-1", *QUICK, "--runs-dir", runs, "--name", "g",
+                 "--workers", 2, "--quiet")
+    assert result.exit_code == 0, result.output
+    return runs / "g"
+
+
+def test_a_grid_from_the_command_line_runs_every_combination_and_seed(grid):
+    rows = list(csv.DictReader(io.StringIO((grid / "results.csv").read_text())))
+    got = sorted((r["model.cell"], r["task.repeat"], r["seed"]) for r in rows)
+    assert got == sorted((c, r, s) for c in ("rnn", "gru") for r in ("2", "3") for s in ("0", "1"))
+    assert all(r["status"] == "completed" for r in rows)
+    assert (grid / "cell=gru-repeat=3-seed=1" / "summary.json").is_file()
+
+
+def test_the_same_command_with_its_name_resumes_and_runs_nothing_again(grid):
+    result = cli("sweep", "--config", "counting", "--grid", "model.cell=rnn,gru", "--grid",
+                 "task.repeat=2,3", "--seeds", "0-1", *QUICK, "--runs-dir", grid.parent,
+                 "--name", "g")
+    assert result.exit_code == 0, result.output
+    assert "8 runs, 8 already done, 0 to run" in result.output
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--config", "counting", "--grid", "train.bptt=2,x"], "'x': expected an integer"),
+    (["--config", "counting", "--grid", "train.bpt=2"], "did you mean 'train.bptt'"),
+    (["--config", "counting", "--grid", "train.bptt"], "expected KEY=V1,V2"),
+    (["--config", "counting", "--grid", "train.bptt=2", "--grid", "train.bptt=4"], "swept twice"),
+    (["--config", "counting", "--grid", "train.bptt=2", "--seeds", "4-1"], "--seeds 4-1"),
+    (["--config", "counting", "--grid", "train.bptt=2", "--seeds", "a"], "--seeds a"),
+    (["--config", "counting", "--grid", "train.bptt=2,2"], "listed twice"),
+    (["--config", "counting", "--grid", "train.bptt=0"], "train.bptt"),
+    (["configs/sweep-bptt.toml", "--grid", "train.bptt=2"], "go with --config"),
+    ([], "give a sweep file, or --config"),
+])
+def test_a_bad_command_line_sweep_is_one_line_and_writes_nothing(args, message, tmp_path):
+    result = cli("sweep", *args, "--runs-dir", tmp_path / "runs")
+    assert result.exit_code == 2, result.output
+    assert message in result.output and len(result.output.strip().splitlines()) == 1
+    assert not (tmp_path / "runs").exists()
+
+
+def test_a_run_config_given_as_a_sweep_file_points_to_both_ways(tmp_path):
+    result = cli("sweep", "configs/sine.toml", "--runs-dir", tmp_path)
+    assert result.exit_code == 2
+    assert "a run config (it has a [task] table), not a sweep file" in result.output
+    assert "train --config configs/sine.toml" in result.output
+    assert "train sweep --config configs/sine.toml --grid" in result.output
+
+
+def test_within_compares_each_value_of_a_key_apart(grid):
+    result = cli("table", grid, "--within", "task.repeat", "--csv")
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert [(r["task.repeat"], r["model.cell"]) for r in rows] == [
+        ("2", "gru"), ("2", "rnn"), ("3", "gru"), ("3", "rnn")]
+    for repeat in ("2", "3"):   # one best in each block: its P(better than best) is empty
+        block = [r for r in rows if r["task.repeat"] == repeat]
+        assert sum(r["p_improvement_vs_best"] == "" for r in block) == 1
+    text = cli("table", grid, "--within", "task.repeat").stdout
+    assert "within repeat=2: best by mean" in text and "within repeat=3: best by mean" in text
+    whole = list(csv.DictReader(io.StringIO(cli("table", grid, "--csv").stdout)))
+    assert sum(r["p_improvement_vs_best"] == "" for r in whole) == 1    # one best over all
+    bad = cli("table", grid, "--within", "task.nothing")
+    assert bad.exit_code == 2 and "--within task.nothing: no run's config has this key" in bad.output
+
+
+def test_the_python_table_takes_within_too(grid):
+    import trainer
+    df = trainer.table(grid, within="task.repeat")
+    assert df["p_improvement_vs_best"].isna().sum() == 2
