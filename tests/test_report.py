@@ -105,7 +105,10 @@ def test_variance_explained_is_the_share_of_each_keys_groups():
     assert abs(shares["a"] - 1.0) < 1e-12 and abs(shares["b"]) < 1e-12
 
 
-def test_ls_one_line_per_run_a_sweep_as_one_line_within_80_columns(small_sweep, tmp_path):
+def test_ls_one_line_per_run_a_sweep_as_one_line_within_80_columns(small_sweep, tmp_path,
+                                                                    monkeypatch):
+    import trainer.cli.report
+    monkeypatch.setattr(trainer.cli.report, "terminal_columns", lambda: 81)   # an 80-column terminal
     runs = small_sweep.parent
     (tmp_path / "tiny.toml").write_text(TINY_SINE)
     single = invoke(["--config", str(tmp_path / "tiny.toml"), "--quiet", "--runs-dir", str(runs),

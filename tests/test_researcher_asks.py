@@ -89,3 +89,19 @@ def test_the_python_table_takes_within_too(grid):
     import trainer
     df = trainer.table(grid, within="task.repeat")
     assert df["p_improvement_vs_best"].isna().sum() == 2
+
+
+def test_ls_shows_swept_values_and_whole_names_when_piped(grid):
+    out = cli("ls", grid).stdout.splitlines()
+    assert out[0].split()[-1] == "values"
+    row = next(line for line in out if line.startswith("cell=gru-repeat=3-seed=1 "))
+    assert row.endswith("repeat=3 seed=1")
+
+
+def test_ls_cuts_names_to_the_terminal_width_on_a_terminal(grid, monkeypatch):
+    import trainer.cli.report
+    for width in (100, 200):
+        monkeypatch.setattr(trainer.cli.report, "terminal_columns", lambda width=width: width)
+        lines = cli("ls", grid).stdout.splitlines()
+        assert max(map(len, lines)) <= width - 1
+        assert any("cell=gru-repeat=3-seed=1" in line for line in lines) == (width == 200)

@@ -220,7 +220,7 @@ def load(path, overrides=(), sources=None, objects=None):
 def read(path):
     """(the file's path, its TOML as a dict) for a config's path or a shipped config's name."""
     path = shipped.locate(path)
-    if not path.exists() and not path.is_symlink():
+    if shipped.missing(path):
         raise ConfigError(f"{path}: no such config file{shipped.hint(path)}")
     return path, tomlio.read(path, "config")
 

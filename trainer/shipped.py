@@ -34,6 +34,13 @@ def locate(spec):
     return path
 
 
+def missing(path):
+    """True when nothing is at `path` (a name with a NUL byte is left to the reader, which says
+    that no file can be named so)."""
+    path = Path(path)
+    return "\0" not in str(path) and not path.exists() and not path.is_symlink()
+
+
 def hint(spec):
     """'; shipped configs: ...' (with a close match first) for the error of a missing file."""
     import difflib

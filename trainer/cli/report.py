@@ -5,6 +5,7 @@ summary.json and config.toml of each run (json and the TOML reader), so it lists
 in well under a second.
 """
 import csv
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -267,21 +268,47 @@ def _print(entries):
         return
     entries = [dict(e, name=one_line(e["name"]), status=one_line(e["status"]), task=one_line(e["task"]),
                     cell=one_line(e["cell"])) for e in entries]
+    values = _values(entries)
     cells = [[e["status"], str(e["task"]), str(e["cell"]), "-" if e["steps"] is None else str(e["steps"]),
-              f"{_num(e['val'], 7)}/{_num(e['baseline'], 7)}", _num(e["wall"], 6), _age(e["age"])]
-             for e in entries]
-    heads = ["status", "task", "cell", "steps", "val/baseline", "wall_s", "age"]
+              f"{_num(e['val'], 7)}/{_num(e['baseline'], 7)}", _num(e["wall"], 6), _age(e["age"]), v]
+             for e, v in zip(entries, values)]
+    heads = ["status", "task", "cell", "steps", "val/baseline", "wall_s", "age", "values"]
+    if not any(values):
+        heads, cells = heads[:-1], [c[:-1] for c in cells]
     widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(heads)]
     rest = sum(widths) + 2 * len(widths)
-    name_w = max(12, min(max(len(e["name"]) for e in entries), 79 - rest))
+    longest = max(len(e["name"]) for e in entries)
+    columns = terminal_columns()   # on a terminal, names are cut to fit; piped, printed whole
+    name_w = max(12, min(longest, columns - 1 - rest)) if columns else max(4, longest)
+    right = {3, 4, 5, 6}
     line = lambda name, row: (f"{name:<{name_w}}  " + "  ".join(  # noqa: E731
-        f"{v:<{w}}" if i < 3 else f"{v:>{w}}" for i, (v, w) in enumerate(zip(row, widths)))).rstrip()
+        f"{v:>{w}}" if i in right else f"{v:<{w}}" for i, (v, w) in enumerate(zip(row, widths)))).rstrip()
     click.echo(line("name", heads))
     for e, c in zip(entries, cells):
         click.echo(line(_cut(e["name"], name_w), c))
     for e in entries:
         if e.get("error"):
             click.echo(f"note: {e['name']} is unreadable: {one_line(e['error'])}", err=True)
+
+
+def terminal_columns():
+    """The terminal's width when standard output is one, else 0 (no width to fit)."""
+    return shutil.get_terminal_size((80, 24)).columns if sys.stdout.isatty() else 0
+
+
+def _values(entries):
+    """Each run's config values that differ between the runs listed (a sweep's swept keys and
+    seed), as "bptt=8 seed=1"; empty strings when no key differs."""
+    from trainer.sweep.results import differing_keys
+    from trainer.sweep.spec import short_names
+    flats = [e["flat"] for e in entries]
+    keys = [k for k in differing_keys([f for f in flats if f])
+            if k not in ("task.name", "model.cell")]
+    if len({str(f.get("train.seed")) for f in flats if f}) > 1 and "train.seed" not in keys:
+        keys.append("train.seed")
+    short = short_names([k for k in keys if k != "train.seed"])
+    short["train.seed"] = "seed"
+    return [" ".join(one_line(f"{short[k]}={f[k]}") for k in keys if k in f) for f in flats]
 
 
 def _write_csv(entries):

@@ -103,7 +103,7 @@ def load(path):
     """Read and check a sweep file (a path, or a shipped sweep's name); every run's config is
     built and checked too."""
     path = shipped.locate(path)
-    if not path.exists() and not path.is_symlink():
+    if shipped.missing(path):
         raise ConfigError(f"{path}: no such sweep file{shipped.hint(path)}")
     return from_data(tomlio.read(path, "sweep"), path)
 
