@@ -105,3 +105,18 @@ def test_ls_cuts_names_to_the_terminal_width_on_a_terminal(grid, monkeypatch):
         lines = cli("ls", grid).stdout.splitlines()
         assert max(map(len, lines)) <= width - 1
         assert any("cell=gru-repeat=3-seed=1" in line for line in lines) == (width == 200)
+
+
+def test_compare_never_overlays_mse_and_cross_entropy_without_a_word(grid, tmp_path):
+    sine = cli("--config", "sine", "--set", "train.epochs=1", "--set", "task.length=1600",
+               "--runs-dir", tmp_path / "runs", "--name", "sine", "--quiet")
+    assert sine.exit_code == 0, sine.output
+    runs = [tmp_path / "runs" / "sine", grid / "cell=rnn-repeat=2-seed=0",
+            grid / "cell=rnn-repeat=2-seed=1"]
+    result = cli("compare", *runs, "--out", tmp_path / "cmp")
+    assert result.exit_code == 0, result.output
+    assert "1 run whose loss is MSE is left out of the loss curves, which show the 2 " \
+           "cross-entropy runs" in result.stderr
+    assert not list((tmp_path / "cmp").glob("*.png"))
+    page = (tmp_path / "cmp" / "report.html").read_text()
+    assert "whose loss is MSE is left out of the loss curves" in page

@@ -276,7 +276,12 @@ def compare_cmd(run_dirs, out):
     page = write_report(paths, out, option, title=f"compare: {len(paths)} runs")
     written = [page, sweep_results.write(out / sweep_results.RESULTS, rows, cols)]
     groups = len({tuple(str(r.get(k)) for k in keys) for r in rows})
-    if keys and len(keys) <= 3 and groups <= 12:
+    from trainer.report.collect import read_summary
+    from trainer.report.figures import one_loss
+    mixed = one_loss([{"summary": read_summary(p)} for p in paths])[1]
+    if mixed:   # one axis would put MSE beside cross-entropy: said, and no PNG overlays them
+        click.echo(f"note: {mixed}; the PNG plots are not drawn", err=True)
+    elif keys and len(keys) <= 3 and groups <= 12:
         from trainer.plots import sweep as sweep_plots
         written += sweep_plots.draw(out / sweep_results.RESULTS, keys, out,
                                     title=f"compare: {len(paths)} runs")

@@ -28,6 +28,27 @@ def metric_of(records):
     return max(set(names), key=names.count) if names else "mse"
 
 
+def loss_name(record):
+    """The loss a run's curves show: MSE for a regression task (metric mse), else cross-entropy."""
+    return "MSE" if record["summary"].get("metric", "mse") == "mse" else "cross-entropy"
+
+
+def one_loss(records):
+    """The records whose loss is the most common one's, and a note on those left out (None when
+    every run has the same loss): MSE and cross-entropy are not on one scale, so their curves
+    are never overlaid."""
+    names = [loss_name(r) for r in records]
+    if len(set(names)) < 2:
+        return records, None
+    keep = max(set(names), key=names.count)
+    other = sorted({n for n in names if n != keep})
+    left = len(records) - names.count(keep)
+    return ([r for r, n in zip(records, names) if n == keep],
+            f"{left} run{'s' * (left != 1)} whose loss is {' or '.join(other)} "
+            f"{'is' if left == 1 else 'are'} left out of the loss curves, which show the "
+            f"{names.count(keep)} {keep} runs: the two losses are not on one scale")
+
+
 def short(key):
     return key.split(".", 1)[-1]
 

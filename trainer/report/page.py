@@ -190,11 +190,16 @@ def build(records, sweeps, title, live, notes, images):
             shares = figures.variance_explained(records, few, mcol)[0]
             key = max(few, key=lambda k: shares[k])
             groups, by = figures.group(records, [key]), f" grouped by {key} (explains most of {mcol})"
-    charts = [{"id": "curve-train", "spec": figures.curves(records, groups, "train", by=by)},
-              {"id": "curve-val", "spec": figures.curves(records, groups, "val", by=by)}]
+    curved, mixed = figures.one_loss(records)
+    if mixed:
+        notes = [*notes, mixed]
+        groups = figures.group(curved, keys) if keys else \
+            [(r["label"], [i]) for i, r in enumerate(curved)]
+    charts = [{"id": "curve-train", "spec": figures.curves(curved, groups, "train", by=by)},
+              {"id": "curve-val", "spec": figures.curves(curved, groups, "val", by=by)}]
     if metric != "mse":
         charts.append({"id": "curve-metric", "spec": figures.curves(
-            records, groups, "val", column=metric, log=False, by=by)})
+            curved, groups, "val", column=metric, log=False, by=by)})
     sweep_info = None
     if swept and records:
         from trainer.report import sweep_figures
