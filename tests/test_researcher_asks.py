@@ -120,3 +120,23 @@ def test_compare_never_overlays_mse_and_cross_entropy_without_a_word(grid, tmp_p
     assert not list((tmp_path / "cmp").glob("*.png"))
     page = (tmp_path / "cmp" / "report.html").read_text()
     assert "whose loss is MSE is left out of the loss curves" in page
+
+
+def test_a_dry_run_estimates_the_wall_time_from_a_measured_stretch_then_from_past_runs(grid,
+                                                                                      tmp_path):
+    args = ["sweep", "--config", "counting", "--grid", "model.cell=rnn,gru", "--grid",
+            "task.repeat=2,3", "--seeds", "0-1", *QUICK, "--dry-run", "--workers", 2]
+    fresh = cli(*args, "--runs-dir", tmp_path / "empty")
+    assert fresh.exit_code == 0, fresh.output
+    assert "estimated wall time: ~" in fresh.stdout and "on 2 local workers" in fresh.stdout
+    assert "from a measured stretch of 4 configs" in fresh.stdout
+    assert not (tmp_path / "empty").exists()             # a dry run writes nothing
+    again = cli(*args, "--runs-dir", grid.parent)        # the same configs ran under g/
+    assert "from 8 past runs of 4 of its configs" in again.stdout, again.stdout
+    assert "to run (~" in again.stdout
+
+
+def test_the_estimate_spreads_runs_over_workers_longest_first():
+    from trainer.sweep.estimate import Estimate
+    guess = Estimate({"a": 4.0, "b": 3.0, "c": 3.0, "d": 2.0}, 0, 1, 0)
+    assert guess.wall(1) == 12.0 and guess.wall(2) == 6.0 and guess.wall(8) == 4.0

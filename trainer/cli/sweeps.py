@@ -111,7 +111,7 @@ def sweep_cmd(sweep_file, config_path, grid, seeds, overrides, workers, schedule
     except BadInput as e:   # a run under a point's name holds another config
         fail(str(e))
     if dry_run:
-        _list(sw, points, todo, sweep_dir)
+        _list(sw, points, todo, sweep_dir, runs_dir, None if scheduler else workers or _cores())
         return
     if not quiet:
         click.echo(f"sweep {sweep_dir}: {len(points)} runs, {len(points) - len(todo)} already done, "
@@ -189,14 +189,32 @@ def _cores():
     return os.cpu_count() or 1
 
 
-def _list(sw, points, todo, sweep_dir):
+def _list(sw, points, todo, sweep_dir, runs_dir, workers):
+    """The dry run: every run, whether it is still to run, and the estimated wall time."""
+    from trainer.sweep.estimate import describe, estimate
+    try:
+        guess = estimate(todo, runs_dir)
+    except BadInput as e:
+        fail(str(e))
     todo = {p.name for p in todo}
     click.echo(f"{sweep_dir}: {len(points)} runs ({sw.method} over {', '.join(sw.keys) or 'seeds'}"
                f" x {len(sw.seeds)} seeds), {len(todo)} to run")
     width = max(len(p.name) for p in points)
     for p in points:
         values = "  ".join(f"{k}={v}" for k, v in p.values.items())
-        click.echo(f"  {p.name:<{width}}  {'to run' if p.name in todo else 'done  '}  {values}")
+        state = f"to run (~{describe(guess.seconds[p.name])})" if p.name in todo else "done"
+        click.echo(one_line(f"  {p.name:<{width}}  {state:<16}  {values}"))
+    if not todo:
+        return
+    how = ", ".join(filter(None, [
+        f"{guess.runs_used} past runs of {guess.past} of its configs" if guess.past else "",
+        f"a measured stretch of {guess.measured} config{'s' * (guess.measured != 1)}"
+        if guess.measured else ""]))
+    total = sum(guess.seconds.values())
+    where = (f"~{describe(guess.wall(workers))} on {workers} local worker{'s' * (workers != 1)}"
+             if workers else f"~{describe(total)} of training in all, shared by the cluster's "
+                             "workers")
+    click.echo(f"estimated wall time: {where} (training and validation only, from {how})")
 
 
 class _Progress:
