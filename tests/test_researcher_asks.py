@@ -1,6 +1,7 @@
 """The researcher's smaller asks: a multirun from the command line without a sweep file,
 `train table --within`, and a run config handed to `train sweep`."""
 import csv
+import numpy as np
 import io
 
 import pytest
@@ -140,3 +141,59 @@ def test_the_estimate_spreads_runs_over_workers_longest_first():
     from trainer.sweep.estimate import Estimate
     guess = Estimate({"a": 4.0, "b": 3.0, "c": 3.0, "d": 2.0}, 0, 1, 0)
     assert guess.wall(1) == 12.0 and guess.wall(2) == 6.0 and guess.wall(8) == 4.0
+
+
+SCORED_TASK = '''
+import numpy as np
+from trainer.tasks import Key, StreamTask, stream_check
+
+METRIC = "abs_error"
+KEYS = {"length": Key(1600, "steps", min=2, max=1e6), "val_length": Key(400, "steps", min=2, max=1e6)}
+check = stream_check
+
+
+def make(cfg, rng):
+    t = np.arange(cfg["length"] + cfg["val_length"] + 1)
+    s = np.sin(2 * np.pi * t / 25.0)[:, None]
+    n = cfg["length"]
+    err = float(np.abs(s[1:] - s[:-1])[n:].mean())
+    base = {"train_loss": 0.1, "val_loss": 0.1, "val_abs_error": err}
+    return StreamTask("scored", "regression", METRIC, s[:n], s[1:n + 1], s[n:-1], s[n + 1:],
+                      input_dim=1, output_dim=1, baseline=base, baseline_name="persistence")
+
+
+def score(outputs, targets, mask):
+    return SCORE
+'''
+
+
+@pytest.mark.parametrize("body,status", [
+    ("float(np.abs(outputs - targets).sum()), outputs.size", "completed"),
+    ("'many', 0", "failed"),
+])
+def test_a_tasks_own_score_is_the_figure_the_run_reports(body, status, tmp_path):
+    (tmp_path / "scored.py").write_text(SCORED_TASK.replace("SCORE", body))
+    (tmp_path / "scored.toml").write_text('[task]\nname = "scored.py"\n[model]\nhidden = 16\n'
+                                          '[optim]\nname = "adam"\nlr = 0.01\n'
+                                          '[train]\nepochs = 3\nbptt = 25\nmonitor = "val_abs_error"\n')
+    result = cli("--config", tmp_path / "scored.toml", "--runs-dir", tmp_path / "runs",
+                 "--name", "r", "--quiet")
+    import json
+    summary = json.loads((tmp_path / "runs" / "r" / "summary.json").read_text())
+    assert summary["status"] == status, result.output
+    if status == "failed":
+        assert result.exit_code == 1
+        assert "score(outputs, targets, mask) returned ('many', 0)" in summary["error"]
+        return
+    assert result.exit_code == 0, result.output
+    assert summary["metric"] == "abs_error" and summary["monitor"] == "val_abs_error"
+    val = summary["final"]["val_abs_error"]
+    rows = list(csv.DictReader(io.StringIO((tmp_path / "runs" / "r" / "metrics.csv").read_text())))
+    errors = [float(r["abs_error"]) for r in rows if r["split"] == "val"]
+    assert errors[-1] == pytest.approx(val)
+    assert summary["best"]["val_abs_error"] == pytest.approx(min(errors))   # an error: lowest best
+    import trainer
+    run = trainer.load_run(tmp_path / "runs" / "r")
+    xs = run.task.val_x[None]
+    ys = run.predict(xs)
+    assert abs(val - float(np.abs(ys - run.task.val_y[None]).mean())) < 0.05

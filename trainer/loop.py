@@ -188,8 +188,8 @@ class Trainer:
 
 
 def lower_is_better(figure):
-    """Losses and squared errors fall as a model gets better; accuracies rise."""
-    return figure.endswith(("_loss", "_mse"))
+    """Losses, squared errors and errors fall as a model gets better; accuracies rise."""
+    return figure.endswith(("_loss", "_mse", "_error"))
 
 
 def reaches(value, target, lower):

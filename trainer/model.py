@@ -23,6 +23,7 @@ class SequenceModel:
         self.grads = [g for layer in layers for g in layer.grads]
         self.ys = None     # head output of the last forward: (N, T, O)
         self.loss = None   # loss of the last forward
+        self.scorer = None  # a task's own score(outputs, targets, mask) -> (total, count)
 
     def predict(self, xs):
         """Head output for inputs xs: logits for token tasks, values otherwise."""
@@ -48,6 +49,8 @@ class SequenceModel:
         step has every label right (outputs thresholded at probability 0.5).
         """
         ys = self.ys
+        if self.scorer is not None:   # the task defines its own figure
+            return self.scorer(ys, ts, mask)
         N, T = ys.shape[:2]
         count = float(mask.sum()) if mask is not None else float(N * T)
         if self.kind == "regression":  # the MSE over the scored steps, not the loss's steps

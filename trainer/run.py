@@ -5,6 +5,7 @@ checkpoint is written after every epoch (and every train.checkpoint_every
 steps), best.npz whenever the monitored figure improves, and summary.json says
 where the run stands. `load` opens a finished run's config and weights again.
 """
+import math
 import os
 import time
 from pathlib import Path
@@ -36,8 +37,28 @@ class Setup:
         self.task = make_checked_task(cfg, self.streams["data"])
         self.model = build_model(cfg["model"], self.task, self.streams["init"], cfg.cell,
                                  cfg["train"]["bptt"])
+        if getattr(cfg.task.module, "score", None) is not None:
+            self.model.scorer = task_scorer(cfg.task)
         self.optimizer = make_optimizer(cfg["optim"])
         self.trainer = Trainer(cfg, self.task, self.model, self.optimizer, self.streams["batches"])
+
+
+def task_scorer(task):
+    """A task's own score(outputs, targets, mask) as the model's scorer: its (total, count)
+    checked to be finite numbers with a positive count, else one line naming the task."""
+    from trainer.plugins.source import PluginError
+
+    def score(outputs, targets, mask):
+        got = task.call("score", outputs, targets, mask)
+        try:
+            total, count = (float(v) for v in got)
+        except (TypeError, ValueError):
+            total = count = math.nan
+        if not (math.isfinite(total) and math.isfinite(count) and count > 0):
+            raise PluginError(f"task {task.spec}: score(outputs, targets, mask) returned "
+                              f"{got!r:.80}, expected (total, count): finite numbers, count > 0")
+        return total, count
+    return score
 
 
 def columns(metric):

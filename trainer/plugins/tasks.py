@@ -158,7 +158,7 @@ def check_module(task):
     if not callable(getattr(m, "make", None)):
         raise PluginError(f"{where}: has no make(task_cfg, rng) returning a StreamTask or "
                           "EpisodeTask")
-    for optional in ("footprint", "check"):
+    for optional in ("footprint", "check", "score"):
         if getattr(m, optional, None) is not None and not callable(getattr(m, optional)):
             raise PluginError(f"{where}: {optional} is not a function")
 
