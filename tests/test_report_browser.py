@@ -97,3 +97,28 @@ def test_the_report_works_in_a_real_browser(small_sweep, tmp_path):
     keep = os.environ.get("REPORT_SCREENSHOT")  # to look at it: REPORT_SCREENSHOT=/tmp/shot.png
     if keep:
         shutil.copyfile(shot, keep)
+
+
+def test_without_webgl_the_parallel_chart_is_drawn_as_svg_and_the_runs_table_fits(small_sweep):
+    """Headless browsers and remote desktops have no WebGL: plotly's parcoords would show a
+    grey 'WebGL is not supported' box; the report draws the same lines as an SVG chart. And
+    the runs table fits a 1400-pixel window without a horizontal scroll."""
+    _browser_or_skip()
+    from playwright.sync_api import sync_playwright
+    page_path = small_sweep / "report" / "report.html"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM,
+                                    args=ARGS + ["--disable-webgl", "--disable-3d-apis"])
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(page_path.resolve().as_uri())
+            wait_until(page, "document.querySelector('#parallel[data-rendered]') !== null")
+            assert page.evaluate("!document.createElement('canvas').getContext('webgl')")
+            assert page.get_attribute("#parallel", "data-fallback") == "svg"
+            assert page.locator("#parallel svg.main-svg .scatterlayer .trace").count() == 4
+            assert "WebGL is not supported" not in page.inner_text("body")
+            assert "drawn without WebGL" in page.inner_text("#parallel")
+            scroller = page.locator("#runs").locator("xpath=..")
+            assert page.evaluate("e => e.scrollWidth <= e.clientWidth", scroller.element_handle())
+        finally:
+            browser.close()

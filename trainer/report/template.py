@@ -40,8 +40,9 @@ h1{font-size:1.5em;margin-bottom:.2em} h2{border-bottom:1px solid #ddd;padding-b
 .note,#made{color:#666} #state{font-weight:600} #state.going{color:#b35c00}
 .scroll{overflow-x:auto;max-height:70vh;overflow-y:auto}
 table{border-collapse:collapse;font-size:12.5px}
-th,td{padding:3px 8px;border-bottom:1px solid #eee;text-align:right;white-space:nowrap}
-th{position:sticky;top:0;background:#f6f6f6;cursor:pointer;user-select:none}
+th,td{padding:3px 6px;border-bottom:1px solid #eee;text-align:right;white-space:nowrap}
+th{position:sticky;top:0;background:#f6f6f6;cursor:pointer;user-select:none;white-space:normal;
+   vertical-align:bottom}
 th[aria-sort=ascending]::after{content:" \\25B2"} th[aria-sort=descending]::after{content:" \\25BC"}
 td:first-child,th:first-child,td.text{text-align:left}
 tr:hover td{background:#f3f7ff}
@@ -119,10 +120,38 @@ document.getElementById('filter').addEventListener('input', ev => { const q = ev
   Array.from(body.rows).forEach(tr => { tr.hidden = q !== '' && !tr.textContent.toLowerCase().includes(q); }); shown(); });
 shown();
 
+// parallel coordinates need WebGL; without it (headless browsers, remote desktops) the same
+// lines are drawn as an SVG chart: one line per run across the axes, each axis scaled 0 to 1
+function webgl() { try { const c = document.createElement('canvas');
+  return !!(c.getContext('webgl') || c.getContext('experimental-webgl')); } catch (e) { return false; } }
+const VIRIDIS = ['#440154', '#482878', '#3e4989', '#31688e', '#26828e', '#1f9e89', '#35b779',
+                 '#6ece58', '#b5de2b', '#fde725'];
+function parallelSvg(spec) {
+  const t = spec.data[0], dims = t.dimensions, colors = t.line.color || [];
+  const lo = Math.min(...colors), hi = Math.max(...colors);
+  const span = d => { const v = d.values.concat(d.tickvals || []); return [Math.min(...v), Math.max(...v)]; };
+  const scale = dims.map(d => { const [a, b] = span(d); return x => b > a ? (x - a) / (b - a) : 0.5; });
+  const data = colors.map((c, j) => ({type: 'scatter', mode: 'lines', x: dims.map((d, i) => i),
+    y: dims.map((d, i) => scale[i](d.values[j])), opacity: 0.75, hoverinfo: 'skip', showlegend: false,
+    line: {width: 1.3, color: VIRIDIS[hi > lo ? Math.round((c - lo) / (hi - lo) * 9) : 5]}}));
+  const notes = [];
+  dims.forEach((d, i) => { if (!d.values.length) return;
+    const [a, b] = span(d);
+    const ticks = d.tickvals ? d.tickvals.map((v, k) => [v, d.ticktext[k]]) : [[a, fmt(a)], [b, fmt(b)]];
+    ticks.forEach(([v, text]) => notes.push({x: i, y: scale[i](v), text: String(text), showarrow: false,
+      xanchor: 'right', xshift: -4, font: {size: 10}})); });
+  const title = spec.layout.title.text + ' (drawn without WebGL; dark to yellow: low to high)';
+  return {data: data, layout: {title: {text: title}, margin: spec.layout.margin, annotations: notes,
+    xaxis: {tickvals: dims.map((d, i) => i), ticktext: dims.map(d => d.label), zeroline: false},
+    yaxis: {visible: false, range: [-0.05, 1.05]}}}; }
+
 // the charts of all runs, and of the sweep
 D.charts.forEach(c => { const sweep = !c.id.startsWith('curve-');
-  const div = draw(c.id, c.spec, c.id === 'parallel' ? 'wide' : '');
-  document.getElementById(sweep ? 'sweep' : 'curves').appendChild(div); plot(div, c.spec); });
+  const fallback = (c.spec.data[0] || {}).type === 'parcoords' && !webgl();
+  const spec = fallback ? parallelSvg(c.spec) : c.spec;
+  const div = draw(c.id, spec, c.id === 'parallel' ? 'wide' : '');
+  if (fallback) div.setAttribute('data-fallback', 'svg');
+  document.getElementById(sweep ? 'sweep' : 'curves').appendChild(div); plot(div, spec); });
 if (D.sweep) { document.getElementById('sweep-section').hidden = false;
   const s = D.sweep;
   document.getElementById('variance-note').textContent = 'Which keys matter, over the ' + s.n +
