@@ -36,16 +36,16 @@ def test_every_built_in_cell_and_the_example_pass(spec, monkeypatch):
 
 # mistake -> (the text replaced in the reference, what replaces it, words the diagnosis uses)
 MISTAKES = {
-    "seed 002: not multiplied by the incoming gradient": (
+    "not multiplied by the incoming gradient": (
         DT, "dt = 1 - hs[:, t] ** 2", "not multiplied by the incoming gradient"),
-    "seed 004: the incoming gradient twice": (
+    "the incoming gradient twice": (
         DT, "dt = (dhs[:, t] + dh) * (dhs[:, t] + dh) * (1 - hs[:, t] ** 2)",
         "incoming gradient is multiplied in twice"),
     "the derivative applied twice": (
         DT, "dt = (dhs[:, t] + dh) * (1 - hs[:, t] ** 2) ** 2", "derivative is applied twice"),
     "no gradient from later steps": (
         DT, "dt = dhs[:, t] * (1 - hs[:, t] ** 2)", "not carried back"),
-    "seed 004: weights updated inside backward": (
+    "weights updated inside backward": (
         GRADS, GRADS + "\n        Wx -= 0.1 * dWx", "updated inside backward"),
     "grads rebound": (GRADS, "self.grads[0], self.grads[1], self.grads[2] = dWx, dWh, db",
                       "rebound instead of written in place"),
@@ -89,7 +89,8 @@ def test_the_command_prints_a_line_per_quantity_and_exits_by_the_outcome(tmp_pat
     lines = bad.stdout.splitlines()
     assert lines[0].startswith("gradcheck buggy.py:MyRNN (file ")
     assert any(line.startswith("Wx ") and "FAILED" in line for line in lines)
-    assert any("seed 002's bug" in line for line in lines)
+    assert any("where the book's RNN.backward has dt = dh_next * (1 - h_next ** 2)" in line
+               for line in lines)
     assert "fix: dt = dh_next * (1 - h_next ** 2)" in bad.stdout
     assert "5 of 11 checks FAILED" in bad.stdout
 

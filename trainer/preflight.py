@@ -7,6 +7,8 @@ import numpy as np
 from rnn_trainer_datasets.base import SampleError, check_task
 from trainer.plugins.source import PluginError, failure
 
+GRADIENT_ROWS = ("Wx", "Wh", "b", "dx")   # and d<state> (into the carried state)
+
 
 def check_run(cfg, available=None):
     """Raise BadInput (one line) when a run of cfg cannot start; returns the cell check's
@@ -37,14 +39,21 @@ def check_cell(cfg):
     if not result.passed:
         bad = result.failed
         shown = ", ".join(f"{r.name}" + (f" (relative error {r.error:.2g})" if r.error is not None
+                                         else f" ({r.note})" if r.name in ("forward", "backward")
                                          else "") for r in bad[:4])
         more = f" and {len(bad) - 4} more" if len(bad) > 4 else ""
-        cause = next((d[len("diagnosis: "):].split(";")[0] for d in result.diagnosis
-                      if d.startswith("diagnosis: ") and "none of" not in d), None)
+        causes = "; and ".join(f"{mistake} (fix: {fix})" for mistake, fix in result.findings)
+        float32_only = [m for m, _ in result.findings] == ["outputs are forced to float32"] and \
+            all(r.name in GRADIENT_ROWS or r.name == "float64 kept" or r.name.startswith("d")
+                for r in bad)
+        gates = any(fix.startswith("set gates = ") for _, fix in result.findings)
+        unchecked = ("training runs in float32, so --set model.check=false trains it as it is; "
+                     f"see: train gradcheck {cell.spec}" if float32_only else
+                     f"see: train gradcheck {cell.spec}" if gates else   # unchecked, it'd not run
+                     f"see: train gradcheck {cell.spec} (or --set model.check=false to train it "
+                     "unchecked)")
         raise PluginError(f"model.cell {cell.spec}: its gradient check failed: {shown}{more}"
-                          + (f"; likely cause: {cause}" if cause else "")
-                          + f"; see: train gradcheck {cell.spec} (or --set model.check=false to "
-                          "train it unchecked)")
+                          + (f"; likely cause: {causes}" if causes else "") + f"; {unchecked}")
     return result
 
 

@@ -42,6 +42,7 @@ class Result:
     rows: list = field(default_factory=list)
     forward: tuple | None = None          # (package cell, max |difference|)
     diagnosis: list = field(default_factory=list)
+    findings: list = field(default_factory=list)   # (mistake, fix) of each known mistake that fits
     seconds: float = 0.0
 
     @property
@@ -144,10 +145,31 @@ class LayerFailed(Exception):
 
 def check(cell, sizes=None, seed=0, diagnose=True):
     """The gradient check of a resolved cell (trainer.plugins.cells.Cell); a Result. Raises
-    BadInput when the layer cannot be checked at all (not buildable, wrong shapes)."""
+    BadInput when the layer cannot be checked at all (not buildable, wrong shapes). A class
+    without a `gates` attribute that fails as a 1-gate layer but runs with k blocks of H
+    columns (a book-style TimeLSTM, k = 4; TimeGRU, 3) is told to set gates = k."""
     import time
     start = time.perf_counter()
-    lt = Layer(cell, {**SIZES, **(sizes or {})}, np.random.default_rng(seed))
+    sizes = {**SIZES, **(sizes or {})}
+    try:
+        result = _check(cell, sizes, seed, diagnose)
+    except BadInput as e:
+        found = undeclared_gates(cell, sizes, seed)
+        if found is None:
+            raise
+        k, _ = found
+        raise BadInput(f"{e}; {_gates_mistake(cell, k, sizes)}: set gates = {k} on the class "
+                       f"{cell.cls.__name__}") from None
+    if diagnose and not result.passed:
+        found = undeclared_gates(cell, sizes, seed)
+        if found is not None:
+            _gates_diagnosis(cell, result, *found, sizes)
+    result.seconds = time.perf_counter() - start
+    return result
+
+
+def _check(cell, sizes, seed, diagnose):
+    lt = Layer(cell, sizes, np.random.default_rng(seed))
     result = Result(cell.spec)
     try:
         facts = _gradients(lt, result)
@@ -159,8 +181,56 @@ def check(cell, sizes=None, seed=0, diagnose=True):
     if diagnose and not result.passed:
         from trainer.checks.mistakes import diagnose as explain
         result.diagnosis = explain(lt, result, facts)
-    result.seconds = time.perf_counter() - start
     return result
+
+
+GATES_TRIED = (4, 3, 2)   # an LSTM, a GRU, a two-gate cell
+
+
+def undeclared_gates(cell, sizes, seed):
+    """(k, the check's Result with k gates) when the class says nothing of its gates, is
+    built with 1 and its forward and backward run only with k blocks of H columns in Wx, Wh
+    and b (a passing k first); None otherwise."""
+    if cell.gates != 1 or any("gates" in vars(c) for c in cell.cls.__mro__):
+        return None
+    import dataclasses
+    running = []
+    for k in GATES_TRIED:
+        try:
+            result = _check(dataclasses.replace(cell, gates=k), sizes, seed, diagnose=True)
+        except BadInput:
+            continue
+        if result.passed:
+            return k, result
+        if not any(r.name in ("forward", "backward") for r in result.failed):
+            running.append((k, result))
+    return running[0] if running else None
+
+
+def _gates_mistake(cell, k, sizes):
+    D, H = sizes["D"], sizes["H"]
+    return (f"its shapes say it has {k} gates (it runs with Wx ({D}, {k * H}), Wh ({H}, {k * H}), "
+            f"b ({k * H},): {k} blocks of H = Wh.shape[0] = {H} columns), but {cell.cls.__name__} "
+            f"has no `gates` attribute, so it is built with 1 (Wx ({D}, {H}))")
+
+
+def _gates_diagnosis(cell, result, k, with_k, sizes):
+    """The undeclared gates first in the diagnosis, then what the check says with k gates."""
+    name = cell.cls.__name__
+    lines = [f"diagnosis: {_gates_mistake(cell, k, sizes)}",
+             f"  fix: set gates = {k} on the class ({name}.gates = {k}, or `gates = {k}` in its "
+             "body), as the package's lstm (4) and gru (3) have"]
+    findings = [(f"{name} has {k} gates but no `gates` attribute", f"set gates = {k} on the class")]
+    if with_k.passed:
+        lines.append(f"  with gates = {k}: all {len(with_k.rows)} checks pass")
+    else:
+        names = ", ".join(r.name for r in with_k.failed)
+        lines.append(f"  with gates = {k}: {len(with_k.failed)} of {len(with_k.rows)} checks fail "
+                     f"({names}):")
+        lines += [f"  {line}" for line in with_k.diagnosis]
+        findings += [(f"with gates = {k}, {m}", fix) for m, fix in with_k.findings]
+    result.diagnosis = lines
+    result.findings[:] = findings
 
 
 def param_names(layer):

@@ -8,6 +8,8 @@ cell on the same weights, the book's layer with one mistake planted (a mutant be
 the same weights, inputs and upstream gradient; a mistake fits when the mutant's gradients
 equal the layer's.
 """
+import re
+
 import numpy as np
 
 from trainer.checks.numeric import relative_error
@@ -75,10 +77,12 @@ class NoCarryBackGRU(NoCarryBack):
 MUTANTS = [
     (("rnn",), type("NotMultipliedRNN", (_Time,), {"cell": NotMultiplied}),
      "the activation's derivative is not multiplied by the incoming gradient: "
-     "dt = 1 - h_next**2 (seed 002's bug)", "dt = dh_next * (1 - h_next ** 2)"),
+     "dt = 1 - h_next**2 where the book's RNN.backward has dt = dh_next * (1 - h_next ** 2)",
+     "dt = dh_next * (1 - h_next ** 2)"),
     (("rnn",), type("IncomingTwiceRNN", (_Time,), {"cell": IncomingTwice}),
      "the incoming gradient is multiplied in twice: dt = dh_next * dh_next * (1 - h_next**2) "
-     "(seed 004's activation.backward(loss) * loss)", "dt = dh_next * (1 - h_next ** 2)"),
+     "(an activation layer's backward(dout) that already multiplies by dout, multiplied by dout "
+     "again)", "dt = dh_next * (1 - h_next ** 2)"),
     (("rnn",), type("DerivativeTwiceRNN", (_Time,), {"cell": DerivativeTwice}),
      "the activation's derivative is applied twice: dt = dh_next * (1 - h_next**2)**2",
      "apply tanh' = 1 - h_next**2 once"),
@@ -92,12 +96,17 @@ MUTANTS = [
 
 
 def diagnose(lt, result, facts):
-    """Lines naming every known mistake whose test fits the layer (or saying none does)."""
+    """Lines naming every known mistake whose test fits the layer (or saying none does); each
+    one that fits is also kept in `result.findings` as (mistake, fix), for the pre-training
+    check's one line."""
     found, tested = [], []
+    findings = result.findings
 
-    def fits(mistake, evidence, fix):
+    def fits(mistake, evidence, fix, *more):
         found.append(f"diagnosis: {mistake}; it fits: {evidence}")
         found.append(f"  fix: {fix}")
+        found.extend(f"  {line}" for line in more)
+        findings.append((re.split(r" \(|: |; ", mistake)[0], fix))
 
     failed = {r.name: r for r in result.failed}
     raised = facts.get("raised")
@@ -114,24 +123,40 @@ def diagnose(lt, result, facts):
     tested.append("weights updated inside backward")
     if facts.get("changed") or "params unchanged by backward" in failed:
         names = [facts["names"][i] for i in facts.get("changed", [])]
-        fits("the weights are updated inside backward (seed 004)",
+        fits("the weights are updated inside backward (in the book, backward only fills grads; "
+             "the optimizer's update(params, grads) changes params)",
              f"backward changed {', '.join(names) or 'params'}",
              "backward only computes gradients; the optimizer updates params after it")
     tested.append("outputs forced to float32")
     if "float64 kept" in failed:
-        fits("outputs are forced to float32 (dtype='f' hard-coded, as in the seeds)",
-             failed["float64 kept"].note, "make arrays with the parameters' dtype (Wx.dtype)")
+        where = float32_lines(lt.cls, _file(lt.cell))
+        token = FLOAT32.search(where[0][2].split("#")[0]).group(0) if where else None
+        fix = (f"make arrays with the parameters' dtype: change {token} to "
+               f"{'dtype=Wx.dtype' if token.startswith('dtype') else 'Wx.dtype'} at "
+               f"{_places(where)}" if where else "make arrays with the parameters' dtype "
+               "(dtype=Wx.dtype) where they are made (np.empty, np.zeros, astype)")
+        more = [f"{_place(f, n)}: {text}" for f, n, text in where]
+        grads = _float32_gradients(lt, facts)
+        evidence = failed["float64 kept"].note + (f"; {grads}" if grads else "")
+        fits("outputs are forced to float32 (dtype='f' hard-coded, as the book's Time layers write "
+             "hs = np.empty((N, T, H), dtype='f')): float32 rounding hides the gradients from "
+             "finite differences", evidence, fix, *more)
+        if grads.startswith("its gradients differ"):   # float32 is not all that is wrong
+            findings.append((f"and {grads.split(':')[0]}", "after the dtype, check it again"))
     tested.append("a bias tied to the batch size")
     bias = _bias_tied(lt, facts, raised)
     if bias:
-        fits("the bias is tied to the batch size (a bias of shape (N, H), as seeds 000 and 003 "
-             "have)", bias, "keep b of shape (H,) and sum its gradient over the batch: "
-             "db = dt.sum(axis=0)")
+        fits("the bias is tied to the batch size (a bias of shape (N, H); the book's b has shape "
+             "(H,), broadcast over the batch)", bias, "keep b of shape (H,) and sum its gradient "
+             "over the batch: db = dt.sum(axis=0)")
     tested.append("a stateful h that breaks on a new batch size")
     name = next((n for n in failed if n.startswith("new batch size")), None)
     if name:
+        where = state_lines(lt.cls, _file(lt.cell))
         fits("a stateful h kept from the last batch breaks a batch of another size",
-             failed[name].note, "start from zeros when h is None or h.shape != (N, H)")
+             failed[name].note, "start from zeros when h is None or h.shape != (N, H)"
+             + (f" at {_places(where)}" if where else ""),
+             *[f"{_place(f, n)}: {text}" for f, n, text in where])
     if "hs" in facts and result.forward is not None and result.forward[1] < 1e-9:
         for kinds, mutant, mistake, fix in MUTANTS:
             if lt.cell.kind not in kinds:
@@ -145,6 +170,96 @@ def diagnose(lt, result, facts):
         found.append("diagnosis: none of the known mistakes fits (tested: " + "; ".join(tested)
                      + "); compare backward with the book's layer in trainer/layers/textbook.py")
     return found
+
+
+# dtype='f' / "float32" / 'f4', np.float32, astype('f'): a float32 array whatever the params' dtype
+FLOAT32 = re.compile(r"""dtype\s*=\s*(['"])(f|f4|float32)\1|\b(np|numpy)\.float32\b|"""
+                     r"""\.astype\(\s*(['"])(f|f4|float32)\4""")
+# the book's `if not self.stateful or self.h is None:` without a look at the batch size
+STATE_TEST = re.compile(r"\bif\b.*\bself\.h is None\b")
+
+
+def float32_lines(cls, file=None):
+    """[(file, line, text)] of the lines of the layer's class (else of its module, where a
+    step class may make them) that make float32 arrays whatever the parameters' dtype."""
+    return _source_lines(cls, lambda code: FLOAT32.search(code), file)
+
+
+def state_lines(cls, file=None):
+    """[(file, line, text)] of the lines that keep a stateful h without comparing its shape
+    with the new batch's."""
+    return _source_lines(cls, lambda code: STATE_TEST.search(code) and "shape" not in code,
+                         file, module=False)
+
+
+def _file(cell):
+    """The file a plug-in was found in, as found (a file plug-in's source is loaded once per
+    process, so its module may name another copy of the same text)."""
+    found = getattr(cell, "found", None)
+    return found.file if found is not None and found.origin == "file" else None
+
+
+def _source_lines(cls, match, file=None, module=True):
+    import inspect
+    import sys
+    try:
+        file = file or inspect.getsourcefile(cls) or inspect.getfile(cls)
+        lines, first = inspect.getsourcelines(cls)
+    except (OSError, TypeError):
+        return []
+    hits = [(file, first + i, line.strip()) for i, line in enumerate(lines)
+            if match(line.split("#")[0])]
+    if not hits and module:
+        try:
+            lines, first = inspect.getsourcelines(sys.modules[cls.__module__])
+        except (KeyError, OSError, TypeError):
+            return []
+        hits = [(file, first + i, line.strip()) for i, line in enumerate(lines)
+                if match(line.split("#")[0])]
+    return hits
+
+
+def _place(file, line):
+    """FILE:LINE, the file relative to the current directory when it is below it."""
+    from pathlib import Path
+    path = Path(file)
+    try:
+        path = path.resolve().relative_to(Path.cwd().resolve())
+    except (OSError, ValueError):
+        pass
+    return f"{path}:{line}"
+
+
+def _places(where):
+    """FILE:57, 60 and 75 (the file once, its lines after it)."""
+    out, last = [], None
+    for file, line, _ in where:
+        out.append(_place(file, line) if file != last else str(line))
+        last = file
+    return ", ".join(out[:-1]) + (" and " if len(out) > 1 else "") + out[-1]
+
+
+def _float32_gradients(lt, facts):
+    """Whether a float32 layer's gradients are those of the package's cell of its shape to
+    float32 rounding (so the dtype is its only fault), as a phrase; '' when untested."""
+    kind = lt.cell.kind
+    if "hs" not in facts or kind is None:
+        return ""
+    from trainer.layers import TimeGRU, TimeLSTM, TimeRNN
+    ref = {"rnn": TimeRNN, "lstm": TimeLSTM, "gru": TimeGRU}[kind](*(w.copy() for w in lt.weights))
+    hs = ref.forward(lt.xs)
+    dxs = ref.backward(lt.R)
+    forward = relative_error(facts["hs"], hs)
+    if forward > 1e-5:
+        return ""
+    grads = facts["now"] if len(facts["now"]) == len(ref.grads) else facts["analytic"]
+    err = max([relative_error(a, b) for a, b in zip(grads, ref.grads)]
+              + [relative_error(facts["dxs"], dxs)])
+    if err < 1e-5:
+        return (f"its gradients are the book's {kind}'s to float32 rounding (difference "
+                f"{err:.1e}): the dtype is all that is wrong with them")
+    return (f"its gradients differ from the book's {kind}'s by {err:.1e}, more than float32 "
+            "rounding: after the dtype, check it again")
 
 
 def _mutant_error(lt, mutant, facts):
