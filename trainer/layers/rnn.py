@@ -57,7 +57,7 @@ class TimeRNN(Recurrent):
         if activation not in ("tanh", "relu"):
             raise ValueError(f"activation must be 'tanh' or 'relu', not {activation!r}")
         H = np.shape(Wh)[0]
-        if np.size(b) != H:  # the seeds' (N, H) bias would tie the layer to one batch size
+        if np.size(b) != H:  # a bias of shape (N, H) would tie the layer to one batch size
             raise ValueError(f"b must hold one bias per hidden unit, shape ({H},), not "
                              f"{np.shape(b)}")
         super().__init__(Wx, Wh, b, stateful)

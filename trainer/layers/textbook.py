@@ -3,12 +3,12 @@ over one cell object per time step. Read these first: they are the reference the
 (rnn.py, lstm.py, gru.py) are measured and checked against, and they train as
 `model.cell = "textbook-rnn"` (textbook-lstm, textbook-gru), slower, with the same numbers.
 
-TimeRNN is the layer of the seed notebook 002 (a cell object per time step, weight
-gradients accumulated step by step), with its two defects fixed: the cell's
-backward multiplies by dh_next, and arrays follow the parameters' dtype
-instead of a hard-coded float32. Nothing else is optimised on purpose: this
-is what `trainer.layers.TimeRNN` is measured and checked against. Inputs are cast to the
-parameters' dtype, as the trainer's layers do.
+TimeRNN is the book's layer (a cell object per time step, weight gradients
+accumulated step by step), with two changes: arrays follow the parameters'
+dtype instead of the book's hard-coded dtype='f' (float32), and a stateful h
+starts afresh when the batch size changes. Nothing else is optimised on
+purpose: this is what `trainer.layers.TimeRNN` is measured and checked against.
+Inputs are cast to the parameters' dtype, as the trainer's layers do.
 
 TimeGRU is the same loop over the book's GRU cell, gates in its order z, r, h~:
 Wx (D, 3H), Wh (H, 3H), b (3H,) in blocks
