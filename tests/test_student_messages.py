@@ -162,3 +162,19 @@ def test_the_books_layers_pass_once_fixed_as_the_messages_say(here):
     (here / "fixed.py").write_text(fixed.replace("class TimeLSTM:\n",
                                                  "class TimeLSTM:\n    gates = 4\n"))
     assert trainer.gradcheck("fixed.py:TimeLSTM").passed
+
+
+@pytest.mark.parametrize("arg", ["my.toml", "configs/sine.toml", "sine", "my config.toml"])
+def test_a_config_given_as_a_command_is_told_to_use_config(arg, tmp_path, monkeypatch):
+    import shlex
+    monkeypatch.chdir(ROOT)
+    result = CliRunner().invoke(main, [arg])
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (f"error: train: no command {arg!r}; to train a config: "
+                                      f"train --config {shlex.quote(arg)}")
+
+
+def test_an_unknown_command_that_is_no_config_keeps_clicks_words():
+    result = CliRunner().invoke(main, ["reprot"])
+    assert result.exit_code == 2
+    assert "No such command 'reprot'" in result.stderr and "--config" not in result.stderr

@@ -28,7 +28,31 @@ Exit status: 0 done, 1 a run failed (or a sweep's runs), 2 bad input, 3 training
 diverged, 130 interrupted."""
 
 
-@click.group(cls=OneLineErrors, invoke_without_command=True, epilog=EPILOG,
+class TrainGroup(OneLineErrors):
+    """`train my.toml` is a config given where a command goes: say how to train it."""
+
+    def resolve_command(self, ctx, args):
+        name = args[0] if args else None
+        if name and self.get_command(ctx, name) is None and _looks_like_config(name):
+            import shlex
+            fail(f"train: no command {name!r}; to train a config: train --config "
+                 f"{shlex.quote(name)}")
+        return super().resolve_command(ctx, args)
+
+
+def _looks_like_config(name):
+    """A TOML file's name, an existing file, or the name of a shipped config (sine, counting)."""
+    from pathlib import Path
+    if name.endswith(".toml") or Path(name).is_file():
+        return True
+    try:
+        from importlib.resources import files
+        return files("trainer.configs").joinpath(f"{name}.toml").is_file()
+    except (ModuleNotFoundError, OSError, ValueError):
+        return False
+
+
+@click.group(cls=TrainGroup, invoke_without_command=True, epilog=EPILOG,
              context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--config", "config_path", metavar="FILE", help="TOML config to train: a path (configs/sine.toml) or a shipped config's name (sine).")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
