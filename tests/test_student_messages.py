@@ -178,3 +178,38 @@ def test_an_unknown_command_that_is_no_config_keeps_clicks_words():
     result = CliRunner().invoke(main, ["reprot"])
     assert result.exit_code == 2
     assert "No such command 'reprot'" in result.stderr and "--config" not in result.stderr
+
+
+def test_the_gradient_reach_of_an_unchecked_layer_says_so(tmp_path, monkeypatch):
+    """gradient_reach.png is drawn from the layer's own backward: when that backward was not
+    checked (model.check = false), the figure's title and a box over it say so; a checked
+    layer's figure does not."""
+    import trainer.plots.run as plots
+    monkeypatch.chdir(tmp_path)
+    source = (ROOT / "examples" / "my_rnn.py").read_text()
+    (tmp_path / "buggy.py").write_text(source.replace("(dhs[:, t] + dh) *", "dhs[:, t] *"))
+    shutil.copyfile(ROOT / "examples" / "my_rnn.py", tmp_path / "mine.py")
+    drawn = {}
+    save = plots.save
+
+    def keep(fig, path):
+        drawn[Path(path).parent.name, Path(path).name] = fig
+        save(fig, path)
+
+    monkeypatch.setattr(plots, "save", keep)
+    small = {"train.epochs": 1, "task.length": 2000, "task.val_length": 400}
+    trainer.train(ROOT / "configs" / "sine.toml", {**small, "model.cell": "buggy.py:MyRNN",
+                                                   "model.check": False}, "runs", "unchecked")
+    trainer.train(ROOT / "configs" / "sine.toml", {**small, "model.cell": "mine.py:MyRNN"},
+                  "runs", "checked")
+    for name, marked in (("unchecked", True), ("checked", False)):
+        ax = drawn[name, "gradient_reach.png"].axes[0]
+        texts = " ".join(t.get_text() for t in ax.texts)
+        assert ax.get_title().endswith("(unchecked backward)") is marked
+        assert ("unchecked backward: trained with model.check = false" in texts) is marked
+    # `train plot` draws it again from the run's files, marked the same way
+    drawn.clear()
+    result = CliRunner().invoke(main, ["plot", "runs/unchecked"])
+    assert result.exit_code == 0, result.output
+    assert drawn["unchecked", "gradient_reach.png"].axes[0].get_title().endswith(
+        "(unchecked backward)")

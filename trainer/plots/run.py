@@ -94,11 +94,18 @@ def read_metrics(path):
     return {split: {c: np.array(v) for c, v in d.items()} for split, d in raw.items()}
 
 
-def plot_gradient_reach(reach_csv, title, path):
+UNCHECKED = ("unchecked backward: trained with model.check = false, so these norms come from\n"
+             "the layer's own backward, never compared with finite differences")
+
+
+def plot_gradient_reach(reach_csv, title, unchecked, path):
     """||dL/dh_t|| against t for each probed step (before and after training): where the
-    curve falls towards the window's start, the error signal does not reach back."""
+    curve falls towards the window's start, the error signal does not reach back.
+    `unchecked`: the layer's backward was not checked (model.check = false), and the figure
+    says so in its title and in a box over the curves: it may draw a wrong gradient."""
     data = np.loadtxt(reach_csv, delimiter=",", skiprows=1, ndmin=2)
-    fig, ax = figure((6.4, 4), margins=(0.85, 0.25, 0.55, 0.45, 0))
+    fig, ax = figure((6.4, 4.5 if unchecked else 4),
+                     margins=(0.85, 0.25, 0.55, 0.95 if unchecked else 0.45, 0))
     steps = sorted(set(data[:, 0].astype(int)))
     for i, step in enumerate(steps):
         d = data[data[:, 0] == step]
@@ -107,9 +114,21 @@ def plot_gradient_reach(reach_csv, title, path):
         positive = d[:, 2] > 0
         ax.plot(d[positive, 1], d[positive, 2], color=color, lw=1.6, marker=".", ms=4, label=label)
     log_y(ax)
-    ax.set(xlabel="time step t of the window", ylabel="||dL/dh_t||", title=title)
+    ax.set(xlabel="time step t of the window", ylabel="||dL/dh_t||",
+           title=f"{title} (unchecked backward)" if unchecked else title)
+    if unchecked:
+        ax.text(0.5, 1.08, UNCHECKED, transform=ax.transAxes, ha="center", va="bottom",
+                fontsize=8.5, color=COLORS["wrong"],
+                bbox={"boxstyle": "round,pad=0.35", "fc": "#FBEAEA", "ec": COLORS["wrong"]})
     ax.legend()
     save(fig, path)
+
+
+def unchecked_cell(summary):
+    """Whether the run's summary says its plug-in cell trained with model.check = false."""
+    plugins = summary.get("plugins") if isinstance(summary, dict) else None
+    cell = plugins.get("cell") if isinstance(plugins, dict) else None
+    return isinstance(cell, dict) and cell.get("checked") is False
 
 
 def plot_values(truth, one_step, generated, start, title, path):
@@ -179,5 +198,5 @@ def figure_jobs(run_path, view, summary, note=""):
     if (run_path / GRADIENT_REACH).exists():
         jobs.append((plot_gradient_reach, (run_path / GRADIENT_REACH,
                                            f"{task}: how far back the error signal reaches",
-                                           run_path / REACH_PNG)))
+                                           unchecked_cell(summary), run_path / REACH_PNG)))
     return jobs
