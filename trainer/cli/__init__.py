@@ -45,11 +45,8 @@ def _looks_like_config(name):
     from pathlib import Path
     if name.endswith(".toml") or Path(name).is_file():
         return True
-    try:
-        from importlib.resources import files
-        return files("trainer.configs").joinpath(f"{name}.toml").is_file()
-    except (ModuleNotFoundError, OSError, ValueError):
-        return False
+    from trainer import shipped
+    return name in shipped.names()
 
 
 @click.group(cls=TrainGroup, invoke_without_command=True, epilog=EPILOG,
