@@ -81,17 +81,18 @@ def test_the_books_time_rnn_is_told_which_lines_make_float32(here):
 
 
 def test_a_layer_whose_only_fault_is_float32_is_told_the_lines_and_that_it_trains_as_it_is(here):
-    (here / "only32.py").write_text((here / "book.py").read_text().replace(STATE, STATE_FIXED))
-    rnn = lines_of(here / "only32.py", "dtype='f'")[:3]
-    line = refused("model.cell=only32.py:TimeRNN")
+    (here / "book_rnn.py").write_text((here / "book.py").read_text().replace(STATE, STATE_FIXED))
+    rnn = lines_of(here / "book_rnn.py", "dtype='f'")[:3]
+    line = refused("model.cell=book_rnn.py:TimeRNN")
     assert (f"likely cause: outputs are forced to float32 (fix: make arrays with the parameters' "
-            f"dtype: change dtype='f' to dtype=Wx.dtype at only32.py:{rnn[0]}, {rnn[1]} and "
+            f"dtype: change dtype='f' to dtype=Wx.dtype at book_rnn.py:{rnn[0]}, {rnn[1]} and "
             f"{rnn[2]})") in line, line
     assert "--set model.check=false trains it as it is" in line
     assert "stateful h" not in line
+    assert line in (ROOT / "docs" / "plugins.md").read_text().splitlines()   # as the page shows
     # and it does: in float32, the dtype the trainer trains in, the lines change nothing
     run = trainer.train(ROOT / "configs" / "sine.toml", {
-        "model.cell": "only32.py:TimeRNN", "model.check": False, "train.epochs": 2,
+        "model.cell": "book_rnn.py:TimeRNN", "model.check": False, "train.epochs": 2,
         "task.length": 4000}, runs_dir="runs", name="u")
     assert run.summary["status"] == "completed"
 
@@ -213,3 +214,11 @@ def test_the_gradient_reach_of_an_unchecked_layer_says_so(tmp_path, monkeypatch)
     assert result.exit_code == 0, result.output
     assert drawn["unchecked", "gradient_reach.png"].axes[0].get_title().endswith(
         "(unchecked backward)")
+
+
+def test_the_plugins_page_shows_what_gradcheck_says_of_the_books_time_rnn(here):
+    shutil.copyfile(BOOK, here / "book_layers.py")
+    result = trainer.gradcheck("book_layers.py:TimeRNN")
+    page = (ROOT / "docs" / "plugins.md").read_text()
+    block, = [b for b in re.findall(r"```text\n(.*?)```", page, re.S) if "book_layers.py" in b]
+    assert [line.rstrip() for line in result.diagnosis] == block.rstrip().splitlines()
