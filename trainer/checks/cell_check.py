@@ -9,7 +9,8 @@ in place, params left alone by backward, float64 kept, the state carried between
 stateful and not otherwise, and a new batch size taken without breaking. Where the layer's
 shape matches a package cell (gates 1, 3, 4: rnn, gru, lstm), its forward is compared with
 that cell's on the same weights. When something fails, checks/mistakes.py tests the known
-mistakes as hypotheses against the layer's own numbers.
+mistakes as hypotheses against the layer's own numbers, and checks/gates.py whether a class
+without a `gates` attribute runs with k blocks of H columns (a book-style LSTM or GRU).
 """
 from dataclasses import dataclass, field
 
@@ -152,23 +153,26 @@ def check(cell, sizes=None, seed=0, diagnose=True):
     start = time.perf_counter()
     sizes = {**SIZES, **(sizes or {})}
     try:
-        result = _check(cell, sizes, seed, diagnose)
+        result = run_check(cell, sizes, seed, diagnose)
     except BadInput as e:
-        found = undeclared_gates(cell, sizes, seed)
+        from trainer.checks.gates import gates_mistake, undeclared_gates
+        found = undeclared_gates(cell, sizes, seed, run_check)
         if found is None:
             raise
         k, _ = found
-        raise BadInput(f"{e}; {_gates_mistake(cell, k, sizes)}: set gates = {k} on the class "
+        raise BadInput(f"{e}; {gates_mistake(cell, k, sizes)}: set gates = {k} on the class "
                        f"{cell.cls.__name__}") from None
     if diagnose and not result.passed:
-        found = undeclared_gates(cell, sizes, seed)
+        from trainer.checks.gates import gates_diagnosis, undeclared_gates
+        found = undeclared_gates(cell, sizes, seed, run_check)
         if found is not None:
-            _gates_diagnosis(cell, result, *found, sizes)
+            gates_diagnosis(cell, result, *found, sizes)
     result.seconds = time.perf_counter() - start
     return result
 
 
-def _check(cell, sizes, seed, diagnose):
+def run_check(cell, sizes, seed, diagnose):
+    """The check itself, on sizes already filled in (check() adds the undeclared gates)."""
     lt = Layer(cell, sizes, np.random.default_rng(seed))
     result = Result(cell.spec)
     try:
@@ -182,55 +186,6 @@ def _check(cell, sizes, seed, diagnose):
         from trainer.checks.mistakes import diagnose as explain
         result.diagnosis = explain(lt, result, facts)
     return result
-
-
-GATES_TRIED = (4, 3, 2)   # an LSTM, a GRU, a two-gate cell
-
-
-def undeclared_gates(cell, sizes, seed):
-    """(k, the check's Result with k gates) when the class says nothing of its gates, is
-    built with 1 and its forward and backward run only with k blocks of H columns in Wx, Wh
-    and b (a passing k first); None otherwise."""
-    if cell.gates != 1 or any("gates" in vars(c) for c in cell.cls.__mro__):
-        return None
-    import dataclasses
-    running = []
-    for k in GATES_TRIED:
-        try:
-            result = _check(dataclasses.replace(cell, gates=k), sizes, seed, diagnose=True)
-        except BadInput:
-            continue
-        if result.passed:
-            return k, result
-        if not any(r.name in ("forward", "backward") for r in result.failed):
-            running.append((k, result))
-    return running[0] if running else None
-
-
-def _gates_mistake(cell, k, sizes):
-    D, H = sizes["D"], sizes["H"]
-    return (f"its shapes say it has {k} gates (it runs with Wx ({D}, {k * H}), Wh ({H}, {k * H}), "
-            f"b ({k * H},): {k} blocks of H = Wh.shape[0] = {H} columns), but {cell.cls.__name__} "
-            f"has no `gates` attribute, so it is built with 1 (Wx ({D}, {H}))")
-
-
-def _gates_diagnosis(cell, result, k, with_k, sizes):
-    """The undeclared gates first in the diagnosis, then what the check says with k gates."""
-    name = cell.cls.__name__
-    lines = [f"diagnosis: {_gates_mistake(cell, k, sizes)}",
-             f"  fix: set gates = {k} on the class ({name}.gates = {k}, or `gates = {k}` in its "
-             "body), as the package's lstm (4) and gru (3) have"]
-    findings = [(f"{name} has {k} gates but no `gates` attribute", f"set gates = {k} on the class")]
-    if with_k.passed:
-        lines.append(f"  with gates = {k}: all {len(with_k.rows)} checks pass")
-    else:
-        names = ", ".join(r.name for r in with_k.failed)
-        lines.append(f"  with gates = {k}: {len(with_k.failed)} of {len(with_k.rows)} checks fail "
-                     f"({names}):")
-        lines += [f"  {line}" for line in with_k.diagnosis]
-        findings += [(f"with gates = {k}, {m}", fix) for m, fix in with_k.findings]
-    result.diagnosis = lines
-    result.findings[:] = findings
 
 
 def param_names(layer):
