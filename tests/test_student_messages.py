@@ -222,3 +222,15 @@ def test_the_plugins_page_shows_what_gradcheck_says_of_the_books_time_rnn(here):
     page = (ROOT / "docs" / "plugins.md").read_text()
     block, = [b for b in re.findall(r"```text\n(.*?)```", page, re.S) if "book_layers.py" in b]
     assert [line.rstrip() for line in result.diagnosis] == block.rstrip().splitlines()
+
+
+def test_float32_with_a_wrong_backward_is_not_called_its_only_fault(here):
+    source = (here / "book.py").read_text().replace(STATE, STATE_FIXED)
+    assert "dt = dh_next * (1 - h_next ** 2)" in source
+    (here / "both.py").write_text(source.replace("dt = dh_next * (1 - h_next ** 2)",
+                                                 "dt = (1 - h_next ** 2)"))
+    text = "\n".join(trainer.gradcheck("both.py:TimeRNN").diagnosis)
+    assert "its gradients differ from the package's rnn's" in text
+    line = refused("model.cell=both.py:TimeRNN")
+    assert "change dtype='f' to dtype=Wx.dtype at both.py:" in line
+    assert "trains it as it is" not in line and "after the dtype, check it again" in line

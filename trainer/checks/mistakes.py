@@ -256,9 +256,9 @@ def _float32_gradients(lt, facts):
     err = max([relative_error(a, b) for a, b in zip(grads, ref.grads)]
               + [relative_error(facts["dxs"], dxs)])
     if err < 1e-5:
-        return (f"its gradients are the book's {kind}'s to float32 rounding (difference "
+        return (f"its gradients are the package's {kind}'s to float32 rounding (difference "
                 f"{err:.1e}): the dtype is all that is wrong with them")
-    return (f"its gradients differ from the book's {kind}'s by {err:.1e}, more than float32 "
+    return (f"its gradients differ from the package's {kind}'s by {err:.1e}, more than float32 "
             "rounding: after the dtype, check it again")
 
 
