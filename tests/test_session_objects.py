@@ -256,3 +256,15 @@ def test_the_researcher_api_refuses_bad_input_in_one_line(tmp_path):
     with pytest.raises(BadInput, match="no runs to report"):
         trainer.report(tmp_path)
     assert not any(tmp_path.iterdir())
+
+
+def test_a_sweep_made_with_objects_says_from_the_command_line_that_it_needs_python(tmp_path):
+    recall = recall_task()
+    sw = trainer.sweep({"base": {"task": {"name": recall}, "model": {"hidden": 4},
+                                 "train": {"epochs": 1, "bptt": 8, "batch_size": 4}},
+                        "sweep": {"seeds": [0]}}, name="s", runs_dir=tmp_path)
+    result = CliRunner().invoke(main, ["sweep", str(sw.path / "sweep.toml"), "--runs-dir",
+                                       str(tmp_path), "--name", "s"])
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and "defined in a Python session" in lines[0]
