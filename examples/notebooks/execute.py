@@ -7,7 +7,7 @@ Each notebook runs in a temporary folder (its runs/ never lands in the repositor
 kernel on this Python (the one running this script, whatever kernels Jupyter has installed).
 The saved outputs are kept small and readable: a progress bar's carriage-return updates are
 reduced to what a terminal would finally show, widget state and timings are dropped. The saved
-notebooks are what the documentation site renders (mkdocs-jupyter, execute: false; docs/hooks.py
+notebooks are what the documentation site renders (mkdocs-jupyter, execute: false; mkdocs_hook.py
 puts them in the site) and what tests/test_notebooks.py runs again.
 """
 import base64
