@@ -3,6 +3,7 @@ Python, in a temporary folder), and the copies saved in the repository, which th
 site renders as they are, hold their outputs and stay small."""
 import importlib.util
 import shutil
+import sys
 import time
 from pathlib import Path
 
@@ -55,3 +56,11 @@ def test_the_site_renders_every_notebook():
     for name in EXECUTE.NOTEBOOKS:
         assert f"notebooks/{name}.ipynb" in site, f"{name}.ipynb is missing from mkdocs.yml's nav"
     assert sorted(p.stem for p in HERE.glob("*.ipynb")) == sorted(EXECUTE.NOTEBOOKS)
+
+
+def test_the_kernel_is_this_python(tmp_path):
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "import sys, os; print(sys.executable); print(os.getcwd())")])
+    nbformat.write(nb, tmp_path / "which.ipynb")
+    out = EXECUTE.execute(tmp_path / "which.ipynb", tmp_path).cells[0].outputs[0].text.split()
+    assert out[0] == sys.executable and Path(out[1]).resolve() == tmp_path.resolve()
