@@ -268,3 +268,33 @@ def test_a_sweep_made_with_objects_says_from_the_command_line_that_it_needs_pyth
     assert result.exit_code == 2
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and "defined in a Python session" in lines[0]
+
+
+SCRIPT = """import trainer
+def main():
+    sw = trainer.sweep({"base": "sine", "set": {"train.epochs": 1, "task.length": 1600},
+                        "sweep": {"seeds": [0], "params": {"model.hidden": [4, 8]}}},
+                       runs_dir="runs", workers=2)
+    print(sorted(sw.results["status"]))
+"""
+
+
+@pytest.mark.parametrize("guarded", [False, True])
+def test_a_sweep_from_a_script_needs_the_main_guard_and_says_so_instead_of_looping(guarded,
+                                                                                   tmp_path):
+    """Spawned workers import the script that started them: unguarded, each worker would start
+    the sweep again and die, and the pool restarted them forever (790 sweep folders in 10
+    minutes); now the second such round ends the sweep with one clear line."""
+    import subprocess
+    import sys
+    call = "if __name__ == '__main__':\n    main()\n" if guarded else "main()\n"
+    (tmp_path / "x.py").write_text(SCRIPT + call)
+    done = subprocess.run([sys.executable, "x.py"], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=300)
+    if guarded:
+        assert done.returncode == 0, done.stderr
+        assert "['completed', 'completed']" in done.stdout
+    else:
+        assert done.returncode != 0
+        assert 'needs its call under `if __name__ == "__main__":`' in done.stderr.splitlines()[-1]
+        assert len(list((tmp_path / "runs").iterdir())) == 1

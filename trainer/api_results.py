@@ -59,9 +59,14 @@ def sweep(spec, name=None, runs_dir="runs", workers=None, scheduler=None, figure
     `workers` local processes (default: the cores) or a Dask `scheduler`; a config holding
     objects of this Python session trains here, one run after another. `progress`: None shows
     a bar over the runs in a notebook, True always, False never."""
+    import multiprocessing
     from trainer.progress import in_notebook, notebook_bar
     from trainer.rundir import Lock, check_name, new_run_id
     from trainer.sweep import execute, spec as sweep_spec
+    if getattr(multiprocessing.current_process(), "_inheriting", False):
+        raise BadInput("trainer.sweep was called while a worker process imported your script: "
+                       "put the call under `if __name__ == \"__main__\":` (the sweep's workers "
+                       "import the script that started them)")
     if workers is not None and scheduler is not None:
         raise BadInput("workers and scheduler do not go together: a Dask cluster has its own")
     if isinstance(spec, dict):

@@ -182,7 +182,7 @@ class RunDir:
                 except OSError as e:
                     if e.errno != errno.ENOTEMPTY:
                         raise
-            raise RunDirError(f"{path}: already exists; choose another --name")
+            raise RunDirError(f"{path}: already exists; choose another name (--name, or name= in Python)")
         except BaseException:
             made.release()
             shutil.rmtree(tmp, ignore_errors=True)

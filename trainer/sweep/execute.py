@@ -38,15 +38,15 @@ def open_dir(sweep, runs_dir, name, create=True):
         old = path / SWEEP_FILE
         if not old.is_file():
             raise RunDirError(f"{path}: exists and is not a sweep directory (no {SWEEP_FILE}); "
-                              "choose another --name")
+                              "choose another name (--name, or name= in Python)")
         try:
             base = tomlio.read(old, "sweep").get("base", {})
         except ConfigError as e:
-            raise RunDirError(f"{e}; choose another --name") from None
+            raise RunDirError(f"{e}; choose another name (--name, or name= in Python)") from None
         changed = _first_difference(base, sweep.base.to_dict(), {*sweep.keys, "train.seed"})
         if changed:
             raise ConfigError(f"{path}: holds a sweep of a different base config ({changed}); "
-                              "its runs would not compare; choose another --name")
+                              "its runs would not compare; choose another name (--name, or name= in Python)")
     elif create:
         path.mkdir(parents=True)
     return path
@@ -84,14 +84,14 @@ def check_same_config(run_path, point):
     old, problem = RunDir(run_path).read_flat_config()
     if problem:
         raise ConfigError(f"{run_path}: holds a run this sweep cannot check ({problem}); "
-                          "remove it or choose another --name")
+                          "remove it or choose another name (--name, or name= in Python)")
     new = {f"{s}.{k}": v for s, t in point.cfg.to_dict().items() if s != "plugins" for k, v in t.items()}
     for key in sorted(set(old) | set(new)):
         a, b = old.get(key), new.get(key)
         if a != b or type(a) is not type(b):
             raise ConfigError(f"{run_path}: holds a run of {key} = {a!r}, where this point asks "
                               f"{b!r}; its name cannot tell them apart, so it is not reused "
-                              "(remove it or choose another --name)")
+                              "(remove it or choose another name (--name, or name= in Python))")
 
 
 class Results:
@@ -167,6 +167,10 @@ def run(sweep, sweep_dir, workers=None, client=None, on_result=None, should_stop
     return results
 
 
+class WorkersDied(RunDirError):
+    """The local pool's workers die before they start any run (one line, exit 2)."""
+
+
 def run_here(todo, sweep_dir, landed, should_stop=None, figures=False):
     """Each run in this process, one after another: for configs holding Python objects of this
     session (a class typed into a notebook), which no other process has."""
@@ -189,10 +193,15 @@ def run_local(todo, sweep_dir, workers, landed, should_stop=None, figures=False,
     """
     ctx = multiprocessing.get_context("spawn")
     stop, events = ctx.Event(), ctx.SimpleQueue()
-    queue, charged = list(todo), set()
+    queue, charged, barren = list(todo), set(), 0
     while queue:
         lost, seen = _pool_round(ctx, queue, sweep_dir, workers, stop, events, landed,
                                  should_stop, figures)
+        barren = barren + 1 if lost and not seen["started"] else 0
+        if barren >= 2:   # workers that die before any run starts would be restarted forever
+            raise WorkersDied("the sweep's worker processes died twice before starting a run; a "
+                              "sweep started from a Python script needs its call under "
+                              "`if __name__ == \"__main__\":` (each worker imports the script)")
         queue = []
         for p in lost:
             if stop.is_set():
