@@ -178,8 +178,9 @@ def test_dry_run_lists_the_runs_and_writes_nothing(tmp_path):
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert "4 runs" in lines[0] and "4 to run" in lines[0]
-    assert [ln.split()[0] for ln in lines[1:]] == ["bptt=5-seed=0", "bptt=5-seed=1",
-                                                   "bptt=10-seed=0", "bptt=10-seed=1"]
+    assert [ln.split()[0] for ln in lines[1:-1]] == ["bptt=5-seed=0", "bptt=5-seed=1",
+                                                     "bptt=10-seed=0", "bptt=10-seed=1"]
+    assert lines[-1].startswith("estimated wall time: ~")
     assert not runs.exists()
 
 
@@ -199,7 +200,9 @@ def test_a_sweep_of_exactly_the_limit_dry_runs_quickly_and_one_more_is_refused(t
                                     "--dry-run", "--runs-dir", str(tmp_path / "runs")])
     took = time.perf_counter() - start
     assert out.exit_code == 0, out.output
-    assert len(out.stdout.splitlines()) == 1 + sweep.MAX_RUNS and "10000 runs" in out.stdout
+    lines = out.stdout.splitlines()   # the heading, a line per run, the estimated wall time
+    assert len(lines) == 2 + sweep.MAX_RUNS and "10000 runs" in lines[0]
+    assert lines[-1].startswith("estimated wall time: ~")
     assert took < 10, took   # about 1 s on the 2-core machine; it was 90 s and more at 10^6
     assert not (tmp_path / "runs").exists()
     start = time.perf_counter()

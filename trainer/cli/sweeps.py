@@ -209,7 +209,8 @@ def _list(sw, points, todo, sweep_dir, runs_dir, workers):
     how = ", ".join(filter(None, [
         f"{guess.runs_used} past runs of {guess.past} of its configs" if guess.past else "",
         f"a measured stretch of {guess.measured} config{'s' * (guess.measured != 1)}"
-        if guess.measured else ""]))
+        if guess.measured else "",
+        f"{guess.guessed} more taken as the measured ones' mean" if guess.guessed else ""]))
     total = sum(guess.seconds.values())
     where = (f"~{describe(guess.wall(workers))} on {workers} local worker{'s' * (workers != 1)}"
              if workers else f"~{describe(total)} of training in all, shared by the cluster's "

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 MEASURE_S = 0.3          # training measured per config without past runs
+MAX_MEASURED = 6         # configs measured at most; the others are taken as their mean
 MAX_PAST = 2000          # run directories read at most, so a huge runs folder stays quick
 
 
@@ -21,6 +22,7 @@ class Estimate:
     past: int            # configs timed from past runs
     measured: int        # configs timed by a measured stretch
     runs_used: int       # past runs read for the estimate
+    guessed: int = 0     # configs neither ran before nor measured: the measured ones' mean
 
     def wall(self, workers):
         """The sweep's wall time on `workers` processes: each runs its share one after another
@@ -92,22 +94,27 @@ def measure(cfg, seconds=MEASURE_S):
 def estimate(points, runs_dir):
     """The Estimate of a sweep's points."""
     past = past_runs(runs_dir)
-    by_key, seconds = {}, {}
-    n_past = n_measured = used = 0
+    keys = {}
     for p in points:
         flat = {f"{s}.{k}": v for s, t in p.cfg.to_dict().items() if s != "plugins"
                 for k, v in t.items()}
-        key = _key(flat)
-        if key not in by_key:
-            if past.get(key):
-                walls = sorted(past[key])
-                by_key[key] = walls[len(walls) // 2]
-                n_past, used = n_past + 1, used + len(walls)
-            else:
-                by_key[key] = measure(p.cfg)
-                n_measured += 1
-        seconds[p.name] = by_key[key]
-    return Estimate(seconds, n_past, n_measured, used)
+        keys.setdefault(_key(flat), []).append(p)
+    by_key, used = {}, 0
+    for key, group in keys.items():
+        if past.get(key):
+            walls = sorted(past[key])
+            by_key[key], used = walls[len(walls) // 2], used + len(walls)
+    fresh = [k for k in keys if k not in by_key]
+    step = max(1, len(fresh) // MAX_MEASURED)   # spread over the sweep, first to last
+    measured = fresh[::step][:MAX_MEASURED]
+    for key in measured:
+        by_key[key] = measure(keys[key][0].cfg)
+    mean = sum(by_key[k] for k in measured) / len(measured) if measured else 0.0
+    for key in fresh:
+        by_key.setdefault(key, mean)
+    seconds = {p.name: by_key[k] for k, group in keys.items() for p in group}
+    return Estimate(seconds, len(keys) - len(fresh), len(measured), used,
+                    len(fresh) - len(measured))
 
 
 def describe(seconds):
