@@ -1,18 +1,33 @@
-"""A whole training step, ours against JAX (jit) and torch: issue "Performance", target 3.
+"""A whole training step, ours against JAX (jit) and torch (eager): issue 37, "Performance".
 
-    python scripts/bench_step.py            # every size, medians over ~2 s each
-    python scripts/bench_step.py --quick
+    python scripts/bench_step.py                          # every size, medians over ~2 s each
+    python scripts/bench_step.py --quick                  # a quarter of the time
+    python scripts/bench_step.py --reference ../old       # also an older checkout's layers
+    python scripts/bench_step.py --only lstm,gru          # some cells only
 
 The step is what training does per window: recurrent layer -> affine head -> MSE
 -> backward -> global-norm clip -> SGD update, the hidden state carried to the
-next window. Sizes: the tanh RNN at N16 T25 H32 and N32 T50 H64 (D=1, as sine),
-and the LSTM at the memory table's size N50 T100 D2 H64 (as adding). JAX jit-
-compiles the whole step (lax.scan over time, value_and_grad, clip, update);
-torch runs eagerly (nn.RNN/nn.LSTM, nn.Linear, clip_grad_norm_, SGD). Both are
-optional columns: install them into the benchmark's environment, never into the
-package's. Everything runs on one thread, timed interleaved in a shuffled order.
+next window. Sizes: the tanh RNN at N16 T25 H32 and N32 T50 H64 (D=1, as sine);
+the LSTM and the GRU at the corners of N 32-50, T 50-100 for H 64, 128 and 256;
+the LSTM at the literature table's copy row (N20 T120 D16 H128).
+
+The comparison columns are written as a careful user of each library would
+write them. JAX: `jit` of the whole step, the input projection of all steps
+as one product and a plain `lax.scan` over the recurrent part, value_and_grad,
+clip, update, the parameter and state buffers donated. torch: eager nn.LSTM /
+nn.GRU, nn.Linear, mse_loss, clip_grad_norm_, optim.SGD (oneDNN's RNN kernels
+where torch uses them). Both are optional columns: install them into the
+benchmark's environment, never into the package's. `--reference DIR` adds the
+layers of another checkout (its trainer/layers, imported under another name)
+as a "before" column, with the same head, loss and optimizer as ours.
+Everything runs on one thread (BLAS, torch; jax with XLA_FLAGS as the
+environment sets them), timed interleaved in a shuffled order, medians.
+Before timing, all columns must give the same first-step loss (torch's GRU is
+a different cell, the reset gate applied after the product: same cost, its
+loss is not compared).
 """
 import argparse
+import importlib.util
 import os
 import random
 import sys
@@ -24,28 +39,60 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the package from this checkout when run as a script
 
-SIZES = [("rnn", 16, 25, 1, 32), ("rnn", 32, 50, 1, 64), ("lstm", 50, 100, 2, 64)]
+SIZES = [("rnn", 16, 25, 1, 32), ("rnn", 32, 50, 1, 64)]
+for _cell in ("lstm", "gru"):
+    SIZES += [(_cell, 32, 50, 16, 64), (_cell, 50, 100, 2, 64),
+              (_cell, 32, 50, 16, 128), (_cell, 50, 100, 16, 128),
+              (_cell, 32, 50, 32, 256), (_cell, 50, 100, 32, 256)]
+SIZES.append(("lstm", 20, 120, 16, 128))   # the literature table's copy row (copy-100.toml)
+COPY_ROW = ("lstm", 20, 120, 16, 128)
+GATES = {"rnn": 1, "lstm": 4, "gru": 3}
 LR, CLIP = 0.1, 1.0
+TARGET_TORCH, TARGET_JAX = 1.2, 1.3        # LSTM and GRU; the RNN: at least 1 (keeps its lead)
 
 
 def weights(cell, D, H, rng):
-    k = 4 if cell == "lstm" else 1
+    k = GATES[cell]
     Wx = (rng.standard_normal((D, k * H)) / np.sqrt(D)).astype(np.float32)
     Wh = (rng.standard_normal((H, k * H)) / np.sqrt(H)).astype(np.float32)
-    b = np.zeros(k * H, np.float32)
+    b = (0.1 * rng.standard_normal(k * H)).astype(np.float32)
     W = (rng.standard_normal((H, 1)) / np.sqrt(H)).astype(np.float32)
     return Wx, Wh, b, W, np.zeros(1, np.float32)
+
+
+def reference_layers(checkout):
+    """The recurrent layer classes of another checkout, imported under other names (its
+    trainer/layers/recurrent.py stands in for ours while its lstm.py, gru.py, rnn.py load)."""
+    layers = Path(checkout).resolve() / "trainer" / "layers"
+    if not (layers / "lstm.py").is_file():
+        raise SystemExit(f"--reference: no trainer/layers/lstm.py under {checkout}")
+
+    def load(name):
+        spec = importlib.util.spec_from_file_location(f"_reference_layers.{name}", layers / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+
+    import trainer.layers.recurrent as ours
+    key = "trainer.layers.recurrent"
+    sys.modules[key] = load("recurrent")
+    try:
+        classes = {"rnn": load("rnn").TimeRNN, "lstm": load("lstm").TimeLSTM, "gru": load("gru").TimeGRU}
+    finally:
+        sys.modules[key] = ours
+    return classes
 
 
 class Ours:
     name = "ours"
 
-    def __init__(self, cell, params):
-        from trainer.layers import TimeAffine, TimeLSTM, TimeRNN
+    def __init__(self, cell, params, classes=None):
+        from trainer.layers import TimeAffine, TimeGRU, TimeLSTM, TimeRNN
         from trainer.losses import TimeMSE
         from trainer.optimizers import SGD, clip_grads
+        classes = classes or {"rnn": TimeRNN, "lstm": TimeLSTM, "gru": TimeGRU}
         Wx, Wh, b, W, c = (p.copy() for p in params)
-        self.rnn = (TimeLSTM if cell == "lstm" else TimeRNN)(Wx, Wh, b, stateful=True)
+        self.rnn = classes[cell](Wx, Wh, b, stateful=True)
         self.head, self.loss = TimeAffine(W, c), TimeMSE()
         self.params = self.rnn.params + self.head.params
         self.grads = self.rnn.grads + self.head.grads
@@ -59,32 +106,45 @@ class Ours:
         return loss
 
 
+class Reference(Ours):
+    name = "ref"
+
+
 class Jax:
     name = "jax"
 
     def __init__(self, cell, params, N, jax):
         jnp, lax = jax.numpy, jax.lax
         H = params[1].shape[0]
+        sigmoid = jax.nn.sigmoid
 
-        def rnn_cell(carry, x, Wx, Wh, b):
-            h = jnp.tanh(x @ Wx + carry[0] @ Wh + b)
+        def rnn_cell(carry, ax, Wh):
+            h = jnp.tanh(ax + carry[0] @ Wh)
             return (h,), h
 
-        def lstm_cell(carry, x, Wx, Wh, b):
+        def lstm_cell(carry, ax, Wh):
             h, c = carry
-            a = x @ Wx + h @ Wh + b
-            f, g, i, o = (a[:, k * H:(k + 1) * H] for k in range(4))
-            c = jax.nn.sigmoid(f) * c + jnp.tanh(g) * jax.nn.sigmoid(i)
-            h = jax.nn.sigmoid(o) * jnp.tanh(c)
+            a = ax + h @ Wh
+            f, i, o = sigmoid(a[:, :H]), sigmoid(a[:, 2 * H:3 * H]), sigmoid(a[:, 3 * H:])
+            c = f * c + jnp.tanh(a[:, H:2 * H]) * i
+            h = o * jnp.tanh(c)
             return (h, c), h
 
-        step_cell = lstm_cell if cell == "lstm" else rnn_cell
+        def gru_cell(carry, ax, Wh):   # ours (the textbook's): r applied before the product
+            h, = carry
+            zr = sigmoid(ax[:, :2 * H] + h @ Wh[:, :2 * H])
+            z, r = zr[:, :H], zr[:, H:]
+            ht = jnp.tanh(ax[:, 2 * H:] + (r * h) @ Wh[:, 2 * H:])
+            h = h + z * (ht - h)
+            return (h,), h
+
+        step_cell = {"rnn": rnn_cell, "lstm": lstm_cell, "gru": gru_cell}[cell]
 
         def loss_fn(p, carry, xs, ts):
             Wx, Wh, b, W, c = p
-            carry, hs = lax.scan(lambda s, x: step_cell(s, x, Wx, Wh, b), carry,
-                                 jnp.swapaxes(xs, 0, 1))                     # (T, N, H)
-            ys = hs @ W + c                                                  # (T, N, 1)
+            axs = jnp.swapaxes(xs, 0, 1) @ Wx + b                             # (T, N, kH)
+            carry, hs = lax.scan(lambda s, ax: step_cell(s, ax, Wh), carry, axs)  # (T, N, H)
+            ys = hs @ W + c                                                   # (T, N, 1)
             return jnp.mean((ys - jnp.swapaxes(ts, 0, 1)) ** 2), carry
 
         def step(p, carry, xs, ts):
@@ -93,13 +153,16 @@ class Jax:
             scale = jnp.where(norm > CLIP, CLIP / (norm + 1e-6), 1.0)
             return [q - LR * scale * d for q, d in zip(p, g)], carry, loss
 
-        self.step = jax.jit(step)
+        self.step = jax.jit(step, donate_argnums=(0, 1))
         self.p = [jnp.asarray(x) for x in params]
-        zeros = jnp.zeros((N, H), jnp.float32)
-        self.carry = (zeros, zeros) if cell == "lstm" else (zeros,)
+        self.carry = tuple(jnp.zeros((N, H), jnp.float32) for _ in range(2 if cell == "lstm" else 1))
+        self.device_put = jax.device_put
+        self.data = None
 
     def __call__(self, xs, ts):
-        self.p, self.carry, loss = self.step(self.p, self.carry, xs, ts)
+        if self.data is None or self.data[0] is not xs:   # the batch on the device once
+            self.data = (xs, self.device_put(xs), self.device_put(ts))
+        self.p, self.carry, loss = self.step(self.p, self.carry, *self.data[1:])
         return loss.block_until_ready()
 
 
@@ -108,21 +171,24 @@ class Torch:
 
     def __init__(self, cell, params, torch):
         Wx, Wh, b, W, c = params
-        H = Wh.shape[0]
-        D = Wx.shape[0]
+        H, D = Wh.shape[0], Wx.shape[0]
         self.torch = torch
-        if cell == "lstm":  # torch's gate order is i, f, g, o; ours f, g, i, o
+        if cell == "lstm":    # torch's gate order is i, f, g, o; ours f, g, i, o
             order = [2, 0, 1, 3]
-            Wx = np.concatenate([Wx[:, k * H:(k + 1) * H] for k in order], axis=1)
-            Wh = np.concatenate([Wh[:, k * H:(k + 1) * H] for k in order], axis=1)
             self.rnn = torch.nn.LSTM(D, H, batch_first=True)
+        elif cell == "gru":   # torch's r, z, n; ours z, r, h~ (and torch's z is our 1 - z)
+            order = [1, 0, 2]
+            self.rnn = torch.nn.GRU(D, H, batch_first=True)
         else:
+            order = [0]
             self.rnn = torch.nn.RNN(D, H, nonlinearity="tanh", batch_first=True)
+        Wx, Wh, b = (np.concatenate([m[..., k * H:(k + 1) * H] for k in order], axis=-1)
+                     for m in (Wx, Wh, b))
         self.head = torch.nn.Linear(H, 1)
         with torch.no_grad():
             self.rnn.weight_ih_l0.copy_(torch.from_numpy(Wx.T.copy()))
             self.rnn.weight_hh_l0.copy_(torch.from_numpy(Wh.T.copy()))
-            self.rnn.bias_ih_l0.zero_()
+            self.rnn.bias_ih_l0.copy_(torch.from_numpy(b))
             self.rnn.bias_hh_l0.zero_()
             self.head.weight.copy_(torch.from_numpy(W.T.copy()))
             self.head.bias.zero_()
@@ -155,23 +221,25 @@ def blas_info():
                      f"threads={i.get('num_threads')}" for i in threadpool_info())
 
 
-def time_size(cell, N, T, D, H, seconds, jax, torch):
+def time_size(cell, N, T, D, H, seconds, jax, torch, reference):
     rng = np.random.default_rng(0)
     params = weights(cell, D, H, rng)
     xs = rng.standard_normal((N, T, D)).astype(np.float32)
     ts = rng.standard_normal((N, T, 1)).astype(np.float32)
     runners = [Ours(cell, params)]
+    if reference is not None:
+        runners.append(Reference(cell, params, reference))
     if jax is not None:
         runners.append(Jax(cell, params, N, jax))
     if torch is not None:
         runners.append(Torch(cell, params, torch))
-    first = {r.name: r(xs, ts) for r in runners}  # compiles JAX; the first losses must agree
+    first = {r.name: float(r(xs, ts)) for r in runners}  # compiles JAX; first losses must agree
     for r in runners:
-        for _ in range(5):
+        for _ in range(3):
             r(xs, ts)
     samples = {r.name: [] for r in runners}
     order, end = random.Random(0), time.perf_counter() + seconds * len(runners)
-    while time.perf_counter() < end or min(len(s) for s in samples.values()) < 21:
+    while time.perf_counter() < end or min(len(s) for s in samples.values()) < 15:
         order.shuffle(runners)
         for r in runners:
             t0 = time.perf_counter()
@@ -184,10 +252,13 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=2.0, help="time per size and runner")
     parser.add_argument("--quick", action="store_true", help="a quarter of the time")
+    parser.add_argument("--reference", metavar="DIR", help="another checkout: its layers as a column")
+    parser.add_argument("--only", help="cells to time, comma-separated (rnn,lstm,gru)")
     args = parser.parse_args()
     seconds = args.seconds / 4 if args.quick else args.seconds
     from threadpoolctl import threadpool_limits
     threadpool_limits(1)
+    reference = reference_layers(args.reference) if args.reference else None
     jax, torch = optional("jax"), optional("torch")
     if jax is not None:
         jax.config.update("jax_platforms", "cpu")
@@ -195,27 +266,46 @@ def main():
         torch.set_num_threads(1)
     print(f"numpy {np.__version__}, python {sys.version.split()[0]}, {os.cpu_count()} CPUs, 1 thread")
     print(f"BLAS: {blas_info()}")
+    print("OPENBLAS_CORETYPE:", os.environ.get("OPENBLAS_CORETYPE", "(unset: OpenBLAS picks the kernel)"))
     print(f"jax {jax.__version__} (jit, lax.scan)" if jax else "jax not installed: column skipped")
-    print(f"torch {torch.__version__} (eager)" if torch else "torch not installed: column skipped")
+    print(f"torch {torch.__version__} (eager; oneDNN {'on' if torch.backends.mkldnn.is_available() else 'off'})"
+          if torch else "torch not installed: column skipped")
     print("XLA_FLAGS for jax's own threads:", os.environ.get("XLA_FLAGS", "(unset)"))
-    head = f"\n{'cell':<5}{'N':>4}{'T':>5}{'D':>3}{'H':>5} | {'ours ms':>8}{'jax':>8}{'torch':>8} | {'x jax':>6}{'x torch':>8}"
+    if reference:
+        print(f"ref: the layers of {args.reference} (same head, loss, optimizer)")
+    names = ["ours"] + (["ref"] if reference else []) + ["jax", "torch"]
+    head = (f"\n{'cell':<5}{'N':>4}{'T':>5}{'D':>3}{'H':>5} | "
+            + "".join(f"{n + (' ms' if n == 'ours' else ''):>9}" for n in names) + " | "
+            + "".join(f"{'x ' + n:>8}" for n in names[1:]))
     print(head)
     print("-" * (len(head) - 1))
+    only = set(args.only.split(",")) if args.only else None
     checks = []
-    for cell, N, T, D, H in SIZES:
-        ms, first = time_size(cell, N, T, D, H, seconds, jax, torch)
-        if not np.allclose(list(map(float, first.values())), float(first["ours"]), rtol=1e-4):
+    for size in SIZES:
+        cell, N, T, D, H = size
+        if only and cell not in only:
+            continue
+        ms, first = time_size(cell, N, T, D, H, seconds, jax, torch, reference)
+        compared = [v for k, v in first.items() if not (cell == "gru" and k == "torch")]
+        if not np.allclose(compared, first["ours"], rtol=1e-4):
             raise SystemExit(f"first-step losses disagree at {cell} {N}x{T}: {first}")
-        cols = [f"{ms[k]:8.3f}" if k in ms else f"{'-':>8}" for k in ("ours", "jax", "torch")]
-        ratios = [f"{ms[k] / ms['ours']:{w}.2f}" if k in ms else f"{'-':>{w}}"
-                  for k, w in (("jax", 6), ("torch", 8))]
-        print(f"{cell:<5}{N:>4}{T:>5}{D:>3}{H:>5} | {''.join(cols)} | {''.join(ratios)}")
-        for k in ("jax", "torch"):
-            if k in ms and (cell == "lstm" or k == "jax"):
-                checks.append((f"{cell} step N{N} T{T} D{D} H{H}: {k} ms / ours ms", ms[k] / ms["ours"]))
-    print("\ntargets (at least 1: ours at least as fast; same first-step loss checked for all):")
-    for what, ratio in checks:
-        print(f"  {'met ' if ratio >= 1 else 'MISS'}  {what}: {ratio:.2f}")
+        cols = "".join(f"{ms[k]:9.3f}" if k in ms else f"{'-':>9}" for k in names)
+        ratios = "".join(f"{ms[k] / ms['ours']:8.2f}" if k in ms else f"{'-':>8}" for k in names[1:])
+        note = "  (literature copy row)" if size == COPY_ROW else ""
+        print(f"{cell:<5}{N:>4}{T:>5}{D:>3}{H:>5} | {cols} | {ratios}{note}", flush=True)
+        for k, target in (("torch", TARGET_TORCH), ("jax", TARGET_JAX)):
+            if k in ms:
+                target = 1.0 if cell == "rnn" else target
+                checks.append((f"{cell} step N{N} T{T} D{D} H{H}: {k} ms / ours ms", ms[k] / ms["ours"], target))
+        if "ref" in ms:
+            checks.append((f"{cell} step N{N} T{T} D{D} H{H}: before (ref) ms / ours ms", ms["ref"] / ms["ours"], None))
+    print(f"\ntargets (LSTM and GRU: x torch >= {TARGET_TORCH}, x jax >= {TARGET_JAX}; RNN: >= 1;"
+          " same first-step loss checked):")
+    for what, ratio, target in checks:
+        if target is None:
+            print(f"  {'':4}  {what}: {ratio:.2f}")
+        else:
+            print(f"  {'met ' if ratio >= target else 'MISS'}  {what}: {ratio:.2f} (target {target})")
 
 
 if __name__ == "__main__":
