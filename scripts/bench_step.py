@@ -4,6 +4,7 @@
     python scripts/bench_step.py --quick                  # a quarter of the time
     python scripts/bench_step.py --reference ../old       # also an older checkout's layers
     python scripts/bench_step.py --only lstm,gru          # some cells only
+    python scripts/bench_step.py --clock cpu              # CPU time, for a machine shared with others
 
 The step is what training does per window: recurrent layer -> affine head -> MSE
 -> backward -> global-norm clip -> SGD update, the hidden state carried to the
@@ -20,8 +21,8 @@ where torch uses them). Both are optional columns: install them into the
 benchmark's environment, never into the package's. `--reference DIR` adds the
 layers of another checkout (its trainer/layers, imported under another name)
 as a "before" column, with the same head, loss and optimizer as ours.
-Everything runs on one thread (BLAS, torch; jax with XLA_FLAGS as the
-environment sets them), timed interleaved in a shuffled order, medians.
+Everything runs on one thread (BLAS, torch, and XLA's own threads unless the
+environment sets XLA_FLAGS), timed interleaved in a shuffled order, medians.
 Before timing, all columns must give the same first-step loss (torch's GRU is
 a different cell, the reset gate applied after the product: same cost, its
 loss is not compared).
@@ -221,7 +222,7 @@ def blas_info():
                      f"threads={i.get('num_threads')}" for i in threadpool_info())
 
 
-def time_size(cell, N, T, D, H, seconds, jax, torch, reference):
+def time_size(cell, N, T, D, H, seconds, jax, torch, reference, clock=time.perf_counter):
     rng = np.random.default_rng(0)
     params = weights(cell, D, H, rng)
     xs = rng.standard_normal((N, T, D)).astype(np.float32)
@@ -242,9 +243,9 @@ def time_size(cell, N, T, D, H, seconds, jax, torch, reference):
     while time.perf_counter() < end or min(len(s) for s in samples.values()) < 15:
         order.shuffle(runners)
         for r in runners:
-            t0 = time.perf_counter()
+            t0 = clock()
             r(xs, ts)
-            samples[r.name].append(time.perf_counter() - t0)
+            samples[r.name].append(clock() - t0)
     return {k: float(np.median(v)) * 1e3 for k, v in samples.items()}, first
 
 
@@ -254,11 +255,16 @@ def main():
     parser.add_argument("--quick", action="store_true", help="a quarter of the time")
     parser.add_argument("--reference", metavar="DIR", help="another checkout: its layers as a column")
     parser.add_argument("--only", help="cells to time, comma-separated (rnn,lstm,gru)")
+    parser.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                        help="wall time, or the process's CPU time (all its threads): on a machine "
+                             "shared with other work, cpu leaves out the time others held the cores")
     args = parser.parse_args()
     seconds = args.seconds / 4 if args.quick else args.seconds
     from threadpoolctl import threadpool_limits
     threadpool_limits(1)
     reference = reference_layers(args.reference) if args.reference else None
+    # one thread for JAX too, unless the environment says otherwise (XLA reads this at import)
+    os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
     jax, torch = optional("jax"), optional("torch")
     if jax is not None:
         jax.config.update("jax_platforms", "cpu")
@@ -271,6 +277,7 @@ def main():
     print(f"torch {torch.__version__} (eager; oneDNN {'on' if torch.backends.mkldnn.is_available() else 'off'})"
           if torch else "torch not installed: column skipped")
     print("XLA_FLAGS for jax's own threads:", os.environ.get("XLA_FLAGS", "(unset)"))
+    print(f"clock: {'process CPU time (all threads)' if args.clock == 'cpu' else 'wall time'}")
     if reference:
         print(f"ref: the layers of {args.reference} (same head, loss, optimizer)")
     names = ["ours"] + (["ref"] if reference else []) + ["jax", "torch"]
@@ -285,7 +292,8 @@ def main():
         cell, N, T, D, H = size
         if only and cell not in only:
             continue
-        ms, first = time_size(cell, N, T, D, H, seconds, jax, torch, reference)
+        ms, first = time_size(cell, N, T, D, H, seconds, jax, torch, reference,
+                              time.process_time if args.clock == "cpu" else time.perf_counter)
         compared = [v for k, v in first.items() if not (cell == "gru" and k == "torch")]
         if not np.allclose(compared, first["ours"], rtol=1e-4):
             raise SystemExit(f"first-step losses disagree at {cell} {N}x{T}: {first}")
