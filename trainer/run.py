@@ -70,7 +70,8 @@ def train(cfg, run_dir, on_event=None, should_stop=None, figures=True):
 
     on_event(event) sees every Step, Row and EpochEnd; should_stop() is asked
     after every step and, when true, the run stops with a checkpoint and status
-    'interrupted'. A non-finite loss stops it with status 'diverged', keeping
+    'interrupted'; when it answers "pruned" at the end of an epoch (a tuner's pruner), the
+    run stops there with a checkpoint and status 'pruned', resumable the same way. A non-finite loss stops it with status 'diverged', keeping
     the last good checkpoint. Any other failure (a bug, memory, the disk) is
     recorded as status 'failed' with the error and its traceback. The run's
     PNGs are drawn in this process (figures=True), not at all (False: a sweep's
@@ -199,9 +200,12 @@ def _run_epochs(setup, run_dir, pos, rows, on_event, should_stop, figures):
                 save()
             if on_event:
                 on_event(event)
-            if isinstance(event, Step) and should_stop and should_stop():
+            # a tuner's pruner stops a run where it decides, at the end of an epoch (status
+            # 'pruned', resumable as an interrupted run); anything else stops after a step
+            why = should_stop() if should_stop and isinstance(event, (Step, EpochEnd)) else None
+            if why == "pruned" or (why and isinstance(event, Step)):
                 save()
-                status = "interrupted"
+                status = "pruned" if why == "pruned" else "interrupted"
                 break
     except Diverged as e:
         status, diverged = "diverged", e

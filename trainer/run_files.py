@@ -33,7 +33,7 @@ FILES = [
 
 # (summary.json key, what it holds)
 SUMMARY = [
-    ("status", "running, completed, diverged, interrupted, or failed (with `error` and `traceback`)"),
+    ("status", "running, completed, diverged, interrupted, pruned (stopped by `train tune`'s pruner at the end of an epoch; resumable), or failed (with `error` and `traceback`)"),
     ("error", "when failed: the error, on one line"),
     ("traceback", "when failed: the Python traceback"),
     ("task", "the task's name as `task.name` gave it (a plug-in's spec as written)"),

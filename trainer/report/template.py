@@ -47,7 +47,7 @@ th[aria-sort=ascending]::after{content:" \\25B2"} th[aria-sort=descending]::afte
 td:first-child,th:first-child,td.text{text-align:left}
 tr:hover td{background:#f3f7ff}
 .status-completed{color:#2a7d2a}.status-diverged,.status-failed{color:#c0392b}
-.status-running,.status-interrupted{color:#b35c00}
+.status-running,.status-interrupted,.status-pruned{color:#b35c00}
 .grid{display:flex;flex-wrap:wrap;gap:8px}
 .chart{width:640px;height:480px;border:1px solid #eee}
 .chart.wide{width:100%;max-width:1300px}
