@@ -214,6 +214,8 @@ def work(study_dir, stop=None, say=None, worker=None):
             outcome = run_trial(tune, study_dir, trial, arm, stop)
             if outcome is None:  # stopped: left RUNNING, the tuner retries it
                 return
+            if tune.sampler == "grid":  # its after_trial calls study.stop(), for optimize()
+                study.sampler = optuna.samplers.RandomSampler()  # only; the budget stops here
             tell(study, trial, outcome)
             write_tables(tune, study_dir)
             if say:

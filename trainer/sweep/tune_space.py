@@ -135,7 +135,15 @@ class Tune:
 def load(path):
     """Read and check a tune file (ConfigError, one line, on any problem)."""
     path = Path(path)
-    data = tomlio.read(path, "tune")
+    return from_data(tomlio.read(path, "tune"), path)
+
+
+def from_data(data, path=Path("<tune>")):
+    """Check a tune file's tables (as read, or given as a dict in Python): `base` and plug-in
+    files are relative to path's folder (the current directory for "<tune>")."""
+    path = Path(path)
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a tune file's tables (base, [set], [tune])")
     if "sweep" in data and "tune" not in data:
         raise ConfigError(f"{path}: a sweep file ([sweep], no [tune]); run it with "
                           f"`train sweep {path}`, or write a tune file (see docs/tuning.md)")
@@ -275,8 +283,8 @@ def _base(path, data):
     local = path.parent / base
     if local.is_file():
         return config_mod.load(local)
-    import trainer.configs
-    shipped = Path(trainer.configs.__file__).parent / (base if base.endswith(".toml") else base + ".toml")
+    from importlib.resources import files  # the shipped configs: package data of trainer.configs
+    shipped = Path(str(files("trainer.configs"))) / (base if base.endswith(".toml") else base + ".toml")
     if "/" not in base and shipped.is_file():
         return config_mod.load(shipped)
     raise ConfigError(f"{path}: base: {base!r} is neither a file next to the tune file nor a "
