@@ -280,15 +280,8 @@ def _base(path, data):
     if not isinstance(base, str) or not base:
         raise ConfigError(f"{path}: base: expected a config's path (relative to this file) or a "
                           "shipped config's name, such as base = \"adding\"")
-    local = path.parent / base
-    if local.is_file():
-        return config_mod.load(local)
-    from importlib.resources import files  # the shipped configs: package data of trainer.configs
-    shipped = Path(str(files("trainer.configs"))) / (base if base.endswith(".toml") else base + ".toml")
-    if "/" not in base and shipped.is_file():
-        return config_mod.load(shipped)
-    raise ConfigError(f"{path}: base: {base!r} is neither a file next to the tune file nor a "
-                      "shipped config (see `train configs` or configs/)")
+    from trainer import shipped  # a path beside the tune file wins, else a shipped config's name
+    return config_mod.load(shipped.locate_beside(path, base))
 
 
 def _table(path, data, key, where=None):
