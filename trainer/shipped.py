@@ -52,7 +52,7 @@ def hint(spec):
 
 
 def describe(name):
-    """{name, kind ("run" or "sweep"), task, cell, about} of one shipped config: about is the
+    """{name, kind ("run", "sweep" or "tune"), task, cell, about} of one shipped config: about is the
     first sentence of its leading comment."""
     from trainer import tomlio
     path = folder() / f"{name}{SUFFIX}"
@@ -65,16 +65,19 @@ def describe(name):
     about = " ".join(comment)
     about = about.split(". ")[0].rstrip(".") if about else ""
     data = tomlio.read(path)
-    kind = "sweep" if "base" in data else "run"
+    kind = "run" if "base" not in data else "tune" if "tune" in data else "sweep"
     run = data
-    if kind == "sweep" and isinstance(data.get("base"), str):
+    if kind != "run" and isinstance(data.get("base"), str):
         run = tomlio.read(locate_beside(path, data["base"]))
-    sets = data.get("set", {}) if kind == "sweep" else {}
+    sets = data.get("set", {}) if kind != "run" else {}
     task = sets.get("task.name", run.get("task", {}).get("name", "sine"))
     cell = sets.get("model.cell", run.get("model", {}).get("cell", "rnn"))
     swept = data.get("sweep", {}).get("params", {}) if kind == "sweep" else {}
     if "model.cell" in swept:
         cell = ",".join(map(str, swept["model.cell"]))
+    tuned = data.get("tune", {}).get("params", {}).get("model.cell") if kind == "tune" else None
+    if isinstance(tuned, dict) and isinstance(tuned.get("choices"), list):  # a tune file's cells
+        cell = ",".join(map(str, tuned["choices"]))
     return {"name": name, "kind": kind, "task": task, "cell": cell, "about": about}
 
 

@@ -20,7 +20,7 @@ Examples:
   train report runs/<sweep-id>
   train ls runs --sort val
   train table runs/<sweep-id>
-  train tune configs/study-copy-cells.toml --workers 2 --confirm 5
+  train tune study-copy-cells --workers 2 --confirm 5
   train gradcheck examples/my_rnn.py:MyRNN
   train tasks
   train configs

@@ -11,9 +11,9 @@ from trainer.errors import BadInput, one_line
 
 TUNE_EPILOG = """\b
 Examples:
-  train tune configs/study-copy-cells.toml --dry-run
-  train tune configs/study-copy-cells.toml --workers 2 --name copy-cells
-  train tune configs/study-copy-cells.toml --name copy-cells --confirm 5
+  train tune study-copy-cells --dry-run
+  train tune study-copy-cells --workers 2 --name copy-cells
+  train tune study-copy-cells --name copy-cells --confirm 5
   train table runs/copy-cells                      # the trials
   train report runs/copy-cells                     # value by trial, parameters, importances
 
@@ -57,7 +57,8 @@ def tune_cmd(tune_file, trials, workers, scheduler, name, runs_dir, dry_run, con
         fail("--scheduler: train tune runs on local workers only for now (--workers N); "
              "several `train tune` commands on one shared --runs-dir also share the study")
     try:
-        tune = tune_space.load(tune_file)
+        from trainer import shipped
+        tune = tune_space.load(shipped.locate(tune_file))  # a path, or a shipped tune file's name
         if trials is not None:
             tune = dataclasses.replace(tune, trials=trials)
         if name is not None:
