@@ -102,9 +102,14 @@ def test_a_tiny_study_end_to_end(tmp_path):
     st = optuna.load_study(study_name="study",
                            storage=JournalStorage(JournalFileBackend(str(study / "study.log"))))
     assert len(st.trials) == 6 and st.best_trial.number == int(best["number"])
-    # train table tables the trials
+    # train table tables the trials; train report draws the study view
     table = CliRunner().invoke(main, ["table", str(study)])
     assert table.exit_code == 0 and "optim.lr" in table.output
+    report = CliRunner().invoke(main, ["report", str(study), "--out", str(tmp_path / "report")])
+    assert report.exit_code == 0, report.output
+    page = (tmp_path / "report" / "report.html").read_text()
+    for chart in ("study-0-by-trial", "study-0-param-optim.lr", "study-0-importance"):
+        assert f'"id":"{chart}"' in page
 
 
 def test_the_same_file_gives_the_same_trials_and_more_trials_continue(tmp_path):

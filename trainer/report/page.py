@@ -64,6 +64,10 @@ class Report:
         _copy_if_changed(plotly_js_path(), self.out / PLOTLY_JS)
         images = _copy_images(records, self.out / IMAGES)
         data = build(records, sweeps, self.title or _title(self.paths, sweeps), live, notes, images)
+        from trainer.report import study   # a `train tune` directory: its study view
+        found, said = study.charts(self.paths)
+        data["charts"] += found
+        data["notes"] += said
         text = TEMPLATE.replace("__CSP__", CSP).replace("__TITLE__", html.escape(data["title"])).replace(
             "__DATA__", _json(data)).replace("__SCRIPT__", SCRIPT).replace("__STYLE__", STYLE)
         tmp = self.out / f".{PAGE}.tmp"

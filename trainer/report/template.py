@@ -25,6 +25,10 @@ that a run of the group beats a run of the best group.</p>
 <span id="shown"></span> · click a column header to sort</p>
 <div class="scroll"><table id="runs"><thead></thead><tbody></tbody></table></div></section>
 <section><h2>Curves</h2><div id="curves" class="grid"></div></section>
+<section id="study-section" hidden><h2>Study</h2><div id="study" class="grid"></div>
+<p class="note">Each trial's value is the mean over its seeds; a pruned trial (x) shows its value
+when the pruner stopped it. The best so far counts complete trials only; it was selected on the
+search's own seeds (train tune --confirm K retrains it on fresh ones).</p></section>
 <section id="sweep-section" hidden><h2>Sweep</h2><div id="sweep" class="grid"></div>
 <p id="variance-note" class="note"></p></section>
 <section><h2>Each run</h2><p class="note">Open a run to see its config, summary, provenance,
@@ -146,12 +150,13 @@ function parallelSvg(spec) {
     yaxis: {visible: false, range: [-0.05, 1.05]}}}; }
 
 // the charts of all runs, and of the sweep
-D.charts.forEach(c => { const sweep = !c.id.startsWith('curve-');
+D.charts.forEach(c => { const sweep = !c.id.startsWith('curve-'), study = c.id.startsWith('study-');
   const fallback = (c.spec.data[0] || {}).type === 'parcoords' && !webgl();
   const spec = fallback ? parallelSvg(c.spec) : c.spec;
   const div = draw(c.id, spec, c.id === 'parallel' ? 'wide' : '');
   if (fallback) div.setAttribute('data-fallback', 'svg');
-  document.getElementById(sweep ? 'sweep' : 'curves').appendChild(div); plot(div, spec); });
+  if (study) document.getElementById('study-section').hidden = false;
+  document.getElementById(study ? 'study' : sweep ? 'sweep' : 'curves').appendChild(div); plot(div, spec); });
 if (D.sweep) { document.getElementById('sweep-section').hidden = false;
   const s = D.sweep;
   document.getElementById('variance-note').textContent = 'Which keys matter, over the ' + s.n +

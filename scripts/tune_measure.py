@@ -1,0 +1,103 @@
+"""Measurements for `train tune` (issue 36): is TPE better than random search at the same
+number of trials, and what does pruning save?
+
+1. Sampler: for each of `--search-seeds` search seeds, a study with TPE and one with random
+   search (same space, trials, training seeds, no pruning), each then confirmed on
+   `--confirm` fresh seeds; the table gives, per sampler, the mean and range over search
+   seeds of the confirmed value (the figure that counts, not the search's own best).
+2. Pruning: the same studies with TPE and the median pruner against TPE without pruning:
+   epochs trained (all trials, all seeds), wall time, and the confirmed value.
+
+    python scripts/tune_measure.py                                  # the full measurement
+    python scripts/tune_measure.py --base sine --trials 6 --search-seeds 2 --confirm 3 --epochs 4
+
+Runs go to --runs-dir (default runs/tune-measure/); a study already there is continued, not
+retrained. Prints a Markdown table; nothing else is written outside --runs-dir.
+"""
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+
+SPACES = {  # a small, shipped config each, and the space searched on it
+    "sine": ({"task.length": 400, "task.val_length": 100},
+             {"optim.lr": {"low": 1e-3, "high": 0.3, "log": True},
+              "model.hidden": {"choices": [4, 8, 16, 32]}}),
+    "adding": ({"task.train_size": 500, "task.val_size": 200},
+               {"optim.lr": {"low": 1e-4, "high": 0.1, "log": True},
+                "model.hidden": {"choices": [8, 16, 32, 64]}}),
+}
+
+
+def spec(args, sampler, pruner, search_seed):
+    fixed, params = SPACES[args.base]
+    return {"base": args.base, "set": {**fixed, "train.epochs": args.epochs},
+            "tune": {"objective": "val_loss", "seeds": list(range(args.seeds)), "trials": args.trials,
+                     "sampler": sampler, "pruner": pruner, "seed": search_seed, "params": params}}
+
+
+def one(args, sampler, pruner, search_seed):
+    import trainer
+    name = f"{args.base}-{sampler}-{pruner}-s{search_seed}"
+    start = time.perf_counter()
+    study = trainer.tune(spec(args, sampler, pruner, search_seed), runs_dir=args.runs_dir, name=name,
+                         workers=args.workers, confirm=args.confirm)
+    wall = time.perf_counter() - start
+    t = study.trials
+    trained = t[t["state"].isin(["complete", "pruned"])]
+    seeds_trained = trained[[c for c in t.columns if c.startswith("seed_")]].notna().sum(axis=1)
+    epochs = int((trained["epochs"].astype(float) * seeds_trained).sum())
+    confirmed = study.confirmed["val_loss mean"].astype(float).iloc[0] if study.confirmed is not None \
+        and "val_loss mean" in study.confirmed else _confirmed_mean(Path(args.runs_dir) / name)
+    return {"name": name, "best": study.best["value"] if study.best else None, "confirmed": confirmed,
+            "epochs": epochs, "wall_s": wall, "pruned": int((t["state"] == "pruned").sum())}
+
+
+def _confirmed_mean(study_dir):
+    import json
+    values = [json.loads((d / "summary.json").read_text())["final"]["val_loss"]
+              for d in sorted((study_dir / "confirm").iterdir()) if (d / "summary.json").is_file()]
+    return statistics.fmean(values)
+
+
+def spread(values):
+    return f"{statistics.fmean(values):.4g} ({min(values):.4g} to {max(values):.4g})"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--base", choices=sorted(SPACES), default="adding")
+    ap.add_argument("--trials", type=int, default=20)
+    ap.add_argument("--search-seeds", type=int, default=5)
+    ap.add_argument("--seeds", type=int, default=3, help="training seeds per trial")
+    ap.add_argument("--confirm", type=int, default=5)
+    ap.add_argument("--epochs", type=int, default=10)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--runs-dir", default="runs/tune-measure")
+    args = ap.parse_args()
+    results = {}
+    for sampler, pruner in (("tpe", "none"), ("random", "none"), ("tpe", "median")):
+        for s in range(args.search_seeds):
+            r = one(args, sampler, pruner, s)
+            results.setdefault((sampler, pruner), []).append(r)
+            print(f"{r['name']}: search best {r['best']:.4g}, confirmed {r['confirmed']:.4g}, "
+                  f"{r['epochs']} epochs, {r['pruned']} pruned, {r['wall_s']:.0f} s", file=sys.stderr)
+    print(f"{args.base}, {args.trials} trials x {args.seeds} seeds x {args.epochs} epochs, "
+          f"{args.search_seeds} search seeds, confirmed on {args.confirm} fresh seeds, "
+          f"{args.workers} workers; val_loss (lower is better)\n")
+    print("| sampler | pruner | search's best val_loss, mean (range) | confirmed val_loss, mean (range) "
+          "| epochs trained, mean | pruned trials, mean | wall time per study, mean |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    for (sampler, pruner), rs in results.items():
+        print(f"| {sampler} | {pruner} | {spread([r['best'] for r in rs])} | "
+              f"{spread([r['confirmed'] for r in rs])} | {statistics.fmean(r['epochs'] for r in rs):.0f} | "
+              f"{statistics.fmean(r['pruned'] for r in rs):.1f} | "
+              f"{statistics.fmean(r['wall_s'] for r in rs):.0f} s |")
+
+
+if __name__ == "__main__":
+    main()
