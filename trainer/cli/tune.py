@@ -166,13 +166,15 @@ def _epoch_seconds(tune):
     import time
     from trainer.loop import EpochEnd, Position
     from trainer.run import Setup
+    from threadpoolctl import threadpool_limits
     cfg = tune.base.with_changes({"train.epochs": 1})
     setup = Setup(cfg)
-    start = time.perf_counter()
-    for event in setup.trainer.run(Position()):
-        if isinstance(event, EpochEnd):
-            break
-    return time.perf_counter() - start
+    with threadpool_limits(limits=1, user_api="blas"):  # as the workers train: one thread each
+        start = time.perf_counter()
+        for event in setup.trainer.run(Position()):
+            if isinstance(event, EpochEnd):
+                break
+        return time.perf_counter() - start
 
 
 def _duration(seconds):

@@ -510,8 +510,10 @@ def run(tune, study_dir, workers=1, should_stop=None, say=None):
     prepare(tune, study_dir)
     stop = should_stop or (lambda: False)
     try:
-        if workers <= 1:
-            work(study_dir, stop, say)
+        if workers <= 1:  # one BLAS thread, as a sweep's worker: many threads only contend here
+            from threadpoolctl import threadpool_limits
+            with threadpool_limits(limits=1, user_api="blas"):
+                work(study_dir, stop, say)
         else:
             _run_local(study_dir, workers, stop, say)
     finally:
