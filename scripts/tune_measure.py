@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
 SPACES = {  # a small, shipped config each, and the space searched on it
-    "sine": ({"task.length": 400, "task.val_length": 100},
+    "sine": ({"task.length": 2000, "task.val_length": 200, "train.batch_size": 8},
              {"optim.lr": {"low": 1e-3, "high": 0.3, "log": True},
               "model.hidden": {"choices": [4, 8, 16, 32]}}),
     "adding": ({"task.train_size": 500, "task.val_size": 200},
