@@ -170,6 +170,33 @@ def test_resume_after_sigkill_of_the_tuner_counts_no_trial_twice(tmp_path):
     assert lost[0]["note"] == f"retried as trial {retry[0]['number']}"
 
 
+def test_a_killed_worker_costs_only_its_trial_which_is_retried(tmp_path):
+    from test_sweep_survive import holders
+    path = write_tune(tmp_path, 'trials = 3\nseeds = [0]\nsampler = "random"\npruner = "none"',
+                      epochs=40)
+    (tmp_path / "tiny.toml").write_text((tmp_path / "tiny.toml").read_text()
+                                        .replace("length = 200", "length = 2000"))
+    runs = tmp_path / "runs"
+    cmd = [sys.executable, "-m", "trainer", "tune", str(path), "--runs-dir", str(runs), "--name", "s",
+           "--workers", "2"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    run = runs / "s" / "trial-0000-seed-0"
+    deadline = time.time() + 120
+    while not ((run / "checkpoint.npz").is_file() and holders(run) - {proc.pid}):
+        assert time.time() < deadline and proc.poll() is None
+        time.sleep(0.02)
+    for pid in holders(run) - {proc.pid}:   # the worker training trial 0
+        os.kill(pid, signal.SIGKILL)
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err
+    assert "died" in err and "trial 0 is tried again" in err
+    rows = read_csv(runs / "s" / "trials.csv")
+    assert [r["state"] for r in rows].count("complete") == 3
+    lost = [r for r in rows if r["state"] == "lost"]
+    assert [r["number"] for r in lost] == ["0"]
+    assert [r["optim.lr"] for r in rows if r["retry_of"] == "0"] == [lost[0]["optim.lr"]]
+
+
 def test_confirm_retrains_the_best_on_fresh_seeds(tmp_path):
     path = write_tune(tmp_path, 'trials = 2\nseeds = [0]\nsampler = "random"\npruner = "none"\n'
                       'per = "model.cell"',
@@ -182,6 +209,16 @@ def test_confirm_retrains_the_best_on_fresh_seeds(tmp_path):
     names = sorted(p.name for p in (study / "confirm").iterdir() if p.is_dir())
     assert len(names) == 4 and all(n.endswith(("seed=1", "seed=2")) for n in names)
     assert "P(better than best)" in result.output and "figure to publish" in result.output
+
+
+def test_a_pruner_whose_package_is_missing_is_one_line_before_anything_is_written(tmp_path, monkeypatch):
+    path = write_tune(tmp_path, 'trials = 2\npruner = "wilcoxon"')
+    import importlib.util
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "scipy" else real(name, *a))
+    result = tune(path, "--runs-dir", tmp_path / "runs", "--name", "s")
+    assert result.exit_code == 1 and "pip install scipy" in result.output
+    assert result.output.count("\n") == 1 and not (tmp_path / "runs").exists()
 
 
 def test_without_optuna_train_tune_says_how_to_install_it(tmp_path, monkeypatch):

@@ -69,7 +69,7 @@ def tune_cmd(tune_file, trials, workers, scheduler, name, runs_dir, dry_run, con
             _dry_run(tune, study_dir, workers)
             return
         from trainer.sweep import tune as tune_run
-        tune_run.need_optuna()
+        tune_run.check_extras(tune)
         tune_run.open_dir(tune, study_dir)
     except ImportError as e:  # OptunaMissing
         fail(str(e), 1)
@@ -100,6 +100,10 @@ def tune_cmd(tune_file, trials, workers, scheduler, name, runs_dir, dry_run, con
         sys.exit(EXIT_INTERRUPTED)
     except BadInput as e:
         fail(str(e))
+    except Exception as e:  # a worker's own failure (trials' failures are in trials.csv)
+        from trainer.errors import describe
+        fail(f"{describe(e)}; the trials done are kept in {study_dir} (running ones are retried "
+             "when the study continues)", 1)
     if not quiet:
         _summary(tune, rows, study_dir)
     if confirm and not interrupted:

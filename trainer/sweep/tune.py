@@ -28,6 +28,7 @@ import fcntl
 import math
 import os
 import statistics
+import sys
 import threading
 import time
 from contextlib import contextmanager
@@ -56,7 +57,23 @@ def need_optuna():
         raise OptunaMissing(f"train tune needs Optuna, which is not installed; install it with: "
                             f"{INSTALL}") from None
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    import warnings  # the wilcoxon pruner is marked experimental; said once in docs/tuning.md
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     return optuna
+
+
+NEEDS = {("sampler", "cmaes"): "cmaes", ("pruner", "wilcoxon"): "scipy"}
+
+
+def check_extras(tune):
+    """Optuna's CMA-ES sampler needs the cmaes package and its Wilcoxon pruner scipy: said in
+    one line before anything is written (OptunaMissing), not by a worker mid-study."""
+    import importlib.util
+    need_optuna()
+    for (field, value), module in NEEDS.items():
+        if getattr(tune, field) == value and importlib.util.find_spec(module) is None:
+            raise OptunaMissing(f"tune.{field} = {value!r} needs the {module} package, which is not "
+                                f"installed; install it with: pip install {module}")
 
 
 def storage(study_dir):
@@ -524,9 +541,18 @@ def run(tune, study_dir, workers=1, should_stop=None, say=None):
     return write_tables(tune, study_dir)
 
 
+class WorkerError(RuntimeError):
+    """A tune worker stopped on an error of its own (not a trial's: those are recorded)."""
+
+
+WORKER_ERROR = 3     # a worker's exit status when work() raised (it reported why)
+MAX_RESPAWNS = 5     # per worker slot: a worker killed again and again is not replaced for ever
+
+
 def _run_local(study_dir, workers, stop, say):
-    """`workers` spawned processes (one BLAS thread each) run work(); one that dies has its
-    running trial retried and is replaced while budget remains."""
+    """`workers` spawned processes (one BLAS thread each) run work(); one that dies (killed)
+    has its running trial retried and is replaced while budget remains, at most MAX_RESPAWNS
+    times per slot. One that stops on an error stops the study (WorkerError)."""
     import multiprocessing
     from trainer.sweep import tune_space
     from trainer.sweep.execute import _env
@@ -543,32 +569,42 @@ def _run_local(study_dir, workers, stop, say):
             p.start()
         procs[p] = i
 
+    errors, respawns = [], {}
+
+    def drain():
+        while not lines.empty():
+            line = lines.get()
+            if isinstance(line, tuple):   # ("error", text): the worker's own failure
+                errors.append(line[1])
+            elif say:
+                say(line)
+
     for i in range(workers):
         spawn(i)
     try:
         while procs:
-            while not lines.empty():
-                if say:
-                    say(lines.get())
-                else:
-                    lines.get()
+            drain()
             if stop() and not event.is_set():
                 event.set()
             for p in [p for p in procs if not p.is_alive()]:
                 i = procs.pop(p)
                 p.join()
-                if p.exitcode != 0 and not event.is_set():
+                drain()
+                if p.exitcode == WORKER_ERROR or errors:
+                    event.set()       # the others stop after their current step
+                elif p.exitcode != 0 and not event.is_set():
                     worker = f"{os.uname().nodename}:{p.pid}"
                     lost = recover(tune, study_dir, worker)
+                    respawns[i] = respawns.get(i, 0) + 1
+                    again = respawns[i] <= MAX_RESPAWNS
                     if say:
                         say(f"worker {p.pid} died (exit {p.exitcode}); "
-                            + (f"trial {lost[0][1]} is tried again" if lost else "no trial lost"))
-                    spawn(i)
+                            + (f"trial {lost[0][1]} is tried again" if lost else "no trial lost")
+                            + ("" if again else f"; not replaced ({MAX_RESPAWNS} times already)"))
+                    if again:
+                        spawn(i)
             time.sleep(0.2)
-        while not lines.empty():
-            line = lines.get()
-            if say:
-                say(line)
+        drain()
     except BaseException:
         event.set()
         for p in procs:
@@ -576,12 +612,18 @@ def _run_local(study_dir, workers, stop, say):
         for p in procs:
             p.join(5)
         raise
+    if errors:
+        raise WorkerError(errors[0])
 
 
 def _worker_main(study_dir, event, lines, parent_pid):
     from trainer.sweep.worker import init_worker, should_stop
     init_worker(event, None, parent_pid)
-    work(study_dir, should_stop, lines.put)
+    try:
+        work(study_dir, should_stop, lines.put)
+    except Exception as e:
+        lines.put(("error", f"a tune worker stopped: {describe(e)}"))
+        sys.exit(WORKER_ERROR)
 
 
 # ---- confirming: the best configuration on fresh seeds ------------------------------------

@@ -40,13 +40,13 @@ def tune(spec, trials=None, workers=1, runs_dir="runs", name=None, confirm=None,
     """
     from trainer.rundir import check_name, check_runs_dir, new_run_id
     from trainer.sweep import tune as tune_run, tune_space
-    tune_run.need_optuna()
     if isinstance(spec, dict):
         t, stem = tune_space.from_data(spec), "tune"
     else:
         t, stem = tune_space.load(spec), Path(spec).stem
     if trials is not None:
         t = dataclasses.replace(t, trials=int(trials))
+    tune_run.check_extras(t)
     name = check_name(name) if name else new_run_id(stem)
     study_dir = check_runs_dir(runs_dir) / name
     tune_run.open_dir(t, study_dir)
