@@ -40,14 +40,14 @@ def charts(paths):
 def read_trials(path):
     """trials.csv's rows, and the tune's objective, direction, arm key and parameter keys."""
     from trainer import tomlio
-    from trainer.loop import lower_is_better
     text = read_nofollow(Path(path) / TRIALS).decode("utf-8", "replace")
     rows = list(csv.DictReader(io.StringIO(text, newline="")))
     tune = tomlio.read(Path(path) / TUNE_FILE, "tune").get("tune", {})
     objective = str(tune.get("objective", "val_loss"))
     per = tune.get("per")
     keys = [k for k in tune.get("params", {}) if k != per]
-    return rows, objective, lower_is_better(objective), per, keys
+    lower = objective.endswith(("_loss", "_mse"))  # trainer.loop's rule; the report runs no loop
+    return rows, objective, lower, per, keys
 
 
 def _num(text):
