@@ -241,3 +241,28 @@ def test_trainer_tune_from_python_returns_the_trials_and_the_best_config(tmp_pat
     assert len(study.trials) == 2 and set(study.trials["state"]) == {"complete"}
     assert study.best_config["optim"]["lr"] == pytest.approx(study.best["optim.lr"])
     assert (tmp_path / "runs" / "py" / "study.log").is_file()
+
+
+def test_a_study_runs_on_a_dask_cluster_and_the_client_keeps_the_journal(tmp_path):
+    pytest.importorskip("distributed")
+    from test_sweep_dask import _processes
+    path = write_tune(tmp_path, 'trials = 4\nseeds = [0, 1]\nsampler = "random"\npruner = "median"')
+    runs = tmp_path / "runs"
+    with _processes(2) as (address, _):
+        result = CliRunner().invoke(main, ["tune", str(path), "--scheduler", address, "--runs-dir",
+                                           str(runs), "--name", "d", "--confirm", "2"],
+                                    catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    rows = read_csv(runs / "d" / "trials.csv")
+    assert len(rows) == 4 and {r["state"] for r in rows} <= {"complete", "pruned"}
+    for r in rows:
+        n = int(r["number"])
+        for seed in (0, 1):
+            summary = json.loads((runs / "d" / f"trial-{n:04d}-seed-{seed}" / "summary.json").read_text())
+            assert summary["status"] == ("completed" if r["state"] == "complete" else "pruned")
+    st = optuna.load_study(study_name="study", storage=__import__("trainer.sweep.tune", fromlist=["x"])
+                           .storage(runs / "d"))
+    pruned = [t for t in st.trials if t.state.name == "PRUNED"]
+    assert all(t.intermediate_values for t in st.trials)   # replayed into the journal
+    assert len(pruned) == sum(r["state"] == "pruned" for r in rows)
+    assert len(list((runs / "d" / "confirm").iterdir())) >= 2

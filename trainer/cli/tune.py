@@ -36,9 +36,11 @@ same command again: running trials are retried, none is counted twice)."""
 @click.argument("tune_file", metavar="TUNE.toml")
 @click.option("--trials", type=click.IntRange(1, 10_000), default=None,
               help="Trials per study (per arm with `per`) [default: the file's tune.trials].")
-@click.option("--workers", type=click.IntRange(1, 1024), default=1, show_default=True,
-              help="Local worker processes sharing the study (one trial each at a time).")
-@click.option("--scheduler", metavar="ADDRESS", help="Not available yet for tune: use --workers.")
+@click.option("--workers", type=click.IntRange(1, 1024), default=None,
+              help="Local worker processes sharing the study (one trial each at a time) [default: 1].")
+@click.option("--scheduler", metavar="ADDRESS",
+              help="Train the trials on an existing Dask cluster instead, e.g. tcp://scheduler-host:8786 "
+                   "(one trial per worker thread; the journal stays here).")
 @click.option("--name", help="Study directory name; an existing one is continued "
                              "(default: the file's name, time and a random suffix).")
 @click.option("--runs-dir", default="runs", show_default=True, metavar="DIR",
@@ -53,9 +55,10 @@ def tune_cmd(tune_file, trials, workers, scheduler, name, runs_dir, dry_run, con
     """Tune hyperparameters with Optuna, every trial trained on several seeds."""
     from trainer.rundir import check_name, check_runs_dir, new_run_id
     from trainer.sweep import tune_space
-    if scheduler:
-        fail("--scheduler: train tune runs on local workers only for now (--workers N); "
-             "several `train tune` commands on one shared --runs-dir also share the study")
+    if workers and scheduler:
+        fail("--workers and --scheduler do not go together: a Dask cluster has its own workers")
+    workers = workers or 1
+    client = None
     try:
         from trainer import shipped
         tune = tune_space.load(shipped.locate(tune_file))  # a path, or a shipped tune file's name
@@ -71,6 +74,12 @@ def tune_cmd(tune_file, trials, workers, scheduler, name, runs_dir, dry_run, con
         from trainer.sweep import tune as tune_run
         tune_run.check_extras(tune)
         tune_run.open_dir(tune, study_dir)
+        if scheduler:  # before anything is written
+            from trainer.cli.sweeps import _quiet_dask
+            from trainer.sweep.dask_cluster import connect
+            client = connect(scheduler)
+            _quiet_dask()
+            click.get_current_context().call_on_close(lambda: client.close(timeout=5))
     except ImportError as e:  # OptunaMissing
         fail(str(e), 1)
     except BadInput as e:
@@ -85,14 +94,15 @@ def tune_cmd(tune_file, trials, workers, scheduler, name, runs_dir, dry_run, con
     say = (lambda line: None) if quiet else (lambda line: click.echo(one_line(line), err=True))
     if not quiet:
         click.echo(f"tune {study_dir}: {tune.trials} trials{_arms(tune)} x {len(tune.seeds)} seeds, "
-                   f"{tune.sampler} sampler, {tune.pruner} pruner, {workers} worker(s)", err=True)
+                   f"{tune.sampler} sampler, {tune.pruner} pruner, "
+                   f"{scheduler or f'{workers} local worker(s)'}", err=True)
     interrupted = False
     try:
         with StopFlag() as stop:
-            rows = tune_run.run(tune, study_dir, workers, stop, say)
+            rows = tune_run.run(tune, study_dir, workers, stop, say, client)
             interrupted = stop.requested
             if confirm and not interrupted:
-                result = tune_run.confirm(tune, study_dir, confirm, workers, stop, say)
+                result = tune_run.confirm(tune, study_dir, confirm, workers, stop, say, client)
                 interrupted = stop.requested
     except KeyboardInterrupt:
         click.echo(f"interrupted at once; run the same command with --name {study_dir.name} to "
@@ -102,6 +112,11 @@ def tune_cmd(tune_file, trials, workers, scheduler, name, runs_dir, dry_run, con
         fail(str(e))
     except Exception as e:  # a worker's own failure (trials' failures are in trials.csv)
         from trainer.errors import describe
+        from trainer.sweep.dask_cluster import SchedulerLost
+        if isinstance(e, SchedulerLost):
+            fail(f"lost the Dask scheduler at {scheduler}; the trials done are kept in {study_dir}: "
+                 f"run the same command with --name {study_dir.name} once it is back (or "
+                 "without --scheduler, here)", 1)
         fail(f"{describe(e)}; the trials done are kept in {study_dir} (running ones are retried "
              "when the study continues)", 1)
     if not quiet:

@@ -520,14 +520,17 @@ def _write_best(tune, path, row):
 
 # ---- running it: one worker in this process, or several local processes ------------------
 
-def run(tune, study_dir, workers=1, should_stop=None, say=None):
+def run(tune, study_dir, workers=1, should_stop=None, say=None, client=None):
     """Run the study into study_dir (created) until every arm's budget is spent or
-    should_stop() turns true; returns the trials' rows."""
+    should_stop() turns true, on local workers or a Dask client; returns the trials' rows."""
     study_dir = Path(study_dir)
     prepare(tune, study_dir)
     stop = should_stop or (lambda: False)
     try:
-        if workers <= 1:  # one BLAS thread, as a sweep's worker: many threads only contend here
+        if client is not None:
+            from trainer.sweep.tune_dask import run_on_dask
+            run_on_dask(tune, study_dir, client, stop, say)
+        elif workers <= 1:  # one BLAS thread, as a sweep's worker: many threads only contend here
             from threadpoolctl import threadpool_limits
             with threadpool_limits(limits=1, user_api="blas"):
                 work(study_dir, stop, say)
@@ -641,7 +644,7 @@ def fresh_seeds(tune, k):
     return list(range(start, start + k))
 
 
-def confirm(tune, study_dir, k, workers=1, should_stop=None, say=None):
+def confirm(tune, study_dir, k, workers=1, should_stop=None, say=None, client=None):
     """Retrain the best trial (each arm's, with per) on k fresh seeds into study_dir/confirm/
     (runs named `<arm>-trial-0007-seed=5`; again, only what is missing runs) and table them
     with train table's intervals, beating the baseline and probability of improvement."""
@@ -672,7 +675,10 @@ def confirm(tune, study_dir, k, workers=1, should_stop=None, say=None):
             say(f"confirm {point.name}: {summary.get('status')}"
                 + (f", {tune.objective} {value:.4g}" if isinstance(value, float) else ""))
 
-    if todo:
+    if todo and client is not None:
+        from trainer.sweep.dask_cluster import run_on_dask
+        run_on_dask(client, todo, confirm_dir, landed, should_stop)
+    elif todo:
         execute.run_local(todo, confirm_dir, workers, landed, should_stop)
     return confirm_table(tune, study_dir, k)
 
