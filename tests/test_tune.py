@@ -209,6 +209,10 @@ def test_confirm_retrains_the_best_on_fresh_seeds(tmp_path):
     names = sorted(p.name for p in (study / "confirm").iterdir() if p.is_dir())
     assert len(names) == 4 and all(n.endswith(("seed=1", "seed=2")) for n in names)
     assert "P(better than best)" in result.output and "figure to publish" in result.output
+    # on the finished study: nothing is trained again, the same table
+    again = tune(path, "--runs-dir", tmp_path / "runs", "--name", "s", "--confirm", "2")
+    assert again.exit_code == 0 and "4 runs on fresh seeds [1, 2], 0 to run" in again.output
+    assert again.stdout == result.stdout
 
 
 def test_a_pruner_whose_package_is_missing_is_one_line_before_anything_is_written(tmp_path, monkeypatch):

@@ -292,7 +292,7 @@ class _Lockstep:
         self.tune, self.trial = tune, trial
         self.cond = threading.Condition()
         self.active, self.got = set(seeds), {}
-        self.decided, self.pruned_at, self.abort = 0, None, False
+        self.decided, self.pruned_at, self.abort, self.nonfinite = 0, None, False, False
 
     def arrive(self, seed, epoch, value):
         with self.cond:
@@ -318,7 +318,7 @@ class _Lockstep:
             mean = statistics.fmean(have.values())
             self.decided = epoch
             if not math.isfinite(mean):
-                self.abort = True
+                self.abort = self.nonfinite = True
             else:
                 self.trial.report(mean, epoch)
                 if epoch < self.tune.epochs and self.trial.should_prune():
@@ -355,7 +355,7 @@ def _lockstep(tune, study_dir, trial, arm, cfgs, stop):
         t.start()
     for t in threads:
         t.join()
-    return _outcome(tune, summaries, step.pruned_at, stop)
+    return _outcome(tune, summaries, step.pruned_at, stop, step.nonfinite)
 
 
 def _in_turn(tune, study_dir, trial, arm, cfgs, stop):
@@ -375,7 +375,7 @@ def _in_turn(tune, study_dir, trial, arm, cfgs, stop):
     return _outcome(tune, summaries, pruned_at, stop)
 
 
-def _outcome(tune, summaries, pruned_at, stop):
+def _outcome(tune, summaries, pruned_at, stop, nonfinite=False):
     statuses = {s: x.get("status") for s, x in summaries.items()}
     values = {s: (x.get("final") or {}).get(tune.objective) for s, x in summaries.items()}
     epochs = max([x.get("epochs_done") or 0 for x in summaries.values()], default=0)
@@ -386,6 +386,8 @@ def _outcome(tune, summaries, pruned_at, stop):
         return {**out, "state": "fail", "error": errors[0]}
     if "diverged" in statuses.values():
         return {**out, "state": "fail", "error": "a seed diverged (non-finite loss)"}
+    if nonfinite:  # the seeds stopped (interrupted) because the mean was not a number
+        return {**out, "state": "fail", "error": f"{tune.objective} was not finite at an epoch's end"}
     if "interrupted" in statuses.values() or (stop() and pruned_at is None
                                               and set(statuses.values()) != {"completed"}):
         return None
@@ -650,7 +652,6 @@ def confirm(tune, study_dir, k, workers=1, should_stop=None, say=None, client=No
     with train table's intervals, beating the baseline and probability of improvement."""
     from trainer.config import ConfigError
     from trainer.sweep import execute
-    from trainer.sweep.spec import Point
     study_dir = Path(study_dir)
     bests = best_trials(tune, trial_rows(tune, study_dir))
     missing = [a for a in tune.arms if a not in bests]
@@ -659,12 +660,7 @@ def confirm(tune, study_dir, k, workers=1, should_stop=None, say=None, client=No
         raise ConfigError(f"{study_dir}: {what} has no complete trial yet; nothing to confirm")
     confirm_dir = study_dir / CONFIRM
     confirm_dir.mkdir(exist_ok=True)
-    points = []
-    for arm, row in bests.items():
-        prefix = ("" if arm is None else tune.arm_name(arm) + "-") + f"trial-{row['number']:04d}"
-        for seed in fresh_seeds(tune, k):
-            values = {} if tune.per is None else {tune.per: arm}
-            points.append(Point(f"{prefix}-seed={seed}", values, seed, best_config(tune, row, seed)))
+    points = confirm_points(tune, bests, k)
     todo = execute.pending(points, confirm_dir)
     if say:
         say(f"confirm: {len(points)} runs on fresh seeds {fresh_seeds(tune, k)}, {len(todo)} to run")
@@ -680,14 +676,30 @@ def confirm(tune, study_dir, k, workers=1, should_stop=None, say=None, client=No
         run_on_dask(client, todo, confirm_dir, landed, should_stop)
     elif todo:
         execute.run_local(todo, confirm_dir, workers, landed, should_stop)
-    return confirm_table(tune, study_dir, k)
+    return confirm_table(tune, study_dir, points, k)
 
 
-def confirm_table(tune, study_dir, k=None):
+def confirm_points(tune, bests, k):
+    """The confirmation's runs: each arm's best trial on k fresh seeds, named by the trial
+    (`cell=lstm-trial-0007-seed=5`), so a later, better trial gets runs of its own."""
+    from trainer.sweep.spec import Point
+    points = []
+    for arm, row in bests.items():
+        prefix = ("" if arm is None else tune.arm_name(arm) + "-") + f"trial-{row['number']:04d}"
+        for seed in fresh_seeds(tune, k):
+            values = {} if tune.per is None else {tune.per: arm}
+            points.append(Point(f"{prefix}-seed={seed}", values, seed, best_config(tune, row, seed)))
+    return points
+
+
+def confirm_table(tune, study_dir, points, k=None):
+    """train table's table of the confirmation runs of `points` (earlier bests' runs that may
+    lie in confirm/ too are left out)."""
     from trainer.analysis import results_table
     confirm_dir = Path(study_dir) / CONFIRM
     figure = tune.objective
-    table = results_table.read([confirm_dir], [tune.per] if tune.per else None, figure)
+    table = results_table.read([confirm_dir / p.name for p in points],
+                               [tune.per] if tune.per else None, figure)
     text, said = results_table.as_text(table)
     n = k or "K"
     closing = (f"This is the figure to publish: the best configuration retrained on {n} fresh seeds "
