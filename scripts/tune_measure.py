@@ -9,7 +9,8 @@ number of trials, and what does pruning save?
    epochs trained (all trials, all seeds), wall time, and the confirmed value.
 
     python scripts/tune_measure.py                                  # the full measurement
-    python scripts/tune_measure.py --base sine --trials 6 --search-seeds 2 --confirm 3 --epochs 4
+    python scripts/tune_measure.py --base sine --trials 8 --seeds 3 --confirm 3 --epochs 5
+    python scripts/tune_measure.py --base sine --trials 8 --epochs 10 --set task.length=20000
 
 Runs go to --runs-dir (default runs/tune-measure/); a study already there is continued, not
 retrained. Prints a Markdown table; nothing else is written outside --runs-dir.
@@ -35,9 +36,17 @@ SPACES = {  # a small, shipped config each, and the space searched on it
 
 def spec(args, sampler, pruner, search_seed):
     fixed, params = SPACES[args.base]
-    return {"base": args.base, "set": {**fixed, "train.epochs": args.epochs},
+    extra = dict(_parse(text) for text in args.set)
+    return {"base": args.base, "set": {**fixed, "train.epochs": args.epochs, **extra},
             "tune": {"objective": "val_loss", "seeds": list(range(args.seeds)), "trials": args.trials,
                      "sampler": sampler, "pruner": pruner, "seed": search_seed, "params": params}}
+
+
+def _parse(text):
+    """KEY=VALUE with VALUE read as TOML (8, 0.1, "lstm")."""
+    import tomllib
+    key, _, value = text.partition("=")
+    return key.strip(), tomllib.loads(f"v = {value}")["v"]
 
 
 def one(args, sampler, pruner, search_seed):
@@ -78,6 +87,8 @@ def main():
     ap.add_argument("--epochs", type=int, default=10)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--runs-dir", default="runs/tune-measure")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="another fixed override of the base config (repeatable)")
     args = ap.parse_args()
     results = {}
     for sampler, pruner in (("tpe", "none"), ("random", "none"), ("tpe", "median")):
@@ -86,7 +97,7 @@ def main():
             results.setdefault((sampler, pruner), []).append(r)
             print(f"{r['name']}: search best {r['best']:.4g}, confirmed {r['confirmed']:.4g}, "
                   f"{r['epochs']} epochs, {r['pruned']} pruned, {r['wall_s']:.0f} s", file=sys.stderr)
-    print(f"{args.base}, {args.trials} trials x {args.seeds} seeds x {args.epochs} epochs, "
+    print(f"{args.base} {' '.join(args.set)}, {args.trials} trials x {args.seeds} seeds x {args.epochs} epochs, "
           f"{args.search_seeds} search seeds, confirmed on {args.confirm} fresh seeds, "
           f"{args.workers} workers; val_loss (lower is better)\n")
     print("| sampler | pruner | search's best val_loss, mean (range) | confirmed val_loss, mean (range) "
