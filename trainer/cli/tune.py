@@ -28,8 +28,10 @@ holds study.log (Optuna's journal: run the same command again to continue),
 trials.csv and best.toml (train --config RUNS_DIR/NAME/best.toml).
 
 \b
-Exit status: 0 done, 2 bad input (nothing written), 130 interrupted (run the
-same command again: running trials are retried, none is counted twice)."""
+Exit status: 0 done, 1 Optuna (or a package its sampler or pruner needs) is
+not installed, a worker failed or the Dask scheduler was lost (the trials done
+are kept), 2 bad input (nothing written), 130 interrupted (run the same command
+again: running trials are retried, none is counted twice)."""
 
 
 @click.command("tune", epilog=TUNE_EPILOG)
