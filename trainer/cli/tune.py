@@ -62,8 +62,7 @@ def tune_cmd(tune_file, trials, workers, scheduler, name, runs_dir, dry_run, con
     workers = workers or 1
     client = None
     try:
-        from trainer import shipped
-        tune = tune_space.load(shipped.locate(tune_file))  # a path, or a shipped tune file's name
+        tune = tune_space.load(tune_file)  # a path, or a shipped tune file's name
         if trials is not None:
             tune = dataclasses.replace(tune, trials=trials)
         if name is not None:

@@ -105,7 +105,10 @@ def load(path):
     path = shipped.locate(path)
     if shipped.missing(path):
         raise ConfigError(f"{path}: no such sweep file{shipped.hint(path)}")
-    return from_data(tomlio.read(path, "sweep"), path)
+    data = tomlio.read(path, "sweep")
+    if "tune" in data and "sweep" not in data:
+        raise ConfigError(f"{path}: a tune file ([tune], no [sweep]); run it with `train tune {path}`")
+    return from_data(data, path)
 
 
 def from_data(data, path=Path("<sweep>")):

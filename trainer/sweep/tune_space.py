@@ -134,7 +134,10 @@ class Tune:
 
 def load(path):
     """Read and check a tune file (ConfigError, one line, on any problem)."""
-    path = Path(path)
+    from trainer import shipped
+    path = shipped.locate(path)   # a path, or a shipped tune file's name
+    if shipped.missing(path):
+        raise ConfigError(f"{path}: no such tune file{shipped.hint(path)}")
     return from_data(tomlio.read(path, "tune"), path)
 
 
