@@ -28,7 +28,8 @@ class Study:
         return f"<Study {self.dir}: {len(self.trials)} trials, {best}>"
 
 
-def tune(spec, trials=None, workers=1, runs_dir="runs", name=None, confirm=None, progress=None):
+def tune(spec, trials=None, workers=1, runs_dir="runs", name=None, confirm=None, progress=None,
+         scheduler=None):
     """Run (or continue) a study: `spec` is a tune file's path or its tables as a dict (a
     relative `base` from the current directory). Same files as `train tune`; returns a Study.
 
@@ -36,7 +37,8 @@ def tune(spec, trials=None, workers=1, runs_dir="runs", name=None, confirm=None,
         study.trials.sort_values("value").head()
         trainer.train(study.best_config)
 
-    progress(line) hears one line per trial; confirm=K retrains the best on K fresh seeds.
+    progress(line) hears one line per trial; confirm=K retrains the best on K fresh seeds;
+    scheduler="tcp://HOST:8786" trains the trials on a Dask cluster.
     """
     from trainer.rundir import check_name, check_runs_dir, new_run_id
     from trainer.sweep import tune as tune_run, tune_space
@@ -50,14 +52,18 @@ def tune(spec, trials=None, workers=1, runs_dir="runs", name=None, confirm=None,
     name = check_name(name) if name else new_run_id(stem)
     study_dir = check_runs_dir(runs_dir) / name
     tune_run.open_dir(t, study_dir)
+    client = None
+    if scheduler:  # before anything is written
+        from trainer.sweep.dask_cluster import connect
+        client = connect(scheduler)
     study_dir.mkdir(parents=True, exist_ok=True)
     from trainer.rundir import Lock
     held = Lock(study_dir)
     try:
-        tune_run.run(t, study_dir, workers, None, progress)
+        tune_run.run(t, study_dir, workers, None, progress, client)
         confirmed = None
         if confirm:
-            confirmed = tune_run.confirm(t, study_dir, confirm, workers, None, progress)
+            confirmed = tune_run.confirm(t, study_dir, confirm, workers, None, progress, client)
         out = Study(t, study_dir)
         if confirmed is not None:
             from trainer.analysis import results_table
@@ -67,3 +73,5 @@ def tune(spec, trials=None, workers=1, runs_dir="runs", name=None, confirm=None,
         return out
     finally:
         held.release()
+        if client is not None:
+            client.close(timeout=5)
