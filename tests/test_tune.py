@@ -137,6 +137,8 @@ def test_pruned_runs_have_status_pruned_and_resume(tmp_path):
     run = tmp_path / "runs" / "s" / f"trial-{int(pruned[0]['number']):04d}-seed-0"
     summary = json.loads((run / "summary.json").read_text())
     assert summary["status"] == "pruned" and summary["epochs_done"] == int(pruned[0]["pruned_at"]) < 4
+    other = json.loads((run.parent / run.name.replace("seed-0", "seed-1") / "summary.json").read_text())
+    assert other["status"] == "pruned" and other["epochs_done"] == summary["epochs_done"]  # lockstep
     result = CliRunner().invoke(main, ["resume", str(run), "--quiet"])
     assert result.exit_code == 0, result.output
     summary = json.loads((run / "summary.json").read_text())
@@ -168,6 +170,8 @@ def test_resume_after_sigkill_of_the_tuner_counts_no_trial_twice(tmp_path):
     retry = [r for r in done if r["retry_of"] == "1"]
     assert len(retry) == 1 and retry[0]["optim.lr"] == lost[0]["optim.lr"]
     assert lost[0]["note"] == f"retried as trial {retry[0]['number']}"
+    killed = json.loads((runs / "s" / "trial-0001-seed-0" / "summary.json").read_text())
+    assert killed["status"] == "interrupted"     # not `running` for ever
 
 
 def test_a_killed_worker_costs_only_its_trial_which_is_retried(tmp_path):

@@ -201,10 +201,26 @@ def recover(tune, study_dir, worker=None):
                     continue
                 st.set_trial_user_attr(t._trial_id, "lost", True)
                 st.set_trial_state_values(t._trial_id, TrialState.FAIL)
+                for seed in tune.seeds:
+                    _mark_interrupted(Path(study_dir) / tune.run_name(arm, t.number, seed))
                 study.enqueue_trial(t.params, user_attrs={"retry_of": t.number},
                                     skip_if_exists=False)
                 retried.append((arm, t.number))
     return retried
+
+
+def _mark_interrupted(path):
+    """A lost trial's run says `running` in its summary for ever: it is `interrupted` (its
+    process is gone; `train resume` continues it from its checkpoint)."""
+    from trainer.sweep.results import blocked
+    from trainer.rundir import SUMMARY, RunDir
+    if blocked(path) or not (path / SUMMARY).is_file():
+        return
+    rd = RunDir(path)
+    summary = rd.read_summary()
+    if summary and summary.get("status") == "running":
+        summary["status"] = "interrupted"
+        rd.write_summary(summary)
 
 
 def work(study_dir, stop=None, say=None, worker=None):
