@@ -100,7 +100,11 @@ def tune_cmd(tune_file, trials, workers, scheduler, name, runs_dir, dry_run, con
     interrupted = False
     try:
         with StopFlag() as stop:
-            rows = tune_run.run(tune, study_dir, workers, stop, say, client)
+            remote = None
+            if client is not None:
+                from trainer.sweep.tune_dask import runner
+                remote = runner(client)
+            rows = tune_run.run(tune, study_dir, workers, stop, say, remote)
             interrupted = stop.requested
             if confirm and not interrupted:
                 result = tune_run.confirm(tune, study_dir, confirm, workers, stop, say, client)

@@ -538,16 +538,16 @@ def _write_best(tune, path, row):
 
 # ---- running it: one worker in this process, or several local processes ------------------
 
-def run(tune, study_dir, workers=1, should_stop=None, say=None, client=None):
+def run(tune, study_dir, workers=1, should_stop=None, say=None, remote=None):
     """Run the study into study_dir (created) until every arm's budget is spent or
-    should_stop() turns true, on local workers or a Dask client; returns the trials' rows."""
+    should_stop() turns true; returns the trials' rows. The trials train on local workers,
+    or through remote(tune, study_dir, stop, say) (tune_dask.runner(client): a Dask cluster)."""
     study_dir = Path(study_dir)
     prepare(tune, study_dir)
     stop = should_stop or (lambda: False)
     try:
-        if client is not None:
-            from trainer.sweep.tune_dask import run_on_dask
-            run_on_dask(tune, study_dir, client, stop, say)
+        if remote is not None:
+            remote(tune, study_dir, stop, say)
         elif workers <= 1:  # one BLAS thread, as a sweep's worker: many threads only contend here
             from threadpoolctl import threadpool_limits
             with threadpool_limits(limits=1, user_api="blas"):

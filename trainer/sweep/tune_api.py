@@ -60,7 +60,8 @@ def tune(spec, trials=None, workers=1, runs_dir="runs", name=None, confirm=None,
     from trainer.rundir import Lock
     held = Lock(study_dir)
     try:
-        tune_run.run(t, study_dir, workers, None, progress, client)
+        from trainer.sweep.tune_dask import runner
+        tune_run.run(t, study_dir, workers, None, progress, runner(client) if client else None)
         confirmed = None
         if confirm:
             confirmed = tune_run.confirm(t, study_dir, confirm, workers, None, progress, client)

@@ -25,6 +25,11 @@ from trainer.sweep.tune_space import TUNE_FILE
 POLL_S = 0.2
 
 
+def runner(client):
+    """What tune.run calls to train a study's trials on this Dask client."""
+    return lambda tune, study_dir, stop, say: run_on_dask(tune, study_dir, client, stop, say)
+
+
 def run_on_dask(tune, study_dir, client, stop, say):
     """Ask, submit and tell trials of every arm until each arm's budget is spent."""
     from distributed import TimeoutError as DaskTimeout, wait
