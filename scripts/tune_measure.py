@@ -87,12 +87,15 @@ def main():
     ap.add_argument("--epochs", type=int, default=10)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--runs-dir", default="runs/tune-measure")
+    ap.add_argument("--conditions", default="tpe-none,random-none,tpe-median",
+                    help="sampler-pruner pairs to compare [default: %(default)s]")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                     help="another fixed override of the base config (repeatable)")
     args = ap.parse_args()
+    conditions = [tuple(c.split("-")) for c in args.conditions.split(",")]
     results = {}
-    for sampler, pruner in (("tpe", "none"), ("random", "none"), ("tpe", "median")):
-        for s in range(args.search_seeds):
+    for s in range(args.search_seeds):   # interleaved, so a change in the machine's load
+        for sampler, pruner in conditions:  # falls on every condition alike
             r = one(args, sampler, pruner, s)
             results.setdefault((sampler, pruner), []).append(r)
             print(f"{r['name']}: search best {r['best']:.4g}, confirmed {r['confirmed']:.4g}, "
