@@ -37,6 +37,11 @@ def param_names(model):
     return out
 
 
+def hidden_size(model):
+    """H: the rows of the head's weight, whatever the cell names or orders its parameters."""
+    return model.layers[-1].params[0].shape[0]
+
+
 def state_names(layer):
     """The names of what a recurrent layer carries between calls (("h",) unless it says)."""
     return tuple(getattr(layer, "state_names", ("h",)))
@@ -47,6 +52,8 @@ def pack(model, optimizer, streams, pos, metrics_rows, cfg=None):
     state, the carried hidden state, the position in the data, the metrics.csv row count and
     (given `cfg`) the config and its digest."""
     names = param_names(model)
+    if len(set(names)) != len(names):   # preflight refuses such a cell; never lose an array
+        raise ValueError(f"parameter names repeat: {names}")
     out = dict(zip(names, model.params))
     for key, value in optimizer.state().items():
         m = _INDEXED.fullmatch(key)
@@ -79,7 +86,8 @@ def read(path, setup, resuming=False):
             _check_format(state, where)
             check.check_config(state, setup.cfg, where)
 
-    arrays = check.read(path, expected, setup.cfg["train"]["batch_size"], where, first)
+    hidden = setup.cfg["model"]["hidden"], np.dtype(setup.cfg["model"]["dtype"])
+    arrays = check.read(path, expected, setup.cfg["train"]["batch_size"], where, first, hidden)
     if resuming and "state" not in arrays:   # the first format-1 checkpoints had no state
         _check_format({"format": 1}, where)
     state = check.check_state(arrays, where) if "state" in arrays else {}
@@ -145,7 +153,7 @@ def unpack(arrays, model, optimizer, streams, where="checkpoint"):
     except (KeyError, TypeError, ValueError) as e:
         raise CheckpointError(f"{where}: not a checkpoint of this trainer ({type(e).__name__}: {e})") \
             from None
-    H = model.rnn.params[1].shape[0]
+    H = hidden_size(model)
     for a in carried:
         if a.size and a.shape[1:] != (H,):
             raise CheckpointError(f"{where}: carried state has shape {a.shape}, "

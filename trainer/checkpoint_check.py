@@ -35,10 +35,12 @@ def config_digest(cfg):
     return data, hashlib.sha256(_canonical(data).encode()).hexdigest()
 
 
-def read(path, expected, batch_size, where, first=None):
+def read(path, expected, batch_size, where, first=None, hidden=None):
     """The arrays of the .npz at `path`, after checking its headers against `expected`
     ({name: array} as `pack` writes them for the config; the carried state may also be
-    (batch_size, H)) and before allocating anything. Format 1 (param_0...) is read too.
+    (batch_size, H) of the parameters' dtype, `hidden` = (H, dtype), the config's, whatever
+    the cell names its parameters) and before allocating anything. Format 1 (param_0...) is
+    read too.
     first(state) sees the `state` string before the other arrays are checked."""
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
@@ -54,7 +56,7 @@ def read(path, expected, batch_size, where, first=None):
                 if first and "state" in headers and headers["state"][2].kind == "U":
                     with zf.open(headers["state"][0]) as member:
                         first({"state": np.lib.format.read_array(member, allow_pickle=False)})
-                _check_headers(headers, expected, batch_size, where)
+                _check_headers(headers, expected, batch_size, where, hidden)
                 arrays = {}
                 for name, (info, *_rest) in headers.items():
                     with zf.open(info) as member:
@@ -101,9 +103,13 @@ def _headers(zf, where):
     return out
 
 
-def _check_headers(headers, expected, batch_size, where):
+def _check_headers(headers, expected, batch_size, where, hidden=None):
     names = set(headers)
-    if "param_0" in names and "rnn.Wx" not in names:   # format 1: only its parameters are used
+    if hidden is None:   # a caller that does not say: the built-in cells' rnn.Wh (H, kH)
+        hidden = expected["rnn.Wh"].shape[0], expected["rnn.Wh"].dtype
+    H, dtype_h = hidden
+    if "param_0" in names and not any(n.startswith("rnn.") for n in names):
+        # format 1: only its parameters are used
         expected = {f"param_{i}": a for i, a in enumerate(
             a for k, a in expected.items() if not k.startswith(("optim.", "stream.", "carried.",
                                                                "state")))}
@@ -125,11 +131,10 @@ def _check_headers(headers, expected, batch_size, where):
             if dtype.kind != "U" or shape != ():
                 raise CheckpointError(f"{where}: {name}: expected one string, got {_what(shape, dtype)}")
         elif name.startswith("carried."):
-            H = expected["rnn.Wh"].shape[0]
             if not ((shape == (0, 0) and dtype == want.dtype) or
-                    (dtype == expected["rnn.Wh"].dtype and shape == (batch_size, H))):
+                    (dtype == dtype_h and shape == (batch_size, H))):
                 raise CheckpointError(f"{where}: {name}: expected ({batch_size}, {H}) of "
-                                      f"{expected['rnn.Wh'].dtype} (or empty), got {_what(shape, dtype)}")
+                                      f"{dtype_h} (or empty), got {_what(shape, dtype)}")
         elif dtype != want.dtype or shape != want.shape:
             raise CheckpointError(f"{where}: {name}: expected {_what(want.shape, want.dtype)} as "
                                   f"the config gives, got {_what(shape, dtype)}")

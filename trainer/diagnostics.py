@@ -35,7 +35,7 @@ def gradient_reach(model, x, y, mask=None):
     rnn.reset_state()
     states = []
     for t in range(T):   # the state entering each step
-        states.append(_snapshot(rnn, N))
+        states.append(_snapshot(rnn, N, model.layers[-1].params[0].shape[0]))
         model.predict(x[:, t:t + 1])
     norms = np.zeros(T)
     for t in range(T):
@@ -50,7 +50,8 @@ def gradient_reach(model, x, y, mask=None):
     return norms
 
 
-def _snapshot(rnn, N):
-    H = rnn.params[1].shape[0]
+def _snapshot(rnn, N, H):
+    """The carried state as arrays (zeros where none); H from the head, not the cell's own
+    params, whose order and names are the cell's."""
     dtype = rnn.params[0].dtype
     return tuple(np.zeros((N, H), dtype) if s is None else s.copy() for s in carried_state(rnn))

@@ -23,6 +23,7 @@ def check_run(cfg, available=None):
         check_warmup(cfg.source, cfg, cfg["train"]["epochs"] * batches_for(task, cfg["train"]).per_epoch)
         if getattr(cfg.task.module, "footprint", None) is None:
             measured = measured_footprint(task)
+    check_param_names(cfg)
     checked = check_cell(cfg)
     check_fits(cfg, available, measured)
     return checked
@@ -55,6 +56,26 @@ def check_cell(cfg):
         raise PluginError(f"model.cell {cell.spec}: its gradient check failed: {shown}{more}"
                           + (f"; likely cause: {causes}" if causes else "") + f"; {unchecked}")
     return result
+
+
+def check_param_names(cfg):
+    """A plug-in cell's parameters are checkpointed under its `param_names` (set on the class or
+    by its constructor): names that repeat, are not plain file names, or do not count its params
+    are refused (a repeated name would silently lose a parameter from every checkpoint)."""
+    cell = cfg.cell
+    if cell.found is None:
+        return
+    from trainer.layers import param_names_problem
+    from trainer.model import initial_weights
+    from trainer.plugins.source import call
+    weights = initial_weights(cell.gates, 2, 2, "default", np.random.default_rng(0), np.float64)
+    layer = call(cell.found, lambda: cell.cls(*weights, stateful=True), doing="__init__")
+    declared = getattr(layer, "param_names", None)
+    params = getattr(layer, "params", None)
+    problem = declared and param_names_problem(
+        declared, len(params) if isinstance(params, (list, tuple)) else None)
+    if problem:
+        raise PluginError(f"model.cell {cell.spec}: param_names {problem}")
 
 
 def make_checked_task(cfg, rng):

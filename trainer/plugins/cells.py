@@ -15,6 +15,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from trainer.layers import param_names_problem
 from trainer.plugins import source
 from trainer.plugins.source import Found, PluginError
 
@@ -141,6 +142,10 @@ def _class(spec, module, name, found):
             not all(isinstance(n, str) and n.isidentifier() for n in names):
         raise PluginError(f"cell {spec}: {name}.state_names is {names!r}, expected a tuple of "
                           "attribute names starting with 'h', such as ('h', 'c')")
+    declared = getattr(cls, "param_names", None)
+    problem = declared and param_names_problem(declared)
+    if problem:
+        raise PluginError(f"cell {spec}: {name}.param_names {problem}")
     return Cell(spec, cls, gates, found)
 
 
