@@ -46,3 +46,32 @@ class RunDirError(BadInput):
 
 class CheckpointError(BadInput):
     """A checkpoint that does not fit the run's config."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """A real Ctrl-C or SIGTERM, raised by the tool's own signal handler (a second signal: stop
+    at once). Any other KeyboardInterrupt met where that handler is installed was raised by
+    plug-in code."""
+
+
+class PluginExit(Exception):
+    """Plug-in code called sys.exit() or raised KeyboardInterrupt itself: the run fails naming
+    it (it never ends the process, with status 0 or any other)."""
+
+
+def guest_exit(error):
+    """The phrase for a SystemExit or KeyboardInterrupt that plug-in code raised itself ("called
+    sys.exit(0)"), or None: for any other exception, for the tool's own Interrupted, and for a
+    KeyboardInterrupt that may be a real Ctrl-C (Python's own SIGINT handler, as under the
+    Python API in the main thread; the command line and sweep workers install their own, which
+    never raise a bare KeyboardInterrupt, and a Dask worker's thread gets no signals)."""
+    if isinstance(error, SystemExit):
+        return f"called sys.exit({error.code!r})"
+    if isinstance(error, KeyboardInterrupt) and not isinstance(error, Interrupted):
+        import signal
+        import threading
+        if threading.current_thread() is threading.main_thread() and \
+                signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            return None
+        return "raised KeyboardInterrupt (no Ctrl-C: plug-in code raised it)"
+    return None

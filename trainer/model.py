@@ -81,7 +81,7 @@ def recurrent_layer(model_cfg, D, rng, dtype, cell, tmax=None):
         b[:] = lstm_gate_biases(model_cfg, H, rng, tmax)
     if model_cfg["peepholes"]:
         return TimePeepholeLSTM(Wx, Wh, b, stateful=True)
-    return cell.cls(Wx, Wh, b, stateful=True)
+    return cell.build(Wx, Wh, b, stateful=True)   # a plug-in's as a guest (plugins.cells.Guest)
 
 
 def lstm_gate_biases(model_cfg, H, rng, tmax=None):

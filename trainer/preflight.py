@@ -36,7 +36,8 @@ def check_cell(cfg):
     if cell.found is None or not cfg["model"]["check"]:
         return None
     from trainer.checks.cell_check import check
-    result = check(cell)
+    from trainer.plugins.source import guarded
+    result = guarded(check, cell)   # the layer's np.seterr or os.chdir do not outlast the check
     if not result.passed:
         bad = result.failed
         shown = ", ".join(f"{r.name}" + (f" (relative error {r.error:.2g})" if r.error is not None
@@ -69,7 +70,7 @@ def check_param_names(cfg):
     from trainer.model import initial_weights
     from trainer.plugins.source import call
     weights = initial_weights(cell.gates, 2, 2, "default", np.random.default_rng(0), np.float64)
-    layer = call(cell.found, lambda: cell.cls(*weights, stateful=True), doing="__init__")
+    layer = call(cell.found, cell.cls, *weights, stateful=True, doing="__init__")
     declared = getattr(layer, "param_names", None)
     params = getattr(layer, "params", None)
     problem = declared and param_names_problem(

@@ -14,7 +14,7 @@ import numpy as np
 
 from trainer import checkpoint
 from trainer.config import load as load_config
-from trainer.errors import ConfigError, describe
+from trainer.errors import ConfigError, PluginExit, describe, guest_exit
 from trainer.loop import Diverged, EpochEnd, Position, Row, Step, Trainer
 from trainer.model import build_model
 from trainer.optimizers import make_optimizer
@@ -136,7 +136,7 @@ def prepare_resume(run_dir, epochs=None, objects=None):
 
 def resume(run_dir, setup, pos, rows, on_event=None, should_stop=None, figures=True):
     """Continue a run from what prepare_resume restored, as if it had never stopped."""
-    _remove_stale_temporaries(run_dir.path)
+    _remove_stale_temporaries(run_dir.where)
     _truncate_metrics(run_dir.file(METRICS), rows)
     run_dir.write_config(setup.cfg)
     return _recorded(run_dir, lambda: _execute(setup, run_dir, pos, rows, on_event, should_stop,
@@ -144,12 +144,25 @@ def resume(run_dir, setup, pos, rows, on_event=None, should_stop=None, figures=T
 
 
 def _recorded(run_dir, work):
-    """work(), or, when it raises, a summary with status 'failed', the error and its traceback."""
+    """work(), or, when it raises, a summary with status 'failed', the error and its traceback:
+    a sys.exit() or KeyboardInterrupt from plug-in code too (never a silent exit, never a run
+    left `running`); a real Ctrl-C (errors.guest_exit) passes on. The tool's own code runs under
+    numpy's default error state whatever the caller or a plug-in set, and the working
+    directory is put back when the run ends."""
+    from trainer.plugins.source import guarded
     try:
-        return work()
-    except Exception as e:
+        with np.errstate(**TOOL_ERRSTATE):
+            return guarded(work)
+    except BaseException as e:
+        if not isinstance(e, Exception) and guest_exit(e) is None:
+            raise
         import traceback
+        if not isinstance(e, Exception):
+            e = PluginExit(f"plug-in code {guest_exit(e)}")
         return run_dir.record_failure(e, traceback.format_exc())
+
+
+TOOL_ERRSTATE = {"divide": "warn", "over": "warn", "under": "ignore", "invalid": "warn"}  # numpy's
 
 
 def _execute(setup, run_dir, pos, rows, on_event, should_stop, figures):
@@ -230,7 +243,7 @@ def _run_epochs(setup, run_dir, pos, rows, on_event, should_stop, figures):
         from trainer.plots.run import figure_jobs
         painter = Inline() if figures is True else figures
         try:
-            painter.run(figure_jobs(run_dir.path, task_view(model, task), summary, note))
+            painter.run(figure_jobs(run_dir.where, task_view(model, task), summary, note))
         except Exception as e:  # the numbers stand without pictures; `train plot` or
             summary["plot_error"] = describe(e)  # `train resume` draws them later
     run_dir.write_summary(summary)

@@ -148,10 +148,13 @@ def check_runs_dir(runs_dir):
 
 
 class RunDir:
-    """One run's directory and the files in it."""
+    """One run's directory and the files in it: `path` as it was given (what messages show),
+    `where` the same made absolute once, which every file is reached through (plug-in code
+    that calls os.chdir cannot move the run)."""
 
     def __init__(self, path):
         self.path = Path(path)
+        self.where = Path(os.path.abspath(path))
         self._lock = None
 
     @classmethod
@@ -175,7 +178,7 @@ class RunDir:
                 path = runs_dir / (run_id or new_run_id(prefix))
                 try:
                     _rename_new(tmp, path)
-                    made.path = path
+                    made.path, made.where = path, Path(os.path.abspath(path))
                     return made
                 except FileExistsError:
                     pass
@@ -199,7 +202,7 @@ class RunDir:
     def lock(self):
         """Become the one writer of this directory (or RunDirError naming the one there is)."""
         if self._lock is None:
-            self._lock = Lock(self.path)
+            self._lock = Lock(self.where)
         return self
 
     def release(self):
@@ -208,7 +211,7 @@ class RunDir:
             self._lock = None
 
     def file(self, name):
-        return self.path / name
+        return self.where / name
 
     def write_config(self, cfg):
         data = cfg.to_toml().encode()
@@ -285,7 +288,7 @@ class RunDir:
                        error=describe(error) if isinstance(error, BaseException) else error)
         if traceback:
             summary["traceback"] = traceback
-        if self.path.is_dir() and not self.path.is_symlink():
+        if self.where.is_dir() and not self.where.is_symlink():
             self.write_summary(summary)
         return summary
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from trainer.checks.numeric import numerical_grad, relative_error
-from trainer.errors import BadInput
+from trainer.errors import BadInput, guest_exit
 
 TOLERANCE = 1e-6        # relative error of a right float64 gradient: about 1e-9
 SIZES = {"D": 3, "H": 4, "N": 2, "T": 4}
@@ -91,6 +91,8 @@ class Layer:
         """A new layer on copies of the weights; an error is bad input naming the class."""
         try:
             layer = self.cls(*(w.copy() for w in self.weights), stateful=stateful)
+        except (SystemExit, KeyboardInterrupt) as e:
+            self.exited(e, "__init__")
         except Exception as e:
             raise BadInput(f"{self.cell.spec}: cannot be built as {self.cls.__name__}(Wx, Wh, b, "
                            f"stateful={stateful}) with Wx {self.weights[0].shape}, Wh "
@@ -126,8 +128,19 @@ class Layer:
     def run(self, layer, method, *args):
         try:
             return getattr(layer, method)(*args)
+        except (SystemExit, KeyboardInterrupt) as e:
+            self.exited(e, method)
         except Exception as e:
             raise LayerFailed(method, e) from e
+
+    def exited(self, error, method):
+        """The layer's code called sys.exit() or raised KeyboardInterrupt itself: it cannot be
+        checked (bad input, naming it); a real Ctrl-C passes on."""
+        phrase = guest_exit(error)
+        if phrase is None:
+            raise error
+        raise BadInput(f"{self.cell.spec}: {method} {phrase}; a layer returns or raises an "
+                       "exception, it never ends the process") from None
 
     def loss(self, layer):
         return float(np.sum(np.asarray(self.forward(layer), np.float64) * self.R))

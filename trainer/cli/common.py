@@ -4,7 +4,7 @@ import sys
 
 import click
 
-from trainer.errors import one_line
+from trainer.errors import Interrupted, one_line
 
 EXIT_FAILED, EXIT_BAD_INPUT, EXIT_DIVERGED, EXIT_INTERRUPTED = 1, 2, 3, 130
 
@@ -32,7 +32,7 @@ class StopFlag:
 
     def _handle(self, signum, frame):
         if self.requested:
-            raise KeyboardInterrupt
+            raise Interrupted   # a KeyboardInterrupt the tool knows for a real signal
         self.requested = True
 
     def __call__(self):

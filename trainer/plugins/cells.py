@@ -52,6 +52,42 @@ class Cell:
     def textbook(self):
         return self.spec.startswith("textbook-")
 
+    def build(self, *weights, **options):
+        """The layer cls(*weights, **options); a plug-in's with its calls guarded (guard)."""
+        if self.found is None:
+            return self.cls(*weights, **options)
+        return guard(self.found, source.guest_call(self.found, self.cls, *weights, **options,
+                                                   doing="__init__"))
+
+
+GUARDED = ("forward", "backward", "set_state", "reset_state")
+
+
+def guard(found, layer):
+    """A plug-in layer as the trainer runs it, the same object: its forward, backward,
+    set_state and reset_state are guarded (numpy's error state and the working directory put
+    back when they return, whatever they set), and a sys.exit() or KeyboardInterrupt raised in
+    them becomes PluginExit, so the run fails naming it (source.guest_call). A layer that takes
+    no new attributes (__slots__) is left as it is: a run still records such an exit."""
+    try:
+        for name in GUARDED:
+            setattr(layer, name, _Guarded(found, layer, name, layer.__dict__.get(name)))
+    except (AttributeError, TypeError):
+        pass
+    return layer
+
+
+class _Guarded:
+    """One guarded method of a plug-in layer (an object, not a closure, so a deep copy of the
+    layer calls its own copy)."""
+
+    def __init__(self, found, layer, name, own=None):
+        self.found, self.layer, self.name, self.own = found, layer, name, own
+
+    def __call__(self, *args):
+        method = self.own or getattr(type(self.layer), self.name).__get__(self.layer)
+        return source.guest_call(self.found, method, *args, doing=self.name)
+
 
 def resolve(spec, folder=None, pinned=None, sources=None):
     """The Cell for `spec` (FILE.py:CLASS relative to `folder`, default the current directory);

@@ -9,6 +9,7 @@ needs the file). A module or entry-point plug-in is imported as Python imports a
 import hashlib
 import importlib
 import importlib.util
+import os
 import re
 import sys
 import traceback
@@ -16,7 +17,7 @@ import types
 from dataclasses import dataclass
 from pathlib import Path
 
-from trainer.errors import ConfigError
+from trainer.errors import ConfigError, PluginExit, guest_exit
 
 ENTRY_POINT_GROUPS = {"task": "rnn_trainer.tasks", "cell": "rnn_trainer.cells"}
 ORIGINS = ("file", "module", "entry point", "object")
@@ -174,10 +175,10 @@ def load_file(kind, path, text=None):
     module.__file__ = str(path)
     sys.modules[name] = module   # dataclasses and pickle look a class's module up by name
     try:
-        exec(compile(source, str(path), "exec"), module.__dict__)
+        guarded(lambda: exec(compile(source, str(path), "exec"), module.__dict__))
     except BaseException as e:
         del sys.modules[name]
-        if not isinstance(e, Exception):
+        if not isinstance(e, Exception) and guest_exit(e) is None:
             raise
         raise PluginError(failure(e, [str(path)], "loading it")) from None
     return module, sha, source
@@ -193,8 +194,10 @@ def import_module(name):
     if found is None:
         return None
     try:
-        return importlib.import_module(name)
-    except Exception as e:
+        return guarded(importlib.import_module, name)
+    except BaseException as e:
+        if not isinstance(e, Exception) and guest_exit(e) is None:
+            raise
         raise PluginError(failure(e, [found.origin or ""], f"importing {name}")) from None
 
 
@@ -228,6 +231,7 @@ def failure(error, files, doing):
     """An exception raised inside a plug-in as one phrase: the innermost line of the plug-in's
     own files it passed through (file:line: in function), then the error."""
     what = f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}".rstrip(": ")
+    what = guest_exit(error) or what
     if isinstance(error, SyntaxError) and error.filename:
         return f"{error.filename}:{error.lineno}: {doing}: {what}"
     frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename in files]
@@ -237,19 +241,56 @@ def failure(error, files, doing):
     return f"{last.filename}:{last.lineno}: in {last.name}: {what}"
 
 
-def call(found, function, *args, doing=None):
+def call(found, function, *args, doing=None, **kwargs):
     """function(*args) for a plug-in (found: its Found, None for a built-in, which is called as
     it is): an exception inside it becomes one line naming the plug-in's file and line."""
     if found is None:
-        return function(*args)
+        return function(*args, **kwargs)
     try:
-        return function(*args)
+        return guarded(function, *args, **kwargs)
     except PluginError:
         raise
-    except Exception as e:
+    except BaseException as e:
+        if not isinstance(e, Exception) and guest_exit(e) is None:
+            raise
         name = doing or getattr(function, "__name__", "it")
         raise PluginError(f"{found.kind} {found.spec}: "
                           f"{failure(e, [found.file or found.target], name)}") from None
+
+
+def guarded(function, *args, **kwargs):
+    """function(*args), plug-in code, as a guest: numpy's error state and the working directory
+    are put back as they were when it returns or raises (whatever np.seterr or os.chdir it
+    called), so the tool's own code runs under its own settings and paths."""
+    import numpy as np
+    try:
+        here = os.getcwd()
+    except OSError:
+        here = None
+    try:
+        with np.errstate():   # restores the state on the way out
+            return function(*args, **kwargs)
+    finally:
+        if here is not None:
+            try:
+                if os.getcwd() != here:
+                    os.chdir(here)
+            except OSError:
+                os.chdir(here)
+
+
+def guest_call(found, function, *args, doing=None, **kwargs):
+    """function(*args) of a plug-in, guarded; a sys.exit() or KeyboardInterrupt it raises itself
+    becomes PluginExit naming the plug-in, its file and line (an Exception: the run it is in
+    fails, recorded); other exceptions pass as they are."""
+    try:
+        return guarded(function, *args, **kwargs)
+    except (SystemExit, KeyboardInterrupt) as e:
+        if guest_exit(e) is None:
+            raise
+        name = doing or getattr(function, "__name__", "it")
+        raise PluginExit(f"{found.kind} plug-in {found.spec}: "
+                         f"{failure(e, [found.file or found.target], name)}") from None
 
 
 def check_pinned(found, pinned):
