@@ -69,11 +69,13 @@ def pack(model, optimizer, streams, pos, metrics_rows, cfg=None):
     return out
 
 
-def read(path, setup, resuming=False):
+def read(path, setup, resuming=False, accept_plugins=False):
     """The arrays of the checkpoint at `path` for `setup` (a run.Setup), checked field by field
     against what a checkpoint of its config holds: names, dtypes and shapes from the .npy
     headers before anything is allocated, then the values, the state and its position; when
-    `resuming`, also the config digest and the format. Raises CheckpointError."""
+    `resuming`, also the config digest and the format (with `accept_plugins`, plug-ins'
+    sources may differ from the recorded digests: train resume --accept-changed-plugin).
+    Raises CheckpointError."""
     where = str(path)
     model = setup.model
     optimizer = copy.deepcopy(setup.optimizer)   # what one update makes of its state
@@ -84,7 +86,7 @@ def read(path, setup, resuming=False):
         state = check.check_state(arrays, where)
         if resuming:
             _check_format(state, where)
-            check.check_config(state, setup.cfg, where)
+            check.check_config(state, setup.cfg, where, accept_plugins)
 
     hidden = setup.cfg["model"]["hidden"], np.dtype(setup.cfg["model"]["dtype"])
     arrays = check.read(path, expected, setup.cfg["train"]["batch_size"], where, first, hidden)

@@ -224,14 +224,19 @@ def check_stream(rng, arrays, name, where):
                               f"{type(rng.bit_generator).__name__} generator ({e})") from None
 
 
-def check_config(state, cfg, where):
+def check_config(state, cfg, where, accept_plugins=False):
     """Refuse a config.toml changed since the checkpoint was written, naming the keys; a
     checkpoint from before digests were recorded is taken as it is. Keys the trainer gained
     after the checkpoint was written are not compared (a new key's default keeps the old
-    behaviour)."""
+    behaviour). With `accept_plugins`, the plug-ins' source digests are not compared (a
+    changed source accepted on resume)."""
     if "config_digest" not in state:
         return
     then, now = state["config"], config_digest(cfg)[0]
+    if accept_plugins:
+        then, now = ({**d, "plugins": {k: {**r, "sha256": ""} if isinstance(r, dict) else r
+                                       for k, r in d["plugins"].items()}}
+                     if isinstance(d.get("plugins"), dict) else d for d in (then, now))
     now = {s: {k: v for k, v in now[s].items() if k in then[s]} if isinstance(then.get(s), dict)
            else now[s] for s in now if s in then}
     if _canonical(now) == _canonical(then):

@@ -205,16 +205,29 @@ def schema(task):
     return out
 
 
-def load(path, overrides=(), sources=None, objects=None):
+def load(path, overrides=(), sources=None, objects=None, changed_plugins=None):
     """Read a TOML config, apply "section.key=value" overrides, check everything. A plug-in
     file in the config is relative to the config's folder, one in an override to the current
     directory; `sources` ({sha256: text}) stands in for plug-in files (a Dask worker's).
     `path` may also name a shipped config ("sine"; a path that exists wins); `objects`
-    ({"cell": class, "task": object}) hands over the Python objects a run was made from."""
+    ({"cell": class, "task": object}) hands over the Python objects a run was made from.
+    A plug-in pinned by the file's [plugins] table whose source changed since is refused;
+    given a list as `changed_plugins`, it is taken as it is now and (kind, spec, pinned sha256,
+    sha256 now) appended to the list instead."""
     path, data = read(path)
     parsed = [_split_override(path, o) for o in overrides]
-    return from_dict(data, path, parsed, folder=Path(path).parent, sources=sources,
-                     objects=objects)
+    pinned = data.get(PLUGINS)
+    if changed_plugins is not None and isinstance(pinned, dict):
+        data = {**data, PLUGINS: {k: {f: v for f, v in r.items() if f != "sha256"}
+                                  if isinstance(r, dict) else r for k, r in pinned.items()}}
+    cfg = from_dict(data, path, parsed, folder=Path(path).parent, sources=sources,
+                    objects=objects)
+    if changed_plugins is not None and isinstance(pinned, dict):
+        for kind, record in cfg.plugins.items():
+            was = (pinned.get(kind) or {}).get("sha256")
+            if was and record.get("sha256") and was != record["sha256"]:
+                changed_plugins.append((kind, record["spec"], was, record["sha256"]))
+    return cfg
 
 
 def read(path):

@@ -15,6 +15,7 @@ import numpy as np
 from trainer import checkpoint
 from trainer.config import load as load_config
 from trainer.errors import ConfigError, PluginExit, describe, guest_exit
+from trainer.plugins.source import PluginError
 from trainer.loop import Diverged, EpochEnd, Position, Row, Step, Trainer
 from trainer.model import build_model
 from trainer.optimizers import make_optimizer
@@ -22,7 +23,7 @@ from trainer.outcome import beats_baseline
 from trainer.preflight import make_checked_task
 from trainer.streams import streams
 from trainer.provenance import environment
-from trainer.rundir import (BEST, CHECKPOINT, CONFIG, GRADIENT_REACH, METRICS, SUMMARY,
+from trainer.rundir import (BEST, CHECKPOINT, CONFIG, GRADIENT_REACH, METRICS, PLUGINS, SUMMARY,
                             CheckpointWriter, RunDir, RunDirError, atomic_write)
 
 SUMMARY_EVERY_S = 1.0  # progress updates of summary.json during a run, at most this often
@@ -41,6 +42,8 @@ class Setup:
             self.model.scorer = task_scorer(cfg.task)
         self.optimizer = make_optimizer(cfg["optim"])
         self.trainer = Trainer(cfg, self.task, self.model, self.optimizer, self.streams["batches"])
+        self.changed_plugins = []   # (kind, spec, sha256 then, now): plug-ins changed since the run
+        self.plugin_history = {}    # {kind: [sha256 trained with before an accepted change]}
 
 
 def task_scorer(task):
@@ -87,22 +90,39 @@ class NothingToResume(Exception):
     """The run already finished all its epochs."""
 
 
-def prepare_resume(run_dir, epochs=None, objects=None):
+def prepare_resume(run_dir, epochs=None, objects=None, accept_changed_plugin=False):
     """Check a run can be resumed and restore its state, changing nothing on disk.
 
     Returns (setup, position, metrics rows to keep). With `epochs`, the run is
     extended (or a shorter plan cut) to that many epochs, not fewer than it has
     done. Raises RunDirError or CheckpointError for what cannot be resumed, and
     NothingToResume for a completed run with nothing to add. objects: the Python objects
-    a run was made from (see config.load).
+    a run was made from (see config.load). A plug-in whose source changed since the run was
+    made is refused (the weights belong to the code that trained them), unless
+    `accept_changed_plugin`: then the run goes on with the source as it is now, and its
+    config.toml and summary record the new sha256 (the summary the old ones too).
     """
-    cfg = load_config(run_dir.file(CONFIG), objects=objects)
+    changed = []
+    cfg = load_config(run_dir.file(CONFIG), objects=objects, changed_plugins=changed)
+    if changed and not accept_changed_plugin:
+        raise PluginError(f"{run_dir.path}: " + "; ".join(
+            f"the {kind} plug-in {spec} has changed since the run was made (sha256 {old} -> "
+            f"{new})" for kind, spec, old, new in changed)
+            + "; restore it, or resume with the changed code anyway: train resume "
+            f"{run_dir.path} --accept-changed-plugin (recorded in the run)")
+    folder = run_dir.file(PLUGINS)   # where resume keeps the sources' copies: a real folder
+    if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+        raise RunDirError(f"{folder}: not a folder (a symbolic link or a file); the tool does "
+                          "not write through links")
     if epochs is not None:
         cfg = cfg.with_changes({"train.epochs": epochs})
     setup = Setup(cfg)
+    setup.changed_plugins = changed
+    setup.plugin_history = _plugin_history(run_dir.read_summary() or {}, changed)
     where = str(run_dir.file(CHECKPOINT))
     if run_dir.file(CHECKPOINT).exists():
-        arrays = checkpoint.read(run_dir.file(CHECKPOINT), setup, resuming=True)
+        arrays = checkpoint.read(run_dir.file(CHECKPOINT), setup, resuming=True,
+                                 accept_plugins=bool(changed))
         pos, rows = checkpoint.unpack(arrays, setup.model, setup.optimizer, setup.streams, where)
     elif (run_dir.read_summary() or {}).get("status") == "completed":
         # done, and its checkpoint gone (deleted by hand): retraining would rewrite the record
@@ -134,11 +154,26 @@ def prepare_resume(run_dir, epochs=None, objects=None):
     return setup, pos, rows
 
 
+def _plugin_history(summary, changed):
+    """{kind: [sha256 the run trained with before, oldest first]}: what the summary recorded,
+    and the sources a resume now accepts in place of theirs."""
+    out = {}
+    records = summary.get("plugins") if isinstance(summary.get("plugins"), dict) else {}
+    for kind, record in records.items():
+        before = record.get("previous_sha256") if isinstance(record, dict) else None
+        if isinstance(before, list) and all(isinstance(s, str) for s in before):
+            out[kind] = list(before)
+    for kind, _spec, old, _new in changed:
+        out.setdefault(kind, []).append(old)
+    return out
+
+
 def resume(run_dir, setup, pos, rows, on_event=None, should_stop=None, figures=True):
     """Continue a run from what prepare_resume restored, as if it had never stopped."""
     _remove_stale_temporaries(run_dir.where)
     _truncate_metrics(run_dir.file(METRICS), rows)
     run_dir.write_config(setup.cfg)
+    run_dir.write_plugin_sources(setup.cfg)   # a changed source accepted: kept beside the first
     return _recorded(run_dir, lambda: _execute(setup, run_dir, pos, rows, on_event, should_stop,
                                                figures))
 
@@ -178,7 +213,8 @@ def _run_epochs(setup, run_dir, pos, rows, on_event, should_stop, figures):
     task, model, trainer = setup.task, setup.model, setup.trainer
     every = setup.cfg["train"]["checkpoint_every"]
     writer = run_dir.metrics_writer(columns(task.metric))
-    run_dir.write_summary(_summary(task, trainer, "running", pos, pos.elapsed_s, setup.cfg))
+    run_dir.write_summary(_summary(task, trainer, "running", pos, pos.elapsed_s, setup.cfg,
+                                    setup.plugin_history))
     if pos.step == 0:
         _probe_gradient_reach(setup, run_dir, pos.step)
     started = time.perf_counter() - pos.elapsed_s  # wall_s: the epochs, not the probes or plots
@@ -207,7 +243,8 @@ def _run_epochs(setup, run_dir, pos, rows, on_event, should_stop, figures):
                 now = time.perf_counter()
                 if now - last_summary >= SUMMARY_EVERY_S:
                     last_summary = now
-                    run_dir.write_summary(_summary(task, trainer, "running", pos, now - started, setup.cfg),
+                    run_dir.write_summary(_summary(task, trainer, "running", pos, now - started, setup.cfg,
+                                                   setup.plugin_history),
                                           durable=False)
             elif isinstance(event, Step) and every and event.step % every == 0:
                 save()
@@ -227,7 +264,8 @@ def _run_epochs(setup, run_dir, pos, rows, on_event, should_stop, figures):
             checkpoints.wait()  # the last checkpoint is on disk before the summary says so
         finally:
             writer.close()
-    summary = _summary(task, trainer, status, pos, time.perf_counter() - started, setup.cfg)
+    summary = _summary(task, trainer, status, pos, time.perf_counter() - started, setup.cfg,
+                       setup.plugin_history)
     if diverged is not None:
         summary["diverged_at_step"], summary["diverged_what"] = diverged.step, diverged.what
     if status == "completed":  # said only once everything is written
@@ -264,7 +302,7 @@ def _probe_gradient_reach(setup, run_dir, step):
     run_dir.write_text(GRADIENT_REACH, "step,t,grad_norm\n" + "\n".join(rows) + "\n")
 
 
-def _summary(task, trainer, status, pos, wall_s, cfg=None):
+def _summary(task, trainer, status, pos, wall_s, cfg=None, history=None):
     metric = task.metric
     final = {"train_loss": None, "val_loss": None, f"val_{metric}": None}
     if np.isfinite(pos.last_train_loss):
@@ -275,7 +313,8 @@ def _summary(task, trainer, status, pos, wall_s, cfg=None):
             "wall_s": round(wall_s, 4), "final": final, "monitor": trainer.monitor,
             "best": pos.best, "stopped_early": pos.stopped_early,
             "baseline": task.baseline, "baseline_name": task.baseline_name,
-            **({"plugins": plugin_records(cfg)} if cfg is not None and cfg.plugins else {}),
+            **({"plugins": plugin_records(cfg, history)} if cfg is not None and cfg.plugins
+               else {}),
             "env": environment()}
     summary["beats_baseline"] = beats_baseline(summary)
     if trainer.target is not None:
@@ -295,12 +334,16 @@ def _target(reached, trainer, task):
     return out
 
 
-def plugin_records(cfg):
+def plugin_records(cfg, history=None):
     """summary.json's `plugins`: each plug-in's spec, where it was found, its source's sha256,
-    and for a cell whether its gradient check ran before training (model.check)."""
+    and for a cell whether its gradient check ran before training (model.check); with
+    `previous_sha256` the sources it trained with before a resume accepted a changed one."""
     out = cfg.plugins
     if "cell" in out:
         out["cell"] = {**out["cell"], "checked": bool(cfg["model"]["check"])}
+    for kind, before in (history or {}).items():
+        if kind in out and before:
+            out[kind] = {**out[kind], "previous_sha256": list(before)}
     return out
 
 
@@ -349,12 +392,15 @@ def _remove_stale_temporaries(path):
             p.unlink()
 
 
-def load(path, which=None, overrides=(), objects=None):
+def load(path, which=None, overrides=(), objects=None, changed_plugins=None):
     """An existing run, ready to use: (RunDir, Setup with the checkpoint's weights, which).
 
     which: "best" (best.npz), "last" (checkpoint.npz) or None (best when it exists).
     overrides ("task.KEY=VALUE", or "train.seed=N" for new data) change only what the
     model reads; model, optimizer and other train keys are refused (ConfigError).
+    A plug-in whose source changed since the run was made is refused; given a list as
+    `changed_plugins` (the read-only commands: eval, plot, generate), it is used as it is now
+    and (kind, spec, sha256 then, sha256 now) appended to the list (and to setup.changed_plugins).
     """
     run_dir = RunDir.open(path)
     for text in overrides:
@@ -362,7 +408,8 @@ def load(path, which=None, overrides=(), objects=None):
         if not (key.startswith("task.") and key != "task.name") and key != "train.seed":
             raise ConfigError(f"--set {text}: only the data can change (task keys other than "
                               "task.name, train.seed); the model and its training are the run's own")
-    cfg = load_config(run_dir.file(CONFIG), overrides, objects=objects)
+    cfg = load_config(run_dir.file(CONFIG), overrides, objects=objects,
+                      changed_plugins=changed_plugins)
     done = run_dir.read_summary() or {}
     if done.get("status") == "diverged" and not run_dir.file(CHECKPOINT).exists():
         raise RunDirError(f"{run_dir.path}: the run diverged at step {done.get('diverged_at_step')}"
@@ -376,6 +423,7 @@ def load(path, which=None, overrides=(), objects=None):
     if not run_dir.file(name).exists():
         raise RunDirError(f"{run_dir.file(name)}: no checkpoint")
     setup = Setup(cfg)
+    setup.changed_plugins = list(changed_plugins or [])
     arrays = checkpoint.read(run_dir.file(name), setup)
     checkpoint.load_params(setup.model, arrays, str(run_dir.file(name)))
     return run_dir, setup, which

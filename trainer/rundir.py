@@ -1,12 +1,14 @@
 """The files of a run directory: config.toml, metrics.csv, summary.json, checkpoint.npz."""
 import csv
 import errno
+import hashlib
 import io
 import json
 import os
 import re
 import secrets
 import shutil
+import stat
 import time
 import weakref
 import zipfile
@@ -21,6 +23,7 @@ CONFIG, METRICS, SUMMARY, CHECKPOINT = "config.toml", "metrics.csv", "summary.js
 BEST = "best.npz"  # the checkpoint of the best epoch by train.monitor (same format)
 GRADIENT_REACH = "gradient_reach.csv"  # ||dL/dh_t|| before and after training
 LOCK = ".lock"  # held (flock) by the one process writing the directory; holds its pid
+PLUGINS = "plugins"  # copies of the plug-ins' sources a run trained with: <kind>-<name>-<sha12>.py
 _SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._=+-]*")
 MAX_NAME = 200  # characters of a run or sweep name: room for the temporary's prefix and suffix
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
@@ -174,6 +177,7 @@ class RunDir:
             made.lock()
             if cfg is not None:
                 made.write_config(cfg)
+                made.write_plugin_sources(cfg)
             for _ in range(1 if run_id else 20):
                 path = runs_dir / (run_id or new_run_id(prefix))
                 try:
@@ -216,6 +220,30 @@ class RunDir:
     def write_config(self, cfg):
         data = cfg.to_toml().encode()
         atomic_write(self.file(CONFIG), lambda f: f.write(data))
+
+    def write_plugin_sources(self, cfg):
+        """Keep a copy of each plug-in's source as the run trains it, as plugins/<kind>-<name>-
+        <first 12 hex of its sha256>.py: a record (never imported from there; a source accepted
+        on resume adds its own copy beside the first). Written atomically, never through a
+        symbolic link (a link or file where the folder belongs is refused: RunDirError).
+        Returns the paths written."""
+        copies = plugin_copies(cfg)
+        if not copies:
+            return []
+        folder = self.file(PLUGINS)
+        try:
+            os.mkdir(folder, 0o777)
+        except FileExistsError:
+            if not stat.S_ISDIR(os.lstat(folder).st_mode):
+                raise RunDirError(f"{folder}: not a folder (a symbolic link or a file); the "
+                                  "tool does not write through links") from None
+        out = []
+        for name, data in copies.items():
+            path = folder / name
+            if not path.exists() or path.is_symlink():
+                atomic_write(path, lambda f: f.write(data))
+            out.append(path)
+        return out
 
     def metrics_writer(self, columns):
         return MetricsWriter(self.file(METRICS), columns)
@@ -405,6 +433,29 @@ class CheckpointWriter:
         if error is not None:
             self._failed = False
             raise error
+
+
+def plugin_copies(cfg):
+    """{file name: source bytes} of cfg's plug-ins whose source is known (a file's, a module's
+    file when it still has the digest recorded, or a Python object's)."""
+    out = {}
+    for resolved in (cfg.task, cfg.cell):
+        found = resolved.found
+        if found is None or not found.sha256:
+            continue
+        data = found.text.encode("utf-8") if found.text is not None else None
+        if data is None and found.file:
+            try:
+                with open(found.file, "rb") as f:   # the user's own file (a module may be a link)
+                    data = f.read(10 ** 7)
+            except OSError:
+                data = None
+        if data is None or hashlib.sha256(data).hexdigest() != found.sha256:
+            continue
+        stem = Path(found.file or found.attr or found.target or found.kind).stem
+        stem = re.sub(r"[^A-Za-z0-9._=+-]", "_", stem)[:60] or found.kind
+        out[f"{found.kind}-{stem}-{found.sha256[:12]}.py"] = data
+    return out
 
 
 def atomic_write(path, write, durable=True):

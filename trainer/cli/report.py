@@ -62,6 +62,9 @@ def write_report(paths, out, option, title=None):
         fail("no runs to report: " + "; ".join(notes))
     for note in notes:
         click.echo(f"note: {one_line(note)}", err=True)   # notes name paths: escaped
+    from trainer.report.collect import read_summary
+    _warn_changed_plugins([{"name": str(r), "plugins": read_summary(r).get("plugins")}
+                           for r in runs], "were trained" if len(runs) > 1 else "was trained")
     new = not out.exists()
     try:
         page, _ = report.write()
@@ -136,7 +139,7 @@ def ls_cmd(directory, sort_key, where, as_csv, expand):
         if "=" not in text:
             fail(f"--where {text}: expected KEY=VALUE")
         conds.append(text.split("=", 1))
-    entries = []
+    entries, swept = [], []   # swept: the run rows a sweep's one line stands for
     if is_sweep(root) or is_run(root):
         expand = expand or is_sweep(root)
         tops = [root] if is_run(root) else []
@@ -150,8 +153,11 @@ def ls_cmd(directory, sort_key, where, as_csv, expand):
                 runs = sorted(r for r in d.iterdir() if r.is_dir() and is_run(r))
                 rows = [_run_row(r, f"{d.name}/{r.name}") for r in runs]
                 entries += rows if expand else [_sweep_row(d, rows)]
+                swept += [] if expand else rows
             elif is_run(d):
                 entries.append(_run_row(d, d.name))
+    every = [e for e in entries if "plugins" in e] + swept   # each run row, a sweep's too
+    _warn_changed_plugins(every, "were trained" if len(every) > 1 else "was trained")
     for key, value in conds:
         entries = [e for e in entries if _matches(_get(e, key), value)]
     if sort_key:
@@ -164,10 +170,23 @@ def ls_cmd(directory, sort_key, where, as_csv, expand):
         _print(entries)
 
 
+def _warn_changed_plugins(rows, what):
+    """A `warning:` line per plug-in whose source changed since runs among `rows` recorded it
+    (the listing goes on, as recorded): both sha256 and the runs."""
+    from trainer.plugins.pinning import changed, warnings
+    changes = {}
+    for row in rows:
+        for change in changed(row.get("plugins")):
+            changes.setdefault(change, []).append(row["name"])
+    for line in warnings(changes, what):
+        click.echo(one_line(line), err=True)
+
+
 def _run_row(path, name):
     from trainer.report.collect import read_summary
     from trainer.rundir import CONFIG, SUMMARY, RunDir
     summary = read_summary(path)
+
     flat, problem = RunDir(path).read_flat_config()
     if problem:
         summary = {"status": "unreadable", "error": problem}
@@ -185,7 +204,8 @@ def _run_row(path, name):
             "val": final.get(f"val_{metric}") if metric else None,
             "baseline": base.get(f"val_{metric}") if metric else None,
             "wall": summary.get("wall_s"), "age": age, "runs": 1, "flat": flat, "final": final,
-            "beats_baseline": summary.get("beats_baseline"), "target": summary.get("target")}
+            "beats_baseline": summary.get("beats_baseline"), "target": summary.get("target"),
+            "plugins": summary.get("plugins")}
 
 
 def _text(value):

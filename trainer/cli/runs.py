@@ -121,12 +121,34 @@ def _short_of_baseline(summary):
 
 
 def _load_run(path, which=None, overrides=()):
-    """run.load, with bad input turned into the one-line error."""
+    """run.load, with bad input turned into the one-line error; a plug-in changed since the run
+    was made is used as it is now, with a one-line warning naming both sources' sha256."""
     from trainer import run
     try:
-        return run.load(path, which, overrides)
+        changed = []
+        loaded = run.load(path, which, overrides, changed_plugins=changed)
     except BadInput as e:
         fail(str(e))
+    for line in changed_plugin_warnings(loaded[0], changed):
+        click.echo(line, err=True)
+    return loaded
+
+
+def changed_plugin_warnings(rd, changed):
+    """One `warning:` line per plug-in changed since the run was made: the sha256 it trained
+    with, the one used now, and where the run keeps its copy of the old source."""
+    from trainer.errors import one_line
+    from trainer.rundir import PLUGINS
+    out = []
+    for kind, spec, old, new in changed:
+        copies = sorted(rd.file(PLUGINS).glob(f"{kind}-*-{old[:12]}.py")) \
+            if rd.file(PLUGINS).is_dir() and not rd.file(PLUGINS).is_symlink() else []
+        kept = (f"; the source it trained with is kept in {rd.path / PLUGINS / copies[0].name}"
+                if copies else "")
+        out.append(one_line(f"warning: the {kind} plug-in {spec} has changed since {rd.path} was "
+                            f"trained (sha256 {old} -> {new}): using the source as it is now"
+                            f"{kept}"))
+    return out
 
 
 CHECKPOINT_OPTION = click.option(
@@ -139,7 +161,10 @@ CHECKPOINT_OPTION = click.option(
 @click.option("--epochs", type=click.IntRange(1, None), default=None,
               help="Train to this many epochs in all (extends a finished run).")
 @click.option("--quiet", is_flag=True, help="Print nothing but errors and the run directory.")
-def resume_cmd(run_dir, epochs, quiet):
+@click.option("--accept-changed-plugin", is_flag=True,
+              help="Resume even though a plug-in's source changed since the run was made; "
+                   "the run records the new sha256 (config.toml, summary.json) and keeps a copy.")
+def resume_cmd(run_dir, epochs, quiet, accept_changed_plugin):
     """Continue an interrupted or killed run from its last checkpoint, as if it had never
     stopped (same final numbers), or extend a finished one with --epochs.
 
@@ -149,6 +174,7 @@ def resume_cmd(run_dir, epochs, quiet):
     Examples:
       train resume runs/long
       train resume runs/long --epochs 300
+      train resume runs/long --accept-changed-plugin
     """
     with StopFlag() as stop:
         from trainer import run
@@ -156,13 +182,17 @@ def resume_cmd(run_dir, epochs, quiet):
         try:
             rd = RunDir.open(run_dir).lock()  # the one writer, before anything is read
             click.get_current_context().call_on_close(rd.release)
-            setup, pos, rows = run.prepare_resume(rd, epochs)
+            setup, pos, rows = run.prepare_resume(rd, epochs,
+                                                  accept_changed_plugin=accept_changed_plugin)
         except run.NothingToResume as e:
             click.echo(str(e), err=True)
             click.echo(str(RunDir(run_dir).path))
             return
         except BadInput as e:
             fail(str(e))
+        for line in changed_plugin_warnings(rd, setup.changed_plugins):   # accepted: said
+            click.echo(line.replace("using the source as it is now", "resuming with the source "
+                                    "as it is now (recorded in the run)"), err=True)
         if not quiet:
             click.echo(f"resuming {rd.path} at step {pos.step} (epoch {pos.epoch + 1}, "
                        f"window {pos.window + 1})", err=True)
@@ -186,6 +216,7 @@ def eval_cmd(run_dir, which, overrides):
       train eval runs/anbn-20261121-120000-ab12 --set task.n_test_max=40
       train eval runs/sine-20261121-120000-ab12 --set train.seed=7
     """
+    from trainer.errors import one_line
     from trainer.evaluate import evaluate
     rd, setup, which = _load_run(run_dir, which, overrides)
     task = setup.task
@@ -198,6 +229,9 @@ def eval_cmd(run_dir, which, overrides):
                                          if best else ""))
     for line in plugin_lines(rd.read_summary() or {}):
         click.echo(line)
+    for kind, spec, old, new in setup.changed_plugins:   # the source this evaluation ran
+        click.echo(one_line(f"{kind}  {spec}: evaluated with its source as it is now, sha256 {new} "
+                            f"(changed since training with {old})"))
     if overrides:
         click.echo(f"data  {' '.join(overrides)}")
     click.echo(f"{'':<{width}}{'model':>12}{'baseline':>12}")
@@ -206,7 +240,6 @@ def eval_cmd(run_dir, which, overrides):
         click.echo(f"{key:<{width}}{value:>12.6g}{base}")
     click.echo(f"baseline: {task.baseline_name}")
     from trainer.provenance import describe
-    from trainer.errors import one_line
     for i, line in enumerate(describe((rd.read_summary() or {}).get("env"))):  # where it trained
         click.echo(one_line(f"{'trained with' if i == 0 else '':<14}{line}"))   # read back: escaped
 
