@@ -142,3 +142,25 @@ def test_the_copy_is_never_written_through_a_symbolic_link(project, tmp_path_fac
     result = invoke("resume", run, "--epochs", 2, "--accept-changed-plugin", "--quiet")
     assert result.exit_code == 2, result.output
     assert "symbolic link" in result.stderr and list(outside.iterdir()) == []
+
+
+def test_sweep_runs_keep_the_copy_locally_and_on_dask(project):
+    """A local sweep's run, and a Dask run's files as the client writes them (plugins/NAME)."""
+    (project / "s.toml").write_text('base = "delayed.toml"\n[sweep]\nseeds = [0]\n[sweep.params]\n'
+                                    '"task.delay" = [1]\n"train.epochs" = [1]\n')
+    result = invoke("sweep", "s.toml", "--workers", 1, "--runs-dir", "runs", "--name", "s", "--quiet")
+    assert result.exit_code == 0, result.output
+    (run,) = [d for d in (project / "runs/s").iterdir() if d.is_dir() and (d / "config.toml").exists()]
+    task_sha = sha(project / "delayed_recall.py")
+    assert [p.name for p in (run / "plugins").iterdir()] == [f"task-delayed_recall-{task_sha[:12]}.py"]
+
+    from trainer import config
+    from trainer.sweep.dask_cluster import write_run
+    from trainer.sweep.worker import run_to_bytes
+    cfg = config.load("delayed.toml", ["train.epochs=1", "task.length=400", "task.val_length=100"])
+    out = run_to_bytes(cfg.to_dict(), cfg.source, "x", False, cfg.sources())
+    write_run(project / "dask-run", out["files"])
+    assert (project / "dask-run/plugins" / f"task-delayed_recall-{task_sha[:12]}.py").read_bytes() \
+        == (project / "delayed_recall.py").read_bytes()
+    with pytest.raises(ValueError):
+        write_run(project / "bad", {"other/x.py": b""})

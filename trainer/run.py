@@ -82,6 +82,7 @@ def train(cfg, run_dir, on_event=None, should_stop=None, figures=True):
     `figures.run(jobs)` (a plots.background helper process).
     """
     run_dir.write_config(cfg)
+    run_dir.write_plugin_sources(cfg)   # (made already by RunDir.create when it had the config)
     return _recorded(run_dir, lambda: _execute(Setup(cfg), run_dir, Position(), 0, on_event,
                                                should_stop, figures))
 

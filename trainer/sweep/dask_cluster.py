@@ -13,6 +13,7 @@ from pathlib import Path
 
 from trainer.config import ConfigError
 from trainer.errors import describe
+from trainer.rundir import PLUGINS
 from trainer.sweep import results as sweep_results
 from trainer.sweep.worker import run_to_bytes
 
@@ -140,8 +141,12 @@ def write_run(run_path, files):
     tmp.mkdir()
     try:
         for name, data in files.items():
-            if Path(name).name != name or name.startswith("."):
+            folder, _, base = name.rpartition("/")   # plugins/NAME: the sources' copies
+            if folder not in ("", PLUGINS) or Path(base).name != base or base.startswith(".") \
+                    or not base:
                 raise ValueError(f"refusing file name {name!r} from a worker")
+            if folder:
+                (tmp / folder).mkdir(exist_ok=True)
             (tmp / name).write_bytes(data)
         if run_path.is_dir():
             os.rename(run_path, old)

@@ -111,12 +111,16 @@ def run_to_bytes(cfg_dict, source, name, figures=False, sources=None):
     one thread each (`dask worker ADDRESS --nworkers N --nthreads 1`): runs in threads of
     one process share its cores (the plots need no lock: they use no pyplot).
     """
-    from trainer.rundir import RunDir
+    from trainer.rundir import PLUGINS, RunDir
     with tempfile.TemporaryDirectory(prefix="sweep-") as tmp:
         rd = RunDir.create(tmp, name)
         summary = _train(cfg_dict, source, rd, None, figures, sources)
         files = {p.name: p.read_bytes() for p in sorted(rd.path.iterdir())
                  if p.is_file() and not p.name.startswith(".")}
+        copies = rd.file(PLUGINS)   # the plug-ins' sources, as plugins/NAME
+        if copies.is_dir() and not copies.is_symlink():
+            files.update({f"{PLUGINS}/{p.name}": p.read_bytes() for p in sorted(copies.iterdir())
+                          if p.is_file() and not p.is_symlink() and not p.name.startswith(".")})
     return {"summary": summary, "files": files}
 
 
