@@ -104,6 +104,7 @@ def build(read_back, keys=None, notes=(), figure=None, within=None):
     keys = differing_keys([f for f, _ in read_back]) if keys is None else keys
     within = list(within or [])
     keys = within + [k for k in keys if k not in within]
+    read_back, keys = _split_by_source(read_back, list(keys), notes)
     groups, index = [], {}
     for flat, summary in read_back:
         values = {k: flat.get(k) for k in keys}
@@ -133,6 +134,43 @@ def as_data(table):
     return {"metric": table.metric, "columns": [h for _, h in cols], "keys": len(table.keys),
             "rows": [[c[k] for k, _ in cols] for c in cells(table, table_rows)],
             "sentences": sentences(table, table_rows)}
+
+
+SOURCE = "plugins.sha256"   # a grouping key added when runs of one setting differ in plug-in source
+
+
+def _split_by_source(read_back, keys, notes):
+    """Runs of the same setting whose plug-ins' sources differ (a plug-in edited between two
+    runs of a sweep) are never pooled: they are grouped apart by SOURCE (the sources' sha256),
+    with a note saying why. Returns (read_back with SOURCE in each flat config when a split
+    is needed, the keys)."""
+    sources = [_sources(s) for _, s in read_back]
+    seen = {}
+    for (flat, _), src in zip(read_back, sources):
+        values = json.dumps({k: flat.get(k) for k in keys}, sort_keys=True, default=str)
+        seen.setdefault(values, {}).setdefault(src, 0)
+        seen[values][src] += 1
+    mixed = {v: srcs for v, srcs in seen.items() if len(srcs) > 1}
+    if not mixed:
+        return read_back, keys
+    for values, srcs in mixed.items():
+        label = ", ".join(f"{k.split('.', 1)[-1]}={_show(v)}" for k, v in json.loads(values).items())
+        notes.append(f"{label or 'all runs'}: runs trained with different plug-in sources ("
+                     + "; ".join(f"{n} with {s or 'no plug-in'}" for s, n in srcs.items())
+                     + ") are tabled apart, never pooled")
+    return [({**f, SOURCE: src}, s) for (f, s), src in zip(read_back, sources)], keys + [SOURCE]
+
+
+def _sources(summary):
+    """The plug-ins' sources a run trained with, as text ("cell 95f46253c40a"); "" for none.
+    summary.json is read back: anything but a sha256 string is left out."""
+    from trainer.plugins.pinning import is_sha
+    records = summary.get("plugins")
+    parts = []
+    for kind, r in sorted(records.items() if isinstance(records, dict) else ()):
+        if isinstance(r, dict) and is_sha(r.get("sha256")):
+            parts.append(f"{kind} {r['sha256'][:12]}")
+    return ", ".join(parts)
 
 
 def _add(group, flat, summary, figure):

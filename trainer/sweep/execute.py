@@ -20,7 +20,7 @@ from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from pathlib import Path
 
-from trainer.sweep import results as sweep_results
+from trainer.sweep import pins, results as sweep_results
 from trainer import tomlio
 from trainer.config import ConfigError
 from trainer.errors import describe
@@ -43,7 +43,9 @@ def open_dir(sweep, runs_dir, name, create=True):
             base = tomlio.read(old, "sweep").get("base", {})
         except ConfigError as e:
             raise RunDirError(f"{e}; choose another name (--name, or name= in Python)") from None
-        changed = _first_difference(base, sweep.base.to_dict(), {*sweep.keys, "train.seed"})
+        changed = _first_difference(*({s: t for s, t in d.items() if s != "plugins"}   # pins.check
+                                      for d in (base, sweep.base.to_dict())),
+                                    {*sweep.keys, "train.seed"})
         if changed:
             raise ConfigError(f"{path}: holds a sweep of a different base config ({changed}); "
                               "its runs would not compare; choose another name (--name, or name= in Python)")
@@ -71,9 +73,11 @@ def pending(points, sweep_dir):
     """The points still to run: no run directory, or one that is not completed or diverged.
     A run directory is this point's only if its config equals the point's exactly: one of
     another value under the same name (lr 0.1 where the sweep now asks 0.10000001, both named
-    lr=0.1) is refused in one line, never taken as the new value's result."""
+    lr=0.1) is refused in one line, never taken as the new value's result; so is a plug-in
+    whose source changed since the sweep's runs trained with it (pins.check)."""
     for p in points:
         check_same_config(Path(sweep_dir) / p.name, p)
+    pins.check(points, sweep_dir)
     return [p for p in points if status(sweep_dir, p) not in DONE]
 
 
@@ -136,6 +140,7 @@ def run(sweep, sweep_dir, workers=None, client=None, on_result=None, should_stop
     points = sweep.points()
     todo = pending(points, sweep_dir)
     sweep_results.atomic_write_text(sweep_dir / SWEEP_FILE, sweep.to_toml())
+    pins.write(points, sweep_dir)   # every plug-in it trains, by its source's sha256
     results = Results(sweep, points, sweep_dir)  # from the run directories' own summaries
     skipped = [p for p in todo if sweep_results.blocked(sweep_dir / p.name)]
     todo = [p for p in todo if p not in skipped]
