@@ -4,7 +4,7 @@ The single description of a run directory: docs/run-directory.md's tables are ma
 (scripts/run_files_table.py) and tests/test_docs.py checks that a real run writes no file and
 no summary key that is not described here."""
 
-from trainer.rundir import BEST, CHECKPOINT, CONFIG, GRADIENT_REACH, LOCK, METRICS
+from trainer.rundir import BEST, CHECKPOINT, CONFIG, GRADIENT_REACH, LOCK, METRICS, PLUGINS
 from trainer.rundir import SUMMARY as SUMMARY_FILE
 
 # (file names, what they hold): in the order a reader meets them
@@ -16,7 +16,7 @@ FILES = [
     ((SUMMARY_FILE,),
      'the outcome and the figures of the run, strict JSON: its keys are in the next table'),
     ((CHECKPOINT,),
-     "arrays named by layer and parameter (`embed.W`, `rnn.Wx`, `rnn.Wh`, `rnn.b`, `head.W`, `head.b`, in their dtype), the optimizer state under its parameter's name (`optim.m.rnn.Wx`, `optim.t`), every random stream's state (`stream.data`, `stream.init`, `stream.batches`, `stream.sample`), the carried state (`carried.h`, and `carried.c` for the LSTM) and `state` (the position in the data, the schedule's counters, the best figure and the early-stop count); written atomically after each epoch and every `train.checkpoint_every` steps, read with `allow_pickle=False`. A checkpoint of the first, unnamed format (`param_0`, ...) still loads for `eval`, `plot` and `load_run`; `resume` refuses it in one line"),
+     "arrays named by layer and parameter (`embed.W`, `rnn.Wx`, `rnn.Wh`, `rnn.b`, `head.W`, `head.b`, in their dtype; a plug-in cell's under the names its `param_names` declares, else `Wx`, `Wh`, `b` for three and `p0`...`pk` otherwise), the optimizer state under its parameter's name (`optim.m.rnn.Wx`, `optim.t`), every random stream's state (`stream.data`, `stream.init`, `stream.batches`, `stream.sample`), the carried state (`carried.h`, and `carried.c` for the LSTM) and `state` (the position in the data, the schedule's counters, the best figure and the early-stop count); written atomically after each epoch and every `train.checkpoint_every` steps, read with `allow_pickle=False`. A checkpoint of the first, unnamed format (`param_0`, ...) still loads for `eval`, `plot` and `load_run`; `resume` refuses it in one line"),
     ((BEST,),
      'the checkpoint of the best epoch by `train.monitor`, same format, written atomically whenever that figure improves'),
     (('loss_curves.png',),
@@ -27,6 +27,8 @@ FILES = [
      '‖dL/dh_t‖ over a validation window, before and after training'),
     (('generated.csv', 'generated.png', 'generated.txt'),
      'written by `train generate` (values, or tokens), when asked'),
+    ((PLUGINS,),
+     "a folder, for a run of plug-ins: a copy of each plug-in's source as the run trained with it, `<kind>-<name>-<first 12 hex digits of its sha256>.py` (a source accepted by `train resume --accept-changed-plugin` adds its own); a record, never imported"),
     ((LOCK,),
      'held (flock) by the one process writing the directory; holds its pid'),
 ]
@@ -57,7 +59,9 @@ SUMMARY = [
                "`train.batch_size`) and `value` of the first validation that reached `goal`; null when "
                "none did"),
     ("plugins", "for a plug-in task or cell: its spec, where it was found (file or module, class) and the "
-                "sha256 of its source; a cell also says whether its gradients were `checked`"),
+                "sha256 of its source; a cell also says whether its gradients were `checked`; "
+                "`previous_sha256`: the sources it trained with before `train resume "
+                "--accept-changed-plugin` took a changed one"),
     ("nonfinite", "when a figure was not finite: `{\"final.val_loss\": \"inf\"}` for each figure written as "
                   "null (summary.json is strict JSON)"),
     ("plot_error", "when the figures could not be drawn (`train plot` draws them)"),
