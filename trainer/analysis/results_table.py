@@ -162,14 +162,17 @@ def _split_by_source(read_back, keys, notes):
 
 
 def _sources(summary):
-    """The plug-ins' sources a run trained with, as text ("cell 95f46253c40a"); "" for none.
+    """The plug-ins' sources a run trained with, as text ("cell 95f46253c40a", and "cell
+    95f46253c40a after b44ba2c0f3a2" for a run resumed with a changed source); "" for none.
     summary.json is read back: anything but a sha256 string is left out."""
     from trainer.plugins.pinning import is_sha
     records = summary.get("plugins")
     parts = []
     for kind, r in sorted(records.items() if isinstance(records, dict) else ()):
         if isinstance(r, dict) and is_sha(r.get("sha256")):
-            parts.append(f"{kind} {r['sha256'][:12]}")
+            before = r.get("previous_sha256")
+            before = [s[:12] for s in before if is_sha(s)] if isinstance(before, list) else []
+            parts.append(f"{kind} {r['sha256'][:12]}" + "".join(f" after {s}" for s in before))
     return ", ".join(parts)
 
 
