@@ -4,8 +4,6 @@ run trains, writes its best checkpoint, evaluates and resumes. Names that repeat
 overwrite another in the checkpoint) or that are not plain file names are refused before
 training: one line, exit 2, nothing written."""
 import json
-import textwrap
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -120,7 +118,7 @@ TRAINS = [   # (id, order of the params, class param_names, the checkpoint's rnn
 
 @pytest.mark.parametrize("order,names,stored", [t[1:] for t in TRAINS], ids=[t[0] for t in TRAINS])
 def test_a_cell_is_checkpointed_under_its_own_names_and_its_run_is_usable(project, order, names,
-                                                                           stored):
+                                                                          stored):
     (project / "cell.py").write_text(cell_source(order, names))
     result = invoke("--config", "c.toml", "--runs-dir", "runs", "--name", "r", "--quiet")
     assert result.exit_code == 0, result.output

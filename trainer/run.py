@@ -215,7 +215,7 @@ def _run_epochs(setup, run_dir, pos, rows, on_event, should_stop, figures):
     every = setup.cfg["train"]["checkpoint_every"]
     writer = run_dir.metrics_writer(columns(task.metric))
     run_dir.write_summary(_summary(task, trainer, "running", pos, pos.elapsed_s, setup.cfg,
-                                    setup.plugin_history))
+                                   setup.plugin_history))
     if pos.step == 0:
         _probe_gradient_reach(setup, run_dir, pos.step)
     started = time.perf_counter() - pos.elapsed_s  # wall_s: the epochs, not the probes or plots

@@ -86,7 +86,8 @@ def _recorded(run_path):
     """{kind: record} of a run's config.toml [plugins] with a spec and a sha256 (none when the
     run has no readable config: that is check_same_config's to say)."""
     from trainer import tomlio
-    path = Path(run_path) / "config.toml"
+    from trainer.rundir import CONFIG
+    path = Path(run_path) / CONFIG
     if not path.is_file() or path.is_symlink() or Path(run_path).is_symlink():
         return {}
     try:
