@@ -178,3 +178,19 @@ def test_a_plugin_that_sets_numpys_error_state_does_not_fail_the_tools_code(proj
         after = np.geterr()
         np.seterr(**before)
     assert after == before   # the plug-in's setting did not leak out of the run either
+
+
+def test_a_slow_plugin_loaded_by_two_threads_at_once_is_whole_in_both(tmp_path):
+    """A Dask worker runs two runs in threads: the second never takes the module half run (a
+    sweep's run failed with 'has no KEYS' now and then)."""
+    from trainer.plugins import source
+    path = tmp_path / "slow.py"
+    path.write_text(f"# {tmp_path}\nimport time\ntime.sleep(0.3)\nKEYS = {{}}\n")
+    modules = []
+    threads = [threading.Thread(target=lambda: modules.append(  # whole as it is handed over
+        hasattr(source.load_file("task", path)[0], "KEYS"))) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert modules == [True, True]

@@ -12,6 +12,7 @@ import importlib.util
 import os
 import re
 import sys
+import threading
 import traceback
 import types
 from dataclasses import dataclass
@@ -20,6 +21,9 @@ from pathlib import Path
 from trainer.errors import ConfigError, PluginExit, guest_exit
 
 ENTRY_POINT_GROUPS = {"task": "rnn_trainer.tasks", "cell": "rnn_trainer.cells"}
+# held while a plug-in file's source runs as its module: the threads of one process (a Dask
+# worker runs several runs at once) load it once, and none takes it before it has run whole
+_LOADING = threading.RLock()
 ORIGINS = ("file", "module", "entry point", "object")
 # the spec of a Python object handed to the API (a class typed into a notebook cell): it names
 # the object, but only the Python session that holds it can train or load with it
@@ -169,18 +173,19 @@ def load_file(kind, path, text=None):
         source = data.decode("utf-8")
     except UnicodeDecodeError:
         raise PluginError(f"{path} is not UTF-8 text") from None
-    if name in sys.modules:   # the same source, already run in this process
-        return sys.modules[name], sha, source
-    module = types.ModuleType(name)
-    module.__file__ = str(path)
-    sys.modules[name] = module   # dataclasses and pickle look a class's module up by name
-    try:
-        guarded(lambda: exec(compile(source, str(path), "exec"), module.__dict__))
-    except BaseException as e:
-        del sys.modules[name]
-        if not isinstance(e, Exception) and guest_exit(e) is None:
-            raise
-        raise PluginError(failure(e, [str(path)], "loading it")) from None
+    with _LOADING:   # another thread (a Dask worker's) never sees the module half run
+        if name in sys.modules:   # the same source, already run in this process
+            return sys.modules[name], sha, source
+        module = types.ModuleType(name)
+        module.__file__ = str(path)
+        sys.modules[name] = module   # dataclasses and pickle look a class's module up by name
+        try:
+            guarded(lambda: exec(compile(source, str(path), "exec"), module.__dict__))
+        except BaseException as e:
+            del sys.modules[name]
+            if not isinstance(e, Exception) and guest_exit(e) is None:
+                raise
+            raise PluginError(failure(e, [str(path)], "loading it")) from None
     return module, sha, source
 
 
