@@ -2,7 +2,7 @@
 of its source: plugins.json in the sweep directory, and each run's own config.toml [plugins].
 Running the sweep again with a plug-in whose source changed since is refused in one line naming
 the plug-in, both sha256 and the runs it would mix: runs of two codes under one sweep would be
-pooled by `train table` as seeds of one setting. (Train the changed sweep under a new --name.)
+pooled by `train table` as seeds of one setting. (Train the changed sweep under a new name: --name, or name= in Python.)
 """
 import json
 from pathlib import Path
@@ -51,7 +51,7 @@ def check(points, sweep_dir):
             f"{sweep_dir}: the {kind} plug-in {spec} has changed since this sweep trained with it "
             f"(sha256 {old_sha} -> {sha}): {trained}, {len(fresh)} to run would train with the "
             "new one, and a table would pool them as one setting; restore the plug-in, or train "
-            "the changed sweep under a new --name"))
+            "the changed sweep under a new name (--name, or name= in Python)"))
 
 
 def write(points, sweep_dir):
