@@ -2,7 +2,8 @@
 of its source: plugins.json in the sweep directory, and each run's own config.toml [plugins].
 Running the sweep again with a plug-in whose source changed since is refused in one line naming
 the plug-in, both sha256 and the runs it would mix: runs of two codes under one sweep would be
-pooled by `train table` as seeds of one setting. (Train the changed sweep under a new name: --name, or name= in Python.)
+pooled by `train table` as seeds of one setting. (Train the changed sweep under a new name:
+--name, or name= in Python.)
 """
 import json
 from pathlib import Path
