@@ -2,6 +2,8 @@
 is held to the task interface), a plug-in cell passes its gradient check (unless model.check
 is false), and the run's arrays fit in this machine's memory. Each failure is bad input, one
 line, exit 2, nothing written."""
+import dataclasses
+
 import numpy as np
 
 from rnn_trainer_datasets.base import SampleError, check_task
@@ -67,11 +69,32 @@ def make_checked_task(cfg, rng):
     except SampleError as e:
         where = [task.found.file] if task.found else []
         raise PluginError(f"task {task.spec}: {failure(e.__cause__, where, 'sample')}") from None
+    who = f"task plug-in {task.spec}" if task.found else f"task {task.spec}"
     if problem:
         field, what = problem
-        who = f"task plug-in {task.spec}" if task.found else f"task {task.spec}"
         raise PluginError(f"{who}: {field}: {what}")
-    return made
+    fit = _fits_a_batch(made, cfg["train"])
+    if fit:
+        raise PluginError(f"{cfg.source}: {fit} (task {task.spec})")
+    figures = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in made.baseline.items()}
+    return dataclasses.replace(made, baseline=figures)   # numpy scalars as the numbers they are
+
+
+def _fits_a_batch(task, train):
+    """The built-in tasks' rule for a plug-in's data as made: an epoch holds at least one batch
+    (stream: every row holds a window; episodes: train_size at least the batch)."""
+    rows, bptt = train["batch_size"], train["bptt"]
+    if task.episodes:
+        if task.train_size < rows:
+            return (f"train.batch_size: {rows} episodes per batch does not fit the task's "
+                    f"train_size {task.train_size}")
+        return None
+    steps = len(task.train_x)
+    if steps // rows < bptt:
+        return (f"train.bptt: {bptt} steps per window does not fit the data: the task's training "
+                f"stream of {steps} steps split into train.batch_size {rows} rows gives "
+                f"{steps // rows} steps per row")
+    return None
 
 
 def measured_footprint(task):

@@ -1,0 +1,163 @@
+"""Reliability IV (issue 33, part B): the bad inputs that were left, each one line with the right
+exit status (2 bad input, 1 failure), nothing half-written and no traceback; and the odd but good
+inputs that must work (a numpy scalar in a baseline, a BOM or a coding line in a plug-in)."""
+import os
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from trainer.cli import main
+
+BASE_TASK = '''import numpy as np
+from trainer.tasks import Key, StreamTask
+METRIC = "accuracy"
+KEYS = {"length": Key(800, "steps", min=2, max=1e7), "val_length": Key(200, "v", min=2, max=1e7)}
+def make(cfg, rng):
+    n, m = cfg["length"], cfg["val_length"]
+    s = rng.integers(0, 4, n + m + 1)
+    x, y = s[1:], s[:-1]
+    b = {"train_loss": float(np.log(4)), "val_loss": float(np.log(4)), "val_accuracy": 0.25}
+    return StreamTask("t", "classification", METRIC, x[:n], y[:n], x[n:], y[n:], 4, 4, b, "guess")
+'''
+EPISODES = '''
+from trainer.tasks import EpisodeTask, Batch
+def make(cfg, rng):
+    def sample(r, k):
+        x = r.integers(0, 4, (k, 5))
+        return Batch(x, x, np.ones((k, 5)), np.ones((k, 5)))
+    b = {"train_loss": 1.0, "val_loss": 1.0, "val_accuracy": 0.25}
+    return EpisodeTask("e", "classification", METRIC, True, 4, 4, 5, 3, sample,
+                       sample(rng, 4), b, "guess")
+'''
+REGRESSION = '''
+def make(cfg, rng):
+    x = rng.standard_normal((cfg["length"] + cfg["val_length"], 1)) * SCALE
+    b = {"train_loss": 1.0, "val_loss": 1.0, "val_accuracy": 1.0}
+    n = cfg["length"]
+    return StreamTask("t", "regression", METRIC, x[:n], x[:n], x[n:], x[n:], 1, 1, b, "zero")
+'''
+
+
+def edit(*pairs):
+    src = BASE_TASK
+    for old, new in pairs:
+        assert old in src, old
+        src = src.replace(old, new)
+    return src
+
+
+def add(text):
+    return BASE_TASK + text
+
+
+# name -> (plug-in source, text the one line must hold)
+BAD_TASKS = {
+    "make returns lists": (edit(("x[:n], y[:n]", "list(x[:n]), list(y[:n])")),
+                           "train_x: a list, expected a numpy array"),
+    "episode mask a list": (add(EPISODES.replace("np.ones((k, 5)), np.ones", "[[1] * 5] * k, np.ones")),
+                            "mask: a list, expected a numpy array"),
+    "footprint returns None": (add("def footprint(cfg):\n    return None\n"),
+                               "footprint(task_cfg) returned None"),
+    "footprint returns a 2-tuple": (add("def footprint(cfg):\n    return (10, None)\n"),
+                                    "footprint(task_cfg) returned (10, None)"),
+    "Key(None)": (edit(('"val_length": Key', '"z": Key(None, "z"), "val_length": Key')),
+                  "KEYS['z']: its default is None"),
+    "a key with a list default": (edit(('"val_length": Key', '"z": Key([1, 2], "z"), "val_length": Key')),
+                                  "KEYS['z']: its default is [1, 2] (a list)"),
+    "a text key named length": (edit(('"length": Key(800, "steps", min=2, max=1e7)',
+                                      '"length": Key("abc", "t"), "n": Key(800, "n", min=2)'),
+                                     ('cfg["length"]', 'cfg["n"]')),
+                                "KEYS['length']: the trainer reads task.length"),
+    "values above float32's range": (add(REGRESSION.replace("SCALE", "1e30")).replace(
+        '"accuracy"', '"mse"').replace("val_accuracy", "val_mse"), "beyond 1.8e+19"),
+    "a stream shorter than a batch of windows": (edit(("x[:n], y[:n]", "x[:20], y[:20]")),
+                                                 "train.bptt: 10 steps per window does not fit"),
+    "train_size below the batch": (add(EPISODES), "does not fit the task's train_size 3"),
+    **{f"METRIC = {m!r}": (edit(('METRIC = "accuracy"', f'METRIC = "{m}"'),
+                                ('"val_accuracy"', f'"val_{m}"')), f"METRIC is {m!r}, the name of a column")
+       for m in ("step", "loss", "lr", "epoch", "split", "grad_norm", "elapsed_s")},
+}
+
+
+@pytest.fixture
+def folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "c.toml").write_text("[train]\nepochs = 1\nbatch_size = 4\nbptt = 10\n"
+                                     "[model]\nhidden = 8\nembed = 4\n")
+    return tmp_path
+
+
+def snapshot(root):
+    return {str(p.relative_to(root)): (p.read_bytes() if p.is_file() and not p.is_fifo() else None)
+            for p in sorted(Path(root).rglob("*"))}
+
+
+def one_line(result, code=2):
+    assert result.exit_code == code, (result.output, result.exception)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].isprintable(), result.stderr
+    assert "Traceback" not in result.output
+    return lines[0]
+
+
+def train(*args):
+    return CliRunner().invoke(main, ["--config", "c.toml", "--runs-dir", "runs", "--quiet",
+                                     *map(str, args)])
+
+
+@pytest.mark.parametrize("case", list(BAD_TASKS))
+def test_a_bad_plugin_task_is_one_line_and_writes_nothing(folder, case):
+    source, expected = BAD_TASKS[case]
+    (folder / "t.py").write_text(source)
+    before = snapshot(folder)
+    line = one_line(train("--set", "task.name=t.py"))
+    assert expected in line
+    assert snapshot(folder) == before and not (folder / "runs").exists()
+
+
+def special_file(folder, kind):
+    if kind == "FIFO":
+        os.mkfifo(folder / "t.py")
+    else:
+        (folder / "t.py").symlink_to("/dev/zero")
+
+
+@pytest.mark.parametrize("kind,expected", [("FIFO", "is a FIFO"), ("device", "is a device")])
+@pytest.mark.parametrize("spec", ["task.name=t.py", "model.cell=t.py:C"])
+def test_a_plugin_path_that_is_a_fifo_or_a_device_is_refused_at_once(folder, kind, expected, spec):
+    special_file(folder, kind)
+    line = one_line(train("--set", spec))   # it used to wait for a writer forever
+    assert expected in line and not (folder / "runs").exists()
+
+
+GOOD_TASKS = {
+    "baseline figures as numpy scalars": edit(('"val_accuracy": 0.25', '"val_accuracy": np.float32(0.25)'),
+                                              ('"val_loss": float(np.log(4))', '"val_loss": np.log(4)')),
+    "a UTF-8 BOM": "\ufeff" + BASE_TASK,
+    "a PEP 263 coding line": "# -*- coding: latin-1 -*-\n# café\n" + BASE_TASK,
+}
+
+
+@pytest.mark.parametrize("case", list(GOOD_TASKS))
+def test_odd_but_good_plugin_tasks_train(folder, case):
+    data = GOOD_TASKS[case]
+    (folder / "t.py").write_bytes(data.encode("latin-1" if "coding" in case else "utf-8"))
+    result = train("--set", "task.name=t.py", "--name", "r")
+    assert result.exit_code == 0, (result.output, result.exception)
+    import json
+    s = json.loads((folder / "runs" / "r" / "summary.json").read_text())
+    assert s["status"] == "completed" and s["baseline"]["val_accuracy"] == 0.25
+
+
+def test_a_plugin_with_a_coding_line_gets_to_a_worker_as_the_same_source(folder):
+    """The source handed to a worker (sha256 -> text) loads back to the very bytes pinned."""
+    from trainer.plugins import source
+    raw = ("# -*- coding: latin-1 -*-\n# café\n" + BASE_TASK).encode("latin-1")
+    (folder / "t.py").write_bytes(raw)
+    _, sha, text = source.load_file("task", folder / "t.py")
+    _, sha2, _ = source.load_file("task", folder / "elsewhere.py", text)
+    bom = ("\ufeff" + BASE_TASK).encode("utf-8")
+    (folder / "b.py").write_bytes(bom)
+    _, sha3, text3 = source.load_file("task", folder / "b.py")
+    assert sha2 == sha and source.load_file("task", folder / "x.py", text3)[1] == sha3
