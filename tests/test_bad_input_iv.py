@@ -161,3 +161,88 @@ def test_a_plugin_with_a_coding_line_gets_to_a_worker_as_the_same_source(folder)
     (folder / "b.py").write_bytes(bom)
     _, sha3, text3 = source.load_file("task", folder / "b.py")
     assert sha2 == sha and source.load_file("task", folder / "x.py", text3)[1] == sha3
+
+
+# --- plug-in cells and gradcheck -------------------------------------------------------------
+
+def cell_returning(folder, what):
+    """The example cell with forward or backward returning a list."""
+    root = Path(__file__).resolve().parents[1]
+    src = (root / "examples" / "my_rnn.py").read_text()
+    lines = src.splitlines()
+    if what == "forward":
+        assert "        return hs" in lines
+        lines[lines.index("        return hs")] = "        return hs.tolist()"
+    else:
+        i = max(i for i, line in enumerate(lines) if line.strip() == "return dxs")
+        lines[i] = lines[i].replace("return dxs", "return list(dxs)")
+    (folder / "c.py").write_text("\n".join(lines) + "\n")
+
+
+@pytest.mark.parametrize("method", ["forward", "backward"])
+def test_gradcheck_flags_a_cell_that_returns_a_list(folder, method):
+    cell_returning(folder, method)
+    line = one_line(CliRunner().invoke(main, ["gradcheck", "c.py:MyRNN"]))
+    assert f"{method}(" in line and "returned a list, expected a numpy array" in line
+    line = one_line(train("--set", "model.cell=c.py:MyRNN"))   # and training refuses it
+    assert "returned a list" in line and not (folder / "runs").exists()
+
+
+PACKAGE_CELLS = ["trainer.layers.rnn:TimeRNN", "trainer.layers.lstm:TimeLSTM",
+                 "trainer.layers.gru:TimeGRU", "trainer.layers:TimeLSTM",
+                 "trainer.layers.peephole_lstm:TimePeepholeLSTM", "trainer.layers.textbook:TimeRNN",
+                 "trainer.layers.textbook:TimeLSTM", "trainer.layers.textbook:TimeGRU"]
+
+
+@pytest.mark.parametrize("spec", PACKAGE_CELLS)
+def test_the_package_own_layers_pass_gradcheck_by_module_and_class(spec):
+    result = CliRunner().invoke(main, ["gradcheck", spec])
+    assert result.exit_code == 0, result.output
+    assert "checks passed" in result.stdout.splitlines()[-1]
+
+
+def test_gradcheck_refuses_sizes_it_could_not_answer_in_reasonable_time():
+    import time
+    start = time.perf_counter()
+    result = CliRunner().invoke(main, ["gradcheck", "lstm", "--hidden", "64", "--inputs", "64",
+                                       "--batch", "64", "--steps", "64"])
+    line = one_line(result)   # it printed nothing for minutes
+    assert "lower --hidden" in line and "hours" in line and result.stdout == ""
+    assert time.perf_counter() - start < 10
+
+
+def test_gradcheck_sizes_it_accepts_answer_within_the_estimate():
+    from trainer.checks.cell_check import MAX_SECONDS, estimate_seconds
+    from trainer.plugins.cells import resolve
+    sizes = {"D": 8, "H": 8, "N": 4, "T": 8}
+    cell = resolve("textbook-lstm")   # the slowest package layer: a cell object per step
+    result = CliRunner().invoke(main, ["gradcheck", "textbook-lstm", "--hidden", "8", "--inputs", "8",
+                                       "--batch", "4", "--steps", "8"])
+    assert result.exit_code == 0
+    took = float(result.stdout.split(" in ")[-1].split()[0])
+    assert estimate_seconds(sizes, 4)[1] < MAX_SECONDS and took < 4 * estimate_seconds(sizes, 4)[1] + 1
+    assert cell.gates == 4
+
+
+# --- a full disk under the standard output ---------------------------------------------------
+
+FULL_DISK_COMMANDS = {
+    "gradcheck": ["gradcheck", "rnn"],
+    "tasks": ["tasks"],
+}
+
+
+def full_stdout(args, cwd=None):
+    import subprocess
+    import sys
+    with open("/dev/full", "w") as full:
+        return subprocess.run([sys.executable, "-m", "trainer", *args], stdout=full,
+                              stderr=subprocess.PIPE, text=True, timeout=120, cwd=cwd)
+
+
+@pytest.mark.parametrize("case", list(FULL_DISK_COMMANDS))
+def test_a_full_disk_under_the_standard_output_is_one_line_exit_1(case):
+    done = full_stdout(FULL_DISK_COMMANDS[case])
+    assert done.returncode == 1, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "No space left on device" in lines[0], done.stderr
