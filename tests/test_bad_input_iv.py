@@ -246,3 +246,37 @@ def test_a_full_disk_under_the_standard_output_is_one_line_exit_1(case):
     assert done.returncode == 1, done.stderr
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "No space left on device" in lines[0], done.stderr
+
+
+# --- names: an entry point named like a built-in ---------------------------------------------
+
+@pytest.fixture
+def shadowing(tmp_path, monkeypatch):
+    """An installed distribution whose entry points are named sine (a task) and lstm (a cell)."""
+    root = Path(__file__).resolve().parents[1] / "examples"
+    site = tmp_path / "site"
+    info = site / "shadow-1.0.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: shadow\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text("[rnn_trainer.tasks]\nsine = delayed_recall\n\n"
+                                           "[rnn_trainer.cells]\nlstm = my_rnn:MyRNN\n")
+    for name in ("delayed_recall.py", "my_rnn.py"):
+        (site / name).write_text((root / name).read_text())
+    monkeypatch.syspath_prepend(str(site))
+    return site
+
+
+@pytest.mark.parametrize("command,name,picks", [("tasks", "sine", "task.name = 'delayed_recall'"),
+                                                ("cells", "lstm", "model.cell = 'my_rnn:MyRNN'")])
+def test_an_entry_point_named_like_a_built_in_is_listed_as_shadowed(shadowing, command, name, picks):
+    result = CliRunner().invoke(main, [command])
+    assert result.exit_code == 0, (result.output, result.exception)   # tasks crashed
+    lines = [line for line in result.stdout.splitlines() if line.startswith(name)]
+    assert len(lines) == 2, result.stdout
+    assert "built-in" in lines[0] and "shadowed by the built-in" in lines[1] and picks in lines[1]
+
+
+def test_a_shadowed_name_picks_the_built_in(shadowing):
+    from trainer.plugins import cells, tasks
+    assert tasks.resolve("sine").found is None and cells.resolve("lstm").found is None
+    assert tasks.resolve("delayed_recall").found is not None

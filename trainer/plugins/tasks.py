@@ -132,7 +132,7 @@ def _module_of(obj):
 def unknown(spec):
     """The error for a spec that names nothing, with a close match when there is one."""
     import difflib
-    names = list(TASKS) + sorted(source.entry_point_names("task"))
+    names = list(TASKS) + sorted(set(source.entry_point_names("task")) - set(TASKS))
     close = difflib.get_close_matches(spec, names, n=1, cutoff=0.6)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
     return (f"unknown task {spec!r}{hint}; known tasks: {', '.join(names)}; or a plug-in: a "
@@ -184,7 +184,12 @@ def check_module(task):
 def available():
     """[(name, origin, keys)] of the built-in tasks and the installed entry points."""
     out = [(name, "built-in", module.KEYS) for name, module in TASKS.items()]
-    for name in sorted(source.entry_point_names("task")):
+    for name, value in sorted(source.entry_point_names("task").items()):
+        if name in TASKS:   # the built-in wins: say so, and how to reach this one
+            out.append((name, f"entry point {value}: shadowed by the built-in task {name!r}, "
+                        f"which task.name = {name!r} picks; use task.name = "
+                        f"{value.partition(':')[0].strip()!r} (its module) for this one", {}))
+            continue
         try:
             task = resolve(name)
             out.append((name, f"entry point {task.found.target}", task.keys))
