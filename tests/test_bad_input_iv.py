@@ -280,3 +280,115 @@ def test_a_shadowed_name_picks_the_built_in(shadowing):
     from trainer.plugins import cells, tasks
     assert tasks.resolve("sine").found is None and cells.resolve("lstm").found is None
     assert tasks.resolve("delayed_recall").found is not None
+
+
+# --- train table of hand-edited run files ----------------------------------------------------
+
+@pytest.fixture
+def sweep_copy(small_sweep, tmp_path):
+    """A copy of the shared small sweep (4 tiny sine runs: bptt 5 and 10, seeds 0 and 1) with
+    train.target set in every run's config, to edit by hand."""
+    import shutil
+    out = tmp_path / "s"
+    shutil.copytree(small_sweep, out, symlinks=True)
+    for run in out.iterdir():
+        if (run / "config.toml").is_file():
+            cfg = run / "config.toml"
+            cfg.write_text(cfg.read_text().replace("target = -1.0", "target = 0.5"))
+            edit_summary(run, lambda d: d.update(target={"epoch": 1, "step": 10, "value": 0.1,
+                                                          "goal": 0.5}))
+    return out
+
+
+def edit_summary(run, change, raw=None):
+    import json
+    d = json.loads((run / "summary.json").read_text())
+    change(d)
+    text = json.dumps(d)
+    for old, new in (raw or {}).items():
+        text = text.replace(old, new)
+    (run / "summary.json").write_text(text)
+
+
+def table(*args):
+    return CliRunner().invoke(main, ["table", *map(str, args)])
+
+
+def notes_and_table(result):
+    assert result.exit_code == 0, (result.output, result.exception)
+    assert "Traceback" not in result.output
+    notes = result.stderr.strip().splitlines()
+    assert all(n.startswith("note: ") and n.isprintable() for n in notes), result.stderr
+    return notes
+
+
+def set_sweep_file(s, text):
+    (s / "sweep.toml").write_text(text)
+
+
+TABLE_EDITS = {   # name -> (edit of the sweep copy, text of the one note)
+    "a figure of 1e400": (lambda s: edit_summary(s / "bptt=5-seed=0", lambda d: d["final"].update(
+        val_mse="BIG"), {'"BIG"': "1e400"}), "final val_mse is inf, not a finite number"),
+    'target: {"epoch": 1}': (lambda s: edit_summary(s / "bptt=5-seed=0", lambda d: d.update(
+        target={"epoch": 1})), "target is an object, expected"),
+    "sweep.toml: sweep = 3": (lambda s: set_sweep_file(s, "sweep = 3\n"),
+                              "'sweep' is 3, expected a [sweep] table"),
+    "sweep.toml: params = 3": (lambda s: set_sweep_file(s, "[sweep]\nseeds = [0, 1]\nparams = 3\n"),
+                               "sweep.params is 3, expected a table of swept keys"),
+    "sweep.toml: params = [..]": (lambda s: set_sweep_file(s, '[sweep]\nparams = ["train.bptt"]\n'),
+                                  "sweep.params is ['train.bptt'], expected a table"),
+}
+
+
+@pytest.mark.parametrize("case", list(TABLE_EDITS))
+@pytest.mark.parametrize("form", [[], ["--csv"], ["--markdown"]])
+def test_table_of_hand_edited_run_files_is_one_note(sweep_copy, case, form):
+    change, expected = TABLE_EDITS[case]
+    change(sweep_copy)
+    notes = notes_and_table(table(sweep_copy, *form))
+    assert len(notes) == 1 and expected in notes[0], notes
+
+
+def test_table_escapes_a_metric_name_and_a_swept_key_for_the_terminal(sweep_copy):
+    set_sweep_file(sweep_copy, '[sweep]\nseeds = [0, 1]\n[sweep.params]\n"train.\\u001b[31mbptt" = [5]\n')
+    for run in sweep_copy.iterdir():
+        if run.is_dir() and (run / "summary.json").exists():
+            edit_summary(run, lambda d: (d.update(metric="m\x1b]0;x\x07"),
+                                         d["final"].update({"val_m\x1b]0;x\x07": 0.5})))
+    for form in ([], ["--markdown"], ["--csv"]):
+        result = table(sweep_copy, *form)
+        assert result.exit_code == 0, (result.output, result.exception)
+        assert "\x1b" not in result.output and "\x07" not in result.output, result.output
+        assert "\\x1b" in result.stdout
+
+
+@pytest.mark.parametrize("args,expected", [
+    (lambda s, e: [s, "--figure", "val_nothing"], "no run reports val_nothing"),
+    (lambda s, e: [e], "holds no runs"),
+])
+def test_table_with_nothing_to_table_says_it_in_one_line(sweep_copy, tmp_path, args, expected):
+    (tmp_path / "empty").mkdir()
+    line = one_line(table(*args(sweep_copy, tmp_path / "empty")))   # it said it three times
+    assert line.startswith("error: no runs to table") and expected in line
+
+
+def test_a_stream_run_steps_never_count_as_sequences_to_target(sweep_copy):
+    """Beside an episode run (whose target counts sequences), a stream run's steps are left out
+    of the median sequences, not counted as sequences."""
+    edit_summary(sweep_copy / "bptt=5-seed=0", lambda d: d.update(
+        target={"epoch": 1, "step": 10, "sequences": 40, "value": 0.1, "goal": 0.5}))
+    result = table(sweep_copy, "--csv")
+    assert result.exit_code == 0, result.output
+    import csv
+    import io
+    rows = {r["train.bptt"]: r for r in csv.DictReader(io.StringIO(result.stdout))}
+    assert rows["5"]["target_median_sequences"] == "40.0"      # not the median of 40 and 10
+    assert rows["10"]["target_median_sequences"] == ""         # stream runs only: no sequences
+    assert "target_median_steps" not in rows["5"]
+
+
+def test_a_full_disk_under_table_csv_is_one_line_exit_1(sweep_copy):
+    done = full_stdout(["table", str(sweep_copy), "--csv"])
+    assert done.returncode == 1, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "No space left on device" in lines[0], done.stderr
