@@ -112,8 +112,9 @@ class Layer:
         hs = self.run(layer, "forward", xs)
         N, T = xs.shape[:2]
         if not isinstance(hs, np.ndarray):   # training slices, reshapes and writes into it
-            raise BadInput(f"{self.cell.spec}: forward(xs) returned a {type(hs).__name__}, "
-                           f"expected a numpy array of shape {(N, T, self.H)} (N, T, H)")
+            raise BadInput(f"{self.cell.spec}: forward(xs) with xs {xs.shape} returned shape "
+                           f"{_shape(hs)}: a {type(hs).__name__}, expected a numpy array of shape "
+                           f"{(N, T, self.H)} (N, T, H)")
         if np.shape(hs) != (N, T, self.H):
             raise BadInput(f"{self.cell.spec}: forward(xs) with xs {xs.shape} returned shape "
                            f"{_shape(hs)}, expected {(N, T, self.H)} (N, T, H)")
@@ -122,8 +123,9 @@ class Layer:
     def backward(self, layer, dhs=None):
         dxs = self.run(layer, "backward", self.R if dhs is None else dhs)
         if not isinstance(dxs, np.ndarray):
-            raise BadInput(f"{self.cell.spec}: backward(dhs) returned a {type(dxs).__name__}, "
-                           f"expected a numpy array of shape {self.xs.shape} (N, T, D)")
+            raise BadInput(f"{self.cell.spec}: backward(dhs) returned shape {_shape(dxs)}: a "
+                           f"{type(dxs).__name__}, expected a numpy array of shape {self.xs.shape} "
+                           "(N, T, D)")
         if np.shape(dxs) != self.xs.shape:
             raise BadInput(f"{self.cell.spec}: backward(dhs) returned shape {_shape(dxs)}, "
                            f"expected {self.xs.shape} (N, T, D), the gradient of xs")
