@@ -23,11 +23,27 @@ def check_run(cfg, available=None):
         from trainer.batching import batches_for
         from trainer.config import check_warmup
         check_warmup(cfg.source, cfg, cfg["train"]["epochs"] * batches_for(task, cfg["train"]).per_epoch)
+        _check_chrono_span(cfg, task)
         if getattr(cfg.task.module, "footprint", None) is None:
             measured = measured_footprint(task)
     checked = check_cell(cfg)
     check_fits(cfg, available, measured)
     return checked
+
+
+def _check_chrono_span(cfg, task):
+    """chrono with chrono_tmax = 0 spans the episode's length, or a stream's window: at least 2
+    (the config checks the built-in streams; a plug-in's kind is known once made)."""
+    model = cfg["model"]
+    if model["init_gates"] != "chrono" or model["chrono_tmax"] or cfg.cell.spec not in (
+            "lstm", "textbook-lstm"):
+        return
+    span, what = ((task.length, "the episode length") if task.episodes else
+                  (cfg["train"]["bptt"], "train.bptt"))
+    if span < 2:
+        raise PluginError(f"{cfg.source}: model.init_gates: chrono with model.chrono_tmax = 0 "
+                          f"spans {what} ({span} step) of task {cfg.task.spec}, expected at least "
+                          "2 steps; set model.chrono_tmax (>= 2)")
 
 
 def check_cell(cfg):
