@@ -432,3 +432,40 @@ def test_the_lstm_options_still_train_where_they_act(folder):
         args = [a for s in sets for a in ("--set", s)]
         result = train("--set", "task.name=sine", "--set", "task.length=200", *args)
         assert result.exit_code == 0, (sets, result.output)
+
+
+# --- stop_at_target and --epochs --------------------------------------------------------------
+
+@pytest.mark.parametrize("epochs", [1, 3])   # met at its last epoch; met before it
+def test_a_run_that_met_its_target_trains_no_further_with_epochs(folder, epochs):
+    import json
+    result = CliRunner().invoke(main, [
+        "--config", "sine", "--runs-dir", "runs", "--name", "a", "--quiet", "--set",
+        "task.length=800", "--set", "train.batch_size=8", "--set", f"train.epochs={epochs}",
+        "--set", "train.target=10", "--set", "train.stop_at_target=true"])
+    assert result.exit_code == 0, result.output
+    run = folder / "runs" / "a"
+    before = {p.name: p.read_bytes() for p in run.iterdir() if p.is_file()}
+    assert json.loads(before["summary.json"])["target"]["epoch"] == 1
+    result = CliRunner().invoke(main, ["resume", str(run), "--epochs", "5"])
+    assert result.exit_code == 0 and "it met train.target 10" in result.stderr, result.output
+    assert {p.name: p.read_bytes() for p in run.iterdir() if p.is_file()} == before
+
+
+# --- scripts/literature.py passes train's own reason on ---------------------------------------
+
+@pytest.mark.parametrize("args,expected", [(["--workers", "0"], "--workers"),
+                                           (["--runs-dir", "FILE"], "--runs-dir FILE")])
+def test_literature_script_bad_arguments_are_train_own_one_line(tmp_path, args, expected):
+    import subprocess
+    import sys
+    (tmp_path / "FILE").write_text("")
+    script = Path(__file__).resolve().parents[1] / "scripts" / "literature.py"
+    if "--runs-dir" not in args:
+        args = [*args, "--runs-dir", str(tmp_path / "lit")]
+    done = subprocess.run([sys.executable, str(script), "--quick", *args], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and expected in lines[0], done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["FILE"]
