@@ -469,3 +469,92 @@ def test_literature_script_bad_arguments_are_train_own_one_line(tmp_path, args, 
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and expected in lines[0], done.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["FILE"]
+
+
+# --- the report: page data that survives any run file, no writes through planted links --------
+
+def page_data(page):
+    import json
+    import re
+    text = Path(page).read_text()
+    m = re.search(r'<script id="data" type="application/json">(.*?)</script>', text, re.S)
+    assert m, "no data element"
+    return json.loads(m[1].replace("\\u003c", "<"))   # what JSON.parse reads
+
+
+@pytest.mark.parametrize("name,value", [("__SCRIPT__", "x"), ("r", "__STYLE__"), ("__DATA__", "__CSP__"),
+                                        ("__TITLE__", "</script><script>alert(1)</script>")])
+def test_the_report_page_data_survives_any_text_a_run_file_holds(sweep_copy, tmp_path, name, value):
+    run = sweep_copy / "bptt=5-seed=0"
+    edit_summary(run, lambda d: d.update(baseline_name=value))
+    run.rename(sweep_copy / name)
+    result = CliRunner().invoke(main, ["report", str(sweep_copy), "--out", str(tmp_path / "rep")])
+    assert result.exit_code == 0, result.output
+    text = (tmp_path / "rep" / "report.html").read_text()
+    assert text.count("<script") == 3 and text.count("</script>") == 3   # plotly, data, script
+    data = page_data(tmp_path / "rep" / "report.html")
+    assert name in json_text(data) and value in json_text(data)
+
+
+def json_text(data):
+    import json
+    return json.dumps(data, ensure_ascii=False)
+
+
+def test_a_report_never_writes_through_links_planted_in_its_folder(sweep_copy, tmp_path):
+    out = sweep_copy / "report"   # the sweep's own (live) report folder
+    assert CliRunner().invoke(main, ["report", str(sweep_copy)]).exit_code == 0
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    planted = {}
+    for link in [out / "plotly.min.js", out / ".report.html.tmp", *sorted((out / "img").iterdir())]:
+        target = outside / link.name
+        target.write_text("precious")
+        link.unlink(missing_ok=True)
+        link.symlink_to(target)
+        planted[link] = target
+    assert len(planted) >= 3
+    result = CliRunner().invoke(main, ["report", str(sweep_copy)])
+    assert result.exit_code == 0, result.output
+    assert all(t.read_text() == "precious" for t in planted.values())
+    for link in planted:
+        if link.name != ".report.html.tmp":
+            assert link.is_file() and not link.is_symlink()
+
+
+def test_a_report_folder_that_is_a_symlink_into_a_run_is_refused(sweep_copy, tmp_path):
+    import shutil
+    shutil.rmtree(sweep_copy / "report", ignore_errors=True)
+    run = sweep_copy / "bptt=5-seed=0"
+    before = snapshot(run)
+    (sweep_copy / "report").symlink_to(run)
+    line = one_line(CliRunner().invoke(main, ["report", str(sweep_copy)]))
+    assert "symbolic link" in line and snapshot(run) == before
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 3 MB tmpfs: room for a sweep's runs, not for plotly.min.js (skipped without mount)."""
+    import subprocess
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(disk)],
+                      capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a small tmpfs here")
+    yield disk
+    subprocess.run(["umount", "-l", str(disk)], capture_output=True)
+
+
+def test_a_sweep_whose_live_report_cannot_be_written_completes_every_run(small_disk, tmp_path):
+    import sys
+    sys.path.insert(0, str(Path(__file__).parent))
+    from tiny_configs import TINY_SINE
+    (tmp_path / "base.toml").write_text(TINY_SINE)
+    (tmp_path / "sweep.toml").write_text('base = "base.toml"\n[sweep]\nseeds = [0, 1]\n'
+                                         '[sweep.params]\n"train.bptt" = [5, 10]\n')
+    result = CliRunner().invoke(main, ["sweep", str(tmp_path / "sweep.toml"), "--workers", "1",
+                                       "--runs-dir", str(small_disk), "--name", "s"])
+    assert result.exit_code == 0, result.output      # it stopped with 0 of 4 runs done
+    assert "4 completed" in result.output
+    said = [line for line in result.stderr.splitlines() if "the sweep's report" in line]
+    assert len(said) == 1 and "No space left on device" in said[0], result.stderr
