@@ -558,3 +558,25 @@ def test_a_sweep_whose_live_report_cannot_be_written_completes_every_run(small_d
     assert "4 completed" in result.output
     said = [line for line in result.stderr.splitlines() if "the sweep's report" in line]
     assert len(said) == 1 and "No space left on device" in said[0], result.stderr
+
+
+def test_a_new_folder_left_by_a_kill_is_no_run_to_ls_table_or_the_report(sweep_copy, tmp_path):
+    """A run SIGKILLed in its first milliseconds leaves .new-… with its config.toml."""
+    import shutil
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    shutil.copytree(sweep_copy / "bptt=5-seed=0", runs / "good")
+    half = runs / ".new-0123456789ab"
+    half.mkdir()
+    shutil.copy(sweep_copy / "bptt=5-seed=0" / "config.toml", half / "config.toml")
+    inner = sweep_copy / ".new-ba9876543210"
+    inner.mkdir()
+    shutil.copy(sweep_copy / "bptt=5-seed=0" / "config.toml", inner / "config.toml")
+    for root in (runs, sweep_copy):
+        ls = CliRunner().invoke(main, ["ls", str(root), "--expand"] if root == sweep_copy else
+                                ["ls", str(root)])
+        assert ls.exit_code == 0 and ".new-" not in ls.output, ls.output
+    result = CliRunner().invoke(main, ["report", str(runs), "--out", str(tmp_path / "rep")])
+    assert result.exit_code == 0 and ".new-" not in (tmp_path / "rep" / "report.html").read_text()
+    tab = CliRunner().invoke(main, ["table", str(sweep_copy)])
+    assert tab.exit_code == 0 and ".new-" not in tab.output and "no summary" not in tab.output

@@ -19,7 +19,9 @@ TASK_PNG = "task_view.png"
 
 
 def is_run(path):
-    return (Path(path) / CONFIG).is_file()
+    """A run directory: one with a config.toml, and not the hidden .new-… folder a run is made
+    in before it is renamed (a kill in its first milliseconds leaves one: no run)."""
+    return not Path(path).name.startswith(".new-") and (Path(path) / CONFIG).is_file()
 
 
 def is_sweep(path):
