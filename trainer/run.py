@@ -366,6 +366,9 @@ def load(path, which=None, overrides=(), objects=None):
                           "epoch, or predates best.npz); use --checkpoint last")
     if not run_dir.file(name).exists():
         raise RunDirError(f"{run_dir.file(name)}: no checkpoint")
+    if overrides and getattr(cfg.task.module, "footprint", None) is not None:
+        from trainer.memory import check_fits   # changed data: refused with the estimate, as
+        check_fits(cfg)                          # train refuses it, before it is made
     setup = Setup(cfg)
     arrays = checkpoint.read(run_dir.file(name), setup)
     checkpoint.load_params(setup.model, arrays, str(run_dir.file(name)))
