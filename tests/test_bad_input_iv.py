@@ -580,3 +580,121 @@ def test_a_new_folder_left_by_a_kill_is_no_run_to_ls_table_or_the_report(sweep_c
     assert result.exit_code == 0 and ".new-" not in (tmp_path / "rep" / "report.html").read_text()
     tab = CliRunner().invoke(main, ["table", str(sweep_copy)])
     assert tab.exit_code == 0 and ".new-" not in tab.output and "no summary" not in tab.output
+
+
+# --- generate, eval and the Python API: BadInput, never a numpy or pandas error ----------------
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A tiny sine run, a tiny counting run (tokens: sampling) and a tiny anbn run."""
+    root = tmp_path_factory.mktemp("trained")
+    small = {"sine": ["task.length=800", "train.batch_size=8"], "counting": [], "anbn": []}
+    for name, sets in small.items():
+        args = ["--config", name, "--runs-dir", str(root), "--name", name, "--quiet",
+                "--set", "train.epochs=1", *[a for s in sets for a in ("--set", s)]]
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 0, result.output
+    return root
+
+
+def test_generate_at_a_temperature_so_small_the_logits_overflow_takes_the_argmax(trained, tmp_path):
+    result = CliRunner().invoke(main, ["generate", str(trained / "counting"), "--steps", "20",
+                                       "--temperature", "1e-310", "--out", str(tmp_path / "g.txt")])
+    assert result.exit_code == 0, (result.output, result.exception)   # Probabilities contain NaN
+    zero = CliRunner().invoke(main, ["generate", str(trained / "counting"), "--steps", "20",
+                                     "--out", str(tmp_path / "z.txt")])
+    assert (tmp_path / "g.txt").read_text() == (tmp_path / "z.txt").read_text()
+
+
+@pytest.mark.parametrize("run,sets,expected", [
+    ("sine", ["task.val_length=1000000000"], "of memory"),
+    ("anbn", ["task.n_test_max=100000"], "of memory"),
+])
+def test_eval_of_data_beyond_memory_is_refused_with_the_estimate(trained, run, sets, expected):
+    before = snapshot(trained / run)
+    args = ["eval", str(trained / run), *[a for s in sets for a in ("--set", s)]]
+    line = one_line(CliRunner().invoke(main, args))   # a MemoryError traceback
+    assert expected in line and "GiB" in line or "TiB" in line
+    assert snapshot(trained / run) == before
+
+
+def api_cases():
+    import trainer
+    return {
+        "generate(2.5)": (lambda t: trainer.load_run(t / "counting").generate(2.5), "steps 2.5"),
+        "generate(True)": (lambda t: trainer.load_run(t / "counting").generate(True), "steps True"),
+        "generate(temperature=nan)": (lambda t: trainer.load_run(t / "counting").generate(
+            5, temperature=float("nan")), "temperature nan"),
+        "generate(temperature=-1)": (lambda t: trainer.load_run(t / "counting").generate(
+            5, temperature=-1), "temperature -1"),
+        "generate(temperature='hot')": (lambda t: trainer.load_run(t / "counting").generate(
+            5, temperature="hot"), "temperature 'hot'"),
+        "train overrides as a list": (lambda t: trainer.train("sine", overrides=["train.bptt=4"],
+                                                              runs_dir=t / "new"), "got a list"),
+        "train overrides as a string": (lambda t: trainer.train("sine", overrides="train.bptt=4",
+                                                                runs_dir=t / "new"), "got a str"),
+        "train name not a string": (lambda t: trainer.train("sine", name=7, runs_dir=t / "new"),
+                                    "name: expected a run name (a string), got int"),
+        "metrics of a half-written run": (lambda t: half_written(t).metrics, "metrics.csv: missing"),
+        "metrics torn to garbage": (lambda t: garbage_metrics(t).metrics, "metrics.csv: cannot be read"),
+    }
+
+
+def half_written(t):
+    import shutil
+    import trainer
+    run = t / "half"
+    shutil.rmtree(run, ignore_errors=True)
+    shutil.copytree(t / "sine", run)
+    (run / "metrics.csv").unlink()
+    return trainer.load_run(run)
+
+
+def garbage_metrics(t):
+    import shutil
+    import trainer
+    run = t / "garbage"
+    shutil.rmtree(run, ignore_errors=True)
+    shutil.copytree(t / "sine", run)
+    (run / "metrics.csv").write_bytes(b"step,epoch\n1,2\n3,4,5,6,7\n")
+    return trainer.load_run(run)
+
+
+@pytest.mark.parametrize("case", ["generate(2.5)", "generate(True)", "generate(temperature=nan)",
+                                  "generate(temperature=-1)", "generate(temperature='hot')",
+                                  "train overrides as a list", "train overrides as a string",
+                                  "train name not a string", "metrics of a half-written run",
+                                  "metrics torn to garbage"])
+def test_the_python_api_raises_bad_input(trained, tmp_path, case):
+    import shutil
+    from trainer.errors import BadInput
+    work = tmp_path / "w"
+    shutil.copytree(trained, work)
+    call, expected = api_cases()[case]
+    with pytest.raises(BadInput) as e:
+        call(work)
+    assert expected in str(e.value) and "\n" not in str(e.value)
+    assert not (work / "new").exists()
+
+
+# --- stderr closed ------------------------------------------------------------------------------
+
+def test_train_with_stderr_closed_finishes_and_leaves_nothing_running(tmp_path):
+    """`train ... 2>&-`: the run's lock took descriptor 2 (it hung in 5 of 8 tries)."""
+    import subprocess
+    import sys
+    for i in range(3):
+        done = subprocess.run(
+            [sys.executable, "-m", "trainer", "--config", "sine", "--set", "task.length=800",
+             "--set", "train.batch_size=8", "--set", "train.epochs=1", "--runs-dir",
+             str(tmp_path / "runs"), "--name", f"r{i}", "--quiet"],
+            stdout=subprocess.PIPE, preexec_fn=lambda: os.close(2), timeout=120, cwd=tmp_path)
+        assert done.returncode == 0
+        import json
+        assert json.loads((tmp_path / "runs" / f"r{i}" / "summary.json").read_text())["status"] == \
+            "completed"
+        assert b"Traceback" not in (tmp_path / "runs" / f"r{i}" / ".lock").read_bytes()
+    bad = subprocess.run([sys.executable, "-m", "trainer", "--config", "nope.toml"],
+                         preexec_fn=lambda: os.close(2), timeout=60, cwd=tmp_path,
+                         capture_output=False, stdout=subprocess.PIPE)
+    assert bad.returncode == 2

@@ -44,6 +44,7 @@ class OneLineErrors(click.Group):
 
     def main(self, args=None, prog_name=None, **extra):
         extra.pop("standalone_mode", None)
+        _standard_fds()
         try:
             out = super().main(args, prog_name, standalone_mode=False, **extra)
             sys.stdout.flush()   # what is buffered still has to reach a full disk
@@ -78,6 +79,24 @@ def _output_lost(error):
         pass
     click.echo(f"error: cannot write the output: {error.strerror or error}", err=True)
     sys.exit(EXIT_FAILED)
+
+
+def _standard_fds():
+    """Started with stdin, stdout or stderr closed (`2>&-`), the next file opened would take its
+    number: the run's lock, a checkpoint, then written to as stderr and inherited by helpers
+    (it hung, with processes left behind). Each closed one is opened on /dev/null first."""
+    import os
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            null = os.open(os.devnull, os.O_RDWR)
+            if null != fd:
+                os.dup2(null, fd)
+                os.close(null)
+    for name, fd, mode in (("stdin", 0, "r"), ("stdout", 1, "w"), ("stderr", 2, "w")):
+        if getattr(sys, name) is None:   # Python leaves it None when the fd was closed at start
+            setattr(sys, name, open(fd, mode, closefd=False))
 
 
 def make_dir(path, option):
