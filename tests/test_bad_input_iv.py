@@ -698,3 +698,77 @@ def test_train_with_stderr_closed_finishes_and_leaves_nothing_running(tmp_path):
                          preexec_fn=lambda: os.close(2), timeout=60, cwd=tmp_path,
                          capture_output=False, stdout=subprocess.PIPE)
     assert bad.returncode == 2
+
+
+# --- Dask: a worker that dies with no nanny, a scheduler that greets and stalls -----------------
+
+STALLING_SERVER = '''import socket, struct
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", 0)); s.listen(5)
+print(s.getsockname()[1], flush=True)
+kept = []
+while True:
+    c, _ = s.accept(); kept.append(c)
+    c.sendall(struct.pack("<Q", 8) + struct.pack("<Q", 1))   # Dask's first bytes, then nothing
+'''
+
+
+def test_a_scheduler_that_greets_like_dask_and_stalls_is_one_line_in_time(tmp_path):
+    pytest.importorskip("distributed")
+    import subprocess
+    import sys
+    import time
+    (tmp_path / "server.py").write_text(STALLING_SERVER)
+    server = subprocess.Popen([sys.executable, str(tmp_path / "server.py")], stdout=subprocess.PIPE,
+                              text=True)
+    try:
+        port = server.stdout.readline().strip()
+        start = time.monotonic()
+        done = subprocess.run([sys.executable, "-m", "trainer", "sweep", "--config", "sine",
+                               "--seeds", "0-1", "--scheduler", f"tcp://127.0.0.1:{port}",
+                               "--runs-dir", str(tmp_path / "runs")], capture_output=True,
+                              text=True, timeout=90)
+        took = time.monotonic() - start
+    finally:
+        server.kill()
+        server.wait()
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 2 and len(lines) == 1 and "Dask scheduler" in lines[0], done.stderr
+    assert took < 15 and not (tmp_path / "runs").exists()   # a traceback after 20 s
+
+
+def test_a_sweep_whose_only_worker_is_killed_stops_in_one_line(tmp_path, monkeypatch):
+    pytest.importorskip("distributed")
+    import signal
+    import sys
+    import threading
+    import time
+    sys.path.insert(0, str(Path(__file__).parent))
+    from test_sweep_dask import _start
+    from tiny_configs import TINY_SINE
+    from trainer.sweep import dask_cluster
+    monkeypatch.setattr(dask_cluster, "NO_WORKER_S", 3, raising=False)
+    scheduler, line = _start(["distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port",
+                              "0", "--no-dashboard"], "Scheduler at:")
+    address = line.split("Scheduler at:")[1].split()[0]
+    worker = None
+    try:
+        worker, _ = _start(["distributed.cli.dask_worker", address, "--no-nanny", "--nthreads", "1",
+                            "--no-dashboard"], "Starting established connection")
+        (tmp_path / "base.toml").write_text(TINY_SINE.replace("epochs = 1", "epochs = 400"))
+        (tmp_path / "sweep.toml").write_text('base = "base.toml"\n[sweep]\nseeds = [0, 1, 2]\n')
+        threading.Timer(4, lambda: os.kill(worker.pid, signal.SIGKILL)).start()
+        start = time.monotonic()
+        result = CliRunner().invoke(main, ["sweep", str(tmp_path / "sweep.toml"), "--scheduler",
+                                           address, "--runs-dir", str(tmp_path / "runs"),
+                                           "--name", "d", "--quiet"])
+        took = time.monotonic() - start
+    finally:
+        for proc in (worker, scheduler):
+            if proc is not None:
+                proc.kill()
+                proc.wait()
+    lines = result.stderr.strip().splitlines()
+    assert result.exit_code == 1, result.output   # it waited for ever
+    assert len(lines) == 1 and "has had no worker for 3 s" in lines[0], result.stderr
+    assert "0 of 3 runs done, 3 left" in lines[0] and took < 60
