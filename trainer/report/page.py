@@ -137,8 +137,26 @@ def _copy_if_changed(src, dst, mtime=False):
     except FileNotFoundError:
         same = False
     if not same:
+        _room_for(os.stat(src).st_size, dst)
         with open(src, "rb") as f:
             atomic_write(dst, lambda out: shutil.copyfileobj(f, out), durable=False)
+
+
+SPARE = 1 << 20   # bytes a copy leaves free: the runs of a sweep write beside its live report
+
+
+def _room_for(size, dst):
+    """Refuse (ENOSPC, before writing a byte) a copy that would fill the disk: half a copy of
+    plotly.js filling it, even for a moment, made a sweep's runs fail beside it."""
+    import errno
+    try:
+        st = os.statvfs(dst.parent)
+    except (OSError, AttributeError):
+        return
+    free = st.f_bavail * st.f_frsize
+    if free < size + SPARE:
+        raise OSError(errno.ENOSPC, f"No space left on device ({dst.name} needs {size} bytes, "
+                      f"{free} are free)", str(dst))
 
 
 def _copy_images(records, folder):
