@@ -190,8 +190,6 @@ class GRU(Cell):
 class TimeGRU(TimeRNN):
     """T textbook GRU cells over xs (N, T, D); carries `h` between calls when stateful."""
 
-    gates = 3   # blocks of H columns in Wx, Wh and b (how a plug-in spec sizes it)
-
     cell = GRU
 
 
@@ -236,8 +234,6 @@ class LSTM(Cell):
 
 class TimeLSTM(TimeRNN):
     """T textbook LSTM cells over xs (N, T, D); carries `h` and `c` between calls when stateful."""
-
-    gates = 4   # blocks of H columns in Wx, Wh and b (how a plug-in spec sizes it)
 
     cell = LSTM
     state_names = ("h", "c")
