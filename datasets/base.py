@@ -251,6 +251,8 @@ def _check_batch(name, batch, task, length):
         return f"{name}.y", f"shape {np.shape(batch.y)} beside x of shape {np.shape(batch.x)}"
     for field_name in ("mask", "score_mask"):
         m = getattr(batch, field_name)
+        if _not_array(f"{name}.{field_name}", m):
+            return _not_array(f"{name}.{field_name}", m)
         if np.shape(m) != (N, T):
             return f"{name}.{field_name}", f"shape {np.shape(m)}, expected ({N}, {T})"
         m = np.asarray(m)
@@ -261,8 +263,20 @@ def _check_batch(name, batch, task, length):
     return None
 
 
+# the largest value a task may hand over: its square must stay finite in float32 (the MSE of
+# a float32 model squares it; task.noise is bounded for the same reason)
+VALUE_LIMIT = float(np.sqrt(np.finfo(np.float32).max))
+
+
+def _not_array(name, a):
+    if not isinstance(a, np.ndarray):
+        return name, f"a {type(a).__name__}, expected a numpy array"
+    return None
+
+
 def _check_ids(name, a, ndim, size):
-    a = np.asarray(a)
+    if _not_array(name, a):
+        return _not_array(name, a)
     if a.ndim != ndim or a.dtype.kind not in "iu":
         return name, (f"shape {a.shape} of {a.dtype}, expected integer token ids of "
                       f"{ndim} dimension{'s' if ndim > 1 else ''}")
@@ -272,11 +286,15 @@ def _check_ids(name, a, ndim, size):
 
 
 def _check_values(name, a, ndim, width):
-    a = np.asarray(a)
+    if _not_array(name, a):
+        return _not_array(name, a)
     if a.ndim != ndim or a.dtype.kind not in "iuf":
         return name, f"shape {a.shape} of {a.dtype}, expected real values of {ndim} dimensions"
     if a.shape[-1] != width:
         return name, f"shape {a.shape}, expected {width} values a step (the task's dimension)"
     if not np.isfinite(a).all():
         return name, "holds non-finite values (NaN or infinity)"
+    if a.size and np.abs(a).max() > VALUE_LIMIT:
+        return name, (f"holds values up to {float(np.abs(a).max()):.3g}, beyond {VALUE_LIMIT:.2g} "
+                      "(their squares overflow float32); scale the data down")
     return None

@@ -92,10 +92,26 @@ ROWS = (
 )
 
 
-def train(*args, capture=True):
+def train(*args, capture=True, echo=True):
+    """`train ARGS...`'s output; when it fails, its own one-line reason and exit status end the
+    script (no traceback of the subprocess)."""
     cmd = [sys.executable, "-m", "trainer", *map(str, args)]
-    print("$ train", " ".join(map(str, args)), file=sys.stderr)
-    return subprocess.run(cmd, check=True, capture_output=capture, text=True).stdout
+    if echo:
+        print("$ train", " ".join(map(str, args)), file=sys.stderr)
+    done = subprocess.run(cmd, capture_output=capture, text=True)
+    if done.returncode != 0:
+        said = (done.stderr or "").strip().splitlines()
+        reason = said[-1] if said else f"train exited with status {done.returncode}"
+        print(reason if reason.startswith("error:") else f"error: {reason}", file=sys.stderr)
+        raise SystemExit(done.returncode)
+    return done.stdout
+
+
+def check_arguments(name, runs_dir, workers):
+    """--workers and --runs-dir as train itself judges them, before anything is trained or
+    printed: a dry run of the first sweep (it writes nothing)."""
+    train("sweep", SPECS / f"{name}.toml", "--name", f"lit-{name}", "--runs-dir", runs_dir,
+          "--workers", workers, "--quiet", "--dry-run", echo=False)
 
 
 def run_sweep(name, runs_dir, workers):
@@ -234,6 +250,7 @@ def main():
     if args.quick and args.write:
         parser.error("--write needs the whole table (drop --quick)")
     rows = [r for r in ROWS if r.quick or not args.quick]
+    check_arguments(rows[0].sweep, args.runs_dir, args.workers)
     start, trained, sweeps = time.monotonic(), 0, {}
     for name in dict.fromkeys(r.sweep for r in rows):
         done, sweeps[name] = run_sweep(name, args.runs_dir, args.workers)

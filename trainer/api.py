@@ -63,9 +63,20 @@ class Run:
     @cached_property
     def metrics(self):
         """metrics.csv as a pandas DataFrame (one row per logged point, train and val)."""
+        import io
+
         import pandas as pd
-        from trainer.rundir import METRICS
-        return pd.read_csv(self.dir.file(METRICS))
+        from trainer.errors import RunDirError
+        from trainer.rundir import METRICS, read_nofollow
+        path = self.dir.file(METRICS)
+        try:   # a run file: never through a link, and a missing or torn one is bad input
+            return pd.read_csv(io.BytesIO(read_nofollow(path)))
+        except FileNotFoundError:
+            raise RunDirError(f"{path}: missing (the run stopped before it logged a row; "
+                              f"status {self.summary.get('status')!r})") from None
+        except (OSError, ValueError) as e:   # pandas' parser errors are ValueErrors
+            raise RunDirError(f"{path}: cannot be read ({str(e).splitlines()[0] if str(e) else e})"
+                              ) from None
 
     @cached_property
     def _loaded(self):
@@ -101,8 +112,22 @@ class Run:
         values (steps, D) for value tasks, token ids (steps,) for token tasks (sampled at
         `temperature`, argmax at 0, from the run's own sampling stream)."""
         from trainer.evaluate import generate
+        _check_generate(steps, temperature)
         setup = self._loaded[0]
         return generate(self.model, self.task, steps, temperature, setup.streams["sample"])
+
+
+def _check_generate(steps, temperature):
+    """Run.generate's arguments, as `train generate` checks its options (BadInput, one line)."""
+    import math
+    from numbers import Integral, Real
+    from trainer.errors import BadInput
+    if isinstance(steps, bool) or not isinstance(steps, Integral) or not 1 <= steps <= 1_000_000:
+        raise BadInput(f"generate: steps {steps!r}: expected an integer from 1 to 1000000")
+    if isinstance(temperature, bool) or not isinstance(temperature, Real) or \
+            not math.isfinite(temperature) or temperature < 0:
+        raise BadInput(f"generate: temperature {temperature!r}: expected a finite number >= 0 "
+                       "(0: the most likely token)")
 
 
 def gradcheck(cell, hidden=4, inputs=3, batch=2, steps=4, seed=0, folder=None):
@@ -159,6 +184,10 @@ def train(config, overrides=None, runs_dir="runs", name=None, progress=None):
     else:
         raise ConfigError(f"config: expected a TOML file's path or a dict of sections, got "
                           f"{type(config).__name__}")
+    from collections.abc import Mapping
+    if overrides is not None and not isinstance(overrides, Mapping):
+        raise ConfigError(f"{source}: overrides: expected a dict of {{'section.key': value}}, such "
+                          f"as {{'train.bptt': 10}}, got a {type(overrides).__name__}")
     overrides = dict(overrides or {})
     for key in overrides:
         if not isinstance(key, str) or key.count(".") != 1:
@@ -169,6 +198,9 @@ def train(config, overrides=None, runs_dir="runs", name=None, progress=None):
     cfg = config_mod.from_dict(config_mod.apply_changes(data, overrides, source), source,
                                changed=set(overrides))
     if name is not None:
+        if not isinstance(name, str):
+            from trainer.errors import RunDirError
+            raise RunDirError(f"name: expected a run name (a string), got {type(name).__name__}")
         check_name(name)
     check_runs_dir(runs_dir)
     from trainer.preflight import check_run

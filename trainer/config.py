@@ -504,6 +504,32 @@ def _check_cell(src, cell, cfg):
     if model["chrono_tmax"] == 1:
         raise ConfigError(f"{src}: model.chrono_tmax: expected 0 (the episode length) or at "
                           "least 2, got 1")
+    _check_unused_options(src, cell, cfg, lstm)
+
+
+def _check_unused_options(src, cell, cfg, lstm):
+    """LSTM options that would do nothing here (changed from their defaults): refused, never
+    silently ignored; and chrono's span, when it comes from a one-step window."""
+    model, defaults = cfg["model"], SECTIONS["model"]
+    bias_set = model["forget_bias"] != defaults["forget_bias"].default
+    chrono = model["init_gates"] == "chrono"
+    if bias_set and not lstm:
+        raise ConfigError(f"{src}: model.forget_bias: sets the LSTM forget gate's bias, and "
+                          f"{cell.spec!r} has none the trainer sets (drop it, or use model.cell "
+                          "= 'lstm')")
+    if bias_set and chrono:
+        raise ConfigError(f"{src}: model.forget_bias: chrono initialisation draws the forget "
+                          "gate's bias itself, so this would do nothing (drop it, or use "
+                          "model.init_gates = 'constant')")
+    if model["chrono_tmax"] != defaults["chrono_tmax"].default and not chrono:
+        raise ConfigError(f"{src}: model.chrono_tmax: an option of model.init_gates = 'chrono', "
+                          f"which is {model['init_gates']!r} here, so this would do nothing (drop "
+                          "it, or set model.init_gates = 'chrono')")
+    stream = "train_size" not in cfg["task"] and cfg.get("task", {}).get("name") in TASKS
+    if chrono and lstm and model["chrono_tmax"] == 0 and stream and cfg["train"]["bptt"] < 2:
+        raise ConfigError(f"{src}: model.init_gates: chrono with model.chrono_tmax = 0 spans "
+                          f"train.bptt ({cfg['train']['bptt']} step) on a stream task, expected "
+                          "at least 2 steps; set model.chrono_tmax (>= 2) or a longer train.bptt")
 
 
 def _check_schedule(src, cfg):

@@ -124,7 +124,10 @@ def _pick(logits, temperature, rng):
     """The next token: argmax at temperature 0, else a draw from softmax(logits / temperature)."""
     if temperature == 0:
         return int(np.argmax(logits))
-    z = np.asarray(logits, np.float64) / temperature
+    with np.errstate(over="ignore", invalid="ignore"):
+        z = np.asarray(logits, np.float64) / temperature
+    if not np.isfinite(z).all():   # a temperature so small (1e-310) the logits overflow:
+        return int(np.argmax(logits))   # the limit of the distribution is the argmax
     p = np.exp(z - z.max())
     return int(rng.choice(len(p), p=p / p.sum()))
 

@@ -16,7 +16,7 @@ COPIES = 4  # of the parameters: themselves, gradients, the checkpoint being wri
 def estimate_bytes(cfg, footprint=None):
     """About how many bytes of arrays a run of cfg holds at once; `footprint` (floats, steps,
     width) stands in for the task's own footprint() (a plug-in without one: measured)."""
-    floats, steps, width = footprint or cfg.task.call("footprint", cfg["task"])
+    floats, steps, width = footprint or _footprint(cfg)
     m, t = cfg["model"], cfg["train"]
     hidden, gates = m["hidden"], cfg.cell.gates
     item = 4 if m["dtype"] == "float32" else 8
@@ -27,6 +27,24 @@ def estimate_bytes(cfg, footprint=None):
     evaluation = EVAL_BATCH * steps if steps else EVAL_CHUNK
     state = params * (COPIES + OPTIMIZER_SLOTS[cfg["optim"]["name"]])
     return 8 * floats + item * (state + (window + evaluation) * per_step)
+
+
+def _footprint(cfg):
+    """The task's footprint(task_cfg), held to its form: (floats >= 0, steps >= 1 or None,
+    width >= 1), numbers all; a plug-in's other answer is refused in one line."""
+    got = cfg.task.call("footprint", cfg["task"])
+
+    def number(v, low, whole):
+        ok = (int,) if whole else (int, float)
+        import numpy as np
+        return (not isinstance(v, bool) and isinstance(v, ok + (np.integer,) + (() if whole else
+                (np.floating,))) and v >= low and v < 1e30)
+    if not (isinstance(got, tuple) and len(got) == 3 and number(got[0], 0, False) and
+            (got[1] is None or number(got[1], 1, True)) and number(got[2], 1, True)):
+        raise ConfigError(f"{cfg.source}: task plug-in {cfg.task.spec}: footprint(task_cfg) "
+                          f"returned {got!r:.80}, expected (floats its arrays hold, steps per "
+                          "episode or None for a stream, widest input or output)")
+    return float(got[0]), None if got[1] is None else int(got[1]), int(got[2])
 
 
 def available_bytes():

@@ -2,6 +2,8 @@
 is held to the task interface), a plug-in cell passes its gradient check (unless model.check
 is false), and the run's arrays fit in this machine's memory. Each failure is bad input, one
 line, exit 2, nothing written."""
+import dataclasses
+
 import numpy as np
 
 from rnn_trainer_datasets.base import SampleError, check_task
@@ -21,12 +23,28 @@ def check_run(cfg, available=None):
         from trainer.batching import batches_for
         from trainer.config import check_warmup
         check_warmup(cfg.source, cfg, cfg["train"]["epochs"] * batches_for(task, cfg["train"]).per_epoch)
+        _check_chrono_span(cfg, task)
         if getattr(cfg.task.module, "footprint", None) is None:
             measured = measured_footprint(task)
     check_param_names(cfg)
     checked = check_cell(cfg)
     check_fits(cfg, available, measured)
     return checked
+
+
+def _check_chrono_span(cfg, task):
+    """chrono with chrono_tmax = 0 spans the episode's length, or a stream's window: at least 2
+    (the config checks the built-in streams; a plug-in's kind is known once made)."""
+    model = cfg["model"]
+    if model["init_gates"] != "chrono" or model["chrono_tmax"] or cfg.cell.spec not in (
+            "lstm", "textbook-lstm"):
+        return
+    span, what = ((task.length, "the episode length") if task.episodes else
+                  (cfg["train"]["bptt"], "train.bptt"))
+    if span < 2:
+        raise PluginError(f"{cfg.source}: model.init_gates: chrono with model.chrono_tmax = 0 "
+                          f"spans {what} ({span} step) of task {cfg.task.spec}, expected at least "
+                          "2 steps; set model.chrono_tmax (>= 2)")
 
 
 def check_cell(cfg):
@@ -89,11 +107,32 @@ def make_checked_task(cfg, rng):
     except SampleError as e:
         where = [task.found.file] if task.found else []
         raise PluginError(f"task {task.spec}: {failure(e.__cause__, where, 'sample')}") from None
+    who = f"task plug-in {task.spec}" if task.found else f"task {task.spec}"
     if problem:
         field, what = problem
-        who = f"task plug-in {task.spec}" if task.found else f"task {task.spec}"
         raise PluginError(f"{who}: {field}: {what}")
-    return made
+    fit = _fits_a_batch(made, cfg["train"])
+    if fit:
+        raise PluginError(f"{cfg.source}: {fit} (task {task.spec})")
+    figures = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in made.baseline.items()}
+    return dataclasses.replace(made, baseline=figures)   # numpy scalars as the numbers they are
+
+
+def _fits_a_batch(task, train):
+    """The built-in tasks' rule for a plug-in's data as made: an epoch holds at least one batch
+    (stream: every row holds a window; episodes: train_size at least the batch)."""
+    rows, bptt = train["batch_size"], train["bptt"]
+    if task.episodes:
+        if task.train_size < rows:
+            return (f"train.batch_size: {rows} episodes per batch does not fit the task's "
+                    f"train_size {task.train_size}")
+        return None
+    steps = len(task.train_x)
+    if steps // rows < bptt:
+        return (f"train.bptt: {bptt} steps per window does not fit the data: the task's training "
+                f"stream of {steps} steps split into train.batch_size {rows} rows gives "
+                f"{steps // rows} steps per row")
+    return None
 
 
 def measured_footprint(task):

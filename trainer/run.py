@@ -139,12 +139,16 @@ def prepare_resume(run_dir, epochs=None, objects=None, accept_changed_plugin=Fal
     # from the last checkpoint
     before = run_dir.read_summary() or {}
     finished = before.get("status") == "completed" and not before.get("plot_error")
-    if not finished and (pos.stopped_early or pos.epoch >= cfg["train"]["epochs"]):
+    # a run that met its target at its last epoch is done as one that met it earlier: with
+    # stop_at_target, no --epochs trains it further
+    met = cfg["train"]["stop_at_target"] and pos.target is not None
+    if not finished and (pos.stopped_early or met or pos.epoch >= cfg["train"]["epochs"]):
+        if met and pos.epoch < cfg["train"]["epochs"]:   # finish it, train no further
+            pos.stopped_early = True
         _check_metrics(run_dir.file(METRICS), rows)
         return setup, pos, rows
-    if pos.stopped_early:
-        why = (f"it met train.target {cfg['train']['target']:g}" if
-               cfg["train"]["stop_at_target"] and pos.target is not None else
+    if pos.stopped_early or met:
+        why = (f"it met train.target {cfg['train']['target']:g}" if met else
                f"{cfg['train']['monitor']} did not improve for {cfg['train']['early_stop']} epochs")
         raise NothingToResume(f"{run_dir.path}: stopped early at epoch {pos.epoch} ({why}); "
                               "nothing to resume")
@@ -423,6 +427,9 @@ def load(path, which=None, overrides=(), objects=None, changed_plugins=None):
                           "epoch, or predates best.npz); use --checkpoint last")
     if not run_dir.file(name).exists():
         raise RunDirError(f"{run_dir.file(name)}: no checkpoint")
+    if overrides and getattr(cfg.task.module, "footprint", None) is not None:
+        from trainer.memory import check_fits   # changed data: refused with the estimate, as
+        check_fits(cfg)                          # train refuses it, before it is made
     setup = Setup(cfg)
     setup.changed_plugins = list(changed_plugins or [])
     arrays = checkpoint.read(run_dir.file(name), setup)

@@ -46,7 +46,8 @@ def _best(v):
 
 
 def _target(v):
-    return v is None or (isinstance(v, dict) and all(
+    return v is None or (isinstance(v, dict) and _count(v.get("epoch")) and
+                         _count(v.get("step")) and all(
         _number(x) if k in ("value", "goal") else (_count(x) or x is None) for k, x in v.items()))
 
 

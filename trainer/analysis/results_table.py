@@ -74,9 +74,28 @@ def read(paths, by=None, figure=None, within=None):
         if problem or summary.get("status") == "unreadable":
             notes.append(f"{run}: unreadable ({problem or summary.get('error')}); left out")
             continue
+        final = summary.get("final")
+        odd = [k for k, v in final.items() if not _finite(v)] if isinstance(final, dict) else []
+        if odd and summary.get("status") == "completed":   # 1e400 in the file reads as inf
+            notes.append(f"{run}: summary.json final {odd[0]} is {final[odd[0]]!r}, not a finite "
+                         "number; counted as unfinished")
         read_back.append((flat, summary))
+    for s in sweeps:
+        problem = _sweep_file_problem(s)
+        if problem:
+            notes.append(f"{s / 'sweep.toml'}: {problem}; grouped by the keys that differ instead")
     swept = list(dict.fromkeys(k for s in sweeps for k in swept_keys(s) if k != "train.seed"))
     return build(read_back, list(by) if by else swept or None, notes, figure, within)
+
+
+def _sweep_file_problem(sweep_dir):
+    from trainer import tomlio
+    from trainer.report.collect import sweep_file_problem
+    try:
+        data = tomlio.read(sweep_dir / "sweep.toml", "sweep")
+    except (OSError, ValueError) as e:
+        return f"unreadable ({e})"
+    return sweep_file_problem(data)
 
 
 def build(read_back, keys=None, notes=(), figure=None, within=None):
@@ -112,10 +131,15 @@ def build(read_back, keys=None, notes=(), figure=None, within=None):
         if key not in index:
             index[key] = len(groups)
             groups.append(Group(values))
-        _add(groups[index[key]], flat, summary, figure)
-    groups.sort(key=lambda g: [_order(g.values[k]) for k in keys])
     unit = "sequences" if any(isinstance(s.get("target"), dict) and "sequences" in s["target"]
                               for _, s in read_back) else "steps"
+    for flat, summary in read_back:
+        values = {k: flat.get(k) for k in keys}
+        problem = _add(groups[index[json.dumps(values, sort_keys=True, default=str)]], flat,
+                       summary, figure, unit)
+        if problem:
+            notes.append(problem)
+    groups.sort(key=lambda g: [_order(g.values[k]) for k in keys])
     table = Table(figure, lower_is_better(figure), keys, groups, unit, notes=notes,
                   within=within)
     means = [(float(np.mean(g.finals)) * (1 if table.lower else -1), i) for i, g in enumerate(groups)
@@ -176,11 +200,12 @@ def _sources(summary):
     return ", ".join(parts)
 
 
-def _add(group, flat, summary, figure):
+def _add(group, flat, summary, figure, unit):
+    """Count a run in its group; returns a note when a completed run's figure is unusable."""
     final = (summary.get("final") or {}).get(figure)
     if summary.get("status") != "completed" or not _finite(final):
         group.unfinished += 1
-        return
+        return None
     group.finals.append(float(final))
     group.beats.append(summary.get("beats_baseline") is True)
     best = (summary.get("best") or {}).get(figure)
@@ -189,9 +214,13 @@ def _add(group, flat, summary, figure):
     if isinstance(flat.get("train.target"), (int, float)) and flat["train.target"] >= 0:
         group.target_set += 1
         t = summary.get("target")
-        if isinstance(t, dict) and t.get("epoch") is not None:
+        if isinstance(t, dict) and _finite(t.get("epoch")):
             group.target_epochs.append(t["epoch"])
-            group.target_counts.append(t.get("sequences", t.get("step")))
+            # a stream run's steps never count as sequences (mixed with episode runs)
+            count = t.get("sequences" if unit == "sequences" else "step")
+            if _finite(count):
+                group.target_counts.append(count)
+    return None
 
 
 def bootstrap_ci(values, rng, resamples=BOOTSTRAP, confidence=CONFIDENCE):

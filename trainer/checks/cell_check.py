@@ -113,6 +113,10 @@ class Layer:
         xs = self.xs if xs is None else xs
         hs = self.run(layer, "forward", xs)
         N, T = xs.shape[:2]
+        if not isinstance(hs, np.ndarray):   # training slices, reshapes and writes into it
+            raise BadInput(f"{self.cell.spec}: forward(xs) with xs {xs.shape} returned shape "
+                           f"{_shape(hs)}: a {type(hs).__name__}, expected a numpy array of shape "
+                           f"{(N, T, self.H)} (N, T, H)")
         if np.shape(hs) != (N, T, self.H):
             raise BadInput(f"{self.cell.spec}: forward(xs) with xs {xs.shape} returned shape "
                            f"{_shape(hs)}, expected {(N, T, self.H)} (N, T, H)")
@@ -120,6 +124,10 @@ class Layer:
 
     def backward(self, layer, dhs=None):
         dxs = self.run(layer, "backward", self.R if dhs is None else dhs)
+        if not isinstance(dxs, np.ndarray):
+            raise BadInput(f"{self.cell.spec}: backward(dhs) returned shape {_shape(dxs)}: a "
+                           f"{type(dxs).__name__}, expected a numpy array of shape {self.xs.shape} "
+                           "(N, T, D)")
         if np.shape(dxs) != self.xs.shape:
             raise BadInput(f"{self.cell.spec}: backward(dhs) returned shape {_shape(dxs)}, "
                            f"expected {self.xs.shape} (N, T, D), the gradient of xs")
@@ -157,14 +165,38 @@ class LayerFailed(Exception):
         self.method, self.error = method, error
 
 
+# a check estimated (by estimate_seconds) to take longer is refused before it starts
+MAX_SECONDS = 60.0
+
+
+def estimate_seconds(sizes, gates, states=2):
+    """About how long a check of these sizes takes, on the slow side (the book's layers, a cell
+    object per step): one forward per finite difference, two per entry of every parameter
+    (from a zero and a carried state), of xs and of the carried state. The check at its
+    default sizes: well under a second; H = D = N = T = 64: days."""
+    D, H, N, T = (sizes[k] for k in "DHNT")
+    evals = 2 * (2 * gates * H * (D + H + 1) + N * T * D + N * H * states)
+    per_eval = T * 1e-4 + N * T * gates * H * (D + H + 1) * 2e-9   # Python per step + the flops
+    return evals, evals * per_eval
+
+
 def check(cell, sizes=None, seed=0, diagnose=True):
     """The gradient check of a resolved cell (trainer.plugins.cells.Cell); a Result. Raises
-    BadInput when the layer cannot be checked at all (not buildable, wrong shapes). A class
+    BadInput when the layer cannot be checked at all (not buildable, wrong shapes) or would take
+    far too long at these sizes (refused before it starts). A class
     without a `gates` attribute that fails as a 1-gate layer but runs with k blocks of H
     columns (a book-style TimeLSTM, k = 4; TimeGRU, 3) is told to set gates = k."""
     import time
     start = time.perf_counter()
     sizes = {**SIZES, **(sizes or {})}
+    evals, seconds = estimate_seconds(sizes, cell.gates, len(cell.state_names))
+    if seconds > MAX_SECONDS:
+        shown = ", ".join(f"{k} {sizes[k]}" for k in "NTDH")
+        took = f"{seconds / 3600:.0f} hours" if seconds >= 7200 else f"{seconds / 60:.0f} minutes"
+        raise BadInput(f"{cell.spec}: a check at {shown} runs the layer about {evals:,} times "
+                       f"(finite differences of every weight, input and state entry): roughly "
+                       f"{took}, over the {MAX_SECONDS:.0f} s allowed; lower --hidden, --inputs, "
+                       "--batch or --steps (the defaults take well under a second)")
     try:
         result = run_check(cell, sizes, seed, diagnose)
     except BadInput as e:

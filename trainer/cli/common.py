@@ -44,8 +44,15 @@ class OneLineErrors(click.Group):
 
     def main(self, args=None, prog_name=None, **extra):
         extra.pop("standalone_mode", None)
+        _standard_fds()
         try:
-            return super().main(args, prog_name, standalone_mode=False, **extra)
+            out = super().main(args, prog_name, standalone_mode=False, **extra)
+            sys.stdout.flush()   # what is buffered still has to reach a full disk
+            return out
+        except OSError as e:
+            if e.filename is not None or e.errno not in OUTPUT_ERRORS:
+                raise
+            _output_lost(e)
         except click.exceptions.Exit as e:
             sys.exit(e.exit_code)
         except click.UsageError as e:
@@ -55,6 +62,41 @@ class OneLineErrors(click.Group):
             fail(e.format_message())
         except click.Abort:
             sys.exit(EXIT_INTERRUPTED)
+
+
+# write errors of the standard output itself (`> file` on a full disk, a closed or gone pipe's
+# reader is SIGPIPE's business): one line, exit 1, instead of a traceback
+OUTPUT_ERRORS = {28, 122, 5}   # ENOSPC, EDQUOT, EIO
+
+
+def _output_lost(error):
+    import os
+    try:   # nothing more to the broken output, not even at the interpreter's exit
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass
+    click.echo(f"error: cannot write the output: {error.strerror or error}", err=True)
+    sys.exit(EXIT_FAILED)
+
+
+def _standard_fds():
+    """Started with stdin, stdout or stderr closed (`2>&-`), the next file opened would take its
+    number: the run's lock, a checkpoint, then written to as stderr and inherited by helpers
+    (it hung, with processes left behind). Each closed one is opened on /dev/null first."""
+    import os
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            null = os.open(os.devnull, os.O_RDWR)
+            if null != fd:
+                os.dup2(null, fd)
+                os.close(null)
+    for name, fd, mode in (("stdin", 0, "r"), ("stdout", 1, "w"), ("stderr", 2, "w")):
+        if getattr(sys, name) is None:   # Python leaves it None when the fd was closed at start
+            setattr(sys, name, open(fd, mode, closefd=False))
 
 
 def make_dir(path, option):

@@ -147,6 +147,12 @@ def sweep_cmd(sweep_file, config_path, grid, seeds, overrides, workers, schedule
             raise
         progress.close()
         left = len(sweep_run.pending(points, sweep_dir))
+        from trainer.sweep.dask_cluster import NO_WORKER_S, NoWorkers
+        if isinstance(e, NoWorkers):
+            fail(f"the Dask scheduler at {scheduler} has had no worker for {NO_WORKER_S} s (its "
+                 f"last one left or was killed): {len(points) - left} of {len(points)} runs "
+                 f"done, {left} left; start a worker and run the same command with --name "
+                 f"{sweep_dir.name} (or without --scheduler, here)", EXIT_FAILED_RUNS)
         fail(f"lost the Dask scheduler at {scheduler}: {len(points) - left} of {len(points)} "
              f"runs done, {left} left; run the same command with --name {sweep_dir.name} once "
              "the scheduler is back (or without --scheduler, here)", EXIT_FAILED_RUNS)

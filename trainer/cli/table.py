@@ -55,10 +55,10 @@ def table_cmd(paths, by, within, markdown, as_csv, figure):
         fail(f"--figure {figure!r}: expected a validation figure such as val_loss or "
              "val_long_string_accuracy")
     table = results_table.read([Path(p) for p in paths], keys, figure, inside)
+    if not table.groups:   # the notes are the reason: said once, in the one error line
+        fail("no runs to table: " + ("; ".join(table.notes) or "none found"))
     for note in table.notes:
         click.echo(f"note: {one_line(note)}", err=True)
-    if not table.groups:
-        fail("no runs to table: " + ("; ".join(table.notes) or "none found"))
     for option, given in (("--by", keys or []), ("--within", inside)):
         unknown = [k for k in given if all(g.values[k] is None for g in table.groups)]
         if unknown:
@@ -66,11 +66,12 @@ def table_cmd(paths, by, within, markdown, as_csv, figure):
     if as_csv:
         header, rows = results_table.as_csv_rows(table)
         w = csv.writer(sys.stdout, lineterminator="\n")
-        w.writerow(header)
+        w.writerow([one_line(h) for h in header])
         w.writerows([[one_line(v) if isinstance(v, str) else v for v in r] for r in rows])
         return
     text, said = results_table.as_text(table, markdown=markdown)
-    click.echo(text)
+    for line in text.splitlines():   # a metric's or a swept key's name is run-file text
+        click.echo(one_line(line))
     click.echo("")
     for line in said:
-        click.echo(("- " if markdown else "") + line)
+        click.echo(one_line(("- " if markdown else "") + line))

@@ -25,6 +25,8 @@ class TimeGRU(Recurrent):
     from. Outputs are fresh arrays, (N, T, .) views of time-major memory.
     """
 
+    gates = 3   # blocks of H columns in Wx, Wh and b (how a plug-in spec sizes it)
+
     def forward(self, xs):
         Wx, Wh, b = self.params
         dtype = Wx.dtype

@@ -35,6 +35,8 @@ class TimeLSTM(Recurrent):
     (4H, D+1+H) array no longer fits in the cache there).
     """
 
+    gates = 4   # blocks of H columns in Wx, Wh and b (how a plug-in spec sizes it)
+
     state_names = ("h", "c")
 
     def __init__(self, Wx, Wh, b, stateful=False):

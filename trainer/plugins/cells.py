@@ -187,7 +187,7 @@ def _class(spec, module, name, found):
 
 def unknown(spec):
     import difflib
-    names = list(BUILT_IN) + sorted(source.entry_point_names("cell"))
+    names = list(BUILT_IN) + sorted(set(source.entry_point_names("cell")) - set(BUILT_IN))
     close = difflib.get_close_matches(spec, names, n=1, cutoff=0.6)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
     return (f"unknown cell {spec!r}{hint}; known cells: {', '.join(names)}; or a plug-in: "
@@ -202,6 +202,11 @@ def available():
                                  if name.startswith("textbook-") else notes.get(name, "")), gates)
            for name, (_, _, gates) in BUILT_IN.items()]
     for name, value in sorted(source.entry_point_names("cell").items()):
+        if name in BUILT_IN:   # the built-in wins: say so, and how to reach this one
+            out.append((name, f"entry point {value}: shadowed by the built-in cell {name!r}, "
+                        f"which model.cell = {name!r} picks; use model.cell = "
+                        f"{value.replace(' ', '')!r} for this one", None))
+            continue
         try:
             out.append((name, f"entry point {value}", resolve(name).gates))
         except PluginError as e:

@@ -159,34 +159,75 @@ def load_file(kind, path, text=None):
     the file's bytes: a Dask worker's copy). Returns (module, sha256, source text)."""
     path = Path(path)
     if text is None:
-        try:
-            data = path.read_bytes()
-        except FileNotFoundError:
-            raise PluginError(f"no such file {path}") from None
-        except OSError as e:
-            raise PluginError(f"cannot read {path} ({e.strerror or e})") from None
+        data = _read_regular(path)
     else:
-        data = text.encode("utf-8")
+        data = text.encode(_declared(text))
     sha = digest(data)
     name = f"_rnn_trainer_plugin_{kind}_{sha[:16]}"
-    try:
-        source = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise PluginError(f"{path} is not UTF-8 text") from None
+    source = _decode(path, data)
     with _LOADING:   # another thread (a Dask worker's) never sees the module half run
         if name in sys.modules:   # the same source, already run in this process
             return sys.modules[name], sha, source
         module = types.ModuleType(name)
         module.__file__ = str(path)
         sys.modules[name] = module   # dataclasses and pickle look a class's module up by name
-        try:
-            guarded(lambda: exec(compile(source, str(path), "exec"), module.__dict__))
+        try:   # bytes: Python reads a BOM and a coding line itself
+            guarded(lambda: exec(compile(data, str(path), "exec"), module.__dict__))
         except BaseException as e:
             del sys.modules[name]
             if not isinstance(e, Exception) and guest_exit(e) is None:
                 raise
             raise PluginError(failure(e, [str(path)], "loading it")) from None
     return module, sha, source
+
+
+def _read_regular(path):
+    """A plug-in file's bytes; a FIFO, a device or a directory is refused before it is opened
+    (reading a FIFO waits for a writer, a device may never end)."""
+    import os
+    import stat
+    try:
+        mode = os.stat(path).st_mode
+        if not stat.S_ISREG(mode):
+            what = ("a directory" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode) else
+                    "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "not a file")
+            raise PluginError(f"{path} is {what}, expected a Python file")
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)   # swapped for a FIFO since: no wait
+        with os.fdopen(fd, "rb") as f:
+            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                raise PluginError(f"{path} is not a regular file, expected a Python file")
+            return f.read()
+    except FileNotFoundError:
+        raise PluginError(f"no such file {path}") from None
+    except OSError as e:
+        raise PluginError(f"cannot read {path} ({e.strerror or e})") from None
+
+
+def _decode(path, data):
+    """A plug-in's source as text, as Python reads it: UTF-8 unless a PEP 263 coding line says
+    otherwise; a UTF-8 BOM is kept as a character, so the text encodes back to the same bytes."""
+    import io
+    import tokenize
+    try:
+        encoding = tokenize.detect_encoding(io.BytesIO(data).readline)[0]
+        return data.decode("utf-8" if encoding == "utf-8-sig" else encoding)
+    except (SyntaxError, LookupError, UnicodeDecodeError) as e:
+        raise PluginError(f"{path} cannot be read as Python source text "
+                          f"({getattr(e, 'msg', None) or e})") from None
+
+
+def _declared(text):
+    """The encoding a source text's bytes were in (the inverse of _decode): UTF-8 (with its BOM
+    kept as a character), or the one its PEP 263 coding line names."""
+    import io
+    import tokenize
+    if text.startswith("\ufeff"):
+        return "utf-8"
+    head = "".join(text.splitlines(keepends=True)[:2]).encode("utf-8", "replace")
+    try:
+        return tokenize.detect_encoding(io.BytesIO(head).readline)[0]
+    except (SyntaxError, LookupError):
+        return "utf-8"
 
 
 def import_module(name):

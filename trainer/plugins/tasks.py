@@ -14,6 +14,11 @@ from rnn_trainer_datasets.base import Key
 from trainer.plugins import source
 from trainer.plugins.source import Found, PluginError
 
+KEY_TYPES = (bool, int, float, str)   # what a TOML value, a --set and a table column can hold
+# task keys the trainer itself reads (the steps of an epoch, the memory estimate), by meaning
+NUMBER_KEYS = {"length": "the training stream's steps", "train_size": "the episodes of an epoch"}
+# metrics.csv's own columns (and val_loss, which METRIC = "loss" would clash with as val_<metric>)
+RESERVED_METRICS = ("step", "epoch", "split", "loss", "lr", "grad_norm", "elapsed_s")
 MODULE_NAME = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
 
 
@@ -127,7 +132,7 @@ def _module_of(obj):
 def unknown(spec):
     """The error for a spec that names nothing, with a close match when there is one."""
     import difflib
-    names = list(TASKS) + sorted(source.entry_point_names("task"))
+    names = list(TASKS) + sorted(set(source.entry_point_names("task")) - set(TASKS))
     close = difflib.get_close_matches(spec, names, n=1, cutoff=0.6)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
     return (f"unknown task {spec!r}{hint}; known tasks: {', '.join(names)}; or a plug-in: a "
@@ -151,10 +156,23 @@ def check_module(task):
         if not isinstance(spec, Key):
             raise PluginError(f"{where}: KEYS[{key!r}] is a {type(spec).__name__}, expected a "
                               "trainer.tasks.Key")
+        kind = type(spec.default)
+        if kind not in KEY_TYPES:
+            raise PluginError(f"{where}: KEYS[{key!r}]: its default is {spec.default!r} (a "
+                              f"{kind.__name__}), expected a bool, an integer, a float or a string "
+                              "(the default's type is the key's type)")
+        if key in NUMBER_KEYS and kind is not int:
+            raise PluginError(f"{where}: KEYS[{key!r}]: the trainer reads task.{key} as "
+                              f"{NUMBER_KEYS[key]}, an integer; its default is {spec.default!r} "
+                              f"(a {kind.__name__}): rename the key or make it an integer")
     metric = getattr(m, "METRIC", None)
     if not isinstance(metric, str) or not metric.isidentifier():
         raise PluginError(f"{where}: METRIC is {metric!r}, expected the metric's name, such as "
                           "'mse' or 'accuracy'")
+    if metric in RESERVED_METRICS:
+        raise PluginError(f"{where}: METRIC is {metric!r}, the name of a column the trainer "
+                          f"writes itself ({', '.join(RESERVED_METRICS)}); name the figure "
+                          "otherwise, such as 'mse' or 'accuracy'")
     if not callable(getattr(m, "make", None)):
         raise PluginError(f"{where}: has no make(task_cfg, rng) returning a StreamTask or "
                           "EpisodeTask")
@@ -166,7 +184,12 @@ def check_module(task):
 def available():
     """[(name, origin, keys)] of the built-in tasks and the installed entry points."""
     out = [(name, "built-in", module.KEYS) for name, module in TASKS.items()]
-    for name in sorted(source.entry_point_names("task")):
+    for name, value in sorted(source.entry_point_names("task").items()):
+        if name in TASKS:   # the built-in wins: say so, and how to reach this one
+            out.append((name, f"entry point {value}: shadowed by the built-in task {name!r}, "
+                        f"which task.name = {name!r} picks; use task.name = "
+                        f"{value.partition(':')[0].strip()!r} (its module) for this one", {}))
+            continue
         try:
             task = resolve(name)
             out.append((name, f"entry point {task.found.target}", task.keys))

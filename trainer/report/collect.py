@@ -19,7 +19,9 @@ TASK_PNG = "task_view.png"
 
 
 def is_run(path):
-    return (Path(path) / CONFIG).is_file()
+    """A run directory: one with a config.toml, and not the hidden .new-… folder a run is made
+    in before it is renamed (a kill in its first milliseconds leaves one: no run)."""
+    return not Path(path).name.startswith(".new-") and (Path(path) / CONFIG).is_file()
 
 
 def is_sweep(path):
@@ -73,9 +75,25 @@ def swept_keys(sweep_dir):
     """The swept config keys of a sweep directory, from its sweep.toml ([] if unreadable)."""
     try:
         data = tomlio.read(Path(sweep_dir) / SWEEP_FILE, "sweep")
-        return list(data.get("sweep", {}).get("params", {}))
     except (OSError, ValueError):
         return []
+    return [] if sweep_file_problem(data) else list(data["sweep"]["params"])
+
+
+def sweep_file_problem(data):
+    """What is wrong with a sweep directory's sweep.toml as read (a hand-edited one), as a
+    phrase, or None: [sweep] must be a table and its params a table of swept keys."""
+    table = data.get("sweep")
+    if not isinstance(table, dict):
+        return f"'sweep' is {_kind(table)}, expected a [sweep] table"
+    params = table.get("params")
+    if not isinstance(params, dict) or not all(isinstance(k, str) for k in params):
+        return f"sweep.params is {_kind(params)}, expected a table of swept keys"
+    return None
+
+
+def _kind(v):
+    return "missing" if v is None else f"{v!r:.40}"
 
 
 def sweep_params(sweep_dir):
@@ -83,9 +101,10 @@ def sweep_params(sweep_dir):
     directory's sweep.toml (("grid", {}) when unreadable)."""
     try:
         data = tomlio.read(Path(sweep_dir) / SWEEP_FILE, "sweep")
-        table = data.get("sweep", {})
-        params = table.get("params", {})
-        return str(table.get("method", "grid")), params if isinstance(params, dict) else {}
+        if sweep_file_problem(data):
+            return "grid", {}
+        table = data["sweep"]
+        return str(table.get("method", "grid")), table["params"]
     except (OSError, ValueError, AttributeError):
         return "grid", {}
 

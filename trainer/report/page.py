@@ -11,13 +11,14 @@ import html
 import json
 import math
 import os
+import re
 import shutil
 import time
 from pathlib import Path
 
 from trainer.report import collect, figures
 from trainer.report.collect import TASK_PNG
-from trainer.rundir import METRICS, SUMMARY, safe_prefix
+from trainer.rundir import METRICS, SUMMARY, atomic_write, safe_prefix
 from trainer.report.template import SCRIPT, STYLE, TEMPLATE
 
 PAGE, PLOTLY_JS, IMAGES = "report.html", "plotly.min.js", "img"
@@ -60,7 +61,7 @@ class Report:
             if key not in self.cache or self.cache[key][0] != stamp:
                 self.cache[key] = (stamp, collect.record(run, label))
             records.append(self.cache[key][1])
-        self.out.mkdir(parents=True, exist_ok=True)
+        _own_folder(self.out, parents=True)
         _copy_if_changed(plotly_js_path(), self.out / PLOTLY_JS)
         images = _copy_images(records, self.out / IMAGES)
         data = build(records, sweeps, self.title or _title(self.paths, sweeps), live, notes, images)
@@ -68,12 +69,24 @@ class Report:
         found, said = study.charts(self.paths)
         data["charts"] += found
         data["notes"] += said
-        text = TEMPLATE.replace("__CSP__", CSP).replace("__TITLE__", html.escape(data["title"])).replace(
-            "__DATA__", _json(data)).replace("__SCRIPT__", SCRIPT).replace("__STYLE__", STYLE)
-        tmp = self.out / f".{PAGE}.tmp"
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, self.out / PAGE)   # a person watching never sees half a page
+        parts = {"CSP": CSP, "TITLE": html.escape(data["title"]), "DATA": _json(data),
+                 "SCRIPT": SCRIPT, "STYLE": STYLE}
+        # one pass: a run named __SCRIPT__ (or a value holding __STYLE__) stays text in the data
+        text = re.sub(r"__(CSP|TITLE|DATA|SCRIPT|STYLE)__", lambda m: parts[m[1]], TEMPLATE)
+        # a temporary of its own, never one planted there (a symlink is replaced, not followed):
+        # a person watching never sees half a page
+        atomic_write(self.out / PAGE, lambda f: f.write(text.encode("utf-8")), durable=False)
         return self.out / PAGE, notes
+
+
+def _own_folder(folder, parents=False):
+    """Make `folder` (or keep it), refusing one that is a symbolic link: the report writes only
+    into folders it owns, never through a link planted in their place (to a run, say)."""
+    import errno
+    if folder.is_symlink():
+        raise OSError(errno.ELOOP, "a symbolic link; a report is never written through one",
+                      str(folder))
+    folder.mkdir(parents=parents, exist_ok=True)
 
 
 def _stamp(run):
@@ -113,9 +126,37 @@ def _plain(v):
     return str(v)
 
 
-def _copy_if_changed(src, dst):
-    if not dst.exists() or dst.stat().st_size != src.stat().st_size:
-        shutil.copyfile(src, dst)
+def _copy_if_changed(src, dst, mtime=False):
+    """Copy src to dst unless a plain file of its size (and, with mtime, no older) is there;
+    written to a temporary and renamed, so a symlink planted at dst is replaced, never followed."""
+    import stat
+    try:
+        st = os.lstat(dst)
+        same = stat.S_ISREG(st.st_mode) and st.st_size == os.stat(src).st_size and \
+            (not mtime or st.st_mtime >= os.stat(src).st_mtime)
+    except FileNotFoundError:
+        same = False
+    if not same:
+        _room_for(os.stat(src).st_size, dst)
+        with open(src, "rb") as f:
+            atomic_write(dst, lambda out: shutil.copyfileobj(f, out), durable=False)
+
+
+SPARE = 1 << 20   # bytes a copy leaves free: the runs of a sweep write beside its live report
+
+
+def _room_for(size, dst):
+    """Refuse (ENOSPC, before writing a byte) a copy that would fill the disk: half a copy of
+    plotly.js filling it, even for a moment, made a sweep's runs fail beside it."""
+    import errno
+    try:
+        st = os.statvfs(dst.parent)
+    except (OSError, AttributeError):
+        return
+    free = st.f_bavail * st.f_frsize
+    if free < size + SPARE:
+        raise OSError(errno.ENOSPC, f"No space left on device ({dst.name} needs {size} bytes, "
+                      f"{free} are free)", str(dst))
 
 
 def _copy_images(records, folder):
@@ -130,11 +171,9 @@ def _copy_images(records, folder):
             out[r["path"]] = None
             continue
         used += size
-        folder.mkdir(exist_ok=True)
+        _own_folder(folder)
         name = f"{i:04d}-{safe_prefix(Path(r['path']).name)[:80]}.png"   # a plain file name
-        dst = folder / name
-        if not dst.exists() or dst.stat().st_mtime < os.stat(src).st_mtime or dst.stat().st_size != size:
-            shutil.copyfile(src, dst)
+        _copy_if_changed(src, folder / name, mtime=True)
         out[r["path"]] = f"{IMAGES}/{name}"
     return out
 

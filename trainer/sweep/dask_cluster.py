@@ -37,11 +37,44 @@ def connect(address, timeout=None):
     seconds = timeout or CONNECT_TIMEOUT_S
     if address.startswith("tcp://"):
         _answers_as_dask(address, seconds)
+        _identifies_as_scheduler(address, seconds)
     try:
         return Client(address, timeout=f"{seconds}s", set_as_default=False)
     except (OSError, TimeoutError, ValueError) as e:
         raise ConfigError(f"--scheduler {address}: cannot connect to a Dask scheduler "
                           f"({describe(e)})") from None
+
+
+def _identifies_as_scheduler(address, seconds):
+    """Ask it who it is, over Dask's own protocol, within `seconds`, before any Client exists: a
+    server that greets like Dask and then stalls left a half-built Client whose clean-up ended
+    in a traceback after 20 s. Run in a thread of its own (a notebook's loop may be running)."""
+    import asyncio
+    import concurrent.futures
+
+    async def ask():
+        from distributed.comm import connect as comm_connect
+        comm = await comm_connect(address, timeout=seconds)
+        try:
+            await comm.write({"op": "identity", "reply": True})
+            return await comm.read()
+        finally:
+            comm.abort()
+
+    pool = concurrent.futures.ThreadPoolExecutor(1)
+    try:
+        reply = pool.submit(asyncio.run, asyncio.wait_for(ask(), seconds)).result(seconds + 5)
+    except (TimeoutError, concurrent.futures.TimeoutError, asyncio.TimeoutError):
+        raise ConfigError(f"--scheduler {address}: greets like Dask but gave no answer as a "
+                          f"scheduler within {seconds} s") from None
+    except Exception as e:  # noqa: BLE001 - whatever the far end did, it is not a scheduler
+        raise ConfigError(f"--scheduler {address}: not a working Dask scheduler "
+                          f"({describe(e)})") from None
+    finally:
+        pool.shutdown(wait=False)
+    if not isinstance(reply, dict) or reply.get("type") != "Scheduler":
+        raise ConfigError(f"--scheduler {address}: something answers there as Dask, but not as "
+                          "a scheduler")
 
 
 def _answers_as_dask(address, seconds):
@@ -78,6 +111,14 @@ class SchedulerLost(Exception):
     pending (the sweep finishes them when run again)."""
 
 
+class NoWorkers(SchedulerLost):
+    """The scheduler has had no worker for NO_WORKER_S seconds while runs were left (its only
+    worker was killed, without a nanny to restart it): the runs would wait for ever."""
+
+
+NO_WORKER_S = 30   # how long a sweep waits for a worker to (re)appear before it stops
+
+
 def run_on_dask(client, todo, sweep_dir, landed, should_stop=None, figures=False):
     """Submit every run, write each run directory as its bytes come back, call landed(point, summary).
 
@@ -91,10 +132,18 @@ def run_on_dask(client, todo, sweep_dir, landed, should_stop=None, figures=False
     from distributed import TimeoutError as DaskTimeout, wait
     from distributed.client import FuturesCancelledError
     left = list(futures)
+    import time
+    workerless_since = None
     try:
         while left:
             if client.status != "running":  # the scheduler is gone (or going)
                 raise SchedulerLost(client.scheduler.address if client.scheduler else "")
+            if _workers(client) == 0:   # waiting for no one: say so, rather than for ever
+                workerless_since = workerless_since or time.monotonic()
+                if time.monotonic() - workerless_since > NO_WORKER_S:
+                    raise NoWorkers(client.scheduler.address if client.scheduler else "")
+            else:
+                workerless_since = None
             try:  # the runs landed since, or none within POLL_S (then look at the stop flag)
                 with client.as_current():
                     batch = list(wait(left, timeout=POLL_S, return_when="FIRST_COMPLETED").done)
@@ -115,6 +164,15 @@ def run_on_dask(client, todo, sweep_dir, landed, should_stop=None, figures=False
                 client.cancel(left)
             for f in left:
                 landed(futures[f], {"status": "pending"})
+
+
+def _workers(client):
+    """How many workers the scheduler has, as the client last heard (it asks every 2 s);
+    None when unknown."""
+    try:
+        return len(client.scheduler_info().get("workers", {}))
+    except Exception:  # noqa: BLE001 - unknown is not none
+        return None
 
 
 def _collect(future, run_path):
