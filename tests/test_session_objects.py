@@ -106,6 +106,10 @@ def test_a_class_object_trains_and_the_run_names_and_pins_it(cell_run):
     assert spec == "<session>:TimeRNN"
     record = run.summary["plugins"]["cell"]
     assert record["origin"] == "object" and len(record["sha256"]) == 64
+    kept = (run.path / record["source"]).read_text()      # the source, as the run trained it
+    assert kept.lstrip().startswith("class TimeRNN:") and "dt = (dhs[:, t] + dh)" in kept
+    import hashlib
+    assert hashlib.sha256(kept.encode()).hexdigest() == record["sha256"]
     text = (run.path / "config.toml").read_text()
     assert 'cell = "<session>:TimeRNN"' in text and 'origin = "object"' in text
 

@@ -340,12 +340,18 @@ def _target(reached, trainer, task):
 
 
 def plugin_records(cfg, history=None):
-    """summary.json's `plugins`: each plug-in's spec, where it was found, its source's sha256,
-    and for a cell whether its gradient check ran before training (model.check); with
+    """summary.json's `plugins`: each plug-in's spec, where it was found, its source's sha256
+    and the copy of that source the run keeps (`source`, in plugins/), for a cell whether its
+    gradient check ran before training (model.check); with
     `previous_sha256` the sources it trained with before a resume accepted a changed one."""
+    from trainer.rundir import plugin_copies
     out = cfg.plugins
     if "cell" in out:
         out["cell"] = {**out["cell"], "checked": bool(cfg["model"]["check"])}
+    for name in plugin_copies(cfg):   # where the run keeps the source it trained with
+        kind = name.split("-", 1)[0]
+        if kind in out:
+            out[kind] = {**out[kind], "source": f"{PLUGINS}/{name}"}
     for kind, before in (history or {}).items():
         if kind in out and before:
             out[kind] = {**out[kind], "previous_sha256": list(before)}
