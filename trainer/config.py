@@ -190,7 +190,8 @@ class Config(Mapping):
     def name(self):
         """A short name for run directories: the config file's stem, or the task's name."""
         stem = Path(self.source).stem
-        return self["task"]["name"] if stem in ("config", "") or stem.startswith("<") else stem
+        task = self["task"]["name"].rpartition(":")[2]   # "<notebook>:recall" -> recall
+        return task if stem in ("config", "") or stem.startswith("<") else stem
 
 
 PLUGINS = "plugins"   # the table that records where a config's plug-ins were found
