@@ -8,6 +8,8 @@ import pytest
 from trainer import checkpoint
 from trainer.config import from_dict
 from trainer.loop import Position
+from trainer.model import build_model
+from trainer.preflight import make_checked_task
 from trainer.run import Setup
 from trainer.streams import STREAMS
 
@@ -49,15 +51,31 @@ def test_a_model_key_never_changes_the_data(changes):
     assert np.array_equal(ba.x, bb.x) and np.array_equal(ba.y, bb.y)
 
 
-def test_streams_are_independent_children_of_one_seed_sequence():
-    s = setup(SINE)
+@pytest.mark.parametrize("base", [SINE, ADDING], ids=["sine", "adding"])
+def test_streams_are_independent_children_of_one_seed_sequence(base):
+    """Each stream is the child of SeedSequence(train.seed) at its place in STREAMS, in the state
+    its consumer left it: the data stream made exactly this task, the init stream exactly these
+    weights (done again here from fresh children), and the others are untouched."""
+    s = setup(base)
+    cfg = from_dict(base)
     assert tuple(s.streams) == STREAMS == ("data", "init", "batches", "sample")
     children = np.random.SeedSequence(3).spawn(len(STREAMS))
-    for child, (name, rng) in zip(children, s.streams.items()):
-        fresh = np.random.default_rng(child)
-        if name in ("data", "init"):   # used by Setup already: compare the start of the stream
-            continue
-        assert fresh.random() == rng.random()
+    fresh = {name: np.random.default_rng(child) for name, child in zip(STREAMS, children)}
+    task = make_checked_task(cfg, fresh["data"])           # what Setup did with the data stream
+    for name in ("train_x", "train_y", "val_x", "val_y"):
+        if hasattr(s.task, name):
+            assert np.array_equal(getattr(task, name), getattr(s.task, name)), name
+    if hasattr(s.task, "val"):
+        assert all(np.array_equal(a, b) for a, b in zip(task.val, s.task.val))
+    model = build_model(cfg["model"], task, fresh["init"], cfg.cell, cfg["train"]["bptt"])
+    assert len(model.params) == len(s.model.params)
+    assert all(np.array_equal(p, q) for p, q in zip(model.params, s.model.params))
+    # every stream, used or not, goes on exactly as its fresh twin: same child, same position
+    for name in STREAMS:
+        assert np.array_equal(fresh[name].random(5), s.streams[name].random(5)), name
+    # and the children are distinct streams (no two consumers share draws)
+    firsts = [np.random.default_rng(child).random() for child in children]
+    assert len(set(firsts)) == len(STREAMS)
 
 
 def test_a_checkpoint_holds_every_streams_state():
