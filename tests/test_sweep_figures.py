@@ -24,28 +24,69 @@ def _fake_sweep(root, seeds):
     return root / "results.csv"
 
 
-def test_a_seeds_only_sweep_is_one_group_and_draws_without_warnings(tmp_path):
+def _capture(monkeypatch):
+    """The figures the sweep plots hand to `save` (which still writes them), in order."""
+    import trainer.plots.sweep as sweep_plots
+    figures = []
+    real_save = sweep_plots.save
+    monkeypatch.setattr(sweep_plots, "save", lambda fig, path: (figures.append(fig), real_save(fig, path)))
+    return figures
+
+
+def _assert_legend_fits(fig):
+    """As drawn (save has drawn it): the one legend lies inside the figure, covers no panel's
+    plotting area, and the panels keep a readable share of the width (a legend of every group
+    once squeezed them to nothing). Returns the legend's texts."""
+    renderer = fig.canvas.get_renderer()
+    legends = [ax.get_legend() for ax in fig.axes if ax.get_legend()] + list(fig.legends)
+    assert len(legends) == 1, legends
+    box = legends[0].get_window_extent(renderer)
+    page = fig.bbox
+    assert page.x0 - 1 <= box.x0 and box.x1 <= page.x1 + 1, (box, page)   # inside, left to right
+    assert page.y0 - 1 <= box.y0 and box.y1 <= page.y1 + 1, (box, page)   # and top to bottom
+    for ax in fig.axes:
+        area = ax.get_window_extent(renderer)
+        assert not box.overlaps(area), "the legend covers a panel"
+        assert area.width >= 0.25 * page.width and area.height >= 0.5 * page.height, area
+    return [t.get_text() for t in legends[0].get_texts()]
+
+
+def test_a_seeds_only_sweep_is_one_group_and_draws_without_warnings(tmp_path, monkeypatch):
     """200 seeds once gave 200 legend entries in 13 columns that squeezed the axes to nothing
     ("constrained_layout not applied" on the terminal): runs that differ only in seed are one
     group, one legend entry."""
     results = _fake_sweep(tmp_path, 200)
+    figures = _capture(monkeypatch)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         path = plot_curves(results, [], tmp_path / "loss_curves.png")
     assert path.stat().st_size > 0
+    fig, = figures
+    assert _assert_legend_fits(fig) == ["200 runs (seeds)", "baseline"]
+    for ax in fig.axes:   # one colour: every run's line drawn in the group's
+        assert len(ax.get_lines()) == 200 + 1 and len({str(line.get_color()) for line in ax.get_lines()[:200]}) == 1
 
 
-def test_many_groups_keep_a_legend_that_fits(tmp_path):
-    """A random search over lr makes one group per value: 200 of them name 16 in the legend."""
+def test_many_groups_keep_a_legend_that_fits(tmp_path, monkeypatch):
+    """A random search over lr makes one group per value: 200 of them name 16 in the legend
+    (the first 15, a count of the rest, the last), and the legend fits beside the panels."""
     import pandas as pd
+    from trainer.plots.sweep import LEGEND_MAX
     results = _fake_sweep(tmp_path, 200)
     df = pd.read_csv(results)
-    df.insert(0, "optim.lr", [10 ** (-4 + 3 * i / 199) for i in range(200)])
+    lrs = [10 ** (-4 + 3 * i / 199) for i in range(200)]
+    df.insert(0, "optim.lr", lrs)
     df.to_csv(results, index=False)
+    figures = _capture(monkeypatch)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         path = plot_curves(results, ["optim.lr"], tmp_path / "loss_curves.png")
     assert path.stat().st_size > 0
+    fig, = figures
+    texts = _assert_legend_fits(fig)
+    named = [f"lr={v:.3g}" for v in sorted(lrs)]
+    assert LEGEND_MAX == 16
+    assert texts == named[:15] + [f"... {200 - 15} more groups", named[-1], "baseline"]
 
 
 def test_the_final_figures_legend_sits_below_the_panels_not_on_the_data(tmp_path, monkeypatch):
