@@ -19,8 +19,19 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _write_pid(path):
-    time.sleep(0.2)  # long enough that jobs run one after the other would take 3 x 0.2 s
     Path(path).write_text(str(os.getpid()))
+
+
+def _meet(path, others, timeout=30):
+    """Arrive (write path), then wait until every job in `others` has arrived too: jobs drawn
+    side by side all get past this; jobs drawn one after another never do (the first waits for
+    the others, which have not started, and fails after `timeout`)."""
+    Path(path).write_text(str(os.getpid()))
+    deadline = time.monotonic() + timeout
+    while not all(Path(p).exists() for p in others):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{path}: the other jobs never started: jobs run in turn")
+        time.sleep(0.005)
 
 
 def _fail(message):
@@ -37,16 +48,24 @@ def helper():
 
 
 def test_the_helper_draws_every_job_in_its_own_process_side_by_side(helper, tmp_path):
+    """Every job waits at a rendezvous for all the others: the run returns only if the three
+    were running at the same time, each in a process of its own (no timing measured)."""
     paths = [tmp_path / f"{i}.txt" for i in range(3)]
-    helper.run([(_write_pid, (p,)) for p in paths])  # the first run also waits for the warm-up
-    for p in paths:
-        p.unlink()
-    start = time.perf_counter()
-    helper.run([(_write_pid, (p,)) for p in paths])
-    took = time.perf_counter() - start
+    helper.run([(_meet, (p, paths)) for p in paths])
     pids = {int(p.read_text()) for p in paths}
     assert len(pids) == 3 and os.getpid() not in pids
-    assert took < 0.55, took  # side by side, not 0.6 s in turn
+    assert helper._proc.pid in pids    # the helper draws the first job, forks for the others
+    for p in paths:                    # and it goes on doing so
+        p.unlink()
+    helper.run([(_meet, (p, paths)) for p in paths])
+    assert len({int(p.read_text()) for p in paths} | pids) == 5
+
+
+def test_drawn_in_turn_the_rendezvous_fails(tmp_path):
+    """The check above can fail: Inline draws in turn, and the first job gives up waiting."""
+    paths = [tmp_path / f"{i}.txt" for i in range(2)]
+    with pytest.raises(TimeoutError, match="jobs run in turn"):
+        background.Inline().run([(_meet, (p, paths, 0.2)) for p in paths])
 
 
 def test_an_exception_in_any_job_is_raised_here_as_it_was(helper, tmp_path):
@@ -59,10 +78,13 @@ def test_an_exception_in_any_job_is_raised_here_as_it_was(helper, tmp_path):
 
 def test_the_helper_ignores_ctrl_c(helper, tmp_path):
     pid = helper._proc.pid
+    helper.run([(_write_pid, (tmp_path / "before",))])   # warmed up and serving
     os.kill(pid, signal.SIGINT)
-    time.sleep(0.2)
+    # a round trip through the helper: it has run since the signal was sent, so it is
+    # delivered by now; a helper killed by it would leave this job to be drawn here instead
     helper.run([(_write_pid, (tmp_path / "after",))])
-    assert int((tmp_path / "after").read_text()) != os.getpid()
+    assert int((tmp_path / "after").read_text()) == pid
+    assert helper._proc.is_alive() and helper._proc.exitcode is None
 
 
 def test_the_helper_exits_when_the_process_that_started_it_dies(tmp_path):
