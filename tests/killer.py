@@ -12,6 +12,9 @@ that a kill after a given step always finds the same checkpoint on disk.
   row-torn         SIGKILL with half of the N-th metrics row written and flushed
   sigint, sigterm  send that signal to itself after the N-th step (the run stops cleanly)
   sigint-twice     two SIGINTs after the N-th step (the run stops at once)
+  pause            after the N-th step, print "paused after step N" to stderr and wait there
+                   until a SIGINT or SIGTERM arrives from outside (then the run goes on, and
+                   stops cleanly as the signal asks): a real signal at a known step
   probe            SIGKILL in the N-th gradient-reach probe (the 2nd is a run's finishing step)
   plots            SIGKILL while drawing the finished run's figures (N unused)
 """
@@ -19,6 +22,7 @@ import io
 import os
 import signal
 import sys
+import time
 
 from trainer import rundir
 from trainer.cli import main
@@ -50,7 +54,7 @@ def submit_and_land(self, arrays):
 rundir.CheckpointWriter.submit = submit_and_land
 
 
-if point in ("step", "sigint", "sigterm", "sigint-twice"):
+if point in ("step", "sigint", "sigterm", "sigint-twice", "pause"):
     shown = Progress.__call__
 
     def progress(self, event):
@@ -58,6 +62,15 @@ if point in ("step", "sigint", "sigterm", "sigint-twice"):
         if isinstance(event, Step) and event.step == n:
             if point == "step":
                 kill()
+            if point == "pause":
+                stop = signal.getsignal(signal.SIGTERM).__self__   # the command's StopFlag
+                print(f"paused after step {n}", file=sys.stderr, flush=True)
+                deadline = time.monotonic() + 300
+                while not stop.requested:   # set by the signal's handler, whenever it came
+                    if time.monotonic() > deadline:
+                        sys.exit("killer.py: no signal came")
+                    time.sleep(0.01)
+                return
             sig = signal.SIGTERM if point == "sigterm" else signal.SIGINT
             os.kill(os.getpid(), sig)
             if point == "sigint-twice":

@@ -5,7 +5,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -127,25 +126,31 @@ def test_signals_stop_cleanly_and_resume(tmp_path, reference, point):
     assert_same_run(run, reference)
 
 
-def test_real_sigterm_from_outside(tmp_path):
-    """A real signal to a real process mid-run: exit 130, then resume to the uninterrupted result."""
-    args = [a if a != "train.epochs=4" else "train.epochs=300" for a in SMALL] + \
-        ["--runs-dir", str(tmp_path)]
-    ref = train(*args, "--name", "ref", check=0)
-    assert ref.returncode == 0
-    proc = subprocess.Popen([sys.executable, "-m", "trainer", *args, "--name", "r"], env=ENV,
+def test_real_sigterm_from_outside(tmp_path, reference):
+    """A real SIGTERM from another process to a run mid-epoch: exit 130 with the step it was on
+    checkpointed, then resume to the uninterrupted result. The run waits after step 13 until the
+    signal has come (killer.py's pause), so it is never over before the signal arrives."""
+    proc = subprocess.Popen([sys.executable, str(TESTS / "killer.py"), "pause", "13", *SMALL,
+                             "--runs-dir", str(tmp_path), "--name", "r"], env=ENV,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    metrics = tmp_path / "r" / "metrics.csv"
-    deadline = time.time() + 60
-    while time.time() < deadline and (not metrics.exists() or metrics.stat().st_size < 2000):
-        time.sleep(0.01)
-    proc.send_signal(signal.SIGTERM)
-    _, err = proc.communicate(timeout=60)
-    if proc.returncode == 0:
-        pytest.skip("the run finished before the signal arrived")
+    try:
+        seen = []
+        while not seen or seen[-1] != "paused after step 13\n":
+            line = proc.stderr.readline()
+            assert line, f"the run ended before step 13: {''.join(seen)}"
+            seen.append(line)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
     assert proc.returncode == 130, err
-    train("resume", str(tmp_path / "r"), "--quiet", check=0)
-    assert_same_run(tmp_path / "r", tmp_path / "ref")
+    run = tmp_path / "r"
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["status"] == "interrupted" and summary["steps"] == 13
+    assert f"train resume {run}" in err and "Traceback" not in err
+    train("resume", str(run), "--quiet", check=0)
+    assert_same_run(run, reference)
 
 
 def test_resume_extends_a_finished_run_like_a_longer_one(tmp_path, reference):
