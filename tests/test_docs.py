@@ -86,6 +86,7 @@ def tutorial(tmp_path_factory):
     return run
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("page", TUTORIALS, ids=lambda p: p.stem)
 def test_every_command_of_a_tutorial_runs(page, tutorial):
     _, ran = tutorial(page)

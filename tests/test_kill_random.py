@@ -6,6 +6,8 @@ import random
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 
@@ -14,6 +16,7 @@ import kill_test  # noqa: E402
 KILLS = 6
 
 
+@pytest.mark.slow
 def test_random_kills_over_a_whole_run_resume_to_the_uninterrupted_run(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     ref, wall = kill_test.reference(tmp_path, env)

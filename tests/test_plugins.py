@@ -313,6 +313,7 @@ KINDS = {  # kind -> (task.name, model.cell, what summary.json says of their ori
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", KINDS)
 def test_every_command_works_with_a_file_a_module_and_an_entry_point_plug_in(kind, installed,
                                                                            project):

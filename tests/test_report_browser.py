@@ -39,6 +39,7 @@ def wait_until(page, expression, timeout=30.0):
         time.sleep(0.05)
 
 
+@pytest.mark.slow
 def test_the_report_works_in_a_real_browser(small_sweep, tmp_path):
     _browser_or_skip()
     from playwright.sync_api import sync_playwright
@@ -99,6 +100,7 @@ def test_the_report_works_in_a_real_browser(small_sweep, tmp_path):
         shutil.copyfile(shot, keep)
 
 
+@pytest.mark.slow
 def test_without_webgl_the_parallel_chart_is_drawn_as_svg_and_the_runs_table_fits(small_sweep):
     """Headless browsers and remote desktops have no WebGL: plotly's parcoords would show a
     grey 'WebGL is not supported' box; the report draws the same lines as an SVG chart. And

@@ -14,6 +14,7 @@ from trainer.cli import main
 from tiny_configs import TINY_SINE
 
 pytest.importorskip("distributed")
+pytestmark = pytest.mark.slow  # each test starts a cluster of processes
 
 BASE = TINY_SINE
 HANG_LIMIT_S = 120  # a hung cluster fails the test run instead of stalling CI

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 from click.testing import CliRunner
 
 from trainer.cli import main
@@ -68,6 +69,7 @@ def kill_when(run_dir, done, timeout=60):
         time.sleep(0.01)
 
 
+@pytest.mark.slow
 def test_a_killed_worker_costs_only_its_run_which_is_retried_and_resumed(tmp_path):
     path = write_sweep(tmp_path, '"train.bptt" = [5, 10]\n' + LONG, seeds="[0, 1]")
     runs = tmp_path / "runs"
@@ -87,6 +89,7 @@ def test_a_killed_worker_costs_only_its_run_which_is_retried_and_resumed(tmp_pat
         {int(r["step"]) for r in rows if r["split"] == "train"})  # resumed: no row twice
 
 
+@pytest.mark.slow
 def test_workers_exit_when_the_sweep_process_is_killed_and_a_rerun_finishes_the_sweep(tmp_path):
     path = write_sweep(tmp_path, '"train.bptt" = [5, 10]\n' + LONG.replace("2000", "20000"))
     runs = tmp_path / "runs"

@@ -72,6 +72,7 @@ def test_the_report_data_is_strict_json_that_cannot_close_its_script_element(hos
     assert 'http-equiv="Content-Security-Policy"' in text and "script-src 'self' 'sha256-" in text
 
 
+@pytest.mark.slow
 def test_the_hostile_report_runs_no_planted_script_in_a_real_browser(hostile, tmp_path):
     from test_report_browser import ARGS, CHROMIUM, _browser_or_skip, wait_until
     _browser_or_skip()
