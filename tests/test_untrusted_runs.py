@@ -183,14 +183,22 @@ def test_ls_escapes_run_names_and_values_and_lists_every_run(tmp_path):
 
 # -- writes that never leave their folder (issue 22, item 7) ----------------------------------------
 
-@pytest.fixture
-def one_run(tmp_path):
-    (tmp_path / "base.toml").write_text(TINY_SINE)
-    runs = tmp_path / "runs"
+@pytest.fixture(scope="module")
+def two_trained_runs(tmp_path_factory):
+    """runs/a and runs/b, tiny sine runs trained once for the module."""
+    root = tmp_path_factory.mktemp("one-run")
+    (root / "base.toml").write_text(TINY_SINE)
+    runs = root / "runs"
     for name in ("a", "b"):
-        result = invoke("--config", tmp_path / "base.toml", "--runs-dir", runs, "--name", name, "--quiet")
+        result = invoke("--config", root / "base.toml", "--runs-dir", runs, "--name", name, "--quiet")
         assert result.exit_code == 0, result.output
     return runs
+
+
+@pytest.fixture
+def one_run(two_trained_runs, tmp_path):
+    """A copy of the module's two runs for this test alone (tests plant links, lock, delete)."""
+    return shutil.copytree(two_trained_runs, tmp_path / "runs", symlinks=True)
 
 
 @pytest.mark.parametrize("args, message", [
