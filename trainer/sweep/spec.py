@@ -127,10 +127,10 @@ def from_data(data, path=Path("<sweep>")):
                           f"file: train sweep --config {path} --grid KEY=V1,V2 --seeds 0-2")
     _known(path, "", data, TOP_KEYS)
     base = _base(path, data)
-    fixed = _table(path, data, "set")
+    fixed = subtable(path, data, "set")
     if fixed:
         base = _apply(base, fixed, f"{path} [set]", path.parent)
-    table = _table(path, data, "sweep")
+    table = subtable(path, data, "sweep")
     _known(path, "[sweep] ", table, SWEEP_KEYS)
     method = table.get("method", "grid")
     if method not in ("grid", "random"):
@@ -145,7 +145,7 @@ def from_data(data, path=Path("<sweep>")):
     sample_seed = table.get("seed", 0)
     if isinstance(sample_seed, bool) or not isinstance(sample_seed, int) or sample_seed < 0:
         raise ConfigError(f"{path}: sweep.seed: expected an integer >= 0, got {sample_seed!r}")
-    specs = _table(path, table, "params", "sweep.params")
+    specs = subtable(path, table, "params", "sweep.params")
     _check_size(path, method, specs, seeds, n)
     params = {}
     for dotted, spec in specs.items():
@@ -336,7 +336,8 @@ def _seeds(path, seeds):
     return tuple(seeds)
 
 
-def _table(path, data, key, where=None):
+def subtable(path, data, key, where=None):
+    """data[key] as a table ({} when absent); anything else is one line naming `where`."""
     value = data.get(key, {})
     if not isinstance(value, dict):
         raise ConfigError(f"{path}: {where or key}: expected a [{where or key}] table")

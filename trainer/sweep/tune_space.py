@@ -17,6 +17,7 @@ from pathlib import Path
 
 from trainer import config as config_mod, tomlio
 from trainer.config import ConfigError, split_key, suggest
+from trainer.sweep.spec import subtable
 
 TOP_KEYS = ("base", "set", "tune")
 TUNE_KEYS = ("objective", "seeds", "trials", "sampler", "pruner", "seed", "per", "params")
@@ -152,10 +153,10 @@ def from_data(data, path=Path("<tune>")):
                           f"`train sweep {path}`, or write a tune file (see docs/tuning.md)")
     _known(path, "", data, TOP_KEYS)
     base = _base(path, data)
-    fixed = _table(path, data, "set")
+    fixed = subtable(path, data, "set")
     if fixed:
         base = base.with_changes(fixed, folder=path.parent, source=f"{path} [set]")
-    table = _table(path, data, "tune")
+    table = subtable(path, data, "tune")
     _known(path, "tune.", table, TUNE_KEYS)
     objective = table.get("objective", "val_loss")
     if not isinstance(objective, str) or objective not in _figures(base):
@@ -180,7 +181,7 @@ def from_data(data, path=Path("<tune>")):
     seed = table.get("seed", 0)
     if not _int(seed) or seed < 0:
         raise ConfigError(f"{path}: tune.seed: expected an integer >= 0, got {seed!r}")
-    specs = _table(path, table, "params", "tune.params")
+    specs = subtable(path, table, "params", "tune.params")
     if not specs:
         raise ConfigError(f"{path}: tune.params: nothing to search; add keys such as "
                           "\"optim.lr\" = {low = 1e-4, high = 1e-1, log = true}")
@@ -285,13 +286,6 @@ def _base(path, data):
                           "shipped config's name, such as base = \"adding\"")
     from trainer import shipped  # a path beside the tune file wins, else a shipped config's name
     return config_mod.load(shipped.locate_beside(path, base))
-
-
-def _table(path, data, key, where=None):
-    value = data.get(key, {})
-    if not isinstance(value, dict):
-        raise ConfigError(f"{path}: {where or key}: expected a [{where or key}] table")
-    return value
 
 
 def _known(path, where, table, known):
