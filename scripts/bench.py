@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from trainer.rundir import SUMMARY
+from trainer.rundir.layout import SUMMARY
 
 ROOT = Path(__file__).resolve().parent.parent
 SINE = ROOT / "configs" / "sine.toml"
@@ -228,10 +228,10 @@ def rnn_table(args, threads):
 
 def bare_loop():
     """Steps/s of the sine config's math alone: forward, backward, clip, update; nothing else."""
-    from trainer import config
-    from trainer.batching import n_windows, stream_rows, window
-    from trainer.optimizers import clip_grads
-    from trainer.run import Setup
+    from trainer.config import load as config
+    from trainer.training.batching import n_windows, stream_rows, window
+    from trainer.optim.optimizers import clip_grads
+    from trainer.training.run import Setup
     cfg = config.load(SINE)
     tr = cfg["train"]
     setup = Setup(cfg)  # the task, model and optimizer a run builds, from the same streams

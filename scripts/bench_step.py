@@ -89,8 +89,8 @@ class Ours:
 
     def __init__(self, cell, params, classes=None):
         from trainer.layers import TimeAffine, TimeGRU, TimeLSTM, TimeRNN
-        from trainer.losses import TimeMSE
-        from trainer.optimizers import SGD, clip_grads
+        from trainer.layers.losses import TimeMSE
+        from trainer.optim.optimizers import SGD, clip_grads
         classes = classes or {"rnn": TimeRNN, "lstm": TimeLSTM, "gru": TimeGRU}
         Wx, Wh, b, W, c = (p.copy() for p in params)
         self.rnn = classes[cell](Wx, Wh, b, stateful=True)

@@ -23,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from trainer.rundir import SUMMARY
+from trainer.rundir.layout import SUMMARY
 
 ROOT = Path(__file__).resolve().parents[1]
 EFFICIENCY_TARGET, TINY_SPEEDUP_TARGET, TINY_BEFORE_S = 0.6, 3.0, 43.0

@@ -24,7 +24,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from readme_io import ROOT, blas_kernel, write_block  # noqa: E402
-from trainer.rundir import METRICS, SUMMARY  # noqa: E402
+from trainer.rundir.layout import METRICS, SUMMARY  # noqa: E402
 
 # the `train` of this interpreter's environment (a user runs it with that environment active)
 TRAIN = str(Path(sys.executable).with_name("train")) if Path(sys.executable).with_name("train").exists() \

@@ -133,7 +133,7 @@ def _finished(sweep):
 def read_results(sweep):
     """The sweep's results.csv, read as untrusted: never through a symbolic link, and only the
     rows whose run_dir is a plain folder name inside the sweep (not "../elsewhere")."""
-    from trainer.rundir import read_nofollow
+    from trainer.rundir.safe_io import read_nofollow
     path = sweep / "results.csv"
     try:
         frame = pd.read_csv(io.BytesIO(read_nofollow(path)), dtype={"run_dir": str})
@@ -207,7 +207,7 @@ def _runs_meeting(sweep, results, figures):
     """How many of the runs hold every one of `figures` at 1 in their summary's final (read as
     untrusted): aⁿbⁿ's "every string n <= 50 right" is both the training range's strings
     (val_string_accuracy) and the longer ones (val_long_string_accuracy)."""
-    from trainer.rundir import RunDir
+    from trainer.rundir.layout import RunDir
     k = 0
     for run in results["run_dir"]:
         final = (RunDir(sweep / str(run)).read_summary() or {}).get("final") or {}
@@ -217,7 +217,7 @@ def _runs_meeting(sweep, results, figures):
 
 def _config(sweep, results):
     """The flat config of the sweep's first run (read back as untrusted)."""
-    from trainer.rundir import RunDir
+    from trainer.rundir.layout import RunDir
     flat, problem = RunDir(sweep / str(results["run_dir"].iloc[0])).read_flat_config()
     if problem:
         raise SystemExit(f"{sweep}: {problem}")

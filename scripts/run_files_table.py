@@ -1,12 +1,12 @@
 """The run-directory reference (docs/run-directory.md): its files and summary.json's keys, from
-trainer/run_files.py.
+trainer/rundir/run_files.py.
 
     python scripts/run_files_table.py          # print both tables
     python scripts/run_files_table.py --write  # put them into docs/run-directory.md between markers
 """
 import sys
 
-from trainer.run_files import files_table, summary_table
+from trainer.rundir.run_files import files_table, summary_table
 
 if __name__ == "__main__":
     if "--write" in sys.argv[1:]:

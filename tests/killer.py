@@ -24,10 +24,10 @@ import signal
 import sys
 import time
 
-from trainer import rundir
+from trainer.rundir import layout, safe_io, writers
 from trainer.cli import main
 from trainer.cli.runs import Progress
-from trainer.loop import Step
+from trainer.training.loop import Step
 
 point, n, args = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
 count = 0
@@ -43,7 +43,7 @@ def kill():
     os.kill(os.getpid(), signal.SIGKILL)
 
 
-submit = rundir.CheckpointWriter.submit
+submit = writers.CheckpointWriter.submit
 
 
 def submit_and_land(self, arrays):
@@ -51,7 +51,7 @@ def submit_and_land(self, arrays):
     self.wait()
 
 
-rundir.CheckpointWriter.submit = submit_and_land
+writers.CheckpointWriter.submit = submit_and_land
 
 
 if point in ("step", "sigint", "sigterm", "sigint-twice", "pause"):
@@ -78,10 +78,10 @@ if point in ("step", "sigint", "sigterm", "sigint-twice", "pause"):
 
     Progress.__call__ = progress
 elif point == "checkpoint-half":
-    atomic_write = rundir.atomic_write
+    atomic_write = writers.atomic_write
 
     def half(path, write, durable=True):
-        if path.name == rundir.CHECKPOINT and nth():
+        if path.name == layout.CHECKPOINT and nth():
             buffer = io.BytesIO()
             write(buffer)
             data = buffer.getvalue()
@@ -92,18 +92,18 @@ elif point == "checkpoint-half":
             kill()
         atomic_write(path, write, durable)
 
-    rundir.atomic_write = half
+    writers.atomic_write = half
 elif point == "checkpoint-done":
-    replace = rundir.os.replace
+    replace = safe_io.os.replace
 
     def done(src, dst):
         replace(src, dst)
         if str(dst).endswith("checkpoint.npz") and nth():
             kill()
 
-    rundir.os.replace = done
+    safe_io.os.replace = done
 elif point == "row-torn":
-    write = rundir.MetricsWriter.write
+    write = writers.MetricsWriter.write
 
     def torn(self, row):
         if nth():
@@ -112,9 +112,9 @@ elif point == "row-torn":
             kill()
         write(self, row)
 
-    rundir.MetricsWriter.write = torn
+    writers.MetricsWriter.write = torn
 elif point == "probe":
-    from trainer import run as run_module
+    from trainer.training import run as run_module
     probe = run_module._probe_gradient_reach
 
     def probe_then_kill(*a):

@@ -12,11 +12,11 @@ import pytest
 from click.testing import CliRunner
 
 import trainer
-import trainer.loop
+import trainer.training.loop
 import trainer.plots.run
 from trainer.cli import main
-from trainer.checkpoint import param_names
-from trainer.evaluate import predict_stream
+from trainer.rundir.checkpoint import param_names
+from trainer.model.evaluate import predict_stream
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = {"task": {"name": "sine", "length": 200, "val_length": 60},
@@ -43,7 +43,7 @@ def sine(tmp_path_factory):
 
 def test_best_npz_is_the_run_stopped_at_its_best_epoch(tmp_path, monkeypatch):
     figures = iter([3.0, 1.0, 2.0, 2.0, 2.0, 3.0, 1.0])
-    monkeypatch.setattr(trainer.loop, "evaluate",
+    monkeypatch.setattr(trainer.training.loop, "evaluate",
                         lambda m, t: dict.fromkeys(("val_loss", "val_mse"), next(figures)))
     notes = []
     monkeypatch.setattr(trainer.plots.run, "figure_jobs", lambda path, view, summary, note: notes.append(note) or [])
@@ -90,7 +90,7 @@ def test_bad_input_to_the_api_raises_one_line_and_writes_nothing(tmp_path):
 
 
 def test_import_trainer_stays_light():
-    code = ("import sys, trainer; heavy = [m for m in ('trainer.api', 'numpy', 'pandas', "
+    code = ("import sys, trainer; heavy = [m for m in ('trainer.api.runs', 'numpy', 'pandas', "
             "'matplotlib') if m in sys.modules]; print(heavy); trainer.load_run")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert out.returncode == 0 and out.stdout.strip() == "[]", out.stderr

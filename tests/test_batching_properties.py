@@ -8,7 +8,7 @@ import numpy as np
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from trainer.batching import EpisodeBatches, StreamBatches, n_windows, stream_rows, window
+from trainer.training.batching import EpisodeBatches, StreamBatches, n_windows, stream_rows, window
 
 
 @settings(max_examples=200, deadline=None)

@@ -223,8 +223,8 @@ def test_outputs_survive_later_calls_and_shapes_alternate(rng, cell):
 
 def _lstm_model(rng, task="copy", **model):
     from rnn_trainer_datasets import make_task
-    from trainer.config import from_dict
-    from trainer.model import build_model
+    from trainer.config.load import from_dict
+    from trainer.model.network import build_model
     cfg = from_dict({"task": {"name": task, "delay": 30}, "train": {"batch_size": 2},
                      "model": {"cell": "lstm", "hidden": 64, **model}})
     return build_model(cfg["model"], make_task(cfg["task"], rng), rng)
@@ -267,6 +267,6 @@ def test_peepholes_build_the_peephole_layer_from_zero_peepholes(rng):
     ({"cell": "lstm", "chrono_tmax": 1}, "model.chrono_tmax: expected 0"),
 ])
 def test_lstm_options_on_other_cells_are_one_line_errors(keys, message):
-    from trainer.config import ConfigError, from_dict
+    from trainer.config.load import ConfigError, from_dict
     with pytest.raises(ConfigError, match=message):
         from_dict({"task": {"name": "copy"}, "model": keys})

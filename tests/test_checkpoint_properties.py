@@ -11,11 +11,11 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from trainer import checkpoint
-from trainer.config import from_dict
-from trainer.loop import Position
-from trainer.run import Setup
-from trainer.streams import STREAMS
+from trainer.rundir import checkpoint
+from trainer.config.load import from_dict
+from trainer.training.loop import Position
+from trainer.training.run import Setup
+from trainer.training.streams import STREAMS
 
 finite = st.floats(-1e6, 1e6, allow_nan=False)
 figures = st.none() | st.fixed_dictionaries({"val_loss": finite, "val_mse": finite})

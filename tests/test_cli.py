@@ -197,8 +197,8 @@ def test_a_failure_inside_a_run_is_recorded_in_one_line(tmp_path, monkeypatch):
     """Anything but bad input or divergence (a bug, memory, the disk): status failed with the error
     and traceback in summary.json, one line on stderr, exit 1. (A failure while drawing leaves the
     run completed: tests/test_one_writer.py.)"""
-    import trainer.run
-    monkeypatch.setattr(trainer.run, "_probe_gradient_reach", _broken_probe)
+    import trainer.training.run
+    monkeypatch.setattr(trainer.training.run, "_probe_gradient_reach", _broken_probe)
     result = CliRunner().invoke(main, ["--config", str(CONFIGS / "sine.toml"), "--quiet",
                                        "--set", "train.epochs=1", "--runs-dir", str(tmp_path)])
     assert result.exit_code == 1
@@ -217,9 +217,9 @@ def test_run_files_get_the_usual_permissions(sine_run):
 
 
 def test_a_generated_run_name_that_collides_is_drawn_again(tmp_path, monkeypatch):
-    from trainer import rundir
+    from trainer.rundir import layout
     names = iter(["sine-same", "sine-same", "sine-other"])
-    monkeypatch.setattr(rundir, "new_run_id", lambda prefix: next(names))
-    first = rundir.RunDir.create(tmp_path, prefix="sine")
-    second = rundir.RunDir.create(tmp_path, prefix="sine")
+    monkeypatch.setattr(layout, "new_run_id", lambda prefix: next(names))
+    first = layout.RunDir.create(tmp_path, prefix="sine")
+    second = layout.RunDir.create(tmp_path, prefix="sine")
     assert (first.path.name, second.path.name) == ("sine-same", "sine-other")

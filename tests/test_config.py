@@ -3,7 +3,7 @@ import tomllib
 
 import pytest
 
-from trainer.config import ConfigError, from_dict, load
+from trainer.config.load import ConfigError, from_dict, load
 
 
 def write(tmp_path, text, name="c.toml"):

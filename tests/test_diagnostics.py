@@ -3,9 +3,9 @@ import numpy as np
 import pytest
 
 from trainer.checks.numeric import numerical_grad
-from trainer.config import from_dict
-from trainer.diagnostics import gradient_reach, probe_batch
-from trainer.run import Setup
+from trainer.config.load import from_dict
+from trainer.model.diagnostics import gradient_reach, probe_batch
+from trainer.training.run import Setup
 
 
 @pytest.mark.parametrize("task,cell", [("adding", "rnn"), ("copy", "lstm"), ("counting", "gru"),

@@ -96,8 +96,8 @@ def test_every_command_of_a_tutorial_runs(page, tutorial):
 
 
 def test_the_run_directory_reference_is_made_from_the_code_and_covers_a_real_run(tmp_path):
-    from trainer.api import train
-    from trainer.run_files import FILES, SUMMARY, files_table, summary_table
+    from trainer.api.runs import train
+    from trainer.rundir.run_files import FILES, SUMMARY, files_table, summary_table
     page = (DOCS / "run-directory.md").read_text()
     assert files_table() in page and summary_table() in page
     run = train(ROOT / "configs" / "counting.toml", {"train.epochs": 1}, runs_dir=tmp_path, name="r")

@@ -5,7 +5,7 @@ import pytest
 from trainer.checks.numeric import assert_close, numerical_grad
 from trainer.layers import RNN, TimeAffine, TimeEmbedding, TimeRNN
 from trainer.layers import rnn as rnn_module
-from trainer.losses import TimeMSE, TimeSigmoidWithLoss, TimeSoftmaxWithLoss
+from trainer.layers.losses import TimeMSE, TimeSigmoidWithLoss, TimeSoftmaxWithLoss
 
 
 def rnn_params(rng, D, H):
@@ -160,8 +160,8 @@ def test_mse_loss(rng, masked):
 def test_whole_model_gradient_in_float64(rng):
     """Embedding -> TimeRNN -> affine -> softmax loss, all parameters at once."""
     from rnn_trainer_datasets import make_task
-    from trainer.config import from_dict
-    from trainer.model import build_model
+    from trainer.config.load import from_dict
+    from trainer.model.network import build_model
     cfg = from_dict({"task": {"name": "counting", "length": 60, "val_length": 10},
                      "model": {"hidden": 4, "embed": 3, "dtype": "float64"},
                      "train": {"batch_size": 2, "bptt": 5}})
@@ -231,8 +231,8 @@ def test_sigmoid_loss_is_safe_with_huge_logits():
                                        ("lstm", "reber"), ("rnn", "multiplication")])
 def test_whole_episode_model_gradient_in_float64(rng, cell, task):
     from rnn_trainer_datasets import make_task
-    from trainer.config import from_dict
-    from trainer.model import build_model
+    from trainer.config.load import from_dict
+    from trainer.model.network import build_model
     keys = {"copy": {"delay": 2}, "anbn": {"n_max": 2, "n_test_max": 2}, "adding": {"length": 6},
             "parity": {"length": 5}, "temporal_order": {"length": 10, "spread": 2},
             "reber": {"max_length": 12}, "multiplication": {"length": 6}}[task]

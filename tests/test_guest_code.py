@@ -119,7 +119,7 @@ def test_a_sweep_records_a_plugin_exit_as_failed_in_results_and_in_the_run(proje
 def test_on_dask_a_plugin_exit_is_the_runs_failure_not_the_workers(project):
     """A Dask worker runs a task in a thread: the run comes back failed, the worker lives."""
     write(project, IN_FORWARD, "import sys; sys.exit(0)")
-    from trainer import config
+    from trainer.config import load as config
     from trainer.sweep.worker import run_to_bytes
     cfg = config.load("c.toml")
     out = {}

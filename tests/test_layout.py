@@ -63,8 +63,8 @@ def under(*prefixes):
 
 
 def test_the_graph_sees_function_level_and_from_imports():
-    assert "trainer.loop" in GRAPH["trainer.run"]                 # from trainer.loop import ...
-    assert "trainer.config" in GRAPH["trainer.cli.runs"]          # from trainer import config as ...
+    assert "trainer.training.loop" in GRAPH["trainer.training.run"]                 # from trainer.training.loop import ...
+    assert "trainer.config.load" in GRAPH["trainer.cli.runs"]          # from trainer import config as ...
     assert "trainer.sweep.dask_cluster" in GRAPH["trainer.sweep.execute"]   # inside a function
 
 
@@ -124,31 +124,31 @@ def test_every_package_folder_is_listed_in_setup_cfg():
 
 
 def test_the_math_imports_nothing_of_the_project_outside_layers():
-    math = under("trainer.layers", "trainer.losses", "trainer.optimizers")
+    math = under("trainer.layers", "trainer.layers.losses", "trainer.optim.optimizers")
     assert violations(math, lambda t: not under("trainer.layers")(t)) == []
 
 
 def test_the_loop_imports_no_cli_plotting_run_directory_or_checkpoint_code():
-    forbidden = under("trainer.cli", "trainer.plots", "trainer.rundir", "trainer.checkpoint",
-                      "trainer.checkpoint_check", "trainer.run")
-    assert violations(under("trainer.loop"), forbidden) == []
+    forbidden = under("trainer.cli", "trainer.plots", "trainer.rundir", "trainer.rundir.checkpoint",
+                      "trainer.rundir.checkpoint_check", "trainer.training.run")
+    assert violations(under("trainer.training.loop"), forbidden) == []
 
 
 def test_plotting_and_the_report_never_run_a_model():
-    forbidden = under("trainer.model", "trainer.layers", "trainer.evaluate", "trainer.loop")
+    forbidden = under("trainer.model.network", "trainer.layers", "trainer.model.evaluate", "trainer.training.loop")
     assert violations(under("trainer.plots"), forbidden) == []
     assert violations(under("trainer.report"), forbidden) == []
 
 
 def test_run_file_names_come_from_the_run_directory_constants():
-    from trainer import rundir
-    names = {rundir.CONFIG, rundir.METRICS, rundir.SUMMARY, rundir.CHECKPOINT, rundir.BEST,
-             rundir.GRADIENT_REACH}
+    from trainer.rundir import layout
+    names = {layout.CONFIG, layout.METRICS, layout.SUMMARY, layout.CHECKPOINT, layout.BEST,
+             layout.GRADIENT_REACH}
     found = []
     for m, path in MODULES.items():
-        if m == "trainer.rundir":
+        if m == "trainer.rundir.layout":
             continue
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
             if isinstance(node, ast.Constant) and node.value in names:
                 found.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.value!r}")
-    assert found == [], "spelled out instead of taken from trainer/rundir.py: " + ", ".join(found)
+    assert found == [], "spelled out instead of taken from trainer/rundir/layout.py: " + ", ".join(found)

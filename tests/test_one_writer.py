@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from trainer import rundir
+from trainer.rundir import layout, safe_io, writers
 from trainer.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -69,7 +69,7 @@ def test_files_written_whole_replace_a_symlink_instead_of_following_it(tmp_path,
     target = tmp_path / "target"
     target.write_text("keep\n")
     (tmp_path / name).symlink_to(target)
-    rundir.atomic_write(tmp_path / name, lambda f: f.write(b"new"))
+    safe_io.atomic_write(tmp_path / name, lambda f: f.write(b"new"))
     assert target.read_text() == "keep\n"
     assert not (tmp_path / name).is_symlink() and (tmp_path / name).read_bytes() == b"new"
 
@@ -80,7 +80,7 @@ def test_files_written_whole_replace_a_symlink_instead_of_following_it(tmp_path,
 def test_a_second_writer_exits_2_naming_the_holder(tmp_path, command):
     run = new_run(tmp_path / "runs")
     before = {p.name: p.read_bytes() for p in run.iterdir() if p.name != ".lock"}
-    held = rundir.Lock(run)  # another descriptor: flock refuses it even within one process
+    held = safe_io.Lock(run)  # another descriptor: flock refuses it even within one process
     try:
         result = train(command[0], run, *command[1:])
     finally:
@@ -103,7 +103,7 @@ def test_a_forked_child_does_not_keep_the_lock(tmp_path):
     """The figure helper is forked while the run is locked; when the run is killed the helper
     may live on a moment drawing: it must not keep the run locked against `train resume`
     (the randomized kill test found it did)."""
-    lock = rundir.Lock(tmp_path)
+    lock = safe_io.Lock(tmp_path)
     ready, told = os.pipe()
     pid = os.fork()
     if pid == 0:  # the at-fork handlers have run when fork returns here
@@ -113,7 +113,7 @@ def test_a_forked_child_does_not_keep_the_lock(tmp_path):
     try:
         os.read(ready, 1)
         lock.release()
-        rundir.Lock(tmp_path).release()  # the child lives on, the lock is free
+        safe_io.Lock(tmp_path).release()  # the child lives on, the lock is free
     finally:
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
@@ -152,7 +152,7 @@ def test_a_second_sweep_into_the_same_directory_is_refused(tmp_path):
     assert train(*args).exit_code == 0
     sweep_dir = tmp_path / "runs" / "s"
     before = {str(p): p.stat().st_mtime_ns for p in sweep_dir.rglob("*") if p.name != ".lock"}
-    held = rundir.Lock(sweep_dir)
+    held = safe_io.Lock(sweep_dir)
     try:
         result = train(*args)
     finally:
@@ -168,7 +168,7 @@ def test_a_failure_while_making_the_run_directory_leaves_nothing(tmp_path, monke
     def full(self, cfg):
         raise OSError(errno.ENOSPC, "No space left on device", str(self.path / "config.toml"))
 
-    monkeypatch.setattr(rundir.RunDir, "write_config", full)
+    monkeypatch.setattr(layout.RunDir, "write_config", full)
     result = train("--config", SINE, "--quiet", "--runs-dir", tmp_path / "runs", *TINY)
     assert result.exit_code == 1, result.output
     line, = result.stderr.strip().splitlines()
@@ -179,8 +179,8 @@ def test_a_failure_while_making_the_run_directory_leaves_nothing(tmp_path, monke
 def test_a_killed_creation_leaves_no_run_directory_and_the_name_free(tmp_path):
     """Killed between making the directory and writing its config: only a hidden temporary is
     left, which is no run; the same --name then trains."""
-    code = ("import os, signal\nfrom trainer import rundir\n"
-            "rundir.RunDir.write_config = lambda self, cfg: os.kill(os.getpid(), signal.SIGKILL)\n"
+    code = ("import os, signal\nfrom trainer.rundir import layout\n"
+            "layout.RunDir.write_config = lambda self, cfg: os.kill(os.getpid(), signal.SIGKILL)\n"
             "from trainer.cli import main\nmain()\n")
     proc = subprocess.run([sys.executable, "-c", code, "--config", SINE, "--quiet", "--runs-dir",
                            str(tmp_path / "runs"), "--name", "r", *TINY], env=ENV, timeout=60)
@@ -190,12 +190,12 @@ def test_a_killed_creation_leaves_no_run_directory_and_the_name_free(tmp_path):
     assert left.name.startswith(".new-")
     new_run(tmp_path / "runs", "r")
     assert left.exists()  # too young to be called abandoned: it might be a creation under way
-    old = time.time() - rundir.ABANDONED_S - 1
+    old = time.time() - layout.ABANDONED_S - 1
     os.utime(left, (old, old))
     live = tmp_path / "runs" / ".new-live"
     live.mkdir()
     os.utime(live, (old, old))
-    held = rundir.Lock(live)  # a creation under way holds its lock: kept however old
+    held = safe_io.Lock(live)  # a creation under way holds its lock: kept however old
     try:
         new_run(tmp_path / "runs", "r2")
     finally:
@@ -204,13 +204,13 @@ def test_a_killed_creation_leaves_no_run_directory_and_the_name_free(tmp_path):
 
 
 def test_sigterm_before_the_run_directory_exists_stops_the_run_with_130(tmp_path, monkeypatch):
-    create = rundir.RunDir.create.__func__
+    create = layout.RunDir.create.__func__
 
     def signalled(cls, *args, **kwargs):
         os.kill(os.getpid(), signal.SIGTERM)  # in the window that used to exit 143
         return create(cls, *args, **kwargs)
 
-    monkeypatch.setattr(rundir.RunDir, "create", classmethod(signalled))
+    monkeypatch.setattr(layout.RunDir, "create", classmethod(signalled))
     result = train("--config", SINE, "--quiet", "--runs-dir", tmp_path / "runs", "--name", "r",
                    *TINY)
     assert result.exit_code == 130, result.output
@@ -225,7 +225,7 @@ def test_a_full_disk_during_resume_is_one_line_exit_1(tmp_path, monkeypatch):
     def full(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(rundir.CheckpointWriter, "submit", full)
+    monkeypatch.setattr(writers.CheckpointWriter, "submit", full)
     result = train("resume", run, "--epochs", "2", "--quiet")
     assert result.exit_code == 1, result.output
     line, = result.stderr.strip().splitlines()
@@ -278,7 +278,7 @@ def test_a_default_run_name_from_an_odd_config_file_name_is_one_plain_word(tmp_p
     result = train("--config", odd, "--quiet", "--runs-dir", tmp_path / "runs", *TINY)
     assert result.exit_code == 0, result.output
     made, = (tmp_path / "runs").iterdir()
-    assert rundir.check_name(made.name) and str(made) == result.stdout.strip()
+    assert layout.check_name(made.name) and str(made) == result.stdout.strip()
 
 
 def test_resume_removes_a_gradient_reach_temporary(tmp_path):
@@ -292,7 +292,7 @@ def test_importing_the_package_leaves_the_umask_alone():
     code = ("import os\n"
             "def umask(mask): raise AssertionError('os.umask called at import')\n"
             "os.umask = umask\n"
-            "import trainer.rundir, trainer.run, trainer.cli, trainer.api\n")
+            "import trainer.rundir, trainer.training.run, trainer.cli, trainer.api.runs\n")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=ENV)
     assert proc.returncode == 0, proc.stderr
 

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from trainer.optimizers import SGD, Adam, Momentum, RMSProp, clip_grads
+from trainer.optim.optimizers import SGD, Adam, Momentum, RMSProp, clip_grads
 
 
 def reference(name, p, grads, lr):

@@ -7,7 +7,7 @@ import pytest
 from click.testing import CliRunner
 
 from trainer.cli import main
-from trainer.outcome import beats_baseline
+from trainer.rundir.outcome import beats_baseline
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 

@@ -154,7 +154,7 @@ def test_sweep_runs_keep_the_copy_locally_and_on_dask(project):
     task_sha = sha(project / "delayed_recall.py")
     assert [p.name for p in (run / "plugins").iterdir()] == [f"task-delayed_recall-{task_sha[:12]}.py"]
 
-    from trainer import config
+    from trainer.config import load as config
     from trainer.sweep.dask_cluster import write_run
     from trainer.sweep.worker import run_to_bytes
     cfg = config.load("delayed.toml", ["train.epochs=1", "task.length=400", "task.val_length=100"])

@@ -247,10 +247,10 @@ def test_a_bad_cell_is_refused_before_training_naming_the_failing_gradient(proje
 
 
 def test_a_plug_in_task_without_footprint_is_measured_for_the_memory_check(project):
-    from trainer.config import load
-    from trainer.memory import estimate_bytes
-    from trainer.preflight import make_checked_task, measured_footprint
-    from trainer.streams import streams
+    from trainer.config.load import load
+    from trainer.training.memory import estimate_bytes
+    from trainer.training.preflight import make_checked_task, measured_footprint
+    from trainer.training.streams import streams
     cfg = load(project / "delayed.toml")
     task = make_checked_task(cfg, streams(0)["data"])
     floats, steps, width = measured_footprint(task)
@@ -258,7 +258,7 @@ def test_a_plug_in_task_without_footprint_is_measured_for_the_memory_check(proje
     need = estimate_bytes(cfg, (floats, steps, width))
     assert need > 8 * floats
     from trainer.errors import ConfigError
-    from trainer.preflight import check_run
+    from trainer.training.preflight import check_run
     with pytest.raises(ConfigError, match="of memory for its arrays"):
         check_run(cfg, available=need - 1)
     check_run(cfg, available=need)

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from tiny_configs import TINY_SINE
-from trainer import provenance
+from trainer.rundir import provenance
 from trainer.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -131,7 +131,7 @@ def test_ls_one_line_per_run_a_sweep_as_one_line_within_80_columns(small_sweep, 
 
 
 def test_plots_use_no_pyplot_and_import_nothing_that_runs_a_model():
-    banned = ("trainer.model", "trainer.layers", "trainer.evaluate", "trainer.loop")
+    banned = ("trainer.model.network", "trainer.layers", "trainer.model.evaluate", "trainer.training.loop")
     for path in (ROOT / "trainer" / "plots").glob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
             names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
@@ -210,8 +210,8 @@ print("pyplot" if "matplotlib.pyplot" in sys.modules else "no pyplot")
 
 def test_anbn_view_comes_from_evaluation_with_n_on_the_axis():
     from rnn_trainer_datasets import make_task
-    from trainer.evaluate import task_view
-    from trainer.model import build_model
+    from trainer.model.evaluate import task_view
+    from trainer.model.network import build_model
     cfg = {"name": "anbn", "n_min": 1, "n_max": 3, "n_test_max": 5, "train_size": 8}
     task = make_task(cfg, np.random.default_rng(0))
     model = build_model({"cell": "rnn", "hidden": 4, "embed": 3, "dtype": "float64", "init": "xavier",
@@ -237,7 +237,7 @@ def test_anbn_long_strings_reach_the_epoch_lines_and_the_closing_line(tmp_path):
 
 def test_progress_bar_shows_the_epoch_and_stops_with_the_last_one(monkeypatch):
     from trainer.cli.runs import Progress
-    from trainer.loop import EpochEnd, Start, Step
+    from trainer.training.loop import EpochEnd, Start, Step
 
     class Terminal(io.StringIO):
         def isatty(self):
@@ -284,9 +284,9 @@ def test_episode_views_of_temporal_order_and_reber_count_only_what_is_scored(tmp
     """temporal_order scores one step a row, at a different step per row: the view marks which
     cells are scored (the plot counts those only); reber's strings go by length, not by n."""
     from rnn_trainer_datasets import make_task
-    from trainer.config import from_dict
-    from trainer.evaluate import task_view
-    from trainer.model import build_model
+    from trainer.config.load import from_dict
+    from trainer.model.evaluate import task_view
+    from trainer.model.network import build_model
     from trainer.plots import episodes
     for name, keys in (("temporal_order", {"length": 20, "spread": 5, "val_size": 30}),
                        ("reber", {"max_length": 14, "val_size": 20})):

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from trainer.schedules import KINDS, Schedule
+from trainer.optim.schedules import KINDS, Schedule
 
 rates = st.floats(1e-6, 10.0)
 fractions = st.floats(0.0, 1.0)

@@ -6,12 +6,12 @@ import math
 import numpy as np
 import pytest
 
-import trainer.loop
-from trainer import checkpoint
-from trainer.config import from_dict
-from trainer.loop import EpochEnd, Position, Row, Step
-from trainer.run import Setup
-from trainer.schedules import Schedule
+import trainer.training.loop
+from trainer.rundir import checkpoint
+from trainer.config.load import from_dict
+from trainer.training.loop import EpochEnd, Position, Row, Step
+from trainer.training.run import Setup
+from trainer.optim.schedules import Schedule
 
 
 def test_constant_is_the_rate():
@@ -72,7 +72,7 @@ def scripted(monkeypatch, losses):
     def evaluate(model, task):
         v = next(figures)
         return {"val_loss": v, "val_mse": v}
-    monkeypatch.setattr(trainer.loop, "evaluate", evaluate)
+    monkeypatch.setattr(trainer.training.loop, "evaluate", evaluate)
 
 
 def events(cfg):
@@ -108,7 +108,7 @@ def test_monitoring_a_metric_that_rises(monkeypatch):
     cfg = from_dict({**TINY, "task": {"name": "counting", "length": 200, "val_length": 50}})
     cfg = cfg.with_changes({"train.monitor": "val_accuracy", "train.early_stop": 1})
     figures = iter([0.5, 0.7, 0.6, 0.9])
-    monkeypatch.setattr(trainer.loop, "evaluate",
+    monkeypatch.setattr(trainer.training.loop, "evaluate",
                         lambda m, t: {"val_loss": 1.0, "val_accuracy": next(figures)})
     pos, ends, _ = events(cfg)
     assert [e.improved for e in ends] == [True, True, False] and ends[-1].stopping
@@ -116,8 +116,8 @@ def test_monitoring_a_metric_that_rises(monkeypatch):
 
 
 def test_nan_never_improves():
-    assert not trainer.loop.is_better(float("nan"), None, True)
-    assert trainer.loop.is_better(1.0, None, True) and trainer.loop.is_better(2.0, 1.0, False)
+    assert not trainer.training.loop.is_better(float("nan"), None, True)
+    assert trainer.training.loop.is_better(1.0, None, True) and trainer.training.loop.is_better(2.0, 1.0, False)
 
 
 def roundtrip(arrays):

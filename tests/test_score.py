@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 from trainer.layers import TimeAffine, TimeRNN
-from trainer.losses import TimeMSE
-from trainer.model import SequenceModel
+from trainer.layers.losses import TimeMSE
+from trainer.model.network import SequenceModel
 
 
 def regression_model(rng):

@@ -186,7 +186,7 @@ def test_the_run_shows_as_html_with_its_figures_and_escapes_what_its_files_say(c
     _, run = cell_run
     page = run._repr_html_()
     assert "completed" in page and page.count("<img src=\"data:image/png;base64,") == 3
-    from trainer.run_view import run_html
+    from trainer.api.run_view import run_html
     hostile = {"status": "<script>x</script>", "final": {"<b>val": 1.0},
                "baseline": {}, "beats_baseline": True, "baseline_name": "<style>"}
     page = run_html(run.path, hostile)

@@ -1,7 +1,7 @@
 """Stateful carry and reset of TimeRNN, and the stream batching of truncated BPTT."""
 import numpy as np
 
-from trainer.batching import n_windows, stream_rows, window
+from trainer.training.batching import n_windows, stream_rows, window
 from trainer.layers import TimeRNN
 
 

@@ -5,13 +5,13 @@ import io
 import numpy as np
 import pytest
 
-from trainer import checkpoint
-from trainer.config import from_dict
-from trainer.loop import Position
-from trainer.model import build_model
-from trainer.preflight import make_checked_task
-from trainer.run import Setup
-from trainer.streams import STREAMS
+from trainer.rundir import checkpoint
+from trainer.config.load import from_dict
+from trainer.training.loop import Position
+from trainer.model.network import build_model
+from trainer.training.preflight import make_checked_task
+from trainer.training.run import Setup
+from trainer.training.streams import STREAMS
 
 SINE = {"task": {"name": "sine", "length": 200, "val_length": 50},
         "model": {"hidden": 6}, "train": {"epochs": 1, "batch_size": 4, "bptt": 10, "seed": 3}}

@@ -6,8 +6,8 @@ from click.testing import CliRunner
 
 from trainer.sweep import spec as sweep
 from trainer.cli import main
-from trainer.config import ConfigError
-from trainer.rundir import check_name
+from trainer.config.load import ConfigError
+from trainer.rundir.layout import check_name
 from tiny_configs import TINY_SINE
 
 BASE = TINY_SINE

@@ -223,7 +223,7 @@ def test_a_plug_in_task_sweeps_on_dask_and_its_source_travels_with_the_run(tmp_p
     assert [(r["task.delay"], r["status"]) for r in rows] == [("1", "completed"), ("2", "completed")]
 
     from distributed import Client
-    from trainer.config import load
+    from trainer.config.load import load
     from trainer.sweep.worker import run_to_bytes
     cfg = load(tmp_path / "base.toml")
     data = cfg.to_dict()

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from rnn_trainer_datasets import TASKS, make_task
-from trainer.config import ConfigError, from_dict
+from trainer.config.load import ConfigError, from_dict
 
 
 def task(name, **keys):
@@ -94,8 +94,8 @@ def test_episode_task_configs_are_checked():
 def test_a_string_is_right_only_if_every_scored_step_has_every_label_right():
     import numpy as np
     from rnn_trainer_datasets.base import sequences_right
-    from trainer.losses import TimeSigmoidWithLoss
-    from trainer.model import SequenceModel
+    from trainer.layers.losses import TimeSigmoidWithLoss
+    from trainer.model.network import SequenceModel
     y = np.zeros((3, 2, 2))
     y[:, :, 0] = 1
     logits = np.where(y > 0.5, 2.0, -2.0)

@@ -3,8 +3,8 @@ import tomllib
 
 import pytest
 
-from trainer import tomlio
-from trainer.config import ConfigError, from_dict
+from trainer.config import tomlio
+from trainer.config.load import ConfigError, from_dict
 from trainer.sweep import spec
 
 

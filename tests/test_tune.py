@@ -268,7 +268,7 @@ def test_a_study_runs_on_a_dask_cluster_and_the_client_keeps_the_journal(tmp_pat
         for seed in (0, 1):
             summary = json.loads((runs / "d" / f"trial-{n:04d}-seed-{seed}" / "summary.json").read_text())
             assert summary["status"] == ("completed" if r["state"] == "complete" else "pruned")
-    st = optuna.load_study(study_name="study", storage=__import__("trainer.sweep.tune", fromlist=["x"])
+    st = optuna.load_study(study_name="study", storage=__import__("trainer.tuning.study", fromlist=["x"])
                            .storage(runs / "d"))
     pruned = [t for t in st.trials if t.state.name == "PRUNED"]
     assert all(t.intermediate_values for t in st.trials)   # replayed into the journal

@@ -12,8 +12,8 @@ from click.testing import CliRunner
 
 from tiny_configs import TINY_SINE
 from trainer.cli import main
-from trainer.rundir import RunDir
-from trainer.summary_check import check, strict
+from trainer.rundir.layout import RunDir
+from trainer.rundir.summary_check import check, strict
 
 PWN_NAME = "x<img src=x onerror=window.__pwn=1>"
 SCRIPT_VALUE = "completed</script><script>window.__pwn=2</script>"
@@ -226,7 +226,7 @@ def test_generate_replaces_a_planted_link_instead_of_writing_through_it(one_run,
 
 
 def test_generate_into_a_run_another_process_holds_is_refused(one_run):
-    from trainer.rundir import RunDir
+    from trainer.rundir.layout import RunDir
     holder = RunDir.open(one_run / "a").lock()
     try:
         result = invoke("generate", one_run / "a", "--steps", "5")
@@ -263,7 +263,7 @@ def test_a_nul_byte_in_a_sweeps_base_is_one_line(tmp_path):
 @pytest.mark.parametrize("env", [{"blas": 5, "python": [1]}, {"blas": [1, "x"], "git": 3},
                                  {"git": {"commit": 5}}, "text"])
 def test_eval_describes_a_hand_edited_env_without_a_traceback(env):
-    from trainer.provenance import describe
+    from trainer.rundir.provenance import describe
     assert all(isinstance(line, str) for line in describe(env))
 
 

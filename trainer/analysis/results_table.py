@@ -63,8 +63,8 @@ def read(paths, by=None, figure=None, within=None):
     """The runs under `paths` (run, sweep or runs directories) gathered into a Table (of
     `figure`, a validation figure such as val_long_string_accuracy, or the runs' metric);
     `within`: keys whose every value gets its own comparison (its own best group)."""
-    from trainer.report.collect import find_runs, swept_keys
-    from trainer.rundir import RunDir
+    from trainer.rundir.collect import find_runs, swept_keys
+    from trainer.rundir.layout import RunDir
     runs, notes, sweeps = find_runs(paths)
     read_back = []
     for run in runs:
@@ -89,8 +89,8 @@ def read(paths, by=None, figure=None, within=None):
 
 
 def _sweep_file_problem(sweep_dir):
-    from trainer import tomlio
-    from trainer.report.collect import sweep_file_problem
+    from trainer.config import tomlio
+    from trainer.rundir.collect import sweep_file_problem
     try:
         data = tomlio.read(sweep_dir / "sweep.toml", "sweep")
     except (OSError, ValueError) as e:
@@ -102,7 +102,7 @@ def build(read_back, keys=None, notes=(), figure=None, within=None):
     """A Table of (flat config, summary) pairs grouped by `keys` (None: the config keys that
     differ between the runs, the seed aside), of `figure` (None: val_<the runs' metric>);
     with `within`, grouped by those keys first, and each of their values compared apart."""
-    from trainer.loop import lower_is_better
+    from trainer.training.loop import lower_is_better
     from trainer.sweep.results import differing_keys
     notes = list(notes)
     metrics = [s.get("metric") for _, s in read_back if isinstance(s.get("metric"), str)]

@@ -46,7 +46,7 @@ def _looks_like_config(name):
     from pathlib import Path
     if name.endswith(".toml") or Path(name).is_file():
         return True
-    from trainer import shipped
+    from trainer.config import shipped
     return name in shipped.names()
 
 

@@ -109,7 +109,7 @@ def make_dir(path, option):
 
 def disk_full(error):
     """A full disk (or quota) is no bad input: one line, exit 1 (else return, for the caller)."""
-    from trainer.rundir import is_disk_full
+    from trainer.rundir.safe_io import is_disk_full
     if is_disk_full(error):
         fail(f"{error.filename or 'disk'}: {error.strerror or error}; nothing was created",
              EXIT_FAILED)

@@ -41,7 +41,7 @@ def gradcheck_cmd(spec, hidden, inputs, batch, steps, seed):
     SPEC is a cell as model.cell takes it: rnn, lstm, gru, textbook-rnn, textbook-lstm,
     textbook-gru, FILE.py:CLASS, module:CLASS or an entry point of group rnn_trainer.cells.
     """
-    from trainer.api import gradcheck
+    from trainer.api.runs import gradcheck
     try:
         result = gradcheck(spec, hidden=hidden, inputs=inputs, batch=batch, steps=steps, seed=seed)
     except BadInput as e:
@@ -105,7 +105,7 @@ def configs_cmd():
       train --config sine
       train sweep sweep-cell-bptt --workers 2
     """
-    from trainer import shipped
+    from trainer.config import shipped
     rows = [shipped.describe(name) for name in shipped.names()]
     width = max(len(r["name"]) for r in rows)
     for r in rows:

@@ -39,8 +39,8 @@ def check_out(paths, out, option):
 def _refuse_one_unreadable_run(paths):
     """A single run named on the command line whose summary.json or config.toml cannot be
     read: one line and exit 2 (among several runs it is listed as unreadable instead)."""
-    from trainer.report.collect import is_run, is_sweep
-    from trainer.rundir import RunDir
+    from trainer.rundir.collect import is_run, is_sweep
+    from trainer.rundir.layout import RunDir
     if len(paths) == 1 and is_run(paths[0]) and not is_sweep(paths[0]):
         rd = RunDir(paths[0])
         problem = rd.read_flat_config()[1]
@@ -56,13 +56,13 @@ def write_report(paths, out, option, title=None):
     if out.exists() and not out.is_dir():
         fail(f"{option}: {out} exists and is not a directory")
     report = Report(paths, out, title)
-    from trainer.report.collect import find_runs
+    from trainer.rundir.collect import find_runs
     runs, notes, sweeps = find_runs(paths)
     if not runs and not sweeps:   # a sweep with no finished run yet gets its page ("no runs yet")
         fail("no runs to report: " + "; ".join(notes))
     for note in notes:
         click.echo(f"note: {one_line(note)}", err=True)   # notes name paths: escaped
-    from trainer.report.collect import read_summary
+    from trainer.rundir.collect import read_summary
     _warn_changed_plugins([{"name": str(r), "plugins": read_summary(r).get("plugins")}
                            for r in runs], "were trained" if len(runs) > 1 else "was trained")
     new = not out.exists()
@@ -73,7 +73,7 @@ def write_report(paths, out, option, title=None):
             import shutil
             shutil.rmtree(out, ignore_errors=True)
         from trainer.cli.common import EXIT_FAILED
-        from trainer.rundir import is_disk_full
+        from trainer.rundir.safe_io import is_disk_full
         fail(f"{option}: cannot write the report into {out} ({e.strerror or e})"
              + ("; nothing was left there" if new else ""), EXIT_FAILED if is_disk_full(e) else 2)
     return page
@@ -127,7 +127,7 @@ COLUMNS = ("name", "status", "task", "cell", "steps", "val", "wall", "age")
 @click.option("--expand", is_flag=True, help="A line per run of each sweep (a sweep is one line).")
 def ls_cmd(directory, sort_key, where, as_csv, expand):
     """List runs and sweeps: one line per run (a sweep is one line with its run count)."""
-    from trainer.report.collect import is_run, is_sweep
+    from trainer.rundir.collect import is_run, is_sweep
     root = Path(directory)
     if directory == "runs" and not root.exists():  # nothing trained here yet
         click.echo("no runs (no runs/ directory here)")
@@ -183,8 +183,8 @@ def _warn_changed_plugins(rows, what):
 
 
 def _run_row(path, name):
-    from trainer.report.collect import read_summary
-    from trainer.rundir import CONFIG, SUMMARY, RunDir
+    from trainer.rundir.collect import read_summary
+    from trainer.rundir.layout import CONFIG, SUMMARY, RunDir
     summary = read_summary(path)
 
     flat, problem = RunDir(path).read_flat_config()

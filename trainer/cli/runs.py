@@ -8,7 +8,7 @@ import click
 from trainer.cli.common import (EXIT_DIVERGED, EXIT_FAILED, EXIT_INTERRUPTED, StopFlag, disk_full,
                                 fail)
 from trainer.errors import BadInput
-from trainer.progress import Progress
+from trainer.training.progress import Progress
 
 
 def train_config(config_path, overrides, name, runs_dir, quiet):
@@ -16,14 +16,14 @@ def train_config(config_path, overrides, name, runs_dir, quiet):
     if not config_path:
         fail("train: missing option '--config' (or a command such as 'resume'; see 'train --help')")
     with StopFlag() as stop:  # from the first moment: a signal during the setup stops the run too
-        from trainer import config as config_mod
-        from trainer.rundir import RunDir, check_name, check_runs_dir
+        from trainer.config import load as config_mod
+        from trainer.rundir.layout import RunDir, check_name, check_runs_dir
         try:
             cfg = config_mod.load(config_path, overrides)
             if name is not None:
                 check_name(name)
             check_runs_dir(runs_dir)
-            from trainer.preflight import check_run
+            from trainer.training.preflight import check_run
             check_run(cfg)  # before anything is made: a bad plug-in or a run that cannot fit
             run_dir = RunDir.create(runs_dir, name, prefix=cfg.name, cfg=cfg)
             click.get_current_context().call_on_close(run_dir.release)  # sys.exit keeps it alive
@@ -32,7 +32,7 @@ def train_config(config_path, overrides, name, runs_dir, quiet):
         except OSError as e:
             disk_full(e)
             fail(f"--runs-dir {runs_dir}: cannot create a run directory there ({e.strerror or e})")
-        from trainer import run
+        from trainer.training import run
         _report(run_dir, quiet, stop,
                 lambda progress, figures: run.train(cfg, run_dir, on_event=progress,
                                                     should_stop=stop, figures=figures))
@@ -64,7 +64,7 @@ def _report(run_dir, quiet, stop, work):
     progress.close()
     status = summary["status"]
     if status == "failed":
-        from trainer.rundir import SUMMARY
+        from trainer.rundir.layout import SUMMARY
         click.echo(str(run_dir.path))
         click.echo(f"error: the run failed ({summary['error']}); the traceback is in "
                    f"{run_dir.file(SUMMARY)}", err=True)
@@ -78,7 +78,7 @@ def _report(run_dir, quiet, stop, work):
                    f"with: train plot {run_dir.path}", err=True)
     click.echo(str(run_dir.path))
     if status == "diverged":
-        from trainer.rundir import CHECKPOINT
+        from trainer.rundir.layout import CHECKPOINT
         kept = ("the last good checkpoint is kept" if run_dir.file(CHECKPOINT).exists()
                 else "before its first checkpoint")
         click.echo(f"error: training diverged at step {summary.get('diverged_at_step')} (non-finite "
@@ -123,7 +123,7 @@ def _short_of_baseline(summary):
 def _load_run(path, which=None, overrides=()):
     """run.load, with bad input turned into the one-line error; a plug-in changed since the run
     was made is used as it is now, with a one-line warning naming both sources' sha256."""
-    from trainer import run
+    from trainer.training import run
     try:
         changed = []
         loaded = run.load(path, which, overrides, changed_plugins=changed)
@@ -138,7 +138,7 @@ def changed_plugin_warnings(rd, changed):
     """One `warning:` line per plug-in changed since the run was made: the sha256 it trained
     with, the one used now, and where the run keeps its copy of the old source."""
     from trainer.errors import one_line
-    from trainer.rundir import PLUGINS
+    from trainer.rundir.layout import PLUGINS
     out = []
     for kind, spec, old, new in changed:
         copies = sorted(rd.file(PLUGINS).glob(f"{kind}-*-{old[:12]}.py")) \
@@ -177,8 +177,8 @@ def resume_cmd(run_dir, epochs, quiet, accept_changed_plugin):
       train resume runs/long --accept-changed-plugin
     """
     with StopFlag() as stop:
-        from trainer import run
-        from trainer.rundir import RunDir
+        from trainer.training import run
+        from trainer.rundir.layout import RunDir
         try:
             rd = RunDir.open(run_dir).lock()  # the one writer, before anything is read
             click.get_current_context().call_on_close(rd.release)
@@ -217,7 +217,7 @@ def eval_cmd(run_dir, which, overrides):
       train eval runs/sine-20261121-120000-ab12 --set train.seed=7
     """
     from trainer.errors import one_line
-    from trainer.evaluate import evaluate
+    from trainer.model.evaluate import evaluate
     rd, setup, which = _load_run(run_dir, which, overrides)
     task = setup.task
     scores = evaluate(setup.model, task)
@@ -239,7 +239,7 @@ def eval_cmd(run_dir, which, overrides):
         base = f"{b[key]:>12.6g}" if key in b else f"{'':>12}"
         click.echo(f"{key:<{width}}{value:>12.6g}{base}")
     click.echo(f"baseline: {task.baseline_name}")
-    from trainer.provenance import describe
+    from trainer.rundir.provenance import describe
     for i, line in enumerate(describe((rd.read_summary() or {}).get("env"))):  # where it trained
         click.echo(one_line(f"{'trained with' if i == 0 else '':<14}{line}"))   # read back: escaped
 
@@ -284,7 +284,7 @@ def generate_cmd(run_dir, steps, which, temperature, out):
     """
     import math
     from pathlib import Path
-    from trainer.evaluate import generate
+    from trainer.model.evaluate import generate
     if not math.isfinite(temperature):   # click's range lets NaN through; sampling would fail on it
         fail(f"--temperature {temperature}: expected a finite number >= 0 (0: the most likely token)")
     rd, setup, which = _load_run(run_dir, which)
@@ -311,7 +311,7 @@ def generate_cmd(run_dir, steps, which, temperature, out):
     lines = [f"step,{cols}"] + [f"{i + 1}," + ",".join(repr(float(v)) for v in row)
                                 for i, row in enumerate(seq)]
     _write(path, "\n".join(lines) + "\n")
-    from trainer.evaluate import predict_stream
+    from trainer.model.evaluate import predict_stream
     from trainer.plots.run import plot_values
     warm = min(100, len(task.val_x) // 2)
     span = min(warm + steps, len(task.val_x))
@@ -331,7 +331,7 @@ def _inside(path, folder):
 
 def _write(path, text):
     """Replace the file atomically; a symbolic link at `path` is replaced, never written through."""
-    from trainer.rundir import atomic_write
+    from trainer.rundir.safe_io import atomic_write
     data = text.encode()
     try:
         atomic_write(path, lambda f: f.write(data), durable=False)
@@ -350,7 +350,7 @@ def plot_cmd(run_dirs, steps):
     Example:
       train plot runs/sine-20261121-120000-ab12 --steps 600
     """
-    from trainer.evaluate import task_view
+    from trainer.model.evaluate import task_view
     from trainer.plots.run import draw_run
     loaded = []
     for path in run_dirs:  # every run checked and locked before any is redrawn

@@ -74,7 +74,7 @@ def sweep_cmd(sweep_file, config_path, grid, seeds, overrides, workers, schedule
     anything runs.
     """
     from trainer.sweep import execute as sweep_run, spec as sweep_mod
-    from trainer.rundir import check_name, new_run_id
+    from trainer.rundir.layout import check_name, new_run_id
     if workers and scheduler:
         fail("--workers and --scheduler do not go together: a Dask cluster has its own workers")
     if (sweep_file is None) == (config_path is None):
@@ -99,7 +99,7 @@ def sweep_cmd(sweep_file, config_path, grid, seeds, overrides, workers, schedule
         fail(str(e))
     if not dry_run:
         make_dir(sweep_dir, f"--runs-dir {runs_dir}")
-        from trainer.rundir import Lock
+        from trainer.rundir.safe_io import Lock
         try:
             held = Lock(sweep_dir)  # one sweep writing this directory, until the command ends
         except BadInput as e:
@@ -135,7 +135,7 @@ def sweep_cmd(sweep_file, config_path, grid, seeds, overrides, workers, schedule
         progress.close()
         fail(str(e))
     except Exception as e:
-        from trainer.rundir import is_disk_full
+        from trainer.rundir.safe_io import is_disk_full
         from trainer.sweep.dask_cluster import SchedulerLost
         if isinstance(e, OSError) and is_disk_full(e):   # the runs done so far stay, with results
             progress.close()
@@ -277,8 +277,8 @@ def compare_cmd(run_dirs, out):
       train compare runs/bptt-counting/bptt=2-seed=0 runs/bptt-counting/bptt=16-seed=0 --out cmp
     """
     from trainer.cli.report import check_out, write_report
-    from trainer.report.collect import find_runs
-    from trainer.rundir import new_run_id
+    from trainer.rundir.collect import find_runs
+    from trainer.rundir.layout import new_run_id
     from trainer.sweep import results as sweep_results
     option = f"--out {out}" if out else "the default report folder"
     if out:
@@ -301,7 +301,7 @@ def compare_cmd(run_dirs, out):
     page = write_report(paths, out, option, title=f"compare: {len(paths)} runs")
     written = [page, sweep_results.write(out / sweep_results.RESULTS, rows, cols)]
     groups = len({tuple(str(r.get(k)) for k in keys) for r in rows})
-    from trainer.report.collect import read_summary
+    from trainer.rundir.collect import read_summary
     from trainer.report.figures import one_loss
     mixed = one_loss([{"summary": read_summary(p)} for p in paths])[1]
     if mixed:   # one axis would put MSE beside cross-entropy: said, and no PNG overlays them

@@ -55,8 +55,8 @@ again: running trials are retried, none is counted twice)."""
 @click.option("--quiet", is_flag=True, help="Print nothing but errors and the study directory.")
 def tune_cmd(tune_file, trials, workers, scheduler, name, runs_dir, dry_run, confirm, quiet):
     """Tune hyperparameters with Optuna, every trial trained on several seeds."""
-    from trainer.rundir import check_name, check_runs_dir, new_run_id
-    from trainer.sweep import tune_space
+    from trainer.rundir.layout import check_name, check_runs_dir, new_run_id
+    from trainer.tuning import space as tune_space
     if workers and scheduler:
         fail("--workers and --scheduler do not go together: a Dask cluster has its own workers")
     workers = workers or 1
@@ -72,7 +72,7 @@ def tune_cmd(tune_file, trials, workers, scheduler, name, runs_dir, dry_run, con
         if dry_run:
             _dry_run(tune, study_dir, workers)
             return
-        from trainer.sweep import tune as tune_run
+        from trainer.tuning import study as tune_run
         tune_run.check_extras(tune)
         tune_run.open_dir(tune, study_dir)
         if scheduler:  # before anything is written
@@ -86,7 +86,7 @@ def tune_cmd(tune_file, trials, workers, scheduler, name, runs_dir, dry_run, con
     except BadInput as e:
         fail(str(e))
     make_dir(study_dir, f"--runs-dir {runs_dir}")
-    from trainer.rundir import Lock
+    from trainer.rundir.safe_io import Lock
     try:
         held = Lock(study_dir)  # one tuner per study directory; its workers write under it
     except BadInput as e:
@@ -102,7 +102,7 @@ def tune_cmd(tune_file, trials, workers, scheduler, name, runs_dir, dry_run, con
         with StopFlag() as stop:
             remote = None
             if client is not None:
-                from trainer.sweep.tune_dask import runner
+                from trainer.tuning.on_dask import runner
                 remote = runner(client)
             rows = tune_run.run(tune, study_dir, workers, stop, say, remote)
             interrupted = stop.requested
@@ -145,7 +145,7 @@ def _arms(tune):
 
 def _summary(tune, rows, study_dir):
     from collections import Counter
-    from trainer.sweep import tune as tune_run
+    from trainer.tuning import study as tune_run
     counts = Counter(r["state"] for r in rows)
     click.echo(", ".join(f"{n} {s}" for s, n in sorted(counts.items())) + f"; {study_dir / tune_run.TRIALS}",
                err=True)
@@ -165,7 +165,7 @@ def _fmt(v):
 
 def _dry_run(tune, study_dir, workers):
     """The space, the budget and an estimate of the wall time from one timed epoch."""
-    from trainer.sweep.tune import budget
+    from trainer.tuning.study import budget
     exists = (study_dir / "tune.toml").is_file()
     click.echo(f"{study_dir}: {'continues the study there' if exists else 'a new study'}")
     click.echo(f"objective: {tune.objective} ({tune.direction}), mean over seeds {list(tune.seeds)}")
@@ -188,8 +188,8 @@ def _dry_run(tune, study_dir, workers):
 def _epoch_seconds(tune):
     """One epoch of the base config, timed in memory (nothing is written)."""
     import time
-    from trainer.loop import EpochEnd, Position
-    from trainer.run import Setup
+    from trainer.training.loop import EpochEnd, Position
+    from trainer.training.run import Setup
     from threadpoolctl import threadpool_limits
     cfg = tune.base.with_changes({"train.epochs": 1})
     setup = Setup(cfg)

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from trainer.plots.style import COLORS, figure, log_y, save, style
-from trainer.rundir import GRADIENT_REACH, METRICS
+from trainer.rundir.layout import GRADIENT_REACH, METRICS
 
 LOSS_PNG, TASK_PNG, REACH_PNG = "loss_curves.png", "task_view.png", "gradient_reach.png"
 

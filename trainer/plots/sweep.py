@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from trainer.plots.style import COLORS, figure, save
-from trainer.rundir import CONFIG, METRICS, RunDir
+from trainer.rundir.layout import CONFIG, METRICS, RunDir
 
 
 LEGEND_MAX = 16  # groups named in a legend; past that the first ones, a count and the last
@@ -186,7 +186,7 @@ def _steps_per_epoch(m, run_path):
     if len(val):
         return float(val["step"].iloc[0]) / float(val["epoch"].iloc[0])
     try:
-        from trainer import tomlio
+        from trainer.config import tomlio
         total = RunDir(run_path).read_summary()["total_steps"]
         epochs = tomlio.read(run_path / CONFIG)["train"]["epochs"]
         return total / epochs

@@ -10,10 +10,10 @@ import types
 
 class _Package(types.ModuleType):
     """The package is also the API's function: trainer.report(paths, out=...) writes a report
-    (trainer/api_results.py), beside trainer.report.page and the other modules."""
+    (trainer/api/results.py), beside trainer.report.page and the other modules."""
 
     def __call__(self, *args, **kwargs):
-        from trainer.api_results import report
+        from trainer.api.results import report
         return report(*args, **kwargs)
 
 

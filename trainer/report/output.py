@@ -8,8 +8,8 @@ from trainer.errors import BadInput
 def default_out(paths, prefix="report"):
     """A sweep's report lives in the sweep directory; any other report in reports/<id>/ of the
     current directory, never among the runs it reads."""
-    from trainer.report.collect import is_sweep
-    from trainer.rundir import new_run_id
+    from trainer.rundir.collect import is_sweep
+    from trainer.rundir.layout import new_run_id
     if len(paths) == 1 and is_sweep(paths[0]):
         return Path(paths[0]) / "report"
     return Path("reports") / new_run_id(prefix)
@@ -19,7 +19,7 @@ def check_out(paths, out, option):
     """Refuse, in one line, an output folder that is a run or sweep directory, lies inside one,
     or is a folder being read: the command would write among the files it reads or that a run
     owns. A sweep's own report/ folder (the default for a sweep) is its one exception."""
-    from trainer.report.collect import find_runs, is_run, is_sweep
+    from trainer.rundir.collect import find_runs, is_run, is_sweep
     target = Path(out).resolve()
     for folder in (target, *target.parents):
         if is_run(folder):

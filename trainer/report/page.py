@@ -16,9 +16,11 @@ import shutil
 import time
 from pathlib import Path
 
-from trainer.report import collect, figures
-from trainer.report.collect import TASK_PNG
-from trainer.rundir import METRICS, SUMMARY, atomic_write, safe_prefix
+from trainer.rundir import collect
+from trainer.report import figures
+from trainer.rundir.collect import TASK_PNG
+from trainer.rundir.layout import METRICS, SUMMARY, safe_prefix
+from trainer.rundir.safe_io import atomic_write
 from trainer.report.template import SCRIPT, STYLE, TEMPLATE
 
 PAGE, PLOTLY_JS, IMAGES = "report.html", "plotly.min.js", "img"
@@ -114,7 +116,7 @@ _SCRIPT_SAFE = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
 def _json(data):
     """The page's data as strict JSON that is inert inside <script>: a non-finite figure is
     null, and no run name or value can close the element or start markup."""
-    from trainer.summary_check import strict
+    from trainer.rundir.summary_check import strict
     clean, _ = strict(json.loads(json.dumps(data, default=_plain)))
     return json.dumps(clean, separators=(",", ":"), allow_nan=False,
                       ensure_ascii=True).translate(_SCRIPT_SAFE)

@@ -11,7 +11,7 @@ import math
 from pathlib import Path
 
 from trainer.report.figures import CATEGORY
-from trainer.rundir import read_nofollow
+from trainer.rundir.safe_io import read_nofollow
 
 TUNE_FILE, TRIALS, STUDY_LOG = "tune.toml", "trials.csv", "study.log"
 
@@ -39,14 +39,14 @@ def charts(paths):
 
 def read_trials(path):
     """trials.csv's rows, and the tune's objective, direction, arm key and parameter keys."""
-    from trainer import tomlio
+    from trainer.config import tomlio
     text = read_nofollow(Path(path) / TRIALS).decode("utf-8", "replace")
     rows = list(csv.DictReader(io.StringIO(text, newline="")))
     tune = tomlio.read(Path(path) / TUNE_FILE, "tune").get("tune", {})
     objective = str(tune.get("objective", "val_loss"))
     per = tune.get("per")
     keys = [k for k in tune.get("params", {}) if k != per]
-    lower = objective.endswith(("_loss", "_mse"))  # trainer.loop's rule; the report runs no loop
+    lower = objective.endswith(("_loss", "_mse"))  # trainer.training.loop's rule; the report runs no loop
     return rows, objective, lower, per, keys
 
 

@@ -5,10 +5,10 @@ import types
 
 class _Package(types.ModuleType):
     """The package is also the API's function: trainer.sweep(spec, name=...) runs a sweep
-    (trainer/api_results.py), beside trainer.sweep.spec and the other modules."""
+    (trainer/api/results.py), beside trainer.sweep.spec and the other modules."""
 
     def __call__(self, *args, **kwargs):
-        from trainer.api_results import sweep
+        from trainer.api.results import sweep
         return sweep(*args, **kwargs)
 
 

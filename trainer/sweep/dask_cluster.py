@@ -11,9 +11,9 @@ import secrets
 import shutil
 from pathlib import Path
 
-from trainer.config import ConfigError
+from trainer.config.load import ConfigError
 from trainer.errors import describe
-from trainer.rundir import PLUGINS
+from trainer.rundir.layout import PLUGINS
 from trainer.sweep import results as sweep_results
 from trainer.sweep.worker import run_to_bytes
 

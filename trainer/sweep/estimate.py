@@ -42,7 +42,7 @@ def _key(flat):
 def past_runs(runs_dir):
     """{config key: [wall_s, ...]} of the completed runs under runs_dir (its runs and its
     sweeps' runs)."""
-    from trainer.rundir import CONFIG, RunDir
+    from trainer.rundir.layout import CONFIG, RunDir
     out = {}
     root = Path(runs_dir)
     if not root.is_dir():
@@ -67,9 +67,9 @@ def past_runs(runs_dir):
 def measure(cfg, seconds=MEASURE_S):
     """The seconds a run of cfg would train: a few steps timed (after one to warm up), times its
     steps, plus one validation timed, times its epochs."""
-    from trainer.evaluate import evaluate
-    from trainer.loop import Step
-    from trainer.run import Setup
+    from trainer.model.evaluate import evaluate
+    from trainer.training.loop import Step
+    from trainer.training.run import Setup
     setup = Setup(cfg)
     trainer = setup.trainer
     events = trainer.run()

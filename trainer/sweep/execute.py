@@ -21,10 +21,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from trainer.sweep import pins, results as sweep_results
-from trainer import tomlio
-from trainer.config import ConfigError
+from trainer.config import tomlio
+from trainer.config.load import ConfigError
 from trainer.errors import describe
-from trainer.rundir import CHECKPOINT, CONFIG, RunDir, RunDirError, check_runs_dir
+from trainer.rundir.layout import CHECKPOINT, CONFIG, RunDir, check_runs_dir
+from trainer.errors import RunDirError
 from trainer.sweep.worker import BLAS_ENV, init_worker, run_into
 
 SWEEP_FILE = "sweep.toml"

@@ -8,7 +8,7 @@ pooled by `train table` as seeds of one setting. (Train the changed sweep under 
 import json
 from pathlib import Path
 
-from trainer.config import ConfigError
+from trainer.config.load import ConfigError
 from trainer.errors import one_line
 from trainer.plugins.pinning import is_sha
 
@@ -66,7 +66,7 @@ def write(points, sweep_dir):
 def _pinned(sweep_dir):
     """{(kind, spec): sha256} of the sweep's plugins.json, read as untrusted (never through a
     symbolic link; a malformed file is refused in one line, not taken as no pins)."""
-    from trainer.rundir import read_nofollow
+    from trainer.rundir.safe_io import read_nofollow
     path = sweep_dir / PINS
     try:
         data = json.loads(read_nofollow(path, 10 ** 7).decode("utf-8"))
@@ -86,8 +86,8 @@ def _pinned(sweep_dir):
 def _recorded(run_path):
     """{kind: record} of a run's config.toml [plugins] with a spec and a sha256 (none when the
     run has no readable config: that is check_same_config's to say)."""
-    from trainer import tomlio
-    from trainer.rundir import CONFIG
+    from trainer.config import tomlio
+    from trainer.rundir.layout import CONFIG
     path = Path(run_path) / CONFIG
     if not path.is_file() or path.is_symlink() or Path(run_path).is_symlink():
         return {}

@@ -15,7 +15,8 @@ import json
 import os
 from pathlib import Path
 
-from trainer.rundir import SUMMARY, RunDir, atomic_write
+from trainer.rundir.layout import SUMMARY, RunDir
+from trainer.rundir.safe_io import atomic_write
 
 RESULTS = "results.csv"
 TAIL = ("wall_s", "run_dir")

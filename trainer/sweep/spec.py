@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from trainer import config as config_mod, shipped, tomlio
-from trainer.config import ConfigError, split_key, suggest
-from trainer.rundir import check_name
+from trainer.config import load as config_mod, shipped, tomlio
+from trainer.config.load import ConfigError, split_key, suggest
+from trainer.rundir.layout import check_name
 
 TOP_KEYS, SWEEP_KEYS = ("base", "set", "sweep"), ("method", "seeds", "n", "seed", "params")
 RANGE_KEYS = ("min", "max", "log", "num")
@@ -202,7 +202,7 @@ def _check_plugins(points):
     """A plug-in task or cell is checked before the sweep writes anything, as `train` checks
     it (its data held to the task interface, a cell's gradients): once per distinct task
     config and cell, on the first point that has them."""
-    from trainer.preflight import check_run
+    from trainer.training.preflight import check_run
     seen = set()
     for p in points:
         cfg = p.cfg

@@ -70,7 +70,7 @@ def run_into(cfg_dict, source, run_path, figures=False, objects=None):
     An exception inside training is caught and recorded as status 'failed'.
     objects: the Python objects of a config made in this process (see config.from_dict).
     """
-    from trainer.rundir import CHECKPOINT, RunDir
+    from trainer.rundir.layout import CHECKPOINT, RunDir
     if should_stop():
         return {"status": "pending"}
     run_path = Path(run_path)
@@ -88,8 +88,8 @@ def run_into(cfg_dict, source, run_path, figures=False, objects=None):
 
 def _resume(run_path, stop, figures, objects=None):
     """Resume an interrupted sweep run through run.prepare_resume and run.resume."""
-    from trainer import run
-    from trainer.rundir import RunDir
+    from trainer.training import run
+    from trainer.rundir.layout import RunDir
     rd = RunDir(run_path)
     try:
         rd = RunDir.open(run_path)
@@ -111,7 +111,7 @@ def run_to_bytes(cfg_dict, source, name, figures=False, sources=None):
     one thread each (`dask worker ADDRESS --nworkers N --nthreads 1`): runs in threads of
     one process share its cores (the plots need no lock: they use no pyplot).
     """
-    from trainer.rundir import PLUGINS, RunDir
+    from trainer.rundir.layout import PLUGINS, RunDir
     with tempfile.TemporaryDirectory(prefix="sweep-") as tmp:
         rd = RunDir.create(tmp, name)
         summary = _train(cfg_dict, source, rd, None, figures, sources)
@@ -125,8 +125,9 @@ def run_to_bytes(cfg_dict, source, name, figures=False, sources=None):
 
 
 def _train(cfg_dict, source, rd, stop, figures, sources=None, objects=None):
-    from trainer import config, run
-    from trainer.preflight import check_run
+    from trainer.config import load as config
+    from trainer.training import run
+    from trainer.training.preflight import check_run
     try:
         cfg = config.from_dict(cfg_dict, source, sources=sources, objects=objects)
         check_run(cfg)  # this machine's memory: a Dask worker's may differ from the client's

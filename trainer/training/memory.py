@@ -8,7 +8,7 @@ chunk keep for the backward pass. It is rough (within a small factor): it is the
 sizes that cannot work, not to plan a tight fit.
 """
 from trainer.errors import ConfigError
-from trainer.evaluate import EVAL_BATCH, EVAL_CHUNK
+from trainer.model.evaluate import EVAL_BATCH, EVAL_CHUNK
 OPTIMIZER_SLOTS = {"sgd": 0, "momentum": 1, "rmsprop": 1, "adam": 2}
 COPIES = 4  # of the parameters: themselves, gradients, the checkpoint being written, best.npz
 

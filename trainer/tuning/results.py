@@ -3,7 +3,7 @@ confirmation of the best configuration on fresh seeds, tabled as `train table` t
 from pathlib import Path
 
 from trainer.sweep import results as sweep_results
-from trainer.sweep.tune_store import need_optuna, storage
+from trainer.tuning.store import need_optuna, storage
 
 TRIALS = "trials.csv"
 BEST = "best.toml"
@@ -118,7 +118,7 @@ def confirm(tune, study_dir, k, workers=1, should_stop=None, say=None, client=No
     """Retrain the best trial (each arm's, with per) on k fresh seeds into study_dir/confirm/
     (runs named `<arm>-trial-0007-seed=5`; again, only what is missing runs) and table them
     with train table's intervals, beating the baseline and probability of improvement."""
-    from trainer.config import ConfigError
+    from trainer.config.load import ConfigError
     from trainer.sweep import execute
     study_dir = Path(study_dir)
     bests = best_trials(tune, trial_rows(tune, study_dir))

@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from trainer.batching import batches_for
-from trainer.evaluate import evaluate
-from trainer.optimizers import clip_grads
-from trainer.schedules import from_config as schedule_from_config
+from trainer.training.batching import batches_for
+from trainer.model.evaluate import evaluate
+from trainer.optim.optimizers import clip_grads
+from trainer.optim.schedules import from_config as schedule_from_config
 
 
 @dataclass

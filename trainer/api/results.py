@@ -29,7 +29,7 @@ class SweepRun:
     def results(self):
         """results.csv: one row per run, with its swept values, seed, status and figures."""
         import pandas as pd
-        from trainer.rundir import read_nofollow
+        from trainer.rundir.safe_io import read_nofollow
         from trainer.sweep.results import RESULTS
         import io
         return pd.read_csv(io.BytesIO(read_nofollow(self.path / RESULTS)))
@@ -60,8 +60,9 @@ def sweep(spec, name=None, runs_dir="runs", workers=None, scheduler=None, figure
     objects of this Python session trains here, one run after another. `progress`: None shows
     a bar over the runs in a notebook, True always, False never."""
     import multiprocessing
-    from trainer.progress import in_notebook, notebook_bar
-    from trainer.rundir import Lock, check_name, new_run_id
+    from trainer.training.progress import in_notebook, notebook_bar
+    from trainer.rundir.safe_io import Lock
+    from trainer.rundir.layout import check_name, new_run_id
     from trainer.sweep import execute, spec as sweep_spec
     if getattr(multiprocessing.current_process(), "_inheriting", False):
         raise BadInput("trainer.sweep was called while a worker process imported your script: "
@@ -161,7 +162,7 @@ def report(paths, out=None, title=None):
     """Write the HTML report of runs and sweeps, as `train report` does, and return its Page
     (the path of report.html). `out`: the folder (default: a sweep's report/, else
     reports/<id>/)."""
-    from trainer.report.collect import find_runs
+    from trainer.rundir.collect import find_runs
     from trainer.report.output import check_out, default_out
     from trainer.report.page import Report
     paths = _paths(paths)

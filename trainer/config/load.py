@@ -11,7 +11,7 @@ from types import MappingProxyType
 
 from rnn_trainer_datasets import TASKS
 from rnn_trainer_datasets.base import Key
-from trainer import shipped, tomlio
+from trainer.config import shipped, tomlio
 from trainer.errors import ConfigError
 from trainer.plugins import cells, tasks
 from trainer.plugins.source import ORIGINS

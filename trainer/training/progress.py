@@ -33,7 +33,7 @@ class Progress:
     the closing line gives (not the final probes and plots)."""
 
     def __init__(self, quiet, bar=None, lines=True):
-        from trainer.loop import EpochEnd, Start, Step
+        from trainer.training.loop import EpochEnd, Start, Step
         self.quiet, self.metric = quiet, None   # the task's metric, told by the Start event
         self.kinds = (Start, Step, EpochEnd)
         self.bar = None

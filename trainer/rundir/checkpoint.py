@@ -19,10 +19,10 @@ import re
 
 import numpy as np
 
-from trainer import checkpoint_check as check
+from trainer.rundir import checkpoint_check as check
 from trainer.errors import CheckpointError
 from trainer.layers import TimeEmbedding, carried_state, param_names as layer_param_names
-from trainer.loop import Position
+from trainer.training.loop import Position
 
 FORMAT = 2
 _INDEXED = re.compile(r"([A-Za-z]+)(\d+)$")                  # an optimizer's per-parameter state

@@ -1,8 +1,6 @@
-"""The files of a run directory: config.toml, metrics.csv, summary.json, checkpoint.npz."""
-import csv
+"""A run directory and the names of its files: config.toml, metrics.csv, summary.json,
+checkpoint.npz, best.npz, gradient_reach.csv, plugins/; made whole or not at all."""
 import errno
-import hashlib
-import io
 import json
 import os
 import re
@@ -10,25 +8,20 @@ import secrets
 import shutil
 import stat
 import time
-import weakref
-import zipfile
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import numpy as np
 
 from trainer.errors import RunDirError, describe
+from trainer.rundir.safe_io import Lock, atomic_write, read_nofollow
+from trainer.rundir.writers import MetricsWriter, plugin_copies
+
 
 CONFIG, METRICS, SUMMARY, CHECKPOINT = "config.toml", "metrics.csv", "summary.json", "checkpoint.npz"
 BEST = "best.npz"  # the checkpoint of the best epoch by train.monitor (same format)
 GRADIENT_REACH = "gradient_reach.csv"  # ||dL/dh_t|| before and after training
-LOCK = ".lock"  # held (flock) by the one process writing the directory; holds its pid
 PLUGINS = "plugins"  # copies of the plug-ins' sources a run trained with: <kind>-<name>-<sha12>.py
 _SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._=+-]*")
 MAX_NAME = 200  # characters of a run or sweep name: room for the temporary's prefix and suffix
-_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
-
-
 def check_name(name):
     """Refuse run names that are not one plain, safe path component."""
     if len(name) > MAX_NAME:
@@ -49,57 +42,6 @@ def safe_prefix(prefix):
 def new_run_id(prefix):
     """prefix-YYYYmmdd-HHMMSS-xxxx: sortable by time, unique across parallel runs."""
     return f"{safe_prefix(prefix)}-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
-
-
-def is_disk_full(error):
-    return isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT)
-
-
-class Lock:
-    """One writer per directory: an exclusive flock on DIR/.lock, with the holder's pid
-    written in it. The OS releases it when the holder exits or dies, so a lock file left by
-    a killed process never blocks; a second writer gets a RunDirError naming the holder."""
-
-    def __init__(self, directory):
-        import fcntl
-        self.fd = None
-        path = Path(directory) / LOCK
-        try:
-            self.fd = os.open(path, os.O_RDWR | os.O_CREAT | _NOFOLLOW, 0o666)
-        except OSError as e:
-            raise RunDirError(f"{path}: cannot open the lock file ({e.strerror or e})") from None
-        try:
-            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            holder = os.pread(self.fd, 32, 0).decode(errors="replace").strip()
-            os.close(self.fd)
-            self.fd = None
-            raise RunDirError(f"{directory}: another train process (pid {holder or 'unknown'}) "
-                              "is writing there; wait for it to end") from None
-        os.ftruncate(self.fd, 0)
-        os.pwrite(self.fd, f"{os.getpid()}\n".encode(), 0)
-        ref = weakref.ref(self)
-        os.register_at_fork(after_in_child=lambda: _close_in_child(ref))
-
-    def release(self):
-        if self.fd is not None:
-            os.close(self.fd)  # closing the only descriptor drops the flock
-            self.fd = None
-
-    __del__ = release
-
-
-def _close_in_child(ref):
-    """In a forked child (the figure helper and its forks): close the child's copy of the lock's
-    descriptor. The parent's lock stays held, and the child no longer holds it too: a child
-    outliving a killed parent would otherwise keep the run locked against its resume."""
-    lock = ref()
-    if lock is not None and lock.fd is not None:
-        try:
-            os.close(lock.fd)
-        except OSError:
-            pass
-        lock.fd = None
 
 
 ABANDONED_S = 60  # a .new- directory older than this that nobody holds was left by a kill
@@ -257,7 +199,7 @@ class RunDir:
         """Replace summary.json atomically, as strict JSON (a non-finite figure is written as
         null and named under `nonfinite`); durable=False skips the fsyncs (for the progress
         updates during a run, which the final summary replaces anyway)."""
-        from trainer.summary_check import NONFINITE, strict
+        from trainer.rundir.summary_check import NONFINITE, strict
         clean, found = strict({k: v for k, v in summary.items() if k != NONFINITE})
         if found:
             clean[NONFINITE] = found
@@ -268,7 +210,7 @@ class RunDir:
         """summary.json as a dict; None when it is missing. A file that is not JSON, not an
         object, a symbolic link, or has a field of the wrong type reads as
         {"status": "unreadable", "error": what is wrong}: a hand-edited file is one line."""
-        from trainer.summary_check import check
+        from trainer.rundir.summary_check import check
         path = self.file(SUMMARY)
         try:
             text = read_nofollow(path).decode("utf-8")
@@ -290,7 +232,7 @@ class RunDir:
         path = self.file(CONFIG)
         if path.is_symlink():
             return {}, f"{path}: is a symbolic link; run files are not read through links"
-        from trainer import tomlio
+        from trainer.config import tomlio
         try:
             cfg = tomlio.read(path, "run config")
         except (OSError, ValueError) as e:
@@ -320,172 +262,7 @@ class RunDir:
             self.write_summary(summary)
         return summary
 
-    def load_checkpoint(self, name=CHECKPOINT):
-        path = self.file(name)
-        if not path.is_file():
-            raise RunDirError(f"{path}: no checkpoint")
-        try:
-            with np.load(path, allow_pickle=False) as z:
-                return {k: z[k] for k in z.files}
-        except (zipfile.BadZipFile, OSError, ValueError, KeyError, EOFError) as e:  # truncated, foreign
-            raise RunDirError(f"{path}: unreadable checkpoint ({type(e).__name__}: {e})") from None
 
 
 def _unreadable(path, problem):
     return {"status": "unreadable", "error": f"{path}: {problem}"}
-
-
-def read_nofollow(path, limit=None):
-    """The bytes of a run's file, never through a symbolic link (ELOOP names it as one)."""
-    try:
-        fd = os.open(path, os.O_RDONLY | _NOFOLLOW)
-    except OSError as e:
-        if e.errno == errno.ELOOP:
-            raise OSError(errno.ELOOP, "is a symbolic link; run files are not read through links",
-                          str(path)) from None
-        raise
-    with os.fdopen(fd, "rb") as f:
-        return f.read() if limit is None else f.read(limit)
-
-
-class MetricsWriter:
-    """metrics.csv: one header, then complete rows, each flushed as it is written."""
-
-    def __init__(self, path, columns):
-        self.columns = list(columns)
-        try:  # never through a symlink planted in the run directory
-            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | _NOFOLLOW, 0o666)
-        except OSError as e:
-            if e.errno == errno.ELOOP:
-                raise RunDirError(f"{path}: is a symbolic link; the tool does not write "
-                                  "through links") from None
-            raise
-        new = os.fstat(fd).st_size == 0
-        self._f = os.fdopen(fd, "a", newline="")
-        self._w = csv.DictWriter(self._f, self.columns, lineterminator="\n")
-        if new:
-            self._w.writeheader()
-            self._f.flush()
-
-    def write(self, row):
-        self._w.writerow(row)
-        self._f.flush()
-
-    def sync(self):
-        """Make the rows written so far durable (before a checkpoint counts them)."""
-        os.fsync(self._f.fileno())
-
-    def close(self):
-        self._f.close()
-
-
-class CheckpointWriter:
-    """Writes checkpoints so that training goes on while the disk syncs.
-
-    submit() serializes the arrays at once, in the caller's thread (so they may
-    change right after); one worker thread then runs `before` (making the counted
-    metrics rows durable) and writes the bytes atomically (temporary file, fsync,
-    rename, fsync of the directory). Checkpoints land in the order submitted;
-    once one write fails the later ones are skipped; wait() returns when all
-    have landed and raises what a write raised.
-    """
-
-    def __init__(self, run_dir, before=None):
-        self.run_dir, self.before = run_dir, before
-        self._pool = None
-        self._pending = []
-        self._failed = False
-
-    def submit(self, arrays):
-        self._raise(done_only=True)
-        buffer = io.BytesIO()
-        np.savez(buffer, **arrays)
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="checkpoint")
-        self._pending.append(self._pool.submit(self._land, buffer.getvalue()))
-
-    def _land(self, data):
-        if self._failed:
-            return
-        try:
-            if self.before:
-                self.before()
-            atomic_write(self.run_dir.file(CHECKPOINT), lambda f: f.write(data))
-        except BaseException:
-            self._failed = True
-            raise
-
-    def wait(self):
-        self._raise(done_only=False)
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
-            self._pool = None
-
-    def _raise(self, done_only):
-        """Forget the landed writes; raise the first error among them (all, when not done_only)."""
-        keep, error = [], None
-        for future in self._pending:
-            if done_only and not future.done():
-                keep.append(future)
-            elif error is None and future.exception() is not None:
-                error = future.exception()
-        self._pending = keep
-        if error is not None:
-            self._failed = False
-            raise error
-
-
-def plugin_copies(cfg):
-    """{file name: source bytes} of cfg's plug-ins whose source is known (a file's, a module's
-    file when it still has the digest recorded, or a Python object's)."""
-    out = {}
-    for resolved in (cfg.task, cfg.cell):
-        found = resolved.found
-        if found is None or not found.sha256:
-            continue
-        data = found.text.encode("utf-8") if found.text is not None else None
-        if data is None and found.file:
-            try:
-                with open(found.file, "rb") as f:   # the user's own file (a module may be a link)
-                    data = f.read(10 ** 7)
-            except OSError:
-                data = None
-        if data is None or hashlib.sha256(data).hexdigest() != found.sha256:
-            continue
-        stem = Path(found.file or found.attr or found.target or found.kind).stem
-        stem = re.sub(r"[^A-Za-z0-9._=+-]", "_", stem)[:60] or found.kind
-        out[f"{found.kind}-{stem}-{found.sha256[:12]}.py"] = data
-    return out
-
-
-def atomic_write(path, write, durable=True):
-    """Replace `path` with what write(file) writes, so readers see the old or the new whole file;
-    durable: fsync the file before the rename and the directory after it. The file gets the
-    usual permissions (0666 less the umask, applied by the OS). A symlink at `path` is
-    replaced, never followed."""
-    path = Path(path)
-    tmp = path.parent / f".{path.name}-{secrets.token_hex(4)}"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW, 0o666)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            if durable:
-                os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    if durable:
-        _fsync_dir(path.parent)
-
-
-def _fsync_dir(path):
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

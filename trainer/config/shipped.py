@@ -54,7 +54,7 @@ def hint(spec):
 def describe(name):
     """{name, kind ("run", "sweep" or "tune"), task, cell, about} of one shipped config: about is the
     first sentence of its leading comment."""
-    from trainer import tomlio
+    from trainer.config import tomlio
     path = folder() / f"{name}{SUFFIX}"
     text = path.read_text(encoding="utf-8")
     comment = []

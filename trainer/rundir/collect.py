@@ -10,8 +10,9 @@ import io
 import os
 from pathlib import Path
 
-from trainer import tomlio
-from trainer.rundir import CONFIG, GRADIENT_REACH, METRICS, SUMMARY, RunDir, read_nofollow
+from trainer.config import tomlio
+from trainer.rundir.layout import CONFIG, GRADIENT_REACH, METRICS, SUMMARY, RunDir
+from trainer.rundir.safe_io import read_nofollow
 
 SWEEP_FILE = "sweep.toml"
 REACH = GRADIENT_REACH

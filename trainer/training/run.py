@@ -12,19 +12,21 @@ from pathlib import Path
 
 import numpy as np
 
-from trainer import checkpoint
-from trainer.config import load as load_config
+from trainer.rundir import checkpoint
+from trainer.config.load import load as load_config
 from trainer.errors import ConfigError, PluginExit, describe, guest_exit
 from trainer.plugins.source import PluginError
-from trainer.loop import Diverged, EpochEnd, Position, Row, Step, Trainer
-from trainer.model import build_model
-from trainer.optimizers import make_optimizer
-from trainer.outcome import beats_baseline
-from trainer.preflight import make_checked_task
-from trainer.streams import streams
-from trainer.provenance import environment
-from trainer.rundir import (BEST, CHECKPOINT, CONFIG, GRADIENT_REACH, METRICS, PLUGINS, SUMMARY,
-                            CheckpointWriter, RunDir, RunDirError, atomic_write)
+from trainer.training.loop import Diverged, EpochEnd, Position, Row, Step, Trainer
+from trainer.model.network import build_model
+from trainer.optim.optimizers import make_optimizer
+from trainer.rundir.outcome import beats_baseline
+from trainer.training.preflight import make_checked_task
+from trainer.training.streams import streams
+from trainer.rundir.provenance import environment
+from trainer.errors import RunDirError
+from trainer.rundir.layout import BEST, CHECKPOINT, CONFIG, GRADIENT_REACH, METRICS, PLUGINS, SUMMARY, RunDir
+from trainer.rundir.safe_io import atomic_write
+from trainer.rundir.writers import CheckpointWriter
 
 SUMMARY_EVERY_S = 1.0  # progress updates of summary.json during a run, at most this often
 COLUMNS = ("step", "epoch", "split", "loss", "{metric}", "lr", "grad_norm", "elapsed_s")
@@ -225,7 +227,7 @@ def _run_epochs(setup, run_dir, pos, rows, on_event, should_stop, figures):
     started = time.perf_counter() - pos.elapsed_s  # wall_s: the epochs, not the probes or plots
 
     # rows first: the worker makes the counted rows durable before the checkpoint lands
-    checkpoints = CheckpointWriter(run_dir, before=writer.sync)
+    checkpoints = CheckpointWriter(run_dir.file(CHECKPOINT), before=writer.sync)
 
     def save(best=False):
         arrays = checkpoint.pack(model, setup.optimizer, setup.streams, pos, rows, setup.cfg)
@@ -281,7 +283,7 @@ def _run_epochs(setup, run_dir, pos, rows, on_event, should_stop, figures):
             checkpoint.load_params(model, checkpoint.read(run_dir.file(BEST), setup),
                                    str(run_dir.file(BEST)))
             note = f" (best model, epoch {pos.best['epoch']})"
-        from trainer.evaluate import task_view
+        from trainer.model.evaluate import task_view
         from trainer.plots.background import Inline
         from trainer.plots.run import figure_jobs
         painter = Inline() if figures is True else figures
@@ -296,7 +298,7 @@ def _run_epochs(setup, run_dir, pos, rows, on_event, should_stop, figures):
 def _probe_gradient_reach(setup, run_dir, step):
     """Add ||dL/dh_t|| over a validation window at this step to gradient_reach.csv
     (rows of earlier steps kept, rows of this step replaced)."""
-    from trainer.diagnostics import gradient_reach, probe_batch
+    from trainer.model.diagnostics import gradient_reach, probe_batch
     norms = gradient_reach(setup.model, *probe_batch(setup.task, setup.cfg["train"]["bptt"]))
     path = run_dir.file(GRADIENT_REACH)
     kept = []
@@ -344,7 +346,7 @@ def plugin_records(cfg, history=None):
     and the copy of that source the run keeps (`source`, in plugins/), for a cell whether its
     gradient check ran before training (model.check); with
     `previous_sha256` the sources it trained with before a resume accepted a changed one."""
-    from trainer.rundir import plugin_copies
+    from trainer.rundir.writers import plugin_copies
     out = cfg.plugins
     if "cell" in out:
         out["cell"] = {**out["cell"], "checked": bool(cfg["model"]["check"])}
@@ -434,7 +436,7 @@ def load(path, which=None, overrides=(), objects=None, changed_plugins=None):
     if not run_dir.file(name).exists():
         raise RunDirError(f"{run_dir.file(name)}: no checkpoint")
     if overrides and getattr(cfg.task.module, "footprint", None) is not None:
-        from trainer.memory import check_fits   # changed data: refused with the estimate, as
+        from trainer.training.memory import check_fits   # changed data: refused with the estimate, as
         check_fits(cfg)                          # train refuses it, before it is made
     setup = Setup(cfg)
     setup.changed_plugins = list(changed_plugins or [])

@@ -7,7 +7,7 @@ import math
 from pathlib import Path
 
 from trainer.plots.run import LOSS_PNG, REACH_PNG, TASK_PNG
-from trainer.rundir import read_nofollow
+from trainer.rundir.safe_io import read_nofollow
 
 FIGURES = (LOSS_PNG, TASK_PNG, REACH_PNG)
 MAX_PNG = 8 << 20            # a run's own figure is tens of KiB; larger is not shown

@@ -10,7 +10,7 @@ class Study:
     `confirmed` (train table's DataFrame of the fresh seeds)."""
 
     def __init__(self, tune, study_dir, confirmed=None):
-        from trainer.sweep import tune as tune_run
+        from trainer.tuning import study as tune_run
         self.tune, self.dir = tune, Path(study_dir)
         rows = tune_run.trial_rows(tune, self.dir)
         import pandas as pd
@@ -40,8 +40,8 @@ def tune(spec, trials=None, workers=1, runs_dir="runs", name=None, confirm=None,
     progress(line) hears one line per trial; confirm=K retrains the best on K fresh seeds;
     scheduler="tcp://HOST:8786" trains the trials on a Dask cluster.
     """
-    from trainer.rundir import check_name, check_runs_dir, new_run_id
-    from trainer.sweep import tune as tune_run, tune_space
+    from trainer.rundir.layout import check_name, check_runs_dir, new_run_id
+    from trainer.tuning import study as tune_run, space as tune_space
     if isinstance(spec, dict):
         t, stem = tune_space.from_data(spec), "tune"
     else:
@@ -57,10 +57,10 @@ def tune(spec, trials=None, workers=1, runs_dir="runs", name=None, confirm=None,
         from trainer.sweep.dask_cluster import connect
         client = connect(scheduler)
     study_dir.mkdir(parents=True, exist_ok=True)
-    from trainer.rundir import Lock
+    from trainer.rundir.safe_io import Lock
     held = Lock(study_dir)
     try:
-        from trainer.sweep.tune_dask import runner
+        from trainer.tuning.on_dask import runner
         tune_run.run(t, study_dir, workers, None, progress, runner(client) if client else None)
         confirmed = None
         if confirm:

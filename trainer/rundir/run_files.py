@@ -4,8 +4,9 @@ The single description of a run directory: docs/run-directory.md's tables are ma
 (scripts/run_files_table.py) and tests/test_docs.py checks that a real run writes no file and
 no summary key that is not described here."""
 
-from trainer.rundir import BEST, CHECKPOINT, CONFIG, GRADIENT_REACH, LOCK, METRICS, PLUGINS
-from trainer.rundir import SUMMARY as SUMMARY_FILE
+from trainer.rundir.layout import BEST, CHECKPOINT, CONFIG, GRADIENT_REACH, METRICS, PLUGINS
+from trainer.rundir.safe_io import LOCK
+from trainer.rundir.layout import SUMMARY as SUMMARY_FILE
 
 # (file names, what they hold): in the order a reader meets them
 FILES = [

@@ -23,7 +23,7 @@ def environment(argv=None):
         "python": platform.python_version(),
         "numpy": numpy.__version__,
         "package": __version__,
-        "git": git_state(Path(__file__).resolve().parent.parent),
+        "git": git_state(Path(__file__).resolve().parents[2]),
         "blas": blas_info(),
         "platform": platform.platform(),
         "cpu": cpu_name(),

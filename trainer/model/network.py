@@ -3,7 +3,7 @@ import numpy as np
 
 from rnn_trainer_datasets.base import sequences_right
 from trainer.layers import TimeAffine, TimeEmbedding, TimePeepholeLSTM
-from trainer.losses import TimeMSE, TimeSigmoidWithLoss, TimeSoftmaxWithLoss
+from trainer.layers.losses import TimeMSE, TimeSigmoidWithLoss, TimeSoftmaxWithLoss
 
 
 class SequenceModel:

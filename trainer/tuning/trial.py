@@ -22,7 +22,7 @@ def suggest(trial, params):
 
 def run_trial(tune, study_dir, trial, arm, stop):
     """Train a trial's seeds; returns its outcome, or None when stop() ended it."""
-    from trainer.preflight import check_run
+    from trainer.training.preflight import check_run
     values = suggest(trial, tune.params)
     cfgs = {s: tune.config(values, s, arm) for s in tune.seeds}
     started = time.perf_counter()
@@ -40,8 +40,8 @@ def run_trial(tune, study_dir, trial, arm, stop):
 
 
 def _train_seed(tune, study_dir, trial, arm, seed, cfg, on_event, should_stop):
-    from trainer import run
-    from trainer.rundir import RunDir
+    from trainer.training import run
+    from trainer.rundir.layout import RunDir
     rd = None
     try:
         rd = RunDir.create(study_dir, tune.run_name(arm, trial.number, seed), cfg=cfg)
@@ -103,7 +103,7 @@ class _Lockstep:
 
 
 def _lockstep(tune, study_dir, trial, arm, cfgs, stop):
-    from trainer.loop import EpochEnd
+    from trainer.training.loop import EpochEnd
     step = _Lockstep(tune, trial, cfgs)
     summaries = {}
 

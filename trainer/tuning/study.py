@@ -33,12 +33,12 @@ from pathlib import Path
 from trainer.errors import describe
 from trainer.sweep import results as sweep_results
 # the study's face for the command line, the API and tune_dask: what the parts below define
-from trainer.sweep.tune_results import (BEST, CONFIRM, TRIALS, best_config, best_trials,  # noqa: F401
+from trainer.tuning.results import (BEST, CONFIRM, TRIALS, best_config, best_trials,  # noqa: F401
                                         confirm, trial_columns, trial_rows, write_tables)
-from trainer.sweep.tune_space import TUNE_FILE
-from trainer.sweep.tune_store import (STUDY_LOG, OptunaMissing, ask_lock, check_extras,  # noqa: F401
+from trainer.tuning.space import TUNE_FILE
+from trainer.tuning.store import (STUDY_LOG, OptunaMissing, ask_lock, check_extras,  # noqa: F401
                                       need_optuna, storage)
-from trainer.sweep.tune_trial import describe_outcome, run_trial, suggest, tell  # noqa: F401
+from trainer.tuning.trial import describe_outcome, run_trial, suggest, tell  # noqa: F401
 
 
 def make_sampler(tune, asked):
@@ -93,9 +93,9 @@ def studies(tune, study_dir):
 
 def open_dir(tune, study_dir):
     """The study directory: new, or one holding the same tune (same base, space and seeds)."""
-    from trainer.config import ConfigError
-    from trainer.rundir import RunDirError
-    from trainer.sweep import tune_space
+    from trainer.config.load import ConfigError
+    from trainer.errors import RunDirError
+    from trainer.tuning import space as tune_space
     study_dir = Path(study_dir)
     if study_dir.exists():
         if not (study_dir / TUNE_FILE).is_file():
@@ -160,7 +160,7 @@ def _mark_interrupted(path):
     """A lost trial's run says `running` in its summary for ever: it is `interrupted` (its
     process is gone; `train resume` continues it from its checkpoint)."""
     from trainer.sweep.results import blocked
-    from trainer.rundir import SUMMARY, RunDir
+    from trainer.rundir.layout import SUMMARY, RunDir
     if blocked(path) or not (path / SUMMARY).is_file():
         return
     rd = RunDir(path)
@@ -175,7 +175,7 @@ def work(study_dir, stop=None, say=None, worker=None):
     tell Optuna. stop() is polled (a trial in training stops after its current step and is
     left RUNNING, for the tuner to retry); say(text) hears one line per trial."""
     optuna = need_optuna()
-    from trainer.sweep import tune_space
+    from trainer.tuning import space as tune_space
     tune = tune_space.load(Path(study_dir) / TUNE_FILE)
     st = storage(study_dir)
     worker = worker or f"{os.uname().nodename}:{os.getpid()}"
@@ -241,7 +241,7 @@ def _run_local(study_dir, workers, stop, say):
     has its running trial retried and is replaced while budget remains, at most MAX_RESPAWNS
     times per slot. One that stops on an error stops the study (WorkerError)."""
     import multiprocessing
-    from trainer.sweep import tune_space
+    from trainer.tuning import space as tune_space
     from trainer.sweep.execute import _env
     from trainer.sweep.worker import BLAS_ENV
     tune = tune_space.load(Path(study_dir) / TUNE_FILE)

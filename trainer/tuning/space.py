@@ -15,8 +15,8 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from trainer import config as config_mod, tomlio
-from trainer.config import ConfigError, split_key, suggest
+from trainer.config import load as config_mod, tomlio
+from trainer.config.load import ConfigError, split_key, suggest
 from trainer.sweep.spec import subtable
 
 TOP_KEYS = ("base", "set", "tune")
@@ -88,7 +88,7 @@ class Tune:
 
     @property
     def lower(self):
-        from trainer.loop import lower_is_better
+        from trainer.training.loop import lower_is_better
         return lower_is_better(self.objective)
 
     @property
@@ -135,7 +135,7 @@ class Tune:
 
 def load(path):
     """Read and check a tune file (ConfigError, one line, on any problem)."""
-    from trainer import shipped
+    from trainer.config import shipped
     path = shipped.locate(path)   # a path, or a shipped tune file's name
     if shipped.missing(path):
         raise ConfigError(f"{path}: no such tune file{shipped.hint(path)}")
@@ -265,8 +265,8 @@ def _param(path, base, dotted, spec):
 def _figures(base):
     """The validation figures a run of this config reports each epoch (val_loss, val_<metric>,
     and a task's extra ones, such as aⁿbⁿ's val_long_*) : what an objective may name."""
-    from trainer.preflight import make_checked_task
-    from trainer.streams import streams
+    from trainer.training.preflight import make_checked_task
+    from trainer.training.streams import streams
     out = {"val_loss", f"val_{base.metric}"}
     try:
         task = make_checked_task(base, streams(base["train"]["seed"])["data"])
@@ -284,7 +284,7 @@ def _base(path, data):
     if not isinstance(base, str) or not base:
         raise ConfigError(f"{path}: base: expected a config's path (relative to this file) or a "
                           "shipped config's name, such as base = \"adding\"")
-    from trainer import shipped  # a path beside the tune file wins, else a shipped config's name
+    from trainer.config import shipped  # a path beside the tune file wins, else a shipped config's name
     return config_mod.load(shipped.locate_beside(path, base))
 
 

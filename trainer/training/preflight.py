@@ -15,13 +15,13 @@ GRADIENT_ROWS = ("Wx", "Wh", "b", "dx")   # and d<state> (into the carried state
 def check_run(cfg, available=None):
     """Raise BadInput (one line) when a run of cfg cannot start; returns the cell check's
     Result for a checked plug-in cell (None otherwise)."""
-    from trainer.memory import check_fits
+    from trainer.training.memory import check_fits
     measured = None
     if cfg.task.found is not None:   # a plug-in: make it now, check it, measure it
-        from trainer.streams import streams
+        from trainer.training.streams import streams
         task = make_checked_task(cfg, streams(cfg["train"]["seed"])["data"])
-        from trainer.batching import batches_for
-        from trainer.config import check_warmup
+        from trainer.training.batching import batches_for
+        from trainer.config.load import check_warmup
         check_warmup(cfg.source, cfg, cfg["train"]["epochs"] * batches_for(task, cfg["train"]).per_epoch)
         _check_chrono_span(cfg, task)
         if getattr(cfg.task.module, "footprint", None) is None:
@@ -85,7 +85,7 @@ def check_param_names(cfg):
     if cell.found is None:
         return
     from trainer.layers import param_names_problem
-    from trainer.model import initial_weights
+    from trainer.model.network import initial_weights
     from trainer.plugins.source import call
     weights = initial_weights(cell.gates, 2, 2, "default", np.random.default_rng(0), np.float64)
     layer = call(cell.found, cell.cls, *weights, stateful=True, doing="__init__")

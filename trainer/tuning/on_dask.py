@@ -20,7 +20,7 @@ import tempfile
 from pathlib import Path
 
 from trainer.errors import describe
-from trainer.sweep.tune_space import TUNE_FILE
+from trainer.tuning.space import TUNE_FILE
 
 POLL_S = 0.2
 
@@ -33,7 +33,7 @@ def runner(client):
 def run_on_dask(tune, study_dir, client, stop, say):
     """Ask, submit and tell trials of every arm until each arm's budget is spent."""
     from distributed import TimeoutError as DaskTimeout, wait
-    from trainer.sweep import tune as T
+    from trainer.tuning import study as T
     from trainer.sweep.dask_cluster import SchedulerLost, write_run
     optuna = T.need_optuna()
     from optuna.trial import TrialState
@@ -118,7 +118,7 @@ class _Recording:
 def train_trial(tune_text, arm, number, values, seen, stop=None):
     """On a Dask worker: train one trial's seeds in a temporary directory against a copy of the
     study as it stood (`seen`); returns its outcome, the reports and every run's files."""
-    from trainer.sweep import tune as T, tune_space
+    from trainer.tuning import study as T, space as tune_space
     optuna = T.need_optuna()
     with tempfile.TemporaryDirectory(prefix="tune-") as tmp:
         path = Path(tmp) / TUNE_FILE

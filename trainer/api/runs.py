@@ -18,8 +18,8 @@ class Run:
     when there is one, else the last; `checkpoint="last"` asks for the last)."""
 
     def __init__(self, path, checkpoint=None, objects=None):
-        from trainer.config import load as load_config
-        from trainer.rundir import CONFIG, RunDir
+        from trainer.config.load import load as load_config
+        from trainer.rundir.layout import CONFIG, RunDir
         self.dir = RunDir.open(path)
         self.path = self.dir.path
         self._objects = objects or {}
@@ -33,26 +33,26 @@ class Run:
     def _repr_html_(self):
         """A notebook's view: status, final figures against the baseline, steps and time, and
         the run's figures small and inline."""
-        from trainer.run_view import run_html
+        from trainer.api.run_view import run_html
         return run_html(self.path, self.summary)
 
     def plot(self):
         """Show the run's figures (in a notebook, inline) and return their paths; figures
         missing from the run directory are drawn first, as `train plot` draws them."""
-        from trainer.run_view import Figures, figure_paths
+        from trainer.api.run_view import Figures, figure_paths
         paths = figure_paths(self.path)
         if not paths:
             self._draw()
             paths = figure_paths(self.path)
         figures = Figures(paths)
-        from trainer.progress import in_notebook
+        from trainer.training.progress import in_notebook
         if in_notebook():
             from IPython.display import display
             display(figures)
         return paths
 
     def _draw(self):
-        from trainer.evaluate import task_view
+        from trainer.model.evaluate import task_view
         from trainer.plots.run import draw_run
         self.dir.lock()
         try:
@@ -67,7 +67,8 @@ class Run:
 
         import pandas as pd
         from trainer.errors import RunDirError
-        from trainer.rundir import METRICS, read_nofollow
+        from trainer.rundir.layout import METRICS
+        from trainer.rundir.safe_io import read_nofollow
         path = self.dir.file(METRICS)
         try:   # a run file: never through a link, and a missing or torn one is bad input
             return pd.read_csv(io.BytesIO(read_nofollow(path)))
@@ -80,7 +81,7 @@ class Run:
 
     @cached_property
     def _loaded(self):
-        from trainer import run
+        from trainer.training import run
         return run.load(self.path, self._which, objects=self._objects)[1:]
 
     @property
@@ -101,7 +102,7 @@ class Run:
         """The model's outputs for inputs read from a zero state: xs of shape (T,) ids or (T, D)
         values gives (T, O); (N, T) or (N, T, D) gives (N, T, O). Values for value tasks,
         logits for token tasks."""
-        from trainer.evaluate import predict_batch
+        from trainer.model.evaluate import predict_batch
         xs = np.asarray(xs)
         single = xs.ndim == (1 if self.task.input_tokens else 2)
         out = predict_batch(self.model, xs[None] if single else xs)
@@ -111,7 +112,7 @@ class Run:
         """Continue the validation stream for `steps` steps, the model fed its own outputs:
         values (steps, D) for value tasks, token ids (steps,) for token tasks (sampled at
         `temperature`, argmax at 0, from the run's own sampling stream)."""
-        from trainer.evaluate import generate
+        from trainer.model.evaluate import generate
         _check_generate(steps, temperature)
         setup = self._loaded[0]
         return generate(self.model, self.task, steps, temperature, setup.streams["sample"])
@@ -172,8 +173,9 @@ def train(config, overrides=None, runs_dir="runs", name=None, progress=None):
     source and its sha256. `progress`: None shows a progress bar in a notebook and nothing in
     a script; True always; False never. Bad input raises trainer.errors.BadInput before
     anything is written; the run's outcome is in `run.summary["status"]`."""
-    from trainer import config as config_mod, run
-    from trainer.rundir import RunDir, check_name, check_runs_dir
+    from trainer.config import load as config_mod
+    from trainer.training import run
+    from trainer.rundir.layout import RunDir, check_name, check_runs_dir
     from trainer.errors import ConfigError
     source = str(config) if isinstance(config, (str, Path)) else "<config>"
     if isinstance(config, (str, Path)):
@@ -203,10 +205,10 @@ def train(config, overrides=None, runs_dir="runs", name=None, progress=None):
             raise RunDirError(f"name: expected a run name (a string), got {type(name).__name__}")
         check_name(name)
     check_runs_dir(runs_dir)
-    from trainer.preflight import check_run
+    from trainer.training.preflight import check_run
     check_run(cfg)
     run_dir = RunDir.create(runs_dir, name, prefix=cfg.name, cfg=cfg)
-    from trainer.progress import Progress, in_notebook
+    from trainer.training.progress import Progress, in_notebook
     show = in_notebook() if progress is None else bool(progress)
     bar = Progress(quiet=not show, bar="auto", lines=False)
     try:
