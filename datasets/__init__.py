@@ -14,12 +14,7 @@ TASKS = {"sine": sine, "counting": counting, "adding": adding, "copy": copy_task
          "parity": parity, "temporal_order": temporal_order, "reber": reber,
          "multiplication": multiplication}
 
-__all__ = ["TASKS", "Batch", "EpisodeTask", "StreamTask", "get_task", "make_task"]
-
-
-def get_task(name):
-    """The task module registered as `name` (KeyError if there is none)."""
-    return TASKS[name]
+__all__ = ["TASKS", "Batch", "EpisodeTask", "StreamTask", "make_task"]
 
 
 def make_task(task_cfg, rng):

@@ -15,7 +15,7 @@ import trainer
 import trainer.training.loop
 import trainer.plots.run
 from trainer.cli import main
-from trainer.rundir.checkpoint import param_names
+from trainer.training.checkpoint import param_names
 from trainer.model.evaluate import predict_stream
 
 ROOT = Path(__file__).resolve().parents[1]

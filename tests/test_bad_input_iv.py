@@ -747,7 +747,7 @@ def test_a_sweep_whose_only_worker_is_killed_stops_in_one_line(tmp_path, monkeyp
     sys.path.insert(0, str(Path(__file__).parent))
     from test_sweep_dask import _start
     from tiny_configs import TINY_SINE
-    from trainer.sweep import dask_cluster
+    from trainer.sweeps import dask_cluster
     monkeypatch.setattr(dask_cluster, "NO_WORKER_S", 3, raising=False)
     scheduler, line = _start(["distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port",
                               "0", "--no-dashboard"], "Scheduler at:")

@@ -11,7 +11,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from trainer.rundir import checkpoint
+from trainer.training import checkpoint
 from trainer.config.load import from_dict
 from trainer.training.loop import Position
 from trainer.training.run import Setup

@@ -120,7 +120,7 @@ def test_on_dask_a_plugin_exit_is_the_runs_failure_not_the_workers(project):
     """A Dask worker runs a task in a thread: the run comes back failed, the worker lives."""
     write(project, IN_FORWARD, "import sys; sys.exit(0)")
     from trainer.config import load as config
-    from trainer.sweep.worker import run_to_bytes
+    from trainer.sweeps.worker import run_to_bytes
     cfg = config.load("c.toml")
     out = {}
     thread = threading.Thread(target=lambda: out.update(

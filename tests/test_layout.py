@@ -65,7 +65,7 @@ def under(*prefixes):
 def test_the_graph_sees_function_level_and_from_imports():
     assert "trainer.training.loop" in GRAPH["trainer.training.run"]                 # from trainer.training.loop import ...
     assert "trainer.config.load" in GRAPH["trainer.cli.runs"]          # from trainer import config as ...
-    assert "trainer.sweep.dask_cluster" in GRAPH["trainer.sweep.execute"]   # inside a function
+    assert "trainer.sweeps.dask_cluster" in GRAPH["trainer.sweeps.execute"]   # inside a function
 
 
 def cycles(graph):
@@ -129,7 +129,7 @@ def test_the_math_imports_nothing_of_the_project_outside_layers():
 
 
 def test_the_loop_imports_no_cli_plotting_run_directory_or_checkpoint_code():
-    forbidden = under("trainer.cli", "trainer.plots", "trainer.rundir", "trainer.rundir.checkpoint",
+    forbidden = under("trainer.cli", "trainer.plots", "trainer.rundir", "trainer.training.checkpoint",
                       "trainer.rundir.checkpoint_check", "trainer.training.run")
     assert violations(under("trainer.training.loop"), forbidden) == []
 
@@ -137,7 +137,7 @@ def test_the_loop_imports_no_cli_plotting_run_directory_or_checkpoint_code():
 def test_plotting_and_the_report_never_run_a_model():
     forbidden = under("trainer.model.network", "trainer.layers", "trainer.model.evaluate", "trainer.training.loop")
     assert violations(under("trainer.plots"), forbidden) == []
-    assert violations(under("trainer.report"), forbidden) == []
+    assert violations(under("trainer.reports"), forbidden) == []
 
 
 def test_run_file_names_come_from_the_run_directory_constants():

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from trainer.sweep import spec
+from trainer.sweeps import spec
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))

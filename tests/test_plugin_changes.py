@@ -155,8 +155,8 @@ def test_sweep_runs_keep_the_copy_locally_and_on_dask(project):
     assert [p.name for p in (run / "plugins").iterdir()] == [f"task-delayed_recall-{task_sha[:12]}.py"]
 
     from trainer.config import load as config
-    from trainer.sweep.dask_cluster import write_run
-    from trainer.sweep.worker import run_to_bytes
+    from trainer.sweeps.dask_cluster import write_run
+    from trainer.sweeps.worker import run_to_bytes
     cfg = config.load("delayed.toml", ["train.epochs=1", "task.length=400", "task.val_length=100"])
     out = run_to_bytes(cfg.to_dict(), cfg.source, "x", False, cfg.sources())
     write_run(project / "dask-run", out["files"])

@@ -53,7 +53,7 @@ def test_a_sweep_writes_its_own_offline_report(small_sweep):
 
 def test_a_sweeps_report_says_it_is_still_going_and_is_rewritten_as_runs_land(small_sweep, tmp_path):
     import shutil
-    from trainer.report.live import LiveReport
+    from trainer.reports.live import LiveReport
     sweep = tmp_path / "s"
     sweep.mkdir()
     for name in ("sweep.toml", "results.csv"):
@@ -97,7 +97,7 @@ def test_compare_output_never_lands_among_the_runs_it_reads(small_sweep, tmp_pat
 
 
 def test_variance_explained_is_the_share_of_each_keys_groups():
-    from trainer.report.figures import variance_explained
+    from trainer.reports.figures import variance_explained
     recs = [{"config": {"a": a, "b": b}, "summary": {"final": {"val_accuracy": 0.5 + 0.1 * a}}}
             for a in range(3) for b in range(2)]
     shares, n, used_log = variance_explained(recs, ["a", "b"], "val_accuracy")
@@ -261,7 +261,7 @@ def test_progress_bar_shows_the_epoch_and_stops_with_the_last_one(monkeypatch):
 
 def test_parallel_coordinates_label_log_axes_with_the_values_not_their_log10():
     """Issue 23: an lr axis read 0.30103 ... 1.20412 (log10 of 2 ... 16); it now reads the values."""
-    from trainer.report.figures import _dimension
+    from trainer.reports.figures import _dimension
     grid = _dimension("train.bptt", [2, 4, 8, 16, 2])
     assert grid["label"] == "train.bptt (log scale)" and grid["ticktext"] == ["2", "4", "8", "16"]
     assert grid["tickvals"] == pytest.approx([0.30103, 0.60206, 0.90309, 1.20412], abs=1e-5)

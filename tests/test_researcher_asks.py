@@ -138,7 +138,7 @@ def test_a_dry_run_estimates_the_wall_time_from_a_measured_stretch_then_from_pas
 
 
 def test_the_estimate_spreads_runs_over_workers_longest_first():
-    from trainer.sweep.estimate import Estimate
+    from trainer.sweeps.estimate import Estimate
     guess = Estimate({"a": 4.0, "b": 3.0, "c": 3.0, "d": 2.0}, 0, 1, 0)
     assert guess.wall(1) == 12.0 and guess.wall(2) == 6.0 and guess.wall(8) == 4.0
 

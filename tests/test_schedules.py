@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import trainer.training.loop
-from trainer.rundir import checkpoint
+from trainer.training import checkpoint
 from trainer.config.load import from_dict
 from trainer.training.loop import EpochEnd, Position, Row, Step
 from trainer.training.run import Setup

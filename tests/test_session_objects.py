@@ -221,7 +221,7 @@ def test_shipped_configs_by_name_from_any_folder(tmp_path, monkeypatch):
 
 
 def test_a_sweep_file_may_name_its_base_by_name(tmp_path):
-    from trainer.sweep import spec
+    from trainer.sweeps import spec
     path = tmp_path / "s.toml"
     path.write_text('base = "counting"\n[sweep]\nseeds = [0]\n[sweep.params]\n'
                     '"train.bptt" = [4, 8]\n')

@@ -5,7 +5,7 @@ import io
 import numpy as np
 import pytest
 
-from trainer.rundir import checkpoint
+from trainer.training import checkpoint
 from trainer.config.load import from_dict
 from trainer.training.loop import Position
 from trainer.model.network import build_model

@@ -4,7 +4,7 @@ import textwrap
 import pytest
 from click.testing import CliRunner
 
-from trainer.sweep import spec as sweep
+from trainer.sweeps import spec as sweep
 from trainer.cli import main
 from trainer.config.load import ConfigError
 from trainer.rundir.layout import check_name

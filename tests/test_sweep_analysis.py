@@ -4,7 +4,7 @@ interaction shares) and draws a random search on its own scale (no categories, n
 import numpy as np
 import pytest
 
-from trainer.report import sweep_figures
+from trainer.reports import sweep_figures
 
 
 def record(i, y, **config):

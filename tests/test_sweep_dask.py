@@ -109,7 +109,7 @@ def test_a_sweep_runs_on_a_dask_cluster_and_the_client_writes_the_run_directorie
 
 
 def test_an_unreachable_scheduler_is_bad_input(tmp_path, monkeypatch):
-    from trainer.sweep import dask_cluster as sweep_dask
+    from trainer.sweeps import dask_cluster as sweep_dask
     monkeypatch.setattr(sweep_dask, "CONNECT_TIMEOUT_S", 1)
     (tmp_path / "base.toml").write_text(BASE)
     path = tmp_path / "s.toml"
@@ -131,7 +131,7 @@ def test_a_server_that_does_not_answer_as_dask_is_refused_within_the_timeout(tmp
     import socket
     import threading
     import time
-    from trainer.sweep import dask_cluster as sweep_dask
+    from trainer.sweeps import dask_cluster as sweep_dask
     monkeypatch.setattr(sweep_dask, "CONNECT_TIMEOUT_S", 1)
     server = socket.create_server(("127.0.0.1", 0))
     accepted = []
@@ -224,7 +224,7 @@ def test_a_plug_in_task_sweeps_on_dask_and_its_source_travels_with_the_run(tmp_p
 
     from distributed import Client
     from trainer.config.load import load
-    from trainer.sweep.worker import run_to_bytes
+    from trainer.sweeps.worker import run_to_bytes
     cfg = load(tmp_path / "base.toml")
     data = cfg.to_dict()
     data["plugins"]["task"]["file"] = str(tmp_path / "gone" / "delayed_recall.py")

@@ -6,9 +6,9 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from trainer.sweep import execute as sweep_run, spec as sweep
+from trainer.sweeps import execute as sweep_run, spec as sweep
 from trainer.cli import main
-from trainer.sweep.results import RESULTS
+from trainer.sweeps.results import RESULTS
 from tiny_configs import TINY_SINE
 
 BASE = TINY_SINE.replace("epochs = 1", "epochs = 2") + '[optim]\nname = "sgd"\nlr = 0.05\nclip = 0.0\n'

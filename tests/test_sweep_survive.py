@@ -14,8 +14,8 @@ import pytest
 from click.testing import CliRunner
 
 from trainer.cli import main
-from trainer.sweep import execute as sweep_run, spec as sweep
-from trainer.sweep.results import RESULTS
+from trainer.sweeps import execute as sweep_run, spec as sweep
+from trainer.sweeps.results import RESULTS
 from test_sweep_run import read_csv, write_sweep
 
 # long enough (about a second) to be killed mid-training after its first checkpoint

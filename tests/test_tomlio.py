@@ -5,7 +5,7 @@ import pytest
 
 from trainer.config import tomlio
 from trainer.config.load import ConfigError, from_dict
-from trainer.sweep import spec
+from trainer.sweeps import spec
 
 
 def test_a_written_config_loads_back_equal_tiny_floats_included():

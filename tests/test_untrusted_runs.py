@@ -293,7 +293,7 @@ def test_resume_of_a_completed_run_whose_checkpoint_was_deleted_changes_nothing(
 
 def test_a_sweep_whose_disk_fills_ends_in_one_line_and_finishes_on_rerun(tmp_path, monkeypatch):
     import errno
-    import trainer.sweep.results as sweep_results
+    import trainer.sweeps.results as sweep_results
     (tmp_path / "base.toml").write_text(TINY_SINE)
     (tmp_path / "s.toml").write_text('base = "base.toml"\n[sweep]\nseeds = [0, 1]\n')
     real, calls = sweep_results.atomic_write_text, []
@@ -319,7 +319,7 @@ def test_a_sweep_whose_disk_fills_ends_in_one_line_and_finishes_on_rerun(tmp_pat
 
 def test_a_report_onto_a_full_disk_is_one_line_and_leaves_no_partial_folder(one_run, tmp_path, monkeypatch):
     import errno
-    import trainer.report.page as page
+    import trainer.reports.page as page
 
     def full(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")

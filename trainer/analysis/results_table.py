@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from trainer.rundir.layout import SWEEP_FILE
+
 BOOTSTRAP = 2000     # resamples of the mean per group
 CONFIDENCE = 0.95
 SEED = 0             # of the bootstrap's generator
@@ -92,7 +94,7 @@ def _sweep_file_problem(sweep_dir):
     from trainer.config import tomlio
     from trainer.rundir.collect import sweep_file_problem
     try:
-        data = tomlio.read(sweep_dir / "sweep.toml", "sweep")
+        data = tomlio.read(sweep_dir / SWEEP_FILE, "sweep")
     except (OSError, ValueError) as e:
         return f"unreadable ({e})"
     return sweep_file_problem(data)
@@ -102,8 +104,8 @@ def build(read_back, keys=None, notes=(), figure=None, within=None):
     """A Table of (flat config, summary) pairs grouped by `keys` (None: the config keys that
     differ between the runs, the seed aside), of `figure` (None: val_<the runs' metric>);
     with `within`, grouped by those keys first, and each of their values compared apart."""
-    from trainer.training.loop import lower_is_better
-    from trainer.sweep.results import differing_keys
+    from trainer.model.metrics import lower_is_better
+    from trainer.rundir.collect import differing_keys
     notes = list(notes)
     metrics = [s.get("metric") for _, s in read_back if isinstance(s.get("metric"), str)]
     if not metrics:

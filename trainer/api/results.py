@@ -30,7 +30,7 @@ class SweepRun:
         """results.csv: one row per run, with its swept values, seed, status and figures."""
         import pandas as pd
         from trainer.rundir.safe_io import read_nofollow
-        from trainer.sweep.results import RESULTS
+        from trainer.sweeps.results import RESULTS
         import io
         return pd.read_csv(io.BytesIO(read_nofollow(self.path / RESULTS)))
 
@@ -63,7 +63,7 @@ def sweep(spec, name=None, runs_dir="runs", workers=None, scheduler=None, figure
     from trainer.training.progress import in_notebook, notebook_bar
     from trainer.rundir.safe_io import Lock
     from trainer.rundir.layout import check_name, new_run_id
-    from trainer.sweep import execute, spec as sweep_spec
+    from trainer.sweeps import execute, spec as sweep_spec
     if getattr(multiprocessing.current_process(), "_inheriting", False):
         raise BadInput("trainer.sweep was called while a worker process imported your script: "
                        "put the call under `if __name__ == \"__main__\":` (the sweep's workers "
@@ -83,7 +83,7 @@ def sweep(spec, name=None, runs_dir="runs", workers=None, scheduler=None, figure
     sweep_dir = execute.open_dir(sw, runs_dir, name or new_run_id(stem), create=False)
     client = None
     if scheduler is not None:
-        from trainer.sweep.dask_cluster import connect
+        from trainer.sweeps.dask_cluster import connect
         client = connect(scheduler)
     sweep_dir.mkdir(parents=True, exist_ok=True)
     held = Lock(sweep_dir)
@@ -163,8 +163,8 @@ def report(paths, out=None, title=None):
     (the path of report.html). `out`: the folder (default: a sweep's report/, else
     reports/<id>/)."""
     from trainer.rundir.collect import find_runs
-    from trainer.report.output import check_out, default_out
-    from trainer.report.page import Report
+    from trainer.reports.output import check_out, default_out
+    from trainer.reports.page import Report
     paths = _paths(paths)
     option = f"out={out}" if out else "the default report folder"
     if out is not None:

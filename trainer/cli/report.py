@@ -14,7 +14,7 @@ import click
 
 from trainer.cli.common import fail
 from trainer.errors import BadInput, one_line
-from trainer.report.output import default_out
+from trainer.reports.output import default_out
 
 REPORT_EPILOG = """\b
 Examples:
@@ -28,8 +28,8 @@ offline from file://. Directories that are not runs are skipped with a note."""
 
 
 def check_out(paths, out, option):
-    """The report's output folder checked (trainer/report/output.py), or one line."""
-    from trainer.report.output import check_out as check
+    """The report's output folder checked (trainer/reports/output.py), or one line."""
+    from trainer.reports.output import check_out as check
     try:
         check(paths, out, option)
     except BadInput as e:
@@ -51,7 +51,7 @@ def _refuse_one_unreadable_run(paths):
 
 def write_report(paths, out, option, title=None):
     """Write the report folder or fail in one line; returns the page's path."""
-    from trainer.report.page import Report
+    from trainer.reports.page import Report
     out = Path(out)
     if out.exists() and not out.is_dir():
         fail(f"{option}: {out} exists and is not a directory")
@@ -319,8 +319,8 @@ def terminal_columns():
 def _values(entries):
     """Each run's config values that differ between the runs listed (a sweep's swept keys and
     seed), as "bptt=8 seed=1"; empty strings when no key differs."""
-    from trainer.sweep.results import differing_keys
-    from trainer.sweep.spec import short_names
+    from trainer.rundir.collect import differing_keys
+    from trainer.sweeps.spec import short_names
     flats = [e["flat"] for e in entries]
     keys = [k for k in differing_keys([f for f in flats if f])
             if k not in ("task.name", "model.cell")]
@@ -334,7 +334,7 @@ def _values(entries):
 def _write_csv(entries):
     """Every column; text escaped as in the table, so the CSV is safe to print too."""
     w = csv.writer(sys.stdout, lineterminator="\n")
-    from trainer.sweep.results import differing_keys
+    from trainer.rundir.collect import differing_keys
     flats = [e["flat"] for e in entries if e["runs"] == 1]
     keys = [k for k in differing_keys(flats) if k not in ("task.name", "model.cell")]  # by name
     if len({str(f.get("train.seed")) for f in flats}) > 1:

@@ -10,6 +10,7 @@ import click
 
 from trainer.cli.common import EXIT_INTERRUPTED, StopFlag, fail, make_dir
 from trainer.errors import BadInput, one_line
+from trainer.rundir.layout import RESULTS
 
 EXIT_FAILED_RUNS = 1
 
@@ -73,7 +74,7 @@ def sweep_cmd(sweep_file, config_path, grid, seeds, overrides, workers, schedule
     search, a range { min, max, log }. Every run's config is checked before
     anything runs.
     """
-    from trainer.sweep import execute as sweep_run, spec as sweep_mod
+    from trainer.sweeps import execute as sweep_run, spec as sweep_mod
     from trainer.rundir.layout import check_name, new_run_id
     if workers and scheduler:
         fail("--workers and --scheduler do not go together: a Dask cluster has its own workers")
@@ -92,7 +93,7 @@ def sweep_cmd(sweep_file, config_path, grid, seeds, overrides, workers, schedule
         sweep_dir = sweep_run.open_dir(sw, runs_dir, name, create=False)
         client = None
         if scheduler and not dry_run:  # before anything is written
-            from trainer.sweep.dask_cluster import connect
+            from trainer.sweeps.dask_cluster import connect
             client = connect(scheduler)
             _quiet_dask()
     except BadInput as e:
@@ -136,7 +137,7 @@ def sweep_cmd(sweep_file, config_path, grid, seeds, overrides, workers, schedule
         fail(str(e))
     except Exception as e:
         from trainer.rundir.safe_io import is_disk_full
-        from trainer.sweep.dask_cluster import SchedulerLost
+        from trainer.sweeps.dask_cluster import SchedulerLost
         if isinstance(e, OSError) and is_disk_full(e):   # the runs done so far stay, with results
             progress.close()
             left = len(sweep_run.pending(points, sweep_dir))
@@ -147,7 +148,7 @@ def sweep_cmd(sweep_file, config_path, grid, seeds, overrides, workers, schedule
             raise
         progress.close()
         left = len(sweep_run.pending(points, sweep_dir))
-        from trainer.sweep.dask_cluster import NO_WORKER_S, NoWorkers
+        from trainer.sweeps.dask_cluster import NO_WORKER_S, NoWorkers
         if isinstance(e, NoWorkers):
             fail(f"the Dask scheduler at {scheduler} has had no worker for {NO_WORKER_S} s (its "
                  f"last one left or was killed): {len(points) - left} of {len(points)} runs "
@@ -163,7 +164,7 @@ def sweep_cmd(sweep_file, config_path, grid, seeds, overrides, workers, schedule
     from trainer.plots import sweep as sweep_plots
     rows = results.rows()
     if any(r["run_dir"] for r in rows):
-        painter.run(sweep_plots.figure_jobs(sweep_dir / "results.csv", sw.keys, sweep_dir,
+        painter.run(sweep_plots.figure_jobs(sweep_dir / RESULTS, sw.keys, sweep_dir,
                                             title=sweep_dir.name))
     counts = Counter(r["status"] for r in rows)
     if not quiet:
@@ -197,7 +198,7 @@ def _cores():
 
 def _list(sw, points, todo, sweep_dir, runs_dir, workers):
     """The dry run: every run, whether it is still to run, and the estimated wall time."""
-    from trainer.sweep.estimate import describe, estimate
+    from trainer.sweeps.estimate import describe, estimate
     try:
         guess = estimate(todo, runs_dir)
     except BadInput as e:
@@ -279,7 +280,7 @@ def compare_cmd(run_dirs, out):
     from trainer.cli.report import check_out, write_report
     from trainer.rundir.collect import find_runs
     from trainer.rundir.layout import new_run_id
-    from trainer.sweep import results as sweep_results
+    from trainer.sweeps import results as sweep_results
     option = f"--out {out}" if out else "the default report folder"
     if out:
         check_out(run_dirs, out, option)
@@ -302,7 +303,7 @@ def compare_cmd(run_dirs, out):
     written = [page, sweep_results.write(out / sweep_results.RESULTS, rows, cols)]
     groups = len({tuple(str(r.get(k)) for k in keys) for r in rows})
     from trainer.rundir.collect import read_summary
-    from trainer.report.figures import one_loss
+    from trainer.reports.figures import one_loss
     mixed = one_loss([{"summary": read_summary(p)} for p in paths])[1]
     if mixed:   # one axis would put MSE beside cross-entropy: said, and no PNG overlays them
         click.echo(f"note: {mixed}; the PNG plots are not drawn", err=True)

@@ -8,6 +8,7 @@ import click
 
 from trainer.cli.common import EXIT_INTERRUPTED, StopFlag, fail, make_dir
 from trainer.errors import BadInput, one_line
+from trainer.rundir.layout import TUNE_FILE
 
 TUNE_EPILOG = """\b
 Examples:
@@ -77,7 +78,7 @@ def tune_cmd(tune_file, trials, workers, scheduler, name, runs_dir, dry_run, con
         tune_run.open_dir(tune, study_dir)
         if scheduler:  # before anything is written
             from trainer.cli.sweeps import _quiet_dask
-            from trainer.sweep.dask_cluster import connect
+            from trainer.sweeps.dask_cluster import connect
             client = connect(scheduler)
             _quiet_dask()
             click.get_current_context().call_on_close(lambda: client.close(timeout=5))
@@ -117,7 +118,7 @@ def tune_cmd(tune_file, trials, workers, scheduler, name, runs_dir, dry_run, con
         fail(str(e))
     except Exception as e:  # a worker's own failure (trials' failures are in trials.csv)
         from trainer.errors import describe
-        from trainer.sweep.dask_cluster import SchedulerLost
+        from trainer.sweeps.dask_cluster import SchedulerLost
         if isinstance(e, SchedulerLost):
             fail(f"lost the Dask scheduler at {scheduler}; the trials done are kept in {study_dir}: "
                  f"run the same command with --name {study_dir.name} once it is back (or "
@@ -166,7 +167,7 @@ def _fmt(v):
 def _dry_run(tune, study_dir, workers):
     """The space, the budget and an estimate of the wall time from one timed epoch."""
     from trainer.tuning.study import budget
-    exists = (study_dir / "tune.toml").is_file()
+    exists = (study_dir / TUNE_FILE).is_file()
     click.echo(f"{study_dir}: {'continues the study there' if exists else 'a new study'}")
     click.echo(f"objective: {tune.objective} ({tune.direction}), mean over seeds {list(tune.seeds)}")
     click.echo(f"sampler: {tune.sampler} (seed {tune.seed}), pruner: {tune.pruner}")

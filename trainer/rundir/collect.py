@@ -6,6 +6,7 @@ its gradient_reach.csv. Reading goes through the csv and json modules (no pandas
 200-run sweep is read in well under a second.
 """
 import csv
+import json
 import io
 import os
 from pathlib import Path
@@ -13,8 +14,8 @@ from pathlib import Path
 from trainer.config import tomlio
 from trainer.rundir.layout import CONFIG, GRADIENT_REACH, METRICS, SUMMARY, RunDir
 from trainer.rundir.safe_io import read_nofollow
+from trainer.rundir.layout import SWEEP_FILE
 
-SWEEP_FILE = "sweep.toml"
 REACH = GRADIENT_REACH
 TASK_PNG = "task_view.png"
 
@@ -190,3 +191,10 @@ def labels(runs):
     if len(set(names)) == len(names):
         return names
     return [f"{r.parent.name}/{r.name}" for r in runs]
+
+
+def differing_keys(flats):
+    """Config keys whose values are not the same in every run (the seed excluded), in file order."""
+    keys = list(dict.fromkeys(k for f in flats for k in f))
+    return [k for k in keys if k != "train.seed"
+            and len({json.dumps(f.get(k)) for f in flats}) > 1]

@@ -20,6 +20,10 @@ CONFIG, METRICS, SUMMARY, CHECKPOINT = "config.toml", "metrics.csv", "summary.js
 BEST = "best.npz"  # the checkpoint of the best epoch by train.monitor (same format)
 GRADIENT_REACH = "gradient_reach.csv"  # ||dL/dh_t|| before and after training
 PLUGINS = "plugins"  # copies of the plug-ins' sources a run trained with: <kind>-<name>-<sha12>.py
+# a sweep's directory: its resolved sweep file, one row per run, the plug-ins it pinned
+SWEEP_FILE, RESULTS, PINS = "sweep.toml", "results.csv", "plugins.json"
+# a study's directory (`train tune`): its resolved tune file, one row per trial, Optuna's journal
+TUNE_FILE, TRIALS, STUDY_LOG = "tune.toml", "trials.csv", "study.log"
 _SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._=+-]*")
 MAX_NAME = 200  # characters of a run or sweep name: room for the temporary's prefix and suffix
 def check_name(name):

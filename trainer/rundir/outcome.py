@@ -6,7 +6,7 @@ same data, in the metric's direction (losses and MSE fall, accuracies rise); a t
 it, and neither does a missing or non-finite figure."""
 import math
 
-from trainer.training.loop import lower_is_better
+from trainer.model.metrics import lower_is_better
 
 
 def beats_baseline(summary):

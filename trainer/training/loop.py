@@ -20,6 +20,7 @@ import numpy as np
 
 from trainer.training.batching import batches_for
 from trainer.model.evaluate import evaluate
+from trainer.model.metrics import lower_is_better
 from trainer.optim.optimizers import clip_grads
 from trainer.optim.schedules import from_config as schedule_from_config
 
@@ -185,11 +186,6 @@ class Trainer:
                 self.metric: float(metric), "lr": self.schedule.rate(max(pos.step - 1, 0)),
                 "grad_norm": "" if grad_norm is None else float(grad_norm),
                 "elapsed_s": round(elapsed, 4)}
-
-
-def lower_is_better(figure):
-    """Losses, squared errors and errors fall as a model gets better; accuracies rise."""
-    return figure.endswith(("_loss", "_mse", "_error"))
 
 
 def reaches(value, target, lower):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from trainer.rundir import checkpoint
+from trainer.training import checkpoint
 from trainer.config.load import load as load_config
 from trainer.errors import ConfigError, PluginExit, describe, guest_exit
 from trainer.plugins.source import PluginError

@@ -54,7 +54,7 @@ def tune(spec, trials=None, workers=1, runs_dir="runs", name=None, confirm=None,
     tune_run.open_dir(t, study_dir)
     client = None
     if scheduler:  # before anything is written
-        from trainer.sweep.dask_cluster import connect
+        from trainer.sweeps.dask_cluster import connect
         client = connect(scheduler)
     study_dir.mkdir(parents=True, exist_ok=True)
     from trainer.rundir.safe_io import Lock

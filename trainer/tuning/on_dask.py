@@ -34,7 +34,7 @@ def run_on_dask(tune, study_dir, client, stop, say):
     """Ask, submit and tell trials of every arm until each arm's budget is spent."""
     from distributed import TimeoutError as DaskTimeout, wait
     from trainer.tuning import study as T
-    from trainer.sweep.dask_cluster import SchedulerLost, write_run
+    from trainer.sweeps.dask_cluster import SchedulerLost, write_run
     optuna = T.need_optuna()
     from optuna.trial import TrialState
     st = T.storage(study_dir)

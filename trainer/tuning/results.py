@@ -2,10 +2,10 @@
 confirmation of the best configuration on fresh seeds, tabled as `train table` tables."""
 from pathlib import Path
 
-from trainer.sweep import results as sweep_results
+from trainer.sweeps import results as sweep_results
 from trainer.tuning.store import need_optuna, storage
+from trainer.rundir.layout import TRIALS
 
-TRIALS = "trials.csv"
 BEST = "best.toml"
 CONFIRM = "confirm"
 
@@ -119,7 +119,7 @@ def confirm(tune, study_dir, k, workers=1, should_stop=None, say=None, client=No
     (runs named `<arm>-trial-0007-seed=5`; again, only what is missing runs) and table them
     with train table's intervals, beating the baseline and probability of improvement."""
     from trainer.config.load import ConfigError
-    from trainer.sweep import execute
+    from trainer.sweeps import execute
     study_dir = Path(study_dir)
     bests = best_trials(tune, trial_rows(tune, study_dir))
     missing = [a for a in tune.arms if a not in bests]
@@ -140,7 +140,7 @@ def confirm(tune, study_dir, k, workers=1, should_stop=None, say=None, client=No
                 + (f", {tune.objective} {value:.4g}" if isinstance(value, float) else ""))
 
     if todo and client is not None:
-        from trainer.sweep.dask_cluster import run_on_dask
+        from trainer.sweeps.dask_cluster import run_on_dask
         run_on_dask(client, todo, confirm_dir, landed, should_stop)
     elif todo:
         execute.run_local(todo, confirm_dir, workers, landed, should_stop)
@@ -150,7 +150,7 @@ def confirm(tune, study_dir, k, workers=1, should_stop=None, say=None, client=No
 def confirm_points(tune, bests, k):
     """The confirmation's runs: each arm's best trial on k fresh seeds, named by the trial
     (`cell=lstm-trial-0007-seed=5`), so a later, better trial gets runs of its own."""
-    from trainer.sweep.spec import Point
+    from trainer.sweeps.spec import Point
     points = []
     for arm, row in bests.items():
         prefix = ("" if arm is None else tune.arm_name(arm) + "-") + f"trial-{row['number']:04d}"

@@ -17,7 +17,8 @@ from pathlib import Path
 
 from trainer.config import load as config_mod, tomlio
 from trainer.config.load import ConfigError, split_key, suggest
-from trainer.sweep.spec import subtable
+from trainer.sweeps.spec import subtable
+from trainer.rundir.layout import TUNE_FILE
 
 TOP_KEYS = ("base", "set", "tune")
 TUNE_KEYS = ("objective", "seeds", "trials", "sampler", "pruner", "seed", "per", "params")
@@ -25,7 +26,6 @@ RANGE_KEYS = ("low", "high", "log", "step")
 SAMPLERS = ("tpe", "random", "grid", "cmaes")
 PRUNERS = ("none", "median", "halving", "hyperband", "wilcoxon")
 MAX_TRIALS = 10_000
-TUNE_FILE = "tune.toml"    # the resolved tune file, in the study directory
 
 
 @dataclass(frozen=True)
@@ -88,7 +88,7 @@ class Tune:
 
     @property
     def lower(self):
-        from trainer.training.loop import lower_is_better
+        from trainer.model.metrics import lower_is_better
         return lower_is_better(self.objective)
 
     @property
@@ -103,7 +103,7 @@ class Tune:
         """The study's name in the journal, and the prefix of the arm's run names."""
         if self.per is None:
             return "study"
-        from trainer.sweep.spec import format_value
+        from trainer.sweeps.spec import format_value
         return f"{self.per.split('.', 1)[1]}={format_value(arm)}"
 
     def run_name(self, arm, number, seed):

@@ -5,7 +5,8 @@ import os
 from contextlib import contextmanager
 from pathlib import Path
 
-STUDY_LOG = "study.log"
+from trainer.rundir.layout import STUDY_LOG
+
 ASK_LOCK = ".ask.lock"
 INSTALL = "pip install 'rnn-trainer[tune]'"
 

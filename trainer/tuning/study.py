@@ -31,7 +31,7 @@ import time
 from pathlib import Path
 
 from trainer.errors import describe
-from trainer.sweep import results as sweep_results
+from trainer.sweeps import results as sweep_results
 # the study's face for the command line, the API and tune_dask: what the parts below define
 from trainer.tuning.results import (BEST, CONFIRM, TRIALS, best_config, best_trials,  # noqa: F401
                                         confirm, trial_columns, trial_rows, write_tables)
@@ -159,7 +159,7 @@ def recover(tune, study_dir, worker=None):
 def _mark_interrupted(path):
     """A lost trial's run says `running` in its summary for ever: it is `interrupted` (its
     process is gone; `train resume` continues it from its checkpoint)."""
-    from trainer.sweep.results import blocked
+    from trainer.sweeps.results import blocked
     from trainer.rundir.layout import SUMMARY, RunDir
     if blocked(path) or not (path / SUMMARY).is_file():
         return
@@ -242,8 +242,8 @@ def _run_local(study_dir, workers, stop, say):
     times per slot. One that stops on an error stops the study (WorkerError)."""
     import multiprocessing
     from trainer.tuning import space as tune_space
-    from trainer.sweep.execute import _env
-    from trainer.sweep.worker import BLAS_ENV
+    from trainer.sweeps.execute import _env
+    from trainer.sweeps.worker import BLAS_ENV
     tune = tune_space.load(Path(study_dir) / TUNE_FILE)
     ctx = multiprocessing.get_context("spawn")
     event, lines = ctx.Event(), ctx.SimpleQueue()
@@ -304,7 +304,7 @@ def _run_local(study_dir, workers, stop, say):
 
 
 def _worker_main(study_dir, event, lines, parent_pid):
-    from trainer.sweep.worker import init_worker, should_stop
+    from trainer.sweeps.worker import init_worker, should_stop
     init_worker(event, None, parent_pid)
     try:
         work(study_dir, should_stop, lines.put)

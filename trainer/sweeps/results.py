@@ -16,9 +16,10 @@ import os
 from pathlib import Path
 
 from trainer.rundir.layout import SUMMARY, RunDir
+from trainer.rundir.collect import differing_keys
 from trainer.rundir.safe_io import atomic_write
+from trainer.rundir.layout import RESULTS
 
-RESULTS = "results.csv"
 TAIL = ("wall_s", "run_dir")
 TARGET = ("target_epoch", "target_step", "target_sequences")
 
@@ -79,13 +80,6 @@ def read_run(path):
     rd = RunDir.open(path)
     flat, problem = rd.read_flat_config()
     return flat, {"status": "unreadable", "error": problem} if problem else rd.read_summary()
-
-
-def differing_keys(flats):
-    """Config keys whose values are not the same in every run (the seed excluded), in file order."""
-    keys = list(dict.fromkeys(k for f in flats for k in f))
-    return [k for k in keys if k != "train.seed"
-            and len({json.dumps(f.get(k)) for f in flats}) > 1]
 
 
 def table_for_runs(paths, out_dir):

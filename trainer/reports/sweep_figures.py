@@ -7,7 +7,7 @@ import json
 
 import numpy as np
 
-from trainer.report.figures import CATEGORY, _axis, _baseline_shapes, final
+from trainer.reports.figures import CATEGORY, _axis, _baseline_shapes, final
 
 MAX_LINES = 8      # lines per chart; beyond, the lines follow the one other key that matters most
 MAX_VALUES = 12    # a numeric key with more distinct values is continuous (a random search)

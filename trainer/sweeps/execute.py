@@ -20,15 +20,15 @@ from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from pathlib import Path
 
-from trainer.sweep import pins, results as sweep_results
+from trainer.sweeps import pins, results as sweep_results
 from trainer.config import tomlio
 from trainer.config.load import ConfigError
 from trainer.errors import describe
 from trainer.rundir.layout import CHECKPOINT, CONFIG, RunDir, check_runs_dir
 from trainer.errors import RunDirError
-from trainer.sweep.worker import BLAS_ENV, init_worker, run_into
+from trainer.sweeps.worker import BLAS_ENV, init_worker, run_into
+from trainer.rundir.layout import SWEEP_FILE
 
-SWEEP_FILE = "sweep.toml"
 DONE = ("completed", "diverged")
 
 
@@ -146,7 +146,7 @@ def run(sweep, sweep_dir, workers=None, client=None, on_result=None, should_stop
     skipped = [p for p in todo if sweep_results.blocked(sweep_dir / p.name)]
     todo = [p for p in todo if p not in skipped]
     results.write()
-    from trainer.report.live import LiveReport
+    from trainer.reports.live import LiveReport
     report = LiveReport(sweep_dir)  # report/report.html, rewritten as runs land
     report.update()
 
@@ -162,7 +162,7 @@ def run(sweep, sweep_dir, workers=None, client=None, on_result=None, should_stop
         if todo and any(p.cfg.objects for p in todo):
             run_here(todo, sweep_dir, landed, should_stop, figures)
         elif todo and client is not None:
-            from trainer.sweep.dask_cluster import run_on_dask
+            from trainer.sweeps.dask_cluster import run_on_dask
             run_on_dask(client, todo, sweep_dir, landed, should_stop, figures)
         elif todo:
             run_local(todo, sweep_dir, workers or os.cpu_count() or 1, landed, should_stop, figures,

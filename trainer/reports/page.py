@@ -17,11 +17,12 @@ import time
 from pathlib import Path
 
 from trainer.rundir import collect
-from trainer.report import figures
+from trainer.reports import figures
 from trainer.rundir.collect import TASK_PNG
 from trainer.rundir.layout import METRICS, SUMMARY, safe_prefix
 from trainer.rundir.safe_io import atomic_write
-from trainer.report.template import SCRIPT, STYLE, TEMPLATE
+from trainer.reports.template import SCRIPT, STYLE, TEMPLATE
+from trainer.rundir.layout import RESULTS
 
 PAGE, PLOTLY_JS, IMAGES = "report.html", "plotly.min.js", "img"
 # the page runs its own script (by hash) and plotly.min.js from its folder, nothing else: no
@@ -67,7 +68,7 @@ class Report:
         _copy_if_changed(plotly_js_path(), self.out / PLOTLY_JS)
         images = _copy_images(records, self.out / IMAGES)
         data = build(records, sweeps, self.title or _title(self.paths, sweeps), live, notes, images)
-        from trainer.report import study   # a `train tune` directory: its study view
+        from trainer.reports import study   # a `train tune` directory: its study view
         found, said = study.charts(self.paths)
         data["charts"] += found
         data["notes"] += said
@@ -213,7 +214,7 @@ def state(records, sweeps, live):
 
 def _planned(sweep_dir):
     try:
-        with open(Path(sweep_dir) / "results.csv") as f:
+        with open(Path(sweep_dir) / RESULTS) as f:
             return max(sum(1 for _ in f) - 1, 0)
     except OSError:
         return 0
@@ -247,7 +248,7 @@ def build(records, sweeps, title, live, notes, images):
             curved, groups, "val", column=metric, log=False, by=by)})
     sweep_info = None
     if swept and records:
-        from trainer.report import sweep_figures
+        from trainer.reports import sweep_figures
         method, params = "grid", {}
         for sweep_dir in sweeps:
             m, p = collect.sweep_params(sweep_dir)

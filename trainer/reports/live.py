@@ -16,7 +16,7 @@ class LiveReport:
     """SWEEP_DIR/report/report.html, kept up to date while the sweep runs."""
 
     def __init__(self, sweep_dir):
-        from trainer.report.page import Report
+        from trainer.reports.page import Report
         self.report = Report([Path(sweep_dir)], Path(sweep_dir) / REPORT_DIR)
         self.next_at, self.error = 0.0, None
 

@@ -14,8 +14,8 @@ from pathlib import Path
 from trainer.config.load import ConfigError
 from trainer.errors import describe
 from trainer.rundir.layout import PLUGINS
-from trainer.sweep import results as sweep_results
-from trainer.sweep.worker import run_to_bytes
+from trainer.sweeps import results as sweep_results
+from trainer.sweeps.worker import run_to_bytes
 
 CONNECT_TIMEOUT_S = 10
 POLL_S = 0.2  # how often a waiting sweep looks at its stop flag and the scheduler

@@ -11,8 +11,8 @@ from pathlib import Path
 from trainer.config.load import ConfigError
 from trainer.errors import one_line
 from trainer.plugins.pinning import is_sha
+from trainer.rundir.layout import PINS
 
-PINS = "plugins.json"
 
 
 def now(points):
@@ -57,7 +57,7 @@ def check(points, sweep_dir):
 
 def write(points, sweep_dir):
     """Add the points' plug-ins to the sweep's pins (check() has refused any changed one)."""
-    from trainer.sweep.results import atomic_write_text
+    from trainer.sweeps.results import atomic_write_text
     pins = {**_pinned(Path(sweep_dir)), **now(points)}
     data = {"pins": [{"kind": k, "spec": s, "sha256": sha} for (k, s), sha in sorted(pins.items())]}
     atomic_write_text(Path(sweep_dir) / PINS, json.dumps(data, indent=2) + "\n")

@@ -10,10 +10,10 @@ import io
 import math
 from pathlib import Path
 
-from trainer.report.figures import CATEGORY
+from trainer.reports.figures import CATEGORY
 from trainer.rundir.safe_io import read_nofollow
+from trainer.rundir.layout import TUNE_FILE, TRIALS, STUDY_LOG
 
-TUNE_FILE, TRIALS, STUDY_LOG = "tune.toml", "trials.csv", "study.log"
 
 
 def is_study(path):
@@ -40,13 +40,14 @@ def charts(paths):
 def read_trials(path):
     """trials.csv's rows, and the tune's objective, direction, arm key and parameter keys."""
     from trainer.config import tomlio
+    from trainer.model.metrics import lower_is_better
     text = read_nofollow(Path(path) / TRIALS).decode("utf-8", "replace")
     rows = list(csv.DictReader(io.StringIO(text, newline="")))
     tune = tomlio.read(Path(path) / TUNE_FILE, "tune").get("tune", {})
     objective = str(tune.get("objective", "val_loss"))
     per = tune.get("per")
     keys = [k for k in tune.get("params", {}) if k != per]
-    lower = objective.endswith(("_loss", "_mse"))  # trainer.training.loop's rule; the report runs no loop
+    lower = lower_is_better(objective)
     return rows, objective, lower, per, keys
 
 
