@@ -1,5 +1,7 @@
 """The package's layout rules, read from the import statements (module-level and inside
-functions alike): no import cycle, and each room imports only what it may."""
+functions alike): no import cycle between modules or between folders, each room (a folder of
+trainer/) imports only the rooms below it, and what each room may not import at all.
+docs/layout.md draws the same house."""
 import ast
 from pathlib import Path
 
@@ -91,6 +93,56 @@ def test_no_import_cycles():
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == [["a", "b", "c", "a"]]  # it sees one
     found = cycles(GRAPH)
     assert found == [], "import cycles: " + "; ".join(" -> ".join(c) for c in found)
+
+
+# trainer's rooms, top to bottom: a room imports only rooms further down this list (never one
+# above it, never one on its own line's level but itself). errors.py, version.py and tasks.py
+# (the plug-in interface) sit flat at the top of the package, and any room may import them.
+ROOMS = [
+    "cli",        # the `train` command: options in, one line out
+    "api",        # trainer.train, load_run, gradcheck, sweep, table, report
+    "tuning",     # `train tune`: Optuna studies whose trials are sweeps of seeds
+    "sweeps",     # sweep files -> runs, on a local pool or Dask; results.csv
+    "reports",    # the HTML report, from run files only
+    "analysis",   # the results table with uncertainty
+    "training",   # one run: the loop, batches, streams, checkpoint, recorder, preflight
+    "plots",      # the PNG figures, from arrays and run files
+    "rundir",     # a run directory: layout, safe reads and writes, checks, reading finished runs
+    "config",     # TOML + overrides -> a checked, frozen Config; the shipped configs
+    "model",      # the network, evaluation, gradient reach, which way a metric improves
+    "plugins",    # where a task or cell spec is found, pinned by the sha256 of its source
+    "checks",     # gradient checks of a layer and the diagnosis of known mistakes
+    "optim",      # optimizers, clipping, schedules: numpy only
+    "layers",     # the math and the losses: numpy only
+]
+FLAT = {"trainer", "trainer.errors", "trainer.version", "trainer.tasks", "trainer.__main__"}
+
+
+def room(module):
+    """The room (folder of trainer/) a module lives in; None for the flat ones and the tasks."""
+    rel = MODULES[module].relative_to(ROOT).parts
+    return rel[1] if rel[0] == "trainer" and len(rel) > 2 else None
+
+
+def test_trainer_holds_rooms_and_three_flat_modules():
+    rooms = {room(m) for m in MODULES if room(m)}
+    flat = {m for m in MODULES if m.startswith("trainer") and not room(m)} - {"trainer.configs"}
+    assert rooms == set(ROOMS), "a room missing from ROOMS (and docs/layout.md), or gone"
+    assert flat == FLAT
+
+
+def test_rooms_import_only_rooms_below_them():
+    rank = {r: i for i, r in enumerate(ROOMS)}
+    up = [f"{m} imports {t}" for m in GRAPH if room(m) for t in GRAPH[m]
+          if room(t) and room(t) != room(m) and rank[room(t)] <= rank[room(m)]]
+    assert up == []
+    assert "trainer.training.run" in GRAPH["trainer.cli.runs"]   # the rule sees the graph
+
+
+def test_no_module_is_longer_than_350_lines():
+    long = [f"{path.relative_to(ROOT)}: {n}" for path in MODULES.values()
+            if (n := len(path.read_text().splitlines())) > 350]
+    assert long == []
 
 
 def test_datasets_import_nothing_of_trainer():

@@ -10,7 +10,6 @@ import stat
 import time
 from pathlib import Path
 
-
 from trainer.errors import RunDirError, describe
 from trainer.rundir.safe_io import Lock, atomic_write, read_nofollow
 from trainer.rundir.writers import MetricsWriter, plugin_copies
@@ -265,7 +264,6 @@ class RunDir:
         if self.where.is_dir() and not self.where.is_symlink():
             self.write_summary(summary)
         return summary
-
 
 
 def _unreadable(path, problem):

@@ -6,12 +6,9 @@ import secrets
 import weakref
 from pathlib import Path
 
-
 from trainer.errors import RunDirError
 
 LOCK = ".lock"  # held (flock) by the one process writing the directory; holds its pid
-
-
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
 
