@@ -6,7 +6,7 @@
 import sys
 
 from rnn_trainer_datasets import TASKS
-from trainer.config.load import SECTIONS
+from trainer.config.keys import SECTIONS
 
 
 def rows():

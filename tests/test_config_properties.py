@@ -8,7 +8,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rnn_trainer_datasets import TASKS
-from trainer.config.load import SECTIONS, ConfigError, from_dict, load, schema
+from trainer.config.keys import SECTIONS, schema
+from trainer.config.load import ConfigError, from_dict, load
 
 KNOWN = [f"{s}.{k}" for s, keys in SECTIONS.items() for k in keys] + \
         [f"task.{k}" for m in TASKS.values() for k in m.KEYS]

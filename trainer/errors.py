@@ -29,6 +29,20 @@ def _escape(c):
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
+def suggest(word, known, listing=False):
+    """' (did you mean ...?)' for the one of `known` closest to `word`, else '' (or, with listing,
+    '; known: ' and the known names): the one "did you mean" of every bad-input message."""
+    import difflib
+    close = difflib.get_close_matches(word, list(known), n=1, cutoff=0.6)
+    if close:
+        return did_you_mean(close[0])
+    return f"; known: {', '.join(known)}" if listing else ""
+
+
+def did_you_mean(name):
+    return f" (did you mean {name!r}?)"
+
+
 class BadInput(ValueError):
     """Input that cannot be used; str(error) is one line naming what is wrong and where."""
 

@@ -43,12 +43,10 @@ def missing(path):
 
 def hint(spec):
     """'; shipped configs: ...' (with a close match first) for the error of a missing file."""
-    import difflib
+    from trainer.errors import suggest
     known = names()
-    close = difflib.get_close_matches(Path(str(spec)).stem, known, n=1, cutoff=0.6)
     top = [n for n in known if "/" not in n]
-    return ((f" (did you mean {close[0]!r}?)" if close else "")
-            + f"; shipped configs (train configs lists them): {', '.join(top)}, ...")
+    return (suggest(Path(str(spec)).stem, known) + f"; shipped configs (train configs lists them): {', '.join(top)}, ...")
 
 
 def describe(name):

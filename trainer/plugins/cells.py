@@ -15,6 +15,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from trainer.errors import suggest
 from trainer.layers import param_names_problem
 from trainer.plugins import source
 from trainer.plugins.source import Found, PluginError
@@ -186,11 +187,8 @@ def _class(spec, module, name, found):
 
 
 def unknown(spec):
-    import difflib
     names = list(BUILT_IN) + sorted(set(source.entry_point_names("cell")) - set(BUILT_IN))
-    close = difflib.get_close_matches(spec, names, n=1, cutoff=0.6)
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
-    return (f"unknown cell {spec!r}{hint}; known cells: {', '.join(names)}; or a plug-in: "
+    return (f"unknown cell {spec!r}{suggest(spec, names)}; known cells: {', '.join(names)}; or a plug-in: "
             "FILE.py:CLASS, module:CLASS or an entry point of group rnn_trainer.cells "
             "(see train cells)")
 

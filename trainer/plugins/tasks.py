@@ -11,6 +11,7 @@ from pathlib import Path
 
 from rnn_trainer_datasets import TASKS
 from rnn_trainer_datasets.base import Key
+from trainer.errors import suggest
 from trainer.plugins import source
 from trainer.plugins.source import Found, PluginError
 
@@ -131,11 +132,8 @@ def _module_of(obj):
 
 def unknown(spec):
     """The error for a spec that names nothing, with a close match when there is one."""
-    import difflib
     names = list(TASKS) + sorted(set(source.entry_point_names("task")) - set(TASKS))
-    close = difflib.get_close_matches(spec, names, n=1, cutoff=0.6)
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
-    return (f"unknown task {spec!r}{hint}; known tasks: {', '.join(names)}; or a plug-in: a "
+    return (f"unknown task {spec!r}{suggest(spec, names)}; known tasks: {', '.join(names)}; or a plug-in: a "
             "FILE.py, a module or an entry point of group rnn_trainer.tasks (see train tasks)")
 
 

@@ -14,7 +14,9 @@ from pathlib import Path
 import numpy as np
 
 from trainer.config import load as config_mod, shipped, tomlio
-from trainer.config.load import ConfigError, split_key, suggest
+from trainer.config.keys import SECTIONS, split_key, typed_value
+from trainer.config.load import ConfigError
+from trainer.errors import suggest
 from trainer.rundir.layout import check_name
 
 TOP_KEYS, SWEEP_KEYS = ("base", "set", "sweep"), ("method", "seeds", "n", "seed", "params")
@@ -120,7 +122,7 @@ def from_data(data, path=Path("<sweep>")):
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a sweep as a dict of its tables (base, set, "
                           f"sweep), got a {type(data).__name__}")
-    sections = [k for k in data if k in config_mod.SECTIONS]
+    sections = [k for k in data if k in SECTIONS]
     if sections and "base" not in data:
         raise ConfigError(f"{path}: a run config (it has a [{sections[0]}] table), not a sweep "
                           f"file; train it with: train --config {path}; or sweep it without a "
@@ -169,7 +171,7 @@ def from_command_line(config, grid, seeds, overrides=()):
             raise ConfigError(f"--grid {text}: expected KEY=V1,V2,..., such as train.bptt=2,4,8")
         if key in specs:
             raise ConfigError(f"--grid {text}: {key} is swept twice; list its values once")
-        specs[key] = [config_mod.typed_value(base, key, v.strip(), f"--grid {text}")
+        specs[key] = [typed_value(base, key, v.strip(), f"--grid {text}")
                       for v in raw.split(",")]
     seeds = _seeds(where, parse_seeds(seeds, base["train"]["seed"]))
     _check_size(where, "grid", specs, seeds, None)

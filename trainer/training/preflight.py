@@ -21,7 +21,7 @@ def check_run(cfg, available=None):
         from trainer.training.streams import streams
         task = make_checked_task(cfg, streams(cfg["train"]["seed"])["data"])
         from trainer.training.batching import batches_for
-        from trainer.config.load import check_warmup
+        from trainer.config.checks import check_warmup
         check_warmup(cfg.source, cfg, cfg["train"]["epochs"] * batches_for(task, cfg["train"]).per_epoch)
         _check_chrono_span(cfg, task)
         if getattr(cfg.task.module, "footprint", None) is None:

@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from trainer.config import load as config_mod, tomlio
-from trainer.config.load import ConfigError, split_key, suggest
+from trainer.config.keys import split_key
+from trainer.config.load import ConfigError
+from trainer.errors import suggest
 from trainer.sweeps.spec import subtable
 from trainer.rundir.layout import TUNE_FILE
 
