@@ -147,10 +147,20 @@ def memoryless_scores(p, batch):
     return loss, float(np.mean(sequences_right(probs > 0.5, batch.y, m)))
 
 
+def steps_per_epoch(batch_size, bptt, length=None, train_size=None):
+    """Updates in one epoch: train_size episodes in batches of batch_size, or the bptt-step
+    windows of a training stream of `length` steps split into batch_size rows (the tail that
+    fills no row, and the end of a row too short for a window, are not read). The one rule of
+    an epoch's length: config checks, batching and plots read it from here."""
+    if train_size is not None:
+        return train_size // batch_size
+    return (length // batch_size) // bptt
+
+
 def stream_check(cfg):
     """A stream task's training data must hold at least one window in every row."""
     length, rows, bptt = cfg["task"]["length"], cfg["train"]["batch_size"], cfg["train"]["bptt"]
-    if length // rows < bptt:
+    if steps_per_epoch(rows, bptt, length=length) < 1:
         return ("train.bptt", f"{bptt} steps per window does not fit the data: task.length {length} "
                 f"split into train.batch_size {rows} rows gives {length // rows} steps per row")
     return None
@@ -159,7 +169,7 @@ def stream_check(cfg):
 def episode_check(cfg):
     """An epoch of episodes must hold at least one batch."""
     size, rows = cfg["task"]["train_size"], cfg["train"]["batch_size"]
-    if size < rows:
+    if steps_per_epoch(rows, None, train_size=size) < 1:
         return ("train.batch_size", f"{rows} episodes per batch does not fit task.train_size {size}")
     return None
 

@@ -229,7 +229,8 @@ def rnn_table(args, threads):
 def bare_loop():
     """Steps/s of the sine config's math alone: forward, backward, clip, update; nothing else."""
     from trainer.config import load as config
-    from trainer.training.batching import n_windows, stream_rows, window
+    from rnn_trainer_datasets.base import steps_per_epoch
+    from trainer.training.batching import stream_rows, window
     from trainer.optim.optimizers import clip_grads
     from trainer.training.run import Setup
     cfg = config.load(SINE)
@@ -237,7 +238,7 @@ def bare_loop():
     setup = Setup(cfg)  # the task, model and optimizer a run builds, from the same streams
     task, model, optimizer = setup.task, setup.model, setup.optimizer
     rows_x, rows_y = stream_rows(task.train_x, tr["batch_size"]), stream_rows(task.train_y, tr["batch_size"])
-    k = n_windows(len(task.train_x), tr["batch_size"], tr["bptt"])
+    k = steps_per_epoch(tr["batch_size"], tr["bptt"], length=len(task.train_x))
     clip = cfg["optim"]["clip"]
     t0 = time.perf_counter()
     for _ in range(tr["epochs"]):

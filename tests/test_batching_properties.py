@@ -8,7 +8,8 @@ import numpy as np
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from trainer.training.batching import EpisodeBatches, StreamBatches, n_windows, stream_rows, window
+from rnn_trainer_datasets.base import steps_per_epoch
+from trainer.training.batching import EpisodeBatches, StreamBatches, stream_rows, window
 
 
 @settings(max_examples=200, deadline=None)
@@ -27,7 +28,7 @@ def test_an_epochs_windows_cover_the_stream_exactly(L, B, bptt, features):
         assert np.array_equal(rows_at[i], np.arange(i * jump, (i + 1) * jump))
     assert 0 <= L - B * jump < B                     # the dropped tail fills no row
 
-    k_max = n_windows(L, B, bptt)
+    k_max = steps_per_epoch(B, bptt, length=L)
     read = np.concatenate([window(rows_at, k, bptt) for k in range(k_max)], axis=1) \
         if k_max else rows_at[:, :0]
     assert read.shape == (B, k_max * bptt)           # every window is a full bptt steps

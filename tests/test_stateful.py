@@ -1,7 +1,8 @@
 """Stateful carry and reset of TimeRNN, and the stream batching of truncated BPTT."""
 import numpy as np
 
-from trainer.training.batching import n_windows, stream_rows, window
+from rnn_trainer_datasets.base import steps_per_epoch
+from trainer.training.batching import stream_rows, window
 from trainer.layers import TimeRNN
 
 
@@ -62,7 +63,7 @@ def test_stream_rows_start_at_evenly_spaced_offsets():
 def test_windows_are_consecutive_and_in_order():
     stream = np.arange(200)[:, None] * 1.0  # value streams keep their feature axis
     rows = stream_rows(stream, 4)            # jump 50
-    k = n_windows(200, 4, 12)
+    k = steps_per_epoch(4, 12, length=200)
     assert k == 4
     seen = [window(rows, i, 12)[:, :, 0] for i in range(k)]
     for i, w in enumerate(seen):

@@ -1,6 +1,7 @@
 """The checks of a whole config, after each key has passed its own: the task's check, options
 set for a cell that does not take them, and the schedule against the run's length."""
 from rnn_trainer_datasets import TASKS
+from rnn_trainer_datasets.base import steps_per_epoch
 from trainer.config.keys import SECTIONS
 from trainer.errors import ConfigError
 
@@ -74,8 +75,8 @@ def check_schedule(src, cfg):
         raise ConfigError(f"{src}: optim.min_lr: expected at most optim.lr ({optim['lr']!r}), "
                           f"got {optim['min_lr']!r}")
     per_epoch = steps_per_epoch_of(cfg)
-    if per_epoch is not None:
-        check_warmup(src, cfg, train["epochs"] * per_epoch)
+    if per_epoch is not None:   # else the task's data tells, before the run (preflight)
+        check_warmup(src, cfg, per_epoch)
     figures = ("val_loss", f"val_{cfg.metric}")
     if train["monitor"] not in figures:
         raise ConfigError(f"{src}: train.monitor: expected one of {', '.join(map(repr, figures))} "
@@ -86,21 +87,20 @@ def check_schedule(src, cfg):
                           f"{train['monitor']} to stop at), which is off")
 
 
-def check_warmup(src, cfg, steps):
-    """optim.warmup must fit in the run's `steps` updates."""
-    optim = cfg["optim"]
+def check_warmup(src, cfg, per_epoch):
+    """optim.warmup must fit in the run's updates: train.epochs epochs of `per_epoch` steps."""
+    optim, steps = cfg["optim"], cfg["train"]["epochs"] * per_epoch
     if optim["warmup"] > steps:
         raise ConfigError(f"{src}: optim.warmup: {optim['warmup']} steps is longer than the run "
                           f"({steps} steps: train.epochs {cfg['train']['epochs']})")
 
 
 def steps_per_epoch_of(cfg):
-    """Updates per epoch: train_size episodes in batches, or bptt windows of a stream's rows;
-    None for a task with neither key (a plug-in's: known once its data is made)."""
+    """Updates per epoch of a config ({section: {key: value}}) by its task's keys: train_size
+    episodes, or the windows of a stream of task.length steps; None for a task with neither
+    key (a plug-in's: known once its data is made)."""
     task, train = cfg["task"], cfg["train"]
-    if "train_size" in task:
-        return task["train_size"] // train["batch_size"]
-    if "length" in task:
-        return (task["length"] // train["batch_size"]) // train["bptt"]
-    return None
-
+    if "train_size" not in task and "length" not in task:
+        return None
+    return steps_per_epoch(train["batch_size"], train["bptt"], length=task.get("length"),
+                           train_size=task.get("train_size"))

@@ -181,16 +181,18 @@ def plot_curves(results_csv, keys, path, title=None):
 
 
 def _steps_per_epoch(m, run_path):
-    """Steps in one epoch: from the first val row, else from summary.json and config.toml."""
+    """Steps in one epoch: from the first val row, else from config.toml's keys (a built-in
+    task's), else from summary.json's total steps."""
     val = m[m["split"] == "val"]
     if len(val):
         return float(val["step"].iloc[0]) / float(val["epoch"].iloc[0])
     try:
         from trainer.config import tomlio
-        total = RunDir(run_path).read_summary()["total_steps"]
-        epochs = tomlio.read(run_path / CONFIG)["train"]["epochs"]
-        return total / epochs
-    except (OSError, ValueError, KeyError, TypeError):  # ValueError: a ConfigError too; TypeError: no summary
+        from trainer.config.checks import steps_per_epoch_of
+        cfg = tomlio.read(run_path / CONFIG)
+        return steps_per_epoch_of(cfg) or RunDir(run_path).read_summary()["total_steps"] / \
+            cfg["train"]["epochs"]
+    except (OSError, ValueError, KeyError, TypeError, ZeroDivisionError):  # ValueError: a ConfigError too; TypeError: no summary
         return 1.0
 
 

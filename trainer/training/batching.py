@@ -1,6 +1,8 @@
 """What each training step reads: windows of a stream (stateful truncated BPTT) or fresh episodes."""
 from typing import NamedTuple
 
+from rnn_trainer_datasets.base import steps_per_epoch
+
 
 class Window(NamedTuple):
     """One step's batch: inputs, targets, the loss mask and the metric mask (None: every step),
@@ -23,11 +25,6 @@ def stream_rows(stream, batch_size):
     return stream[: batch_size * jump].reshape(batch_size, jump, *stream.shape[1:])
 
 
-def n_windows(stream_len, batch_size, bptt):
-    """How many bptt-step windows each row holds (one epoch's steps)."""
-    return (stream_len // batch_size) // bptt
-
-
 def window(rows, k, bptt):
     """The k-th window of every row: rows[:, k*bptt:(k+1)*bptt], in order, never shuffled."""
     return rows[:, k * bptt:(k + 1) * bptt]
@@ -41,7 +38,7 @@ class StreamBatches:
         self.rows_x = stream_rows(task.train_x, batch_size)
         self.rows_y = stream_rows(task.train_y, batch_size)
         self.bptt = bptt
-        self.per_epoch = n_windows(len(task.train_x), batch_size, bptt)
+        self.per_epoch = steps_per_epoch(batch_size, bptt, length=len(task.train_x))
 
     def get(self, k, rng):
         return Window(window(self.rows_x, k, self.bptt), window(self.rows_y, k, self.bptt),
@@ -54,7 +51,7 @@ class EpisodeBatches:
 
     def __init__(self, task, batch_size):
         self.task, self.batch_size = task, batch_size
-        self.per_epoch = task.train_size // batch_size
+        self.per_epoch = steps_per_epoch(batch_size, None, train_size=task.train_size)
 
     def get(self, k, rng):
         b = self.task.sample(rng, self.batch_size)

@@ -6,7 +6,7 @@ import dataclasses
 
 import numpy as np
 
-from rnn_trainer_datasets.base import SampleError, check_task
+from rnn_trainer_datasets.base import SampleError, check_task, steps_per_epoch
 from trainer.plugins.source import PluginError, failure
 
 GRADIENT_ROWS = ("Wx", "Wh", "b", "dx")   # and d<state> (into the carried state)
@@ -22,7 +22,7 @@ def check_run(cfg, available=None):
         task = make_checked_task(cfg, streams(cfg["train"]["seed"])["data"])
         from trainer.training.batching import batches_for
         from trainer.config.checks import check_warmup
-        check_warmup(cfg.source, cfg, cfg["train"]["epochs"] * batches_for(task, cfg["train"]).per_epoch)
+        check_warmup(cfg.source, cfg, batches_for(task, cfg["train"]).per_epoch)
         _check_chrono_span(cfg, task)
         if getattr(cfg.task.module, "footprint", None) is None:
             measured = measured_footprint(task)
@@ -123,12 +123,12 @@ def _fits_a_batch(task, train):
     (stream: every row holds a window; episodes: train_size at least the batch)."""
     rows, bptt = train["batch_size"], train["bptt"]
     if task.episodes:
-        if task.train_size < rows:
+        if steps_per_epoch(rows, bptt, train_size=task.train_size) < 1:
             return (f"train.batch_size: {rows} episodes per batch does not fit the task's "
                     f"train_size {task.train_size}")
         return None
     steps = len(task.train_x)
-    if steps // rows < bptt:
+    if steps_per_epoch(rows, bptt, length=steps) < 1:
         return (f"train.bptt: {bptt} steps per window does not fit the data: the task's training "
                 f"stream of {steps} steps split into train.batch_size {rows} rows gives "
                 f"{steps // rows} steps per row")
