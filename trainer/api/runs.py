@@ -191,8 +191,9 @@ def train(config, overrides=None, runs_dir="runs", name=None, progress=None):
         raise ConfigError(f"{source}: overrides: expected a dict of {{'section.key': value}}, such "
                           f"as {{'train.bptt': 10}}, got a {type(overrides).__name__}")
     overrides = dict(overrides or {})
+    from trainer.config.keys import split_dotted
     for key in overrides:
-        if not isinstance(key, str) or key.count(".") != 1:
+        if split_dotted(key) is None:
             raise ConfigError(f"{source}: overrides: {key!r}: expected a key as "
                               "section.key, such as 'train.bptt'")
     # the overrides change what the file says, as --set does (a new task.name takes its own
