@@ -16,6 +16,7 @@ import zipfile
 
 import numpy as np
 
+from trainer.config.compare import differences, flat
 from trainer.errors import CheckpointError
 
 MAX_HEADER = 10000          # bytes of one .npy header (numpy's own default limit)
@@ -241,20 +242,13 @@ def check_config(state, cfg, where, accept_plugins=False):
            else now[s] for s in now if s in then}
     if _canonical(now) == _canonical(then):
         return
-    keys = sorted({f"{s}.{k}" for d in (then, now) for s, v in d.items()
-                   for k in (v if isinstance(v, dict) else {"": v})})
-    changed = [k for k in keys if _get(then, k) != _get(now, k)] or ["(key order or types)"]
-    shown = ", ".join(f"{k} ({_get(then, k)!r} -> {_get(now, k)!r})" for k in changed[:5])
+    changed = differences(flat(then), flat(now), missing="<absent>") or \
+        [("(key order or types)", "<absent>", "<absent>")]
+    shown = ", ".join(f"{k} ({a!r} -> {b!r})" for k, a, b in changed[:5])
     more = f" and {len(changed) - 5} more" if len(changed) > 5 else ""
     raise CheckpointError(f"{cfg.source}: changed since the checkpoint was written: {shown}{more}; "
                           "a run resumes only under its own config (--epochs extends it); "
                           "train the changed config as a new run")
-
-
-def _get(data, dotted):
-    section, _, key = dotted.partition(".")
-    value = data.get(section, {})
-    return value.get(key, "<absent>") if isinstance(value, dict) else value
 
 
 def _json(arrays, name, where):

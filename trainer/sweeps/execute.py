@@ -22,6 +22,7 @@ from pathlib import Path
 
 from trainer.sweeps import pins, results as sweep_results
 from trainer.config import tomlio
+from trainer.config.compare import differences, flat
 from trainer.config.load import ConfigError
 from trainer.errors import describe
 from trainer.rundir.layout import CHECKPOINT, CONFIG, RunDir, check_runs_dir
@@ -44,11 +45,13 @@ def open_dir(sweep, runs_dir, name, create=True):
             base = tomlio.read(old, "sweep").get("base", {})
         except ConfigError as e:
             raise RunDirError(f"{e}; choose another name (--name, or name= in Python)") from None
-        changed = _first_difference(*({s: t for s, t in d.items() if s != "plugins"}   # pins.check
-                                      for d in (base, sweep.base.to_dict())),
-                                    {*sweep.keys, "train.seed"})
+        changed = differences(*(flat({s: t for s, t in d.items() if s != "plugins"})  # pins.check
+                                for d in (base, sweep.base.to_dict())),
+                              ignore={*sweep.keys, "train.seed"})
         if changed:
-            raise ConfigError(f"{path}: holds a sweep of a different base config ({changed}); "
+            key, there, now = changed[0]
+            raise ConfigError(f"{path}: holds a sweep of a different base config ({key}: "
+                              f"{there!r} there, {now!r} now); "
                               "its runs would not compare; choose another name (--name, or name= in Python)")
     elif create:
         path.mkdir(parents=True)
@@ -90,13 +93,13 @@ def check_same_config(run_path, point):
     if problem:
         raise ConfigError(f"{run_path}: holds a run this sweep cannot check ({problem}); "
                           "remove it or choose another name (--name, or name= in Python)")
-    new = {f"{s}.{k}": v for s, t in point.cfg.to_dict().items() if s != "plugins" for k, v in t.items()}
-    for key in sorted(set(old) | set(new)):
-        a, b = old.get(key), new.get(key)
-        if a != b or type(a) is not type(b):
-            raise ConfigError(f"{run_path}: holds a run of {key} = {a!r}, where this point asks "
-                              f"{b!r}; its name cannot tell them apart, so it is not reused "
-                              "(remove it or choose another name (--name, or name= in Python))")
+    new = flat({s: t for s, t in point.cfg.to_dict().items() if s != "plugins"})
+    changed = differences(old, new)
+    if changed:
+        key, a, b = changed[0]
+        raise ConfigError(f"{run_path}: holds a run of {key} = {a!r}, where this point asks "
+                          f"{b!r}; its name cannot tell them apart, so it is not reused "
+                          "(remove it or choose another name (--name, or name= in Python))")
 
 
 class Results:
@@ -301,12 +304,3 @@ def _env(values):
             else:
                 os.environ[k] = v
 
-
-def _first_difference(old, new, ignore):
-    """The first config key (outside the swept ones) whose value differs, as a phrase."""
-    for section in sorted(set(old) | set(new)):
-        a, b = old.get(section, {}), new.get(section, {})
-        for key in sorted(set(a) | set(b)):
-            if f"{section}.{key}" not in ignore and a.get(key) != b.get(key):
-                return f"{section}.{key}: {a.get(key)!r} there, {b.get(key)!r} now"
-    return None
