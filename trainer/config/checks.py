@@ -4,6 +4,7 @@ from rnn_trainer_datasets import TASKS
 from rnn_trainer_datasets.base import steps_per_epoch
 from trainer.config.keys import SECTIONS
 from trainer.errors import ConfigError
+from trainer.plugins import cells
 
 
 def check_task(src, task, cfg):
@@ -24,48 +25,46 @@ def check_task(src, task, cfg):
 
 
 def check_cell(src, cell, cfg):
-    """Options of one cell set for another."""
+    """The cells' options (trainer.plugins.cells.Cell.options) against the chosen cell: one
+    set away from its default for a cell that does not declare it, or without the option it
+    needs, is refused, never silently ignored; and the LSTM's initialisation options against
+    each other and the run."""
     model = cfg["model"]
-    if model["activation"] != "tanh" and cell.spec != "rnn":
-        raise ConfigError(f"{src}: model.activation: {model['activation']!r} is an option of "
-                          f"the fast rnn cell, not of {cell.spec!r} (drop it, or use model.cell "
-                          "= 'rnn')")
-    lstm = cell.spec in ("lstm", "textbook-lstm")
-    if model["peepholes"] and cell.spec != "lstm":
-        raise ConfigError(f"{src}: model.peepholes: an option of the lstm cell, not of "
-                          f"{cell.spec!r} (drop it, or use model.cell = 'lstm')")
-    if model["init_gates"] == "chrono" and not lstm:
-        raise ConfigError(f"{src}: model.init_gates: 'chrono' sets LSTM gate biases, and "
-                          f"{cell.spec!r} is not an LSTM (use model.cell = 'lstm')")
     if model["chrono_tmax"] == 1:
         raise ConfigError(f"{src}: model.chrono_tmax: expected 0 (the episode length) or at "
                           "least 2, got 1")
-    check_unused_options(src, cell, cfg, lstm)
-
-
-def check_unused_options(src, cell, cfg, lstm):
-    """LSTM options that would do nothing here (changed from their defaults): refused, never
-    silently ignored; and chrono's span, when it comes from a one-step window."""
-    model, defaults = cfg["model"], SECTIONS["model"]
-    bias_set = model["forget_bias"] != defaults["forget_bias"].default
-    chrono = model["init_gates"] == "chrono"
-    if bias_set and not lstm:
-        raise ConfigError(f"{src}: model.forget_bias: sets the LSTM forget gate's bias, and "
-                          f"{cell.spec!r} has none the trainer sets (drop it, or use model.cell "
-                          "= 'lstm')")
-    if bias_set and chrono:
+    for key, option in cells.built_in_options().items():
+        if model[key] == SECTIONS["model"][key].default:
+            continue
+        need, value = option.get("needs") or (None, None)
+        if need and model[need] != value:
+            raise ConfigError(f"{src}: model.{key}: an option of model.{need} = {value!r}, which "
+                              f"is {model[need]!r} here, so this would do nothing (drop it, or "
+                              f"set model.{need} = {value!r})")
+        if key not in cell.options:
+            raise ConfigError(f"{src}: model.{key}: "
+                              + option["refused"].format_map({**model, "cell": cell.spec}))
+    if model["init_gates"] == "chrono" and \
+            model["forget_bias"] != SECTIONS["model"]["forget_bias"].default:
         raise ConfigError(f"{src}: model.forget_bias: chrono initialisation draws the forget "
                           "gate's bias itself, so this would do nothing (drop it, or use "
                           "model.init_gates = 'constant')")
-    if model["chrono_tmax"] != defaults["chrono_tmax"].default and not chrono:
-        raise ConfigError(f"{src}: model.chrono_tmax: an option of model.init_gates = 'chrono', "
-                          f"which is {model['init_gates']!r} here, so this would do nothing (drop "
-                          "it, or set model.init_gates = 'chrono')")
     stream = "train_size" not in cfg["task"] and cfg.get("task", {}).get("name") in TASKS
-    if chrono and lstm and model["chrono_tmax"] == 0 and stream and cfg["train"]["bptt"] < 2:
-        raise ConfigError(f"{src}: model.init_gates: chrono with model.chrono_tmax = 0 spans "
-                          f"train.bptt ({cfg['train']['bptt']} step) on a stream task, expected "
-                          "at least 2 steps; set model.chrono_tmax (>= 2) or a longer train.bptt")
+    problem = stream and chrono_span_problem(model, cell, cfg["train"]["bptt"], "train.bptt")
+    if problem:
+        raise ConfigError(f"{src}: {problem} on a stream task, expected at least 2 steps; set "
+                          "model.chrono_tmax (>= 2) or a longer train.bptt")
+
+
+def chrono_span_problem(model, cell, span, what):
+    """With model.chrono_tmax = 0, chrono initialisation spans the episode's length or a
+    stream's window (`span` steps, `what` names it), which must be at least 2 steps: the
+    problem as a phrase, or None. The config checks a built-in stream task's window; preflight
+    the data of a plug-in task, whose kind is known once made."""
+    if "init_gates" in cell.options and model["init_gates"] == "chrono" and \
+            model["chrono_tmax"] == 0 and span < 2:
+        return f"model.init_gates: chrono with model.chrono_tmax = 0 spans {what} ({span} step)"
+    return None
 
 
 def check_schedule(src, cfg):

@@ -4,7 +4,7 @@ from rnn_trainer_datasets import TASKS
 from rnn_trainer_datasets.base import Key
 from trainer.config import values
 from trainer.errors import ConfigError, did_you_mean, suggest
-from trainer.plugins import tasks
+from trainer.plugins import cells, tasks
 
 SECTIONS = {
     "task": {
@@ -18,21 +18,10 @@ SECTIONS = {
                     "module:CLASS or an entry point of group rnn_trainer.cells (see train cells)"),
         "check": Key(True, "check a plug-in cell's gradients in float64 before it trains (false: "
                      "train it unchecked, and the summary says so)"),
-        "activation": Key("tanh", "the plain RNN's nonlinearity (relu + identity init: IRNN)",
-                          choices=("tanh", "relu")),
+        **cells.option_keys("rnn"),   # the cells' own options, declared by their layer classes
         "init": Key("xavier", "initial recurrent matrix Wh (each gate's block): N(0, 1/H), "
                     "random orthogonal, or the identity", choices=("xavier", "orthogonal", "identity")),
-        "peepholes": Key(False, "LSTM only: gates that see the cell state (Gers, Schraudolph & "
-                         "Schmidhuber 2002; extra weights p_f, p_i, p_o, from zero)"),
-        "init_gates": Key("constant", "LSTM gate biases: constant (forget gate model.forget_bias, "
-                          "others 0) or chrono (Tallec & Ollivier 2018: forget bias log U[1, "
-                          "chrono_tmax - 1], input bias its negative)",
-                          choices=("constant", "chrono")),
-        "forget_bias": Key(1.0, "LSTM forget-gate bias at the start (init_gates = constant)",
-                           min=-100.0, max=100.0),
-        "chrono_tmax": Key(0, "the longest dependency chrono initialisation expects (>= 2; 0: "
-                           "the task's episode length, or train.bptt for a stream task)",
-                           min=0, max=1e9),
+        **cells.option_keys("lstm"),
         "hidden": Key(32, "hidden units H", min=1, max=16384),
         "embed": Key(16, "embedding size for token tasks", min=1, max=16384),
         "dtype": Key("float32", "floating type of parameters and activations",

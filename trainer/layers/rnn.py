@@ -53,6 +53,14 @@ class TimeRNN(Recurrent):
     which is faster there (see forward) and agrees to a few float ulps.
     """
 
+    # the config keys model.* this cell takes (the fields: trainer/plugins/cells.py, Cell.options)
+    options = {
+        "activation": dict(default="tanh", help="the plain RNN's nonlinearity (relu + identity "
+                           "init: IRNN)", choices=("tanh", "relu"), passed=True,
+                           refused="{activation!r} is an option of the fast rnn cell, not of "
+                           "{cell!r} (drop it, or use model.cell = 'rnn')"),
+    }
+
     def __init__(self, Wx, Wh, b, stateful=False, activation="tanh"):
         if activation not in ("tanh", "relu"):
             raise ValueError(f"activation must be 'tanh' or 'relu', not {activation!r}")

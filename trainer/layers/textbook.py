@@ -25,6 +25,8 @@ state the forward started from, as ours does.
 """
 import numpy as np
 
+from trainer.layers.lstm import GATE_BIAS_OPTIONS
+
 
 class Cell:
     """What the book's cells share: params [Wx, Wh, b], grads of their shapes, one step's cache."""
@@ -237,6 +239,7 @@ class TimeLSTM(TimeRNN):
 
     cell = LSTM
     state_names = ("h", "c")
+    options = GATE_BIAS_OPTIONS   # the config keys model.* it takes (see the fast TimeLSTM's)
 
     def __init__(self, Wx, Wh, b, stateful=False):
         super().__init__(Wx, Wh, b, stateful)

@@ -2,7 +2,7 @@
 import numpy as np
 
 from rnn_trainer_datasets.base import sequences_right
-from trainer.layers import TimeAffine, TimeEmbedding, TimePeepholeLSTM
+from trainer.layers import TimeAffine, TimeEmbedding
 from trainer.layers.losses import TimeMSE, TimeSigmoidWithLoss, TimeSoftmaxWithLoss
 
 
@@ -71,17 +71,14 @@ def initial_weights(k, D, H, init, rng, dtype):
 
 def recurrent_layer(model_cfg, D, rng, dtype, cell, tmax=None):
     """The configured cell (`cell`: the config's resolved trainer.plugins.cells.Cell) built with
-    the package's initialisation as cell.cls(Wx, Wh, b, stateful=True); `tmax`: the steps
-    chrono initialisation spans when model.chrono_tmax is 0."""
+    the package's initialisation as cell.cls(Wx, Wh, b, stateful=True) and the options it
+    declares (Cell.build); `tmax`: the steps chrono initialisation spans when
+    model.chrono_tmax is 0."""
     H = model_cfg["hidden"]
     Wx, Wh, b = initial_weights(cell.gates, D, H, model_cfg["init"], rng, dtype)
-    if cell.spec == "rnn":
-        return cell.cls(Wx, Wh, b, stateful=True, activation=model_cfg["activation"])
-    if cell.kind == "lstm" and cell.found is None:   # gate order f, g, i, o
+    if "init_gates" in cell.options:   # an LSTM's gate biases, blocks f, g, i, o
         b[:] = lstm_gate_biases(model_cfg, H, rng, tmax)
-    if model_cfg["peepholes"]:
-        return TimePeepholeLSTM(Wx, Wh, b, stateful=True)
-    return cell.build(Wx, Wh, b, stateful=True)   # a plug-in's as a guest (plugins.cells.Guest)
+    return cell.build(Wx, Wh, b, model_cfg)
 
 
 def lstm_gate_biases(model_cfg, H, rng, tmax=None):

@@ -10,11 +10,13 @@ state after the last forward) and `dh` (after backward, the gradient into the st
 forward started from). A layer that carries more than h names it all in `state_names`
 (("h", "c") for an LSTM, whose set_state takes h, c and which keeps dc too); ("h",) otherwise.
 """
+import dataclasses
 import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from rnn_trainer_datasets.base import Key
 from trainer.errors import suggest
 from trainer.layers import param_names_problem
 from trainer.plugins import source
@@ -53,12 +55,32 @@ class Cell:
     def textbook(self):
         return self.spec.startswith("textbook-")
 
-    def build(self, *weights, **options):
-        """The layer cls(*weights, **options); a plug-in's with its calls guarded (guard)."""
-        if self.found is None:
-            return self.cls(*weights, **options)
-        return guard(self.found, source.guest_call(self.found, self.cls, *weights, **options,
-                                                   doing="__init__"))
+    @property
+    def options(self):
+        """{key: declaration} of the config keys model.* this cell takes, as a built-in layer
+        class declares them in its `options` (a plug-in's class takes none). A declaration holds
+        trainer.tasks.Key's fields (default, help, choices, min, max, ...: the key's type,
+        default and meaning) and `refused`: what a config setting the key away from its default
+        for a cell without it is told, a str.format of the model section (cell: the spec); then
+        what the option does: `passed` to the constructor as a keyword, the `layer` built
+        instead when it is true, or (neither) read by the trainer's initialisation; `needs`,
+        the (key, value) without which it does nothing; `listed`: named by `train cells`."""
+        return dict(getattr(self.cls, "options", {})) if self.found is None else {}
+
+    def build(self, Wx, Wh, b, model_cfg):
+        """The layer for a config's model section: cls(Wx, Wh, b, stateful=True) given the
+        options it takes as arguments (or the layer a set option names instead); a plug-in's
+        with its calls guarded (guard)."""
+        if self.found is not None:
+            return guard(self.found, source.guest_call(self.found, self.cls, Wx, Wh, b,
+                                                       stateful=True, doing="__init__"))
+        cls, arguments = self.cls, {}
+        for key, option in self.options.items():
+            if option.get("layer") and model_cfg[key]:
+                cls = option["layer"]
+            elif option.get("passed"):
+                arguments[key] = model_cfg[key]
+        return cls(Wx, Wh, b, stateful=True, **arguments)
 
 
 GUARDED = ("forward", "backward", "set_state", "reset_state")
@@ -193,11 +215,37 @@ def unknown(spec):
             "(see train cells)")
 
 
+def built_in_options():
+    """{key: declaration} of every option a built-in cell declares (see Cell.options), in the
+    order of BUILT_IN and of each class's declaration."""
+    out = {}
+    for name in BUILT_IN:
+        out.update(resolve(name).options)
+    return out
+
+
+def option_keys(name):
+    """{key: trainer.tasks.Key} of the options the built-in cell `name` declares: the config
+    keys they are (config/keys.py)."""
+    fields = {f.name for f in dataclasses.fields(Key)}
+    return {key: Key(**{f: v for f, v in option.items() if f in fields})
+            for key, option in resolve(name).options.items()}
+
+
+def _listed(cell):
+    """' (options: model.KEY, ...)' of the options `train cells` names (a key of choices with
+    its other choice), or ''; a book-shaped cell says it is the book's layer instead."""
+    if cell.textbook:
+        return " (the book's layer, a cell object per step)"
+    names = [f"model.{key}" + (" = " + " | ".join(c for c in o["choices"] if c != o["default"])
+                               if o.get("choices") else "")
+             for key, o in cell.options.items() if o.get("listed")]
+    return f" (options: {', '.join(names)})" if names else ""
+
+
 def available():
     """[(name, origin, gates)] of the built-in cells and the installed entry points."""
-    notes = {"lstm": " (options: model.peepholes, model.init_gates = chrono, model.forget_bias)"}
-    out = [(name, "built-in" + (" (the book's layer, a cell object per step)"
-                                 if name.startswith("textbook-") else notes.get(name, "")), gates)
+    out = [(name, "built-in" + _listed(resolve(name)), gates)
            for name, (_, _, gates) in BUILT_IN.items()]
     for name, value in sorted(source.entry_point_names("cell").items()):
         if name in BUILT_IN:   # the built-in wins: say so, and how to reach this one

@@ -35,16 +35,13 @@ def check_run(cfg, available=None):
 def _check_chrono_span(cfg, task):
     """chrono with chrono_tmax = 0 spans the episode's length, or a stream's window: at least 2
     (the config checks the built-in streams; a plug-in's kind is known once made)."""
-    model = cfg["model"]
-    if model["init_gates"] != "chrono" or model["chrono_tmax"] or cfg.cell.spec not in (
-            "lstm", "textbook-lstm"):
-        return
+    from trainer.config.checks import chrono_span_problem
     span, what = ((task.length, "the episode length") if task.episodes else
                   (cfg["train"]["bptt"], "train.bptt"))
-    if span < 2:
-        raise PluginError(f"{cfg.source}: model.init_gates: chrono with model.chrono_tmax = 0 "
-                          f"spans {what} ({span} step) of task {cfg.task.spec}, expected at least "
-                          "2 steps; set model.chrono_tmax (>= 2)")
+    problem = chrono_span_problem(cfg["model"], cfg.cell, span, what)
+    if problem:
+        raise PluginError(f"{cfg.source}: {problem} of task {cfg.task.spec}, expected at least 2 "
+                          "steps; set model.chrono_tmax (>= 2)")
 
 
 def check_cell(cfg):
