@@ -243,8 +243,9 @@ def test_chrono_init_spreads_forget_biases_over_log_1_to_log_tmax_and_negates_th
     assert np.all(b[:H] == -2.5) and not b[H:].any()
 
 
-def test_constant_gate_init_draws_the_same_weights_as_before_chrono_existed(rng):
-    """The default (forget bias 1) takes nothing more from the init stream: old runs replay."""
+def test_chrono_init_draws_every_weight_but_the_lstm_bias_as_constant_init_does(rng):
+    """Chrono draws its biases from a child of the init stream, so the stream gives every other
+    weight as the default (forget bias 1) draws it."""
     a = _lstm_model(np.random.default_rng(3))
     b = _lstm_model(np.random.default_rng(3), init_gates="chrono")
     lstm_bias = 3                     # embedding, Wx, Wh, b, head W, head b

@@ -18,7 +18,7 @@ from trainer.config.load import from_dict, load
 from trainer.errors import BadInput, CheckpointError, ConfigError
 from trainer.plugins import cells, tasks
 
-# the messages as the config gave them before the cells declared their options
+# what a config setting an option of another cell is told, word for word
 REFUSED = [
     ({"cell": "gru", "activation": "relu"}, "model.activation: 'relu' is an option of the fast rnn "
      "cell, not of 'gru' (drop it, or use model.cell = 'rnn')"),

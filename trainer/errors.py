@@ -40,6 +40,7 @@ def suggest(word, known, listing=False):
 
 
 def did_you_mean(name):
+    """The hint that names the close match `name` in a message."""
     return f" (did you mean {name!r}?)"
 
 

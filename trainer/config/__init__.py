@@ -1,2 +1,4 @@
-"""Configs: the shipped ones by name, TOML in and out, and a config file plus --set overrides
-checked key by key into a frozen Config."""
+"""Configs: load.py reads a config file plus --set overrides into a frozen Config, each key
+checked by its section's typed keys (keys.py) and its value (values.py), then the whole
+(checks.py); compare.py tells two configs apart; tomlio.py is the one TOML reader and writer;
+shipped.py finds the shipped configs by name."""

@@ -162,4 +162,4 @@ def typed_value(cfg, dotted, raw, where):
     section, key = split_key(where, dotted)
     spec = key_spec(cfg.source, schema(cfg.task), section, key, where=f"{where}: ",
                     task=cfg.task.spec)
-    return values.from_text(cfg.source, raw, spec, raw, where=f"{where}: {raw!r}")
+    return values.from_text(cfg.source, f"{where}: {raw!r}", spec, raw)

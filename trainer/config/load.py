@@ -175,7 +175,7 @@ def from_dict(data, source="<config>", overrides=(), folder=None, sources=None, 
             out[section][key] = values.checked(src, f"{section}.{key}", spec, value)
     for section, key, raw, text in overrides:
         spec = key_spec(src, keys, section, key, where=f"--set {text}: ", task=task.spec)
-        value = values.from_text(src, text, spec, raw)
+        value = values.from_text(src, f"--set {text}", spec, raw)
         out[section][key] = values.checked(src, f"--set {text}", spec, value)
     checks.check_task(src, task, out)
     checks.check_cell(src, cell, out)

@@ -5,9 +5,9 @@ import math
 from trainer.errors import ConfigError
 
 
-def from_text(src, text, spec, raw, where=None):
-    """Type an override's text by its key's default (`where` names it: --set TEXT)."""
-    where = where or f"--set {text}"
+def from_text(src, where, spec, raw):
+    """The text `raw` typed by its key's default, as --set types it (`where` names it in an
+    error: --set TEXT)."""
     kind = type(spec.default)
     if kind is bool:
         if raw.lower() not in ("true", "false"):
