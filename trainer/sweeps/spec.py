@@ -15,8 +15,7 @@ import numpy as np
 
 from trainer.config import load as config_mod, shipped, tomlio
 from trainer.config.keys import SECTIONS, split_key, typed_value
-from trainer.config.load import ConfigError
-from trainer.errors import suggest
+from trainer.errors import ConfigError, suggest
 from trainer.rundir.layout import check_name
 
 TOP_KEYS, SWEEP_KEYS = ("base", "set", "sweep"), ("method", "seeds", "n", "seed", "params")

@@ -17,8 +17,7 @@ from pathlib import Path
 
 from trainer.config import load as config_mod, tomlio
 from trainer.config.keys import split_key
-from trainer.config.load import ConfigError
-from trainer.errors import suggest
+from trainer.errors import ConfigError, suggest
 from trainer.sweeps.spec import subtable
 from trainer.rundir.layout import TUNE_FILE
 
