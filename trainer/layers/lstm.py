@@ -1,31 +1,13 @@
 """The LSTM layer unrolled over time (`TimeLSTM`), gates in the textbook's order f, g, i, o."""
 import numpy as np
 
-from trainer.layers.peephole_lstm import TimePeepholeLSTM
+from trainer.layers.peephole_lstm import GATE_BIAS_OPTIONS, TimePeepholeLSTM
 from trainer.layers.recurrent import Recurrent
 
 # 4H * (D+1+H) from which backward sums the weight gradient in one product over all N*T
 # columns after the loop, instead of a rank-N product and an add per step (measured: a few
 # per cent faster at H = 256, a few per cent slower at H = 64, even at H = 128)
 BATCH_DW_MIN = 1 << 17
-
-# The LSTM's initial gate biases, which the trainer sets (trainer/model/network.py) in every cell
-# that declares these options: this TimeLSTM and the book's (layers/textbook.py)
-GATE_BIAS_OPTIONS = {
-    "init_gates": dict(default="constant", help="LSTM gate biases: constant (forget gate "
-                       "model.forget_bias, others 0) or chrono (Tallec & Ollivier 2018: forget "
-                       "bias log U[1, chrono_tmax - 1], input bias its negative)",
-                       choices=("constant", "chrono"), listed=True,
-                       refused="{init_gates!r} sets LSTM gate biases, and {cell!r} is not an "
-                       "LSTM (use model.cell = 'lstm')"),
-    "forget_bias": dict(default=1.0, help="LSTM forget-gate bias at the start (init_gates = "
-                        "constant)", min=-100.0, max=100.0, listed=True,
-                        refused="sets the LSTM forget gate's bias, and {cell!r} has none the "
-                        "trainer sets (drop it, or use model.cell = 'lstm')"),
-    "chrono_tmax": dict(default=0, help="the longest dependency chrono initialisation expects "
-                        "(>= 2; 0: the task's episode length, or train.bptt for a stream task)",
-                        min=0, max=1e9, needs=("init_gates", "chrono")),
-}
 
 
 class TimeLSTM(Recurrent):

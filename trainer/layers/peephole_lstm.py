@@ -5,6 +5,25 @@ import numpy as np
 
 from trainer.layers.recurrent import Recurrent
 
+# The config keys model.* of an LSTM's initial gate biases, which the trainer sets
+# (trainer/model/network.py) in every cell that declares them: TimeLSTM (lstm.py), the book's
+# (textbook.py) and this one; what each field means: trainer/plugins/cells.py, Cell.options
+GATE_BIAS_OPTIONS = {
+    "init_gates": dict(default="constant", help="LSTM gate biases: constant (forget gate "
+                       "model.forget_bias, others 0) or chrono (Tallec & Ollivier 2018: forget "
+                       "bias log U[1, chrono_tmax - 1], input bias its negative)",
+                       choices=("constant", "chrono"), listed=True,
+                       refused="{init_gates!r} sets LSTM gate biases, and {cell!r} is not an "
+                       "LSTM (use model.cell = 'lstm')"),
+    "forget_bias": dict(default=1.0, help="LSTM forget-gate bias at the start (init_gates = "
+                        "constant)", min=-100.0, max=100.0, listed=True,
+                        refused="sets the LSTM forget gate's bias, and {cell!r} has none the "
+                        "trainer sets (drop it, or use model.cell = 'lstm')"),
+    "chrono_tmax": dict(default=0, help="the longest dependency chrono initialisation expects "
+                        "(>= 2; 0: the task's episode length, or train.bptt for a stream task)",
+                        min=0, max=1e9, needs=("init_gates", "chrono")),
+}
+
 
 def _sigmoid(a):
     with np.errstate(over="ignore", under="ignore"):   # exp -> inf or 0: the exact limits
@@ -25,6 +44,7 @@ class TimePeepholeLSTM(Recurrent):
     state_names = ("h", "c")
     param_names = ("Wx", "Wh", "b", "p")
     gates = 4
+    options = GATE_BIAS_OPTIONS   # built for model.peepholes, with the LSTM's gate biases
 
     def __init__(self, Wx, Wh, b, peep=None, stateful=False):
         super().__init__(Wx, Wh, b, stateful)

@@ -25,7 +25,7 @@ state the forward started from, as ours does.
 """
 import numpy as np
 
-from trainer.layers.lstm import GATE_BIAS_OPTIONS
+from trainer.layers.peephole_lstm import GATE_BIAS_OPTIONS
 
 
 class Cell:
@@ -239,7 +239,7 @@ class TimeLSTM(TimeRNN):
 
     cell = LSTM
     state_names = ("h", "c")
-    options = GATE_BIAS_OPTIONS   # the config keys model.* it takes (see the fast TimeLSTM's)
+    options = GATE_BIAS_OPTIONS   # the config keys model.* it takes: an LSTM's gate biases
 
     def __init__(self, Wx, Wh, b, stateful=False):
         super().__init__(Wx, Wh, b, stateful)
