@@ -91,3 +91,32 @@ def test_every_recurrent_layer_exposes_its_carried_state_one_way(rng):
         assert layer.state() == (None,) * len(names)
         layer.set_state(*carried)
         np.testing.assert_allclose(layer.forward(xs[:, 4:]), whole[:, 4:], rtol=1e-12, atol=1e-12)
+
+
+
+def test_what_a_layer_carries_is_named_by_one_rule(rng):
+    """The book's TimeRNN, as a student copies it, declares no state_names: it carries ("h",).
+    The checkpoint, a resolved cell and the gradient check read that from the one helper, as
+    they read a declared ("h", "c")."""
+    import importlib.util
+    from pathlib import Path
+    from trainer.checks.cell_check import Layer
+    from trainer.layers import carried_state, state_names, textbook
+    from trainer.plugins.cells import Cell
+    from trainer.training import checkpoint
+
+    spec = importlib.util.spec_from_file_location(
+        "book_time_layers", Path(__file__).resolve().parent / "book" / "time_layers.py")
+    book = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(book)
+    assert not hasattr(book.TimeRNN, "state_names")
+    assert checkpoint.state_names is state_names
+    for cls, gates, names in ((book.TimeRNN, 1, ("h",)), (textbook.TimeLSTM, 4, ("h", "c"))):
+        assert tuple(state_names(cls)) == names and Cell("x", cls, gates).state_names == names
+        sizes = {"D": 2, "H": 3, "N": 2, "T": 3}
+        assert Layer(Cell("x", cls, gates), sizes, rng).names == names
+        layer = cls(*(rng.standard_normal(s) for s in ((2, 3 * gates), (3, 3 * gates),
+                                                        (3 * gates,))), stateful=True)
+        layer.forward(rng.standard_normal((2, 3, 2)))
+        assert [a.shape for a in carried_state(layer)] == [(2, 3)] * len(names)
+

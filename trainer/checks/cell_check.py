@@ -18,6 +18,7 @@ import numpy as np
 
 from trainer.checks.numeric import numerical_grad, relative_error
 from trainer.errors import BadInput, guest_exit
+from trainer.layers import state_names
 
 TOLERANCE = 1e-6        # relative error of a right float64 gradient: about 1e-9
 SIZES = {"D": 3, "H": 4, "N": 2, "T": 4}
@@ -83,7 +84,7 @@ class Layer:
                         0.5 * rng.standard_normal(k * H)]
         self.xs = rng.standard_normal((self.N, self.T, D))
         self.R = rng.standard_normal((self.N, self.T, H))
-        self.names = tuple(getattr(self.cls, "state_names", ("h",)))
+        self.names = tuple(state_names(self.cls))
         self.state0 = [0.5 * rng.standard_normal((self.N, H)) for _ in self.names]
         self.xs3 = rng.standard_normal((self.N + 1, self.T, D))
 
