@@ -120,3 +120,15 @@ def test_what_a_layer_carries_is_named_by_one_rule(rng):
         layer.forward(rng.standard_normal((2, 3, 2)))
         assert [a.shape for a in carried_state(layer)] == [(2, 3)] * len(names)
 
+
+def test_the_one_rnn_cell_is_the_books_and_keeps_the_params_dtype(rng):
+    """trainer.layers.RNN is the book's cell in textbook.py (the one the book's TimeRNN runs per
+    step); float32 parameters give float32 outputs and gradients whatever the dtype of x and
+    h_prev."""
+    from trainer.layers import RNN, textbook
+    assert RNN is textbook.RNN is textbook.TimeRNN.cell
+    cell = RNN(*(rng.standard_normal(s).astype(np.float32) for s in ((2, 3), (3, 3), (3,))))
+    h = cell.forward(rng.standard_normal((4, 2)), rng.standard_normal((4, 3)))
+    dx, dh_prev = cell.backward(np.ones((4, 3), np.float32))
+    assert h.dtype == dx.dtype == dh_prev.dtype == np.float32
+    assert all(g.dtype == np.float32 for g in cell.grads)

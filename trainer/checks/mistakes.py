@@ -18,79 +18,58 @@ from trainer.layers import textbook
 FITS = 1e-7   # a mutant's gradients equal the layer's to float64 rounding
 
 
-class _Cell(textbook.RNN):
-    """The book's RNN cell with its local gradient dt(dh_next, h_next) replaceable."""
-
-    @staticmethod
-    def local(dh_next, h_next):
-        return dh_next * (1 - h_next ** 2)
+class _Mutant(textbook.RNN):
+    """The book's RNN cell with a mistake in its local gradient dt = dh_next * (1 - h_next ** 2):
+    `planted(dh_next, h_next)` is what its backward multiplies by 1 - h_next ** 2 instead of
+    dh_next."""
 
     def backward(self, dh_next):
-        Wx, Wh, b = self.params
-        x, h_prev, h_next = self.cache
-        dt = self.local(dh_next, h_next)                             # (N, H)
-        self.grads[0][...] = x.T @ dt
-        self.grads[1][...] = h_prev.T @ dt
-        self.grads[2][...] = dt.sum(axis=0)
-        return dt @ Wx.T, dt @ Wh.T
+        return super().backward(self.planted(dh_next, self.cache[2]))
 
 
-class NotMultiplied(_Cell):
-    local = staticmethod(lambda dh_next, h_next: 1 - h_next ** 2)
+class NotMultiplied(_Mutant):            # dt = 1 - h_next ** 2
+    planted = staticmethod(lambda dh_next, h_next: np.ones_like(dh_next))
 
 
-class IncomingTwice(_Cell):
-    local = staticmethod(lambda dh_next, h_next: dh_next * dh_next * (1 - h_next ** 2))
+class IncomingTwice(_Mutant):            # dt = dh_next * dh_next * (1 - h_next ** 2)
+    planted = staticmethod(lambda dh_next, h_next: dh_next * dh_next)
 
 
-class DerivativeTwice(_Cell):
-    local = staticmethod(lambda dh_next, h_next: dh_next * (1 - h_next ** 2) ** 2)
-
-
-class _Time(textbook.TimeRNN):
-    cell = _Cell
+class DerivativeTwice(_Mutant):          # dt = dh_next * (1 - h_next ** 2) ** 2
+    planted = staticmethod(lambda dh_next, h_next: dh_next * (1 - h_next ** 2))
 
 
 class NoCarryBack(textbook.TimeRNN):
     """Each step sees only its own output's gradient: dh_prev is never added to the step before."""
 
-    def backward(self, dhs):
-        Wx = self.params[0]
-        N, T, H = dhs.shape
-        dxs = np.empty((N, T, Wx.shape[0]), dtype=Wx.dtype)
-        grads = [0, 0, 0]
-        for t in reversed(range(T)):
-            dx, dh = self.layers[t].backward(dhs[:, t, :])
-            dxs[:, t, :] = dx
-            grads = [g + d for g, d in zip(grads, self.layers[t].grads)]
-        for dst, g in zip(self.grads, grads):
-            dst[...] = g
-        self.dh = dh
-        return dxs
+    def step_back(self, layer, dh_t):
+        dx, self.dh = layer.backward(dh_t)
+        return dx
 
 
 class NoCarryBackGRU(NoCarryBack):
     cell = textbook.GRU
 
 
-# (kinds it applies to, mutant layer class, the mistake, the fix)
+def _time_rnn(cell):
+    """The book's TimeRNN over a mutant cell."""
+    return type(cell.__name__ + "RNN", (textbook.TimeRNN,), {"cell": cell})
+
+
+# ({kind: the book's layer of that kind with the mistake planted}, the mistake, the fix)
 MUTANTS = [
-    (("rnn",), type("NotMultipliedRNN", (_Time,), {"cell": NotMultiplied}),
-     "the activation's derivative is not multiplied by the incoming gradient: "
-     "dt = 1 - h_next**2 where the book's RNN.backward has dt = dh_next * (1 - h_next ** 2)",
-     "dt = dh_next * (1 - h_next ** 2)"),
-    (("rnn",), type("IncomingTwiceRNN", (_Time,), {"cell": IncomingTwice}),
+    ({"rnn": _time_rnn(NotMultiplied)}, "the activation's derivative is not multiplied by the "
+     "incoming gradient: dt = 1 - h_next**2 where the book's RNN.backward has "
+     "dt = dh_next * (1 - h_next ** 2)", "dt = dh_next * (1 - h_next ** 2)"),
+    ({"rnn": _time_rnn(IncomingTwice)},
      "the incoming gradient is multiplied in twice: dt = dh_next * dh_next * (1 - h_next**2) "
      "(an activation layer's backward(dout) that already multiplies by dout, multiplied by dout "
      "again)", "dt = dh_next * (1 - h_next ** 2)"),
-    (("rnn",), type("DerivativeTwiceRNN", (_Time,), {"cell": DerivativeTwice}),
+    ({"rnn": _time_rnn(DerivativeTwice)},
      "the activation's derivative is applied twice: dt = dh_next * (1 - h_next**2)**2",
      "apply tanh' = 1 - h_next**2 once"),
-    (("rnn",), NoCarryBack, "the gradient from later steps is not carried back: each step's "
-     "backward gets dhs[:, t] without the dh_prev of step t+1",
-     "dx, dh = layer.backward(dhs[:, t, :] + dh)"),
-    (("gru",), NoCarryBackGRU, "the gradient from later steps is not carried back: each step's "
-     "backward gets dhs[:, t] without the dh_prev of step t+1",
+    ({"rnn": NoCarryBack, "gru": NoCarryBackGRU}, "the gradient from later steps is not carried "
+     "back: each step's backward gets dhs[:, t] without the dh_prev of step t+1",
      "dx, dh = layer.backward(dhs[:, t, :] + dh)"),
 ]
 
@@ -158,14 +137,15 @@ def diagnose(lt, result, facts):
              + (f" at {_places(where)}" if where else ""),
              *[f"{_place(f, n)}: {text}" for f, n, text in where])
     if "hs" in facts and result.forward is not None and result.forward[1] < 1e-9:
-        for kinds, mutant, mistake, fix in MUTANTS:
-            if lt.cell.kind not in kinds:
+        for mutants, mistake, fix in MUTANTS:
+            kind = lt.cell.kind
+            if kind not in mutants:
                 continue
             tested.append(mistake.split(":")[0])
-            err = _mutant_error(lt, mutant, facts)
+            err = _mutant_error(lt, mutants[kind], facts)
             if err < FITS:
-                fits(mistake, f"the layer's gradients equal the book's {lt.cell.kind} with this "
-                     f"mistake planted, on the same weights (difference {err:.1e})", fix)
+                fits(mistake, f"the layer's gradients equal the book's {kind} with this mistake "
+                     f"planted, on the same weights (difference {err:.1e})", fix)
     if not found:
         found.append("diagnosis: none of the known mistakes fits (tested: " + "; ".join(tested)
                      + "); compare backward with the book's layer in trainer/layers/textbook.py")
