@@ -100,7 +100,7 @@ def test_what_a_layer_carries_is_named_by_one_rule(rng):
     they read a declared ("h", "c")."""
     import importlib.util
     from pathlib import Path
-    from trainer.checks.cell_check import Layer
+    from trainer.checks.under_test import LayerUnderTest
     from trainer.layers import carried_state, state_names, textbook
     from trainer.plugins.cells import Cell
     from trainer.training import checkpoint
@@ -114,7 +114,7 @@ def test_what_a_layer_carries_is_named_by_one_rule(rng):
     for cls, gates, names in ((book.TimeRNN, 1, ("h",)), (textbook.TimeLSTM, 4, ("h", "c"))):
         assert tuple(state_names(cls)) == names and Cell("x", cls, gates).state_names == names
         sizes = {"D": 2, "H": 3, "N": 2, "T": 3}
-        assert Layer(Cell("x", cls, gates), sizes, rng).names == names
+        assert LayerUnderTest(Cell("x", cls, gates), sizes, rng).state_names == names
         layer = cls(*(rng.standard_normal(s) for s in ((2, 3 * gates), (3, 3 * gates),
                                                         (3 * gates,))), stateful=True)
         layer.forward(rng.standard_normal((2, 3, 2)))
