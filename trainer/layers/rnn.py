@@ -31,7 +31,7 @@ class TimeRNN(Recurrent):
     """
 
     def __init__(self, Wx, Wh, b, stateful=False, activation="tanh"):
-        if activation not in _ACTIVATIONS:
+        if activation not in ("tanh", "relu"):
             raise ValueError(f"activation must be 'tanh' or 'relu', not {activation!r}")
         H = np.shape(Wh)[0]
         if np.size(b) != H:  # a bias of shape (N, H) would tie the layer to one batch size
@@ -48,7 +48,7 @@ class TimeRNN(Recurrent):
         W[:D] = Wx                                   # [Wx; b] (D+1, H)
         W[D] = b.reshape(H)
         exp_tanh = self.activation == "tanh" and N * H >= EXP_TANH_MIN
-        activate = _tanh_from_exp(dtype) if exp_tanh else _ACTIVATIONS[self.activation](dtype)
+        activate = _activation(self.activation, exp_tanh, dtype)
         if exp_tanh:  # the steps compute -2x, which the tanh from exp takes (exact: a power of 2)
             W *= -2
             Wh = Wh * -2
@@ -118,28 +118,21 @@ class _Buffers:
         self.a_steps, self.dt_steps = list(self.a), list(self.dt)
 
 
-# The activations of a step, called as activate(x, out) on its (N, H) block (in place).
-
-def _tanh(dtype):
-    return np.tanh
-
-
-def _relu(dtype):
-    return lambda x, out, maximum=np.maximum, zero=dtype.type(0): maximum(x, zero, out=out)
-
-
-def _tanh_from_exp(dtype):
-    """tanh of a block holding -2x, as 2 / (1 + exp(-2x)) - 1: float32 np.exp costs half of
-    np.tanh per element, which pays for the three cheap calls from EXP_TANH_MIN elements a step."""
+def _activation(name, from_exp, dtype):
+    """A step's activation, called as activate(x, out) on its (N, H) block, in place: tanh;
+    relu; or, from_exp, tanh of a block holding -2x as 2 / (1 + exp(-2x)) - 1 (float32 np.exp
+    costs half of np.tanh per element, which pays for the three cheap calls from EXP_TANH_MIN
+    elements a step)."""
+    if name == "relu":
+        return lambda x, out, maximum=np.maximum, zero=dtype.type(0): maximum(x, zero, out=out)
+    if not from_exp:
+        return np.tanh
     exp, add, div = np.exp, np.add, np.divide
     one, two, minus_one = (np.full((), v, dtype) for v in (1, 2, -1))
 
-    def activate(x, out):
+    def tanh_from_exp(x, out):
         exp(x, out)
         add(out, one, out)
         div(two, out, out)
         add(out, minus_one, out)
-    return activate
-
-
-_ACTIVATIONS = {"tanh": _tanh, "relu": _relu}
+    return tanh_from_exp
