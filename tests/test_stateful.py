@@ -92,3 +92,44 @@ def test_every_recurrent_layer_exposes_its_carried_state_one_way(rng):
         assert layer.state() == (None,) * len(names)
         layer.set_state(*carried)
         np.testing.assert_allclose(layer.forward(xs[:, 4:]), whole[:, 4:], rtol=1e-12, atol=1e-12)
+
+
+
+def test_what_a_layer_carries_is_named_by_one_rule(rng):
+    """The book's TimeRNN, as a student copies it, declares no state_names: it carries ("h",).
+    The checkpoint, a resolved cell and the gradient check read that from the one helper, as
+    they read a declared ("h", "c")."""
+    import importlib.util
+    from pathlib import Path
+    from trainer.checks.under_test import LayerUnderTest
+    from trainer.layers import carried_state, state_names, textbook
+    from trainer.plugins.cells import Cell
+    from trainer.training import checkpoint
+
+    spec = importlib.util.spec_from_file_location(
+        "book_time_layers", Path(__file__).resolve().parent / "book" / "time_layers.py")
+    book = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(book)
+    assert not hasattr(book.TimeRNN, "state_names")
+    assert checkpoint.state_names is state_names
+    for cls, gates, names in ((book.TimeRNN, 1, ("h",)), (textbook.TimeLSTM, 4, ("h", "c"))):
+        assert tuple(state_names(cls)) == names and Cell("x", cls, gates).state_names == names
+        sizes = {"D": 2, "H": 3, "N": 2, "T": 3}
+        assert LayerUnderTest(Cell("x", cls, gates), sizes, rng).state_names == names
+        layer = cls(*(rng.standard_normal(s) for s in ((2, 3 * gates), (3, 3 * gates),
+                                                        (3 * gates,))), stateful=True)
+        layer.forward(rng.standard_normal((2, 3, 2)))
+        assert [a.shape for a in carried_state(layer)] == [(2, 3)] * len(names)
+
+
+def test_the_one_rnn_cell_is_the_books_and_keeps_the_params_dtype(rng):
+    """trainer.layers.RNN is the book's cell in textbook.py (the one the book's TimeRNN runs per
+    step); float32 parameters give float32 outputs and gradients whatever the dtype of x and
+    h_prev."""
+    from trainer.layers import RNN, textbook
+    assert RNN is textbook.RNN is textbook.TimeRNN.cell
+    cell = RNN(*(rng.standard_normal(s).astype(np.float32) for s in ((2, 3), (3, 3), (3,))))
+    h = cell.forward(rng.standard_normal((4, 2)), rng.standard_normal((4, 3)))
+    dx, dh_prev = cell.backward(np.ones((4, 3), np.float32))
+    assert h.dtype == dx.dtype == dh_prev.dtype == np.float32
+    assert all(g.dtype == np.float32 for g in cell.grads)

@@ -1,23 +1,25 @@
 """The gradient check of a recurrent layer (`train gradcheck`, and before a plug-in cell trains).
 
 In float64 on a small batch, the layer is built as the trainer builds it, CLASS(Wx, Wh, b,
-stateful=...), and its analytic gradients (the arrays in `grads` it was built with, which are
-what an optimizer holds), dx and the gradient into the carried state (dh, and dc when it
-carries c) are compared with central finite differences of L = sum(hs * R) for a fixed
-random R, from a zero state and from a carried one. Then the book's contract: grads written
-in place, params left alone by backward, float64 kept, the state carried between calls when
-stateful and not otherwise, and a new batch size taken without breaking. Where the layer's
-shape matches a package cell (gates 1, 3, 4: rnn, gru, lstm), its forward is compared with
-that cell's on the same weights. When something fails, checks/mistakes.py tests the known
-mistakes as hypotheses against the layer's own numbers, and checks/gates.py whether a class
-without a `gates` attribute runs with k blocks of H columns (a book-style LSTM or GRU).
+stateful=...) (by checks/under_test.py), and its analytic gradients (the arrays in `grads` it
+was built with, which are what an optimizer holds), dx and the gradient into the carried state
+(dh, and dc when it carries c) are compared with central finite differences of
+L = sum(hs * dhs) for a fixed random upstream gradient dhs, from a zero state and from a
+carried one. Then the book's contract: grads written in place, params left alone by backward,
+float64 kept, the state carried between calls when stateful and not otherwise, and a new batch
+size taken without breaking. Where the layer's shape matches a package cell (gates 1, 3, 4:
+rnn, gru, lstm), its forward is compared with that cell's on the same weights. When something
+fails, checks/mistakes.py tests the known mistakes as hypotheses against the layer's own
+numbers, and checks/gates.py whether a class without a `gates` attribute runs with k blocks of
+H columns (a book-style LSTM or GRU).
 """
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from trainer.checks.numeric import numerical_grad, relative_error
-from trainer.errors import BadInput, guest_exit
+from trainer.checks.under_test import LayerFailed, LayerUnderTest, package_layer, shape_of
+from trainer.errors import BadInput
 
 TOLERANCE = 1e-6        # relative error of a right float64 gradient: about 1e-9
 SIZES = {"D": 3, "H": 4, "N": 2, "T": 4}
@@ -69,100 +71,6 @@ class Result:
                        f"{diff:.2e} ({same})")
         out += self.diagnosis
         return out
-
-
-class Layer:
-    """Builds fresh copies of the layer under test on fixed float64 weights, and runs it."""
-
-    def __init__(self, cell, sizes, rng):
-        self.cell, self.cls = cell, cell.cls
-        self.D, self.H, self.N, self.T = (sizes[k] for k in "DHNT")
-        k, D, H = cell.gates, self.D, self.H
-        self.weights = [rng.standard_normal((D, k * H)) / np.sqrt(D),
-                        rng.standard_normal((H, k * H)) / np.sqrt(H),
-                        0.5 * rng.standard_normal(k * H)]
-        self.xs = rng.standard_normal((self.N, self.T, D))
-        self.R = rng.standard_normal((self.N, self.T, H))
-        self.names = tuple(getattr(self.cls, "state_names", ("h",)))
-        self.state0 = [0.5 * rng.standard_normal((self.N, H)) for _ in self.names]
-        self.xs3 = rng.standard_normal((self.N + 1, self.T, D))
-
-    def build(self, stateful):
-        """A new layer on copies of the weights; an error is bad input naming the class."""
-        try:
-            layer = self.cls(*(w.copy() for w in self.weights), stateful=stateful)
-        except (SystemExit, KeyboardInterrupt) as e:
-            self.exited(e, "__init__")
-        except Exception as e:
-            raise BadInput(f"{self.cell.spec}: cannot be built as {self.cls.__name__}(Wx, Wh, b, "
-                           f"stateful={stateful}) with Wx {self.weights[0].shape}, Wh "
-                           f"{self.weights[1].shape}, b {self.weights[2].shape}: "
-                           f"{type(e).__name__}: {e}") from None
-        params, grads = getattr(layer, "params", None), getattr(layer, "grads", None)
-        if not isinstance(params, list) or not isinstance(grads, list) or not params or \
-                len(params) != len(grads):
-            raise BadInput(f"{self.cell.spec}: expected `params` and `grads`, lists of arrays of "
-                           "the same length (the book's layer API)")
-        for i, (p, g) in enumerate(zip(params, grads)):
-            if not isinstance(p, np.ndarray) or not isinstance(g, np.ndarray) or p.shape != g.shape:
-                raise BadInput(f"{self.cell.spec}: params[{i}] and grads[{i}] must be arrays of "
-                               f"the same shape, got {_shape(p)} and {_shape(g)}")
-        return layer
-
-    def forward(self, layer, xs=None):
-        xs = self.xs if xs is None else xs
-        hs = self.run(layer, "forward", xs)
-        N, T = xs.shape[:2]
-        if not isinstance(hs, np.ndarray):   # training slices, reshapes and writes into it
-            raise BadInput(f"{self.cell.spec}: forward(xs) with xs {xs.shape} returned shape "
-                           f"{_shape(hs)}: a {type(hs).__name__}, expected a numpy array of shape "
-                           f"{(N, T, self.H)} (N, T, H)")
-        if np.shape(hs) != (N, T, self.H):
-            raise BadInput(f"{self.cell.spec}: forward(xs) with xs {xs.shape} returned shape "
-                           f"{_shape(hs)}, expected {(N, T, self.H)} (N, T, H)")
-        return hs
-
-    def backward(self, layer, dhs=None):
-        dxs = self.run(layer, "backward", self.R if dhs is None else dhs)
-        if not isinstance(dxs, np.ndarray):
-            raise BadInput(f"{self.cell.spec}: backward(dhs) returned shape {_shape(dxs)}: a "
-                           f"{type(dxs).__name__}, expected a numpy array of shape {self.xs.shape} "
-                           "(N, T, D)")
-        if np.shape(dxs) != self.xs.shape:
-            raise BadInput(f"{self.cell.spec}: backward(dhs) returned shape {_shape(dxs)}, "
-                           f"expected {self.xs.shape} (N, T, D), the gradient of xs")
-        return dxs
-
-    def run(self, layer, method, *args):
-        try:
-            return getattr(layer, method)(*args)
-        except (SystemExit, KeyboardInterrupt) as e:
-            self.exited(e, method)
-        except Exception as e:
-            raise LayerFailed(method, e) from e
-
-    def exited(self, error, method):
-        """The layer's code called sys.exit() or raised KeyboardInterrupt itself: it cannot be
-        checked (bad input, naming it); a real Ctrl-C passes on."""
-        phrase = guest_exit(error)
-        if phrase is None:
-            raise error
-        raise BadInput(f"{self.cell.spec}: {method} {phrase}; a layer returns or raises an "
-                       "exception, it never ends the process") from None
-
-    def loss(self, layer):
-        return float(np.sum(np.asarray(self.forward(layer), np.float64) * self.R))
-
-    def set_state(self, layer, state):
-        self.run(layer, "set_state", *state)
-
-
-class LayerFailed(Exception):
-    """The layer raised inside forward or backward (the cause is kept)."""
-
-    def __init__(self, method, error):
-        super().__init__(f"{method} raised {type(error).__name__}: {error}")
-        self.method, self.error = method, error
 
 
 # a check estimated (by estimate_seconds) to take longer is refused before it starts
@@ -218,18 +126,18 @@ def check(cell, sizes=None, seed=0, diagnose=True):
 
 def run_check(cell, sizes, seed, diagnose):
     """The check itself, on sizes already filled in (check() adds the undeclared gates)."""
-    lt = Layer(cell, sizes, np.random.default_rng(seed))
+    under_test = LayerUnderTest(cell, sizes, np.random.default_rng(seed))
     result = Result(cell.spec)
     try:
-        facts = _gradients(lt, result)
-        _contract(lt, result)
+        facts = _gradients(under_test, result)
+        _contract(under_test, result)
     except LayerFailed as e:
         result.rows.append(Quantity(f"{e.method}", None, False, str(e).splitlines()[0][:200]))
         facts = {"raised": e}
-    _compare_forward(lt, result)
+    _compare_forward(under_test, result)
     if diagnose and not result.passed:
         from trainer.checks.mistakes import diagnose as explain
-        result.diagnosis = explain(lt, result, facts)
+        result.diagnosis = explain(under_test, result, facts)
     return result
 
 
@@ -242,36 +150,36 @@ def param_names(layer):
         [f"params[{i}]" for i in range(n)]
 
 
-def _gradients(lt, result):
+def _gradients(under_test, result):
     """The finite-difference rows; returns what the diagnosis needs."""
-    layer = lt.build(stateful=False)
+    layer = under_test.build(stateful=False)
     grads0, list0 = list(layer.grads), layer.grads
     params0 = [p.copy() for p in layer.params]
-    hs = lt.forward(layer)
-    dxs = lt.backward(layer)
+    hs = under_test.forward(layer)
+    dxs = under_test.backward(layer)
     changed = [i for i, (p, q) in enumerate(zip(layer.params, params0)) if not np.array_equal(p, q)]
     rebound = [i for i, g in enumerate(layer.grads) if g is not grads0[i]] if \
         layer.grads is list0 and len(layer.grads) == len(grads0) else list(range(len(grads0)))
-    now = list(layer.grads)
+    left_in_grads = list(layer.grads)
     analytic = [g.copy() for g in grads0]       # what an optimizer holding `grads` sees
     for p, q in zip(layer.params, params0):     # undo an update made inside backward
         p[...] = q
-    numeric = [numerical_grad(lambda: lt.loss(layer), p) for p in layer.params]
-    numeric_dx = numerical_grad(lambda: lt.loss(layer), lt.xs)
+    numeric = [numerical_grad(lambda: under_test.loss(layer), p) for p in layer.params]
+    numeric_dx = numerical_grad(lambda: under_test.loss(layer), under_test.xs)
     names = param_names(layer)
     errors = [relative_error(a, n) for a, n in zip(analytic, numeric)]
 
-    stateful = lt.build(stateful=True)
+    stateful = under_test.build(stateful=True)
     s_grads = list(stateful.grads)
-    lt.set_state(stateful, lt.state0)
-    lt.forward(stateful)
-    lt.backward(stateful)
-    carried = {n: getattr(stateful, f"d{n}", None) for n in lt.names}
+    under_test.set_state(stateful, under_test.state0)
+    under_test.forward(stateful)
+    under_test.backward(stateful)
+    carried = {n: getattr(stateful, f"d{n}", None) for n in under_test.state_names}
     s_analytic = [g.copy() for g in s_grads]
 
     def from_state():
-        lt.set_state(stateful, lt.state0)
-        return lt.loss(stateful)
+        under_test.set_state(stateful, under_test.state0)
+        return under_test.loss(stateful)
 
     for p, q in zip(stateful.params, params0):
         p[...] = q
@@ -282,29 +190,30 @@ def _gradients(lt, result):
                                     "differs from finite differences"))
     err_dx = relative_error(dxs, numeric_dx)
     result.rows.append(Quantity("dx", err_dx, err_dx < TOLERANCE))
-    for name, state in zip(lt.names, lt.state0):
+    for name, state in zip(under_test.state_names, under_test.state0):
         numeric_state = numerical_grad(from_state, state)
         got = carried[name]
         if got is None or np.shape(got) != state.shape:
             result.rows.append(Quantity(f"d{name} (into the carried {name})", None, False,
-                                        f"after backward, d{name} is {_shape(got)}, expected an "
+                                        f"after backward, d{name} is {shape_of(got)}, expected an "
                                         f"array of shape {state.shape}"))
             continue
         err = relative_error(got, numeric_state)
         result.rows.append(Quantity(f"d{name} (into the carried {name})", err, err < TOLERANCE))
-    return {"hs": hs, "dxs": dxs, "analytic": analytic, "now": now, "numeric": numeric,
+    return {"hs": hs, "dxs": dxs, "analytic": analytic, "left_in_grads": left_in_grads,
+            "numeric": numeric,
             "numeric_dx": numeric_dx, "errors": errors, "changed": changed, "rebound": rebound,
             "names": names}
 
 
-def _contract(lt, result):
+def _contract(under_test, result):
     """The book's API beyond the gradients: in-place grads, untouched params, float64 kept,
     state carried only when stateful, a new batch size taken."""
-    layer = lt.build(stateful=False)
+    layer = under_test.build(stateful=False)
     grads0, list0 = list(layer.grads), layer.grads
     params0 = [p.copy() for p in layer.params]
-    hs = lt.forward(layer)
-    dxs = lt.backward(layer)
+    hs = under_test.forward(layer)
+    dxs = under_test.backward(layer)
     in_place = layer.grads is list0 and all(g is h for g, h in zip(layer.grads, grads0))
     result.rows.append(Quantity("grads written in place", None, in_place,
                                 "backward rebinds grads (grads[i] = ...): an optimizer holds the "
@@ -318,45 +227,40 @@ def _contract(lt, result):
     result.rows.append(Quantity("float64 kept", None, not narrow,
                                 f"{', '.join(f'{k} is {dtypes[k]}' for k in narrow)} for float64 "
                                 "parameters"))
-    again = lt.forward(layer)
+    again = under_test.forward(layer)
     result.rows.append(Quantity("stateful=False starts from zeros", _diff(hs, again),
                                 _diff(hs, again) < 1e-12, "a second forward gave other outputs"))
-    carry = lt.build(stateful=True)
-    half = lt.T // 2
-    parts = [lt.forward(carry, lt.xs[:, :half]), lt.forward(carry, lt.xs[:, half:])]
+    carry = under_test.build(stateful=True)
+    half = under_test.T // 2
+    parts = [under_test.forward(carry, under_test.xs[:, :half]),
+             under_test.forward(carry, under_test.xs[:, half:])]
     diff = _diff(np.concatenate(parts, axis=1), hs)
     result.rows.append(Quantity("stateful=True carries the state", diff, diff < 1e-12,
                                 "two windows read in turn differ from one long window"))
-    fresh = lt.forward(lt.build(stateful=False), lt.xs3)
+    fresh = under_test.forward(under_test.build(stateful=False), under_test.xs_wider)
     try:
-        other = lt.forward(carry, lt.xs3)
+        other = under_test.forward(carry, under_test.xs_wider)
         diff = _diff(other, fresh)
         ok, note = diff < 1e-12, "a new batch size did not start from zeros"
     except LayerFailed as e:
         diff, ok, note = None, False, str(e)[:200]
-    result.rows.append(Quantity(f"new batch size (N {lt.N} -> {lt.N + 1}, stateful)", diff, ok,
-                                note))
+    result.rows.append(Quantity(f"new batch size (N {under_test.N} -> {under_test.N + 1}, "
+                                "stateful)", diff, ok, note))
 
 
-def _compare_forward(lt, result):
+def _compare_forward(under_test, result):
     """The layer's forward beside the package's cell of its shape, on the same weights."""
-    kind = lt.cell.kind
-    from trainer.layers import TimeGRU, TimeLSTM, TimeRNN
-    ref_cls = {"rnn": TimeRNN, "lstm": TimeLSTM, "gru": TimeGRU}.get(kind)
-    if ref_cls is None or lt.cell.spec == kind:
+    kind = under_test.cell.kind
+    if kind is None or under_test.cell.spec == kind:
         return
     try:
-        hs = np.asarray(lt.forward(lt.build(stateful=False)), np.float64)
+        hs = np.asarray(under_test.forward(under_test.build(stateful=False)), np.float64)
     except (LayerFailed, BadInput):
         return
-    ref = ref_cls(*(w.copy() for w in lt.weights)).forward(lt.xs)
+    ref = package_layer(kind)(*(w.copy() for w in under_test.weights)).forward(under_test.xs)
     result.forward = (kind, _diff(hs, ref))
 
 
 def _diff(a, b):
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
     return float(np.abs(a - b).max()) if a.shape == b.shape else float("inf")
-
-
-def _shape(a):
-    return getattr(a, "shape", type(a).__name__)

@@ -13,89 +13,69 @@ import re
 import numpy as np
 
 from trainer.checks.numeric import relative_error
+from trainer.checks.under_test import package_layer
 from trainer.layers import textbook
 
 FITS = 1e-7   # a mutant's gradients equal the layer's to float64 rounding
 
 
-class _Cell(textbook.RNN):
-    """The book's RNN cell with its local gradient dt(dh_next, h_next) replaceable."""
-
-    @staticmethod
-    def local(dh_next, h_next):
-        return dh_next * (1 - h_next ** 2)
+class _Mutant(textbook.RNN):
+    """The book's RNN cell with a mistake in its local gradient dt = dh_next * (1 - h_next ** 2):
+    `planted(dh_next, h_next)` is what its backward multiplies by 1 - h_next ** 2 instead of
+    dh_next."""
 
     def backward(self, dh_next):
-        Wx, Wh, b = self.params
-        x, h_prev, h_next = self.cache
-        dt = self.local(dh_next, h_next)                             # (N, H)
-        self.grads[0][...] = x.T @ dt
-        self.grads[1][...] = h_prev.T @ dt
-        self.grads[2][...] = dt.sum(axis=0)
-        return dt @ Wx.T, dt @ Wh.T
+        return super().backward(self.planted(dh_next, self.cache[2]))
 
 
-class NotMultiplied(_Cell):
-    local = staticmethod(lambda dh_next, h_next: 1 - h_next ** 2)
+class NotMultiplied(_Mutant):            # dt = 1 - h_next ** 2
+    planted = staticmethod(lambda dh_next, h_next: np.ones_like(dh_next))
 
 
-class IncomingTwice(_Cell):
-    local = staticmethod(lambda dh_next, h_next: dh_next * dh_next * (1 - h_next ** 2))
+class IncomingTwice(_Mutant):            # dt = dh_next * dh_next * (1 - h_next ** 2)
+    planted = staticmethod(lambda dh_next, h_next: dh_next * dh_next)
 
 
-class DerivativeTwice(_Cell):
-    local = staticmethod(lambda dh_next, h_next: dh_next * (1 - h_next ** 2) ** 2)
-
-
-class _Time(textbook.TimeRNN):
-    cell = _Cell
+class DerivativeTwice(_Mutant):          # dt = dh_next * (1 - h_next ** 2) ** 2
+    planted = staticmethod(lambda dh_next, h_next: dh_next * (1 - h_next ** 2))
 
 
 class NoCarryBack(textbook.TimeRNN):
     """Each step sees only its own output's gradient: dh_prev is never added to the step before."""
 
-    def backward(self, dhs):
-        Wx = self.params[0]
-        N, T, H = dhs.shape
-        dxs = np.empty((N, T, Wx.shape[0]), dtype=Wx.dtype)
-        grads = [0, 0, 0]
-        for t in reversed(range(T)):
-            dx, dh = self.layers[t].backward(dhs[:, t, :])
-            dxs[:, t, :] = dx
-            grads = [g + d for g, d in zip(grads, self.layers[t].grads)]
-        for dst, g in zip(self.grads, grads):
-            dst[...] = g
-        self.dh = dh
-        return dxs
+    def step_back(self, layer, dh_t):
+        dx, self.dh = layer.backward(dh_t)
+        return dx
 
 
 class NoCarryBackGRU(NoCarryBack):
     cell = textbook.GRU
 
 
-# (kinds it applies to, mutant layer class, the mistake, the fix)
+def _time_rnn(cell):
+    """The book's TimeRNN over a mutant cell."""
+    return type(cell.__name__ + "RNN", (textbook.TimeRNN,), {"cell": cell})
+
+
+# ({kind: the book's layer of that kind with the mistake planted}, the mistake, the fix)
 MUTANTS = [
-    (("rnn",), type("NotMultipliedRNN", (_Time,), {"cell": NotMultiplied}),
-     "the activation's derivative is not multiplied by the incoming gradient: "
-     "dt = 1 - h_next**2 where the book's RNN.backward has dt = dh_next * (1 - h_next ** 2)",
-     "dt = dh_next * (1 - h_next ** 2)"),
-    (("rnn",), type("IncomingTwiceRNN", (_Time,), {"cell": IncomingTwice}),
+    ({"rnn": _time_rnn(NotMultiplied)}, "the activation's derivative is not multiplied by the "
+     "incoming gradient: dt = 1 - h_next**2 where the book's RNN.backward has "
+     "dt = dh_next * (1 - h_next ** 2)", "dt = dh_next * (1 - h_next ** 2)"),
+    ({"rnn": _time_rnn(IncomingTwice)},
      "the incoming gradient is multiplied in twice: dt = dh_next * dh_next * (1 - h_next**2) "
      "(an activation layer's backward(dout) that already multiplies by dout, multiplied by dout "
      "again)", "dt = dh_next * (1 - h_next ** 2)"),
-    (("rnn",), type("DerivativeTwiceRNN", (_Time,), {"cell": DerivativeTwice}),
+    ({"rnn": _time_rnn(DerivativeTwice)},
      "the activation's derivative is applied twice: dt = dh_next * (1 - h_next**2)**2",
      "apply tanh' = 1 - h_next**2 once"),
-    (("rnn",), NoCarryBack, "the gradient from later steps is not carried back: each step's "
-     "backward gets dhs[:, t] without the dh_prev of step t+1",
-     "dx, dh = layer.backward(dhs[:, t, :] + dh)"),
-    (("gru",), NoCarryBackGRU, "the gradient from later steps is not carried back: each step's "
-     "backward gets dhs[:, t] without the dh_prev of step t+1",
+    ({"rnn": NoCarryBack, "gru": NoCarryBackGRU}, "the gradient from later steps is not carried "
+     "back: each step's backward gets dhs[:, t] without the dh_prev of step t+1",
      "dx, dh = layer.backward(dhs[:, t, :] + dh)"),
 ]
 
 
-def diagnose(lt, result, facts):
+def diagnose(under_test, result, facts):
     """Lines naming every known mistake whose test fits the layer (or saying none does); each
     one that fits is also kept in `result.findings` as (mistake, fix), for the pre-training
     check's one line."""
@@ -112,7 +92,8 @@ def diagnose(lt, result, facts):
     raised = facts.get("raised")
     tested.append("grads rebound")
     if facts.get("rebound") or "grads written in place" in failed:
-        errors = [relative_error(g, n) for g, n in zip(facts.get("now", []), facts.get("numeric", []))]
+        errors = [relative_error(g, n)
+                  for g, n in zip(facts.get("left_in_grads", []), facts.get("numeric", []))]
         right = errors and max(errors) < 1e-6
         fits("grads are rebound instead of written in place (grads[i] = ... or self.grads = "
              "[...]): an optimizer holds the arrays the layer was built with and never sees the "
@@ -129,14 +110,14 @@ def diagnose(lt, result, facts):
              "backward only computes gradients; the optimizer updates params after it")
     tested.append("outputs forced to float32")
     if "float64 kept" in failed:
-        where = float32_lines(lt.cls, _file(lt.cell))
+        where = float32_lines(under_test.cls, _file(under_test.cell))
         token = FLOAT32.search(where[0][2].split("#")[0]).group(0) if where else None
         fix = (f"make arrays with the parameters' dtype: change {token} to "
                f"{'dtype=Wx.dtype' if token.startswith('dtype') else 'Wx.dtype'} at "
                f"{_places(where)}" if where else "make arrays with the parameters' dtype "
                "(dtype=Wx.dtype) where they are made (np.empty, np.zeros, astype)")
         more = [f"{_place(f, n)}: {text}" for f, n, text in where]
-        grads = _float32_gradients(lt, facts)
+        grads = _float32_gradients(under_test, facts)
         evidence = failed["float64 kept"].note + (f"; {grads}" if grads else "")
         fits("outputs are forced to float32 (dtype='f' hard-coded, as the book's Time layers write "
              "hs = np.empty((N, T, H), dtype='f')): float32 rounding hides the gradients from "
@@ -144,7 +125,7 @@ def diagnose(lt, result, facts):
         if grads.startswith("its gradients differ"):   # float32 is not all that is wrong
             findings.append((f"and {grads.split(':')[0]}", "after the dtype, check it again"))
     tested.append("a bias tied to the batch size")
-    bias = _bias_tied(lt, facts, raised)
+    bias = _bias_tied(under_test, facts, raised)
     if bias:
         fits("the bias is tied to the batch size (a bias of shape (N, H); the book's b has shape "
              "(H,), broadcast over the batch)", bias, "keep b of shape (H,) and sum its gradient "
@@ -152,20 +133,21 @@ def diagnose(lt, result, facts):
     tested.append("a stateful h that breaks on a new batch size")
     name = next((n for n in failed if n.startswith("new batch size")), None)
     if name:
-        where = state_lines(lt.cls, _file(lt.cell))
+        where = state_lines(under_test.cls, _file(under_test.cell))
         fits("a stateful h kept from the last batch breaks a batch of another size",
              failed[name].note, "start from zeros when h is None or h.shape != (N, H)"
              + (f" at {_places(where)}" if where else ""),
              *[f"{_place(f, n)}: {text}" for f, n, text in where])
     if "hs" in facts and result.forward is not None and result.forward[1] < 1e-9:
-        for kinds, mutant, mistake, fix in MUTANTS:
-            if lt.cell.kind not in kinds:
+        for mutants, mistake, fix in MUTANTS:
+            kind = under_test.cell.kind
+            if kind not in mutants:
                 continue
             tested.append(mistake.split(":")[0])
-            err = _mutant_error(lt, mutant, facts)
+            err = _beside(under_test, mutants[kind], facts)[1]
             if err < FITS:
-                fits(mistake, f"the layer's gradients equal the book's {lt.cell.kind} with this "
-                     f"mistake planted, on the same weights (difference {err:.1e})", fix)
+                fits(mistake, f"the layer's gradients equal the book's {kind} with this mistake "
+                     f"planted, on the same weights (difference {err:.1e})", fix)
     if not found:
         found.append("diagnosis: none of the known mistakes fits (tested: " + "; ".join(tested)
                      + "); compare backward with the book's layer in trainer/layers/textbook.py")
@@ -239,22 +221,15 @@ def _places(where):
     return ", ".join(out[:-1]) + (" and " if len(out) > 1 else "") + out[-1]
 
 
-def _float32_gradients(lt, facts):
+def _float32_gradients(under_test, facts):
     """Whether a float32 layer's gradients are those of the package's cell of its shape to
     float32 rounding (so the dtype is its only fault), as a phrase; '' when untested."""
-    kind = lt.cell.kind
+    kind = under_test.cell.kind
     if "hs" not in facts or kind is None:
         return ""
-    from trainer.layers import TimeGRU, TimeLSTM, TimeRNN
-    ref = {"rnn": TimeRNN, "lstm": TimeLSTM, "gru": TimeGRU}[kind](*(w.copy() for w in lt.weights))
-    hs = ref.forward(lt.xs)
-    dxs = ref.backward(lt.R)
-    forward = relative_error(facts["hs"], hs)
+    forward, err = _beside(under_test, package_layer(kind), facts)
     if forward > 1e-5:
         return ""
-    grads = facts["now"] if len(facts["now"]) == len(ref.grads) else facts["analytic"]
-    err = max([relative_error(a, b) for a, b in zip(grads, ref.grads)]
-              + [relative_error(facts["dxs"], dxs)])
     if err < 1e-5:
         return (f"its gradients are the package's {kind}'s to float32 rounding (difference "
                 f"{err:.1e}): the dtype is all that is wrong with them")
@@ -262,23 +237,25 @@ def _float32_gradients(lt, facts):
             "rounding: after the dtype, check it again")
 
 
-def _mutant_error(lt, mutant, facts):
-    """How far the layer's gradients (param grads as it left them, and dx) are from the
-    mutant's on the same weights, inputs and upstream gradient."""
-    ref = mutant(*(w.copy() for w in lt.weights))
-    ref.forward(lt.xs)
-    dxs = ref.backward(lt.R)
-    layer_grads = facts["now"] if len(facts["now"]) == 3 else facts["analytic"]
-    errors = [relative_error(a, b) for a, b in zip(layer_grads, ref.grads)]
-    return max(errors + [relative_error(facts["dxs"], dxs)])
+def _beside(under_test, reference, facts):
+    """A reference layer class run on the layer's weights, inputs and upstream gradient: the
+    relative error of the layer's forward, and the largest of its gradients (param grads as
+    backward left them, and dx), against the reference's."""
+    ref = reference(*(w.copy() for w in under_test.weights))
+    hs = ref.forward(under_test.xs)
+    dxs = ref.backward(under_test.dhs)
+    left = facts["left_in_grads"]
+    grads = left if len(left) == len(ref.grads) else facts["analytic"]
+    errors = [relative_error(a, b) for a, b in zip(grads, ref.grads)]
+    return relative_error(facts["hs"], hs), max(errors + [relative_error(facts["dxs"], dxs)])
 
 
-def _bias_tied(lt, facts, raised):
+def _bias_tied(under_test, facts, raised):
     """Evidence that the bias gradient depends on the batch: backward failed to write a
     (N, kH) gradient into b's (kH,) array, or db is the batch mean instead of the sum."""
     if raised is not None:
         text = str(raised.error)
-        N, width = lt.N, lt.weights[2].shape[0]
+        N, width = under_test.N, under_test.weights[2].shape[0]
         if raised.method == "backward" and "broadcast" in text and f"({N},{width})" in \
                 text.replace(" ", ""):
             return f"backward raised: {type(raised.error).__name__}: {text}"
@@ -288,7 +265,7 @@ def _bias_tied(lt, facts, raised):
         return None
     i = names.index("b")
     a, n = analytic[i], numeric[i]
-    for factor, what in ((1 / lt.N, "the batch mean"), (lt.N, "N times the sum")):
+    for factor, what in ((1 / under_test.N, "the batch mean"), (under_test.N, "N times the sum")):
         if relative_error(a, n * factor) < FITS and relative_error(a, n) > 1e-6:
             return f"db is {what} of the per-example gradients, not their sum"
     return None

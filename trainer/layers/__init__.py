@@ -1,28 +1,22 @@
 """Layers with the textbook API: `params` and `grads` lists, grads written in place.
 
-textbook.py holds the book's layers (a cell object per step), the reference to read first;
-rnn.py, lstm.py and gru.py compute the same, fast; peephole_lstm.py is the LSTM whose gates
-see the cell state (model.peepholes)."""
+textbook.py holds the book's layers (a cell object per step), the reference to read first, and
+its one-step cell RNN; rnn.py, lstm.py and gru.py compute the same, fast, on what recurrent.py
+shares; peephole_lstm.py is the LSTM whose gates see the cell state (model.peepholes)."""
 import re
 
-from trainer.layers.rnn import RNN, TimeRNN
+from trainer.layers.recurrent import carried_state, state_names
+from trainer.layers.rnn import TimeRNN
 from trainer.layers.lstm import TimeLSTM
 from trainer.layers.peephole_lstm import TimePeepholeLSTM
 from trainer.layers.gru import TimeGRU
 from trainer.layers.affine import TimeAffine
 from trainer.layers.embedding import TimeEmbedding
 from trainer.layers import textbook
+from trainer.layers.textbook import RNN
 
-__all__ = ["RNN", "TimeRNN", "TimeAffine", "TimeEmbedding", "TimeLSTM", "TimePeepholeLSTM", "TimeGRU", "textbook",
-           "carried_state", "param_names",
-           "param_names_problem"]
-
-
-def carried_state(layer):
-    """What a recurrent layer carries between calls, in the order of its `state_names` (("h",)
-    when it names none), None where it has none: the arrays a checkpoint keeps and
-    set_state(*...) takes back."""
-    return tuple(getattr(layer, name, None) for name in getattr(layer, "state_names", ("h",)))
+__all__ = ["RNN", "TimeRNN", "TimeAffine", "TimeEmbedding", "TimeLSTM", "TimePeepholeLSTM",
+           "TimeGRU", "textbook", "carried_state", "state_names", "param_names", "param_names_problem"]
 
 
 BY_COUNT = {1: ("W",), 2: ("W", "b"), 3: ("Wx", "Wh", "b")}

@@ -1,8 +1,21 @@
 """What the recurrent layers unrolled over time share: their parameters and in-place gradients,
-the state carried between calls, and work buffers kept per shape."""
+the state carried between calls (and, for any layer, the names of that state), and work buffers
+kept per shape."""
 import numpy as np
 
 KEEP_SHAPES = 3  # work buffers kept per layer: a training window, a last window, evaluation
+
+
+def state_names(layer):
+    """The names of what a recurrent layer (or its class) carries between calls, in the order
+    set_state takes them: its `state_names` as declared, ("h",) when it declares none."""
+    return getattr(layer, "state_names", ("h",))
+
+
+def carried_state(layer):
+    """What a recurrent layer carries between calls, in the order of its state_names, None
+    where it has none: the arrays a checkpoint keeps and set_state(*...) takes back."""
+    return tuple(getattr(layer, name, None) for name in state_names(layer))
 
 
 class Recurrent:
@@ -27,7 +40,7 @@ class Recurrent:
 
     def state(self):
         """The carried state as a tuple in the order of state_names (None where there is none)."""
-        return tuple(getattr(self, name) for name in self.state_names)
+        return carried_state(self)
 
     def set_state(self, h):
         self.h = np.array(h, dtype=self.params[0].dtype)

@@ -1,33 +1,10 @@
-"""The vanilla tanh RNN: one cell (`RNN`) and the layer unrolled over time (`TimeRNN`)."""
+"""The vanilla RNN unrolled over time, fast (`TimeRNN`); its one-step cell is the book's
+(`trainer.layers.RNN`, in textbook.py)."""
+import contextlib
+
 import numpy as np
 
 from trainer.layers.recurrent import Recurrent
-
-
-class RNN:
-    """One tanh RNN step, h_next = tanh(h_prev @ Wh + x @ Wx + b), as in the textbook."""
-
-    def __init__(self, Wx, Wh, b):
-        self.params = [Wx, Wh, b]
-        self.grads = [np.zeros_like(Wx), np.zeros_like(Wh), np.zeros_like(b)]
-        self.cache = None
-
-    def forward(self, x, h_prev):
-        Wx, Wh, b = self.params
-        x = np.asarray(x, dtype=Wx.dtype)            # (N, D)
-        h_prev = np.asarray(h_prev, dtype=Wx.dtype)  # (N, H)
-        h_next = np.tanh(h_prev @ Wh + x @ Wx + b)   # (N, H)
-        self.cache = (x, h_prev, h_next)
-        return h_next
-
-    def backward(self, dh_next):
-        Wx, Wh, b = self.params
-        x, h_prev, h_next = self.cache
-        dt = dh_next * (1 - h_next ** 2)             # (N, H)
-        self.grads[0][...] = x.T @ dt
-        self.grads[1][...] = h_prev.T @ dt
-        self.grads[2][...] = _reduce_to(dt, b.shape)
-        return dt @ Wx.T, dt @ Wh.T                  # dx (N, D), dh_prev (N, H)
 
 
 EXP_TANH_MIN = 1536  # N*H from which a step's tanh is computed from exp (float32 break-even ~1300)
@@ -79,8 +56,10 @@ class TimeRNN(Recurrent):
         W[:D] = Wx                                   # [Wx; b] (D+1, H)
         W[D] = b.reshape(H)
         exp_tanh = self.activation == "tanh" and N * H >= EXP_TANH_MIN
-        if exp_tanh:
-            W *= -2                                  # the projection of -2x (exact: a power of 2)
+        activate = _activation(self.activation, exp_tanh, dtype)
+        if exp_tanh:  # the steps compute -2x, which the tanh from exp takes (exact: a power of 2)
+            W *= -2
+            Wh = Wh * -2
         xa[:, :, :D] = np.swapaxes(xs, 0, 1)         # (T, N, D+1), last column ones
         np.dot(xa.reshape(T * N, D + 1), W, a.reshape(T * N, H))
         hs = np.empty((T + 1, N, H), dtype)          # hs[0] is the start state
@@ -88,34 +67,13 @@ class TimeRNN(Recurrent):
             hs[0] = self.h
         else:  # a fresh state, also when the batch size changed
             hs[0] = 0
-        dot, add = np.dot, np.add
-        steps = list(hs)
-        if exp_tanh:
-            # tanh(x) = 2 / (1 + exp(-2x)) - 1: float32 np.exp costs half of np.tanh per
-            # element, which pays for the three cheap calls from EXP_TANH_MIN elements a step
-            Wh2 = Wh * -2                            # exact, as the projection's -2
-            exp, div = np.exp, np.divide
-            one, two, minus_one = (np.full((), v, dtype) for v in (1, 2, -1))
-            with np.errstate(over="ignore", under="ignore"):  # exp -> inf or 0: tanh = -1 or 1
-                for h_prev, h_next, a_t in zip(steps, steps[1:], buf.a_steps):
-                    dot(h_prev, Wh2, h_next)
-                    add(h_next, a_t, h_next)         # -2x
-                    exp(h_next, h_next)
-                    add(h_next, one, h_next)
-                    div(two, h_next, h_next)
-                    add(h_next, minus_one, h_next)
-        elif self.activation == "tanh":
-            tanh = np.tanh
+        steps, dot, add = list(hs), np.dot, np.add
+        # exp -> inf or 0 where tanh is -1 or 1: not an error
+        with np.errstate(over="ignore", under="ignore") if exp_tanh else contextlib.nullcontext():
             for h_prev, h_next, a_t in zip(steps, steps[1:], buf.a_steps):
                 dot(h_prev, Wh, h_next)
                 add(h_next, a_t, h_next)
-                tanh(h_next, h_next)
-        else:
-            relu, zero = np.maximum, dtype.type(0)
-            for h_prev, h_next, a_t in zip(steps, steps[1:], buf.a_steps):
-                dot(h_prev, Wh, h_next)
-                add(h_next, a_t, h_next)
-                relu(h_next, zero, out=h_next)
+                activate(h_next, h_next)
         self.h = hs[T].copy()
         self._fwd = (buf, hs)
         return np.swapaxes(hs[1:], 0, 1)             # (N, T, H) view of fresh memory
@@ -133,7 +91,7 @@ class TimeRNN(Recurrent):
         dt[...] = np.swapaxes(dhs, 0, 1)             # (T, N, H), cast to the params' dtype
         dh = np.zeros((N, H), Wx.dtype)
         dot, add, mul = np.dot, np.add, np.multiply
-        WhT = np.ascontiguousarray(Wh.T)             # per-step products with a transposed view are 2x slower
+        WhT = np.ascontiguousarray(Wh.T)             # a step's product with a view of Wh.T: 2x slower
         dt_steps, g_steps = buf.dt_steps, buf.a_steps
         if T:
             mul(dt_steps[-1], g_steps[-1], dt_steps[-1])
@@ -168,11 +126,21 @@ class _Buffers:
         self.a_steps, self.dt_steps = list(self.a), list(self.dt)
 
 
-def _reduce_to(g, shape):
-    """Sum a broadcast gradient g back down to a parameter of `shape` (the bias)."""
-    while g.ndim > len(shape):
-        g = g.sum(axis=0)
-    for axis, n in enumerate(shape):
-        if n == 1 and g.shape[axis] != 1:
-            g = g.sum(axis=axis, keepdims=True)
-    return g
+def _activation(name, from_exp, dtype):
+    """A step's activation, called as activate(x, out) on its (N, H) block, in place: tanh;
+    relu; or, from_exp, tanh of a block holding -2x as 2 / (1 + exp(-2x)) - 1 (float32 np.exp
+    costs half of np.tanh per element, which pays for the three cheap calls from EXP_TANH_MIN
+    elements a step)."""
+    if name == "relu":
+        return lambda x, out, maximum=np.maximum, zero=dtype.type(0): maximum(x, zero, out=out)
+    if not from_exp:
+        return np.tanh
+    exp, add, div = np.exp, np.add, np.divide
+    one, two, minus_one = (np.full((), v, dtype) for v in (1, 2, -1))
+
+    def tanh_from_exp(x, out):
+        exp(x, out)
+        add(out, one, out)
+        div(two, out, out)
+        add(out, minus_one, out)
+    return tanh_from_exp

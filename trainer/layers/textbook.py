@@ -4,11 +4,13 @@ over one cell object per time step. Read these first: they are the reference the
 `model.cell = "textbook-rnn"` (textbook-lstm, textbook-gru), slower, with the same numbers.
 
 TimeRNN is the book's layer (a cell object per time step, weight gradients
-accumulated step by step), with two changes: arrays follow the parameters'
-dtype instead of the book's hard-coded dtype='f' (float32), and a stateful h
-starts afresh when the batch size changes. Nothing else is optimised on
-purpose: this is what `trainer.layers.TimeRNN` is measured and checked against.
-Inputs are cast to the parameters' dtype, as the trainer's layers do.
+accumulated step by step), with three changes: arrays follow the parameters'
+dtype instead of the book's hard-coded dtype='f' (float32), a stateful h
+starts afresh when the batch size changes, and the line of each loop that
+calls the cell is a method (step, step_back), so that the GRU and the LSTM run
+the same loop. Nothing else is optimised on purpose: this is what
+`trainer.layers.TimeRNN` is measured and checked against. Inputs are cast to
+the parameters' dtype, as the trainer's layers do.
 
 TimeGRU is the same loop over the book's GRU cell, gates in its order z, r, h~:
 Wx (D, 3H), Wh (H, 3H), b (3H,) in blocks
@@ -17,7 +19,7 @@ Wx (D, 3H), Wh (H, 3H), b (3H,) in blocks
     h~ = tanh(x @ Wxh + (r * h_prev) @ Whh + bh)    (candidate)
     h_next = (1 - z) * h_prev + z * h~;
 `trainer.layers.TimeGRU` is checked against it in float64 (tests/test_textbook_match.py).
-TimeLSTM is the same kind of loop over the book's LSTM cell, which carries a cell state too:
+TimeLSTM is the same loop over the book's LSTM cell, which carries a cell state too:
 gates in the book's order f, g, i, o: A = x @ Wx + h_prev @ Wh + b is split into four (N, H)
 blocks, f, i, o through a sigmoid and g through tanh; c_next = f * c_prev + g * i and
 h_next = o * tanh(c_next). Beside the book's layer it keeps `dc`, the gradient into the cell
@@ -38,10 +40,12 @@ class Cell:
 
 
 class RNN(Cell):
-    """One tanh step, h_next = tanh(h_prev @ Wh + x @ Wx + b), with its own cache."""
+    """One tanh step, h_next = tanh(h_prev @ Wh + x @ Wx + b), with its own cache: the book's
+    cell, which is also `trainer.layers.RNN`."""
 
     def forward(self, x, h_prev):
         Wx, Wh, b = self.params
+        x, h_prev = np.asarray(x, Wx.dtype), np.asarray(h_prev, Wx.dtype)   # the params' dtype
         t = np.matmul(h_prev, Wh) + np.matmul(x, Wx) + b          # (N, H)
         h_next = np.tanh(t)
         self.cache = (x, h_prev, h_next)
@@ -51,7 +55,8 @@ class RNN(Cell):
         Wx, Wh, b = self.params
         x, h_prev, h_next = self.cache
         dt = dh_next * (1 - h_next ** 2)                            # (N, H)
-        db = np.sum(dt, axis=0)
+        # the bias is broadcast over the batch; a seed's bias of shape (N, H) has a row per example
+        db = np.sum(dt, axis=0) if b.shape != dt.shape else dt
         dWh = np.matmul(h_prev.T, dt)
         dh_prev = np.matmul(dt, Wh.T)
         dWx = np.matmul(x.T, dt)
@@ -63,7 +68,11 @@ class RNN(Cell):
 
 
 class TimeRNN:
-    """T textbook cells over xs (N, T, D); carries `h` between calls when stateful."""
+    """T textbook cells over xs (N, T, D); carries `h` between calls when stateful.
+
+    The loop is the book's; the one line of each direction that calls the cell is a method
+    (step, step_back), so that TimeGRU (another cell) and TimeLSTM (a cell that carries c too)
+    run the same loop."""
 
     cell = RNN
     state_names = ("h",)
@@ -79,51 +88,54 @@ class TimeRNN:
         self.h = np.array(h, dtype=self.params[0].dtype)
 
     def reset_state(self):
-        self.h = None
+        for name in self.state_names:
+            setattr(self, name, None)
 
     def forward(self, xs):
         Wx, Wh, b = self.params
         xs = np.asarray(xs, dtype=Wx.dtype)
         N, T, D = xs.shape
-        H = Wh.shape[0]                     # Wx is (D, H), or (D, 3H) for the GRU
-        dtype = Wx.dtype
+        H = Wh.shape[0]                     # Wx is (D, H), or (D, 3H) for the GRU, (D, 4H) the LSTM
         self.layers = []
-        hs = np.empty((N, T, H), dtype=dtype)
-        if not self.stateful or self.h is None or self.h.shape != (N, H):
-            self.h = np.zeros((N, H), dtype=dtype)
+        hs = np.empty((N, T, H), dtype=Wx.dtype)
+        fresh = not self.stateful or self.h is None or self.h.shape != (N, H)
+        for name in self.state_names:       # h, and c for the LSTM
+            if fresh or getattr(self, name) is None:
+                setattr(self, name, np.zeros((N, H), dtype=Wx.dtype))
         for t in range(T):
             layer = self.cell(*self.params)
-            self.h = layer.forward(xs[:, t, :], self.h)
-            hs[:, t, :] = self.h
+            hs[:, t, :] = self.step(layer, xs[:, t, :])
             self.layers.append(layer)
         return hs
+
+    def step(self, layer, x):
+        """One cell forward from the carried state, which it replaces; returns h."""
+        self.h = layer.forward(x, self.h)
+        return self.h
 
     def backward(self, dhs):
         Wx, Wh, b = self.params
         N, T, H = dhs.shape
         D = Wx.shape[0]
         dxs = np.empty((N, T, D), dtype=Wx.dtype)
-        dh = 0
+        for name in self.state_names:       # dh (and dc): no gradient from after the last step
+            setattr(self, "d" + name, 0)
         grads = [0, 0, 0]
         for t in reversed(range(T)):
             layer = self.layers[t]
-            dx, dh = layer.backward(dhs[:, t, :] + dh)
-            dxs[:, t, :] = dx
-            _add(grads, layer.grads)
-        _store(self.grads, grads)
-        self.dh = dh
+            dxs[:, t, :] = self.step_back(layer, dhs[:, t, :])
+            for i, grad in enumerate(layer.grads):
+                grads[i] += grad
+        for i, grad in enumerate(grads):
+            self.grads[i][...] = grad
         return dxs
 
-
-def _add(total, grads):
-    """Sum one step's weight gradients into the running totals, as the book's loop does."""
-    for i, grad in enumerate(grads):
-        total[i] += grad
-
-
-def _store(dst, grads):
-    for i, grad in enumerate(grads):
-        dst[i][...] = grad
+    def step_back(self, layer, dh_t):
+        """One cell backward, the gradient from the later steps (self.dh) added to the step's own
+        dh_t; leaves in self.dh the gradient into the step before, returns dx. In the book's
+        loop: dx, dh = layer.backward(dhs[:, t, :] + dh)."""
+        dx, self.dh = layer.backward(dh_t + self.dh)
+        return dx
 
 
 def sigmoid(x):
@@ -250,41 +262,10 @@ class TimeLSTM(TimeRNN):
         self.h = np.array(h, dtype=dtype)
         self.c = np.zeros_like(self.h) if c is None else np.array(c, dtype=dtype)
 
-    def reset_state(self):
-        self.h, self.c = None, None
+    def step(self, layer, x):
+        self.h, self.c = layer.forward(x, self.h, self.c)
+        return self.h
 
-    def forward(self, xs):
-        Wx, Wh, b = self.params
-        xs = np.asarray(xs, dtype=Wx.dtype)
-        N, T, D = xs.shape
-        H = Wh.shape[0]
-        dtype = Wx.dtype
-        self.layers = []
-        hs = np.empty((N, T, H), dtype=dtype)
-        if not self.stateful or self.h is None or self.h.shape != (N, H):
-            self.h = np.zeros((N, H), dtype=dtype)
-            self.c = None
-        if not self.stateful or self.c is None:
-            self.c = np.zeros((N, H), dtype=dtype)
-        for t in range(T):
-            layer = self.cell(*self.params)
-            self.h, self.c = layer.forward(xs[:, t, :], self.h, self.c)
-            hs[:, t, :] = self.h
-            self.layers.append(layer)
-        return hs
-
-    def backward(self, dhs):
-        Wx, Wh, b = self.params
-        N, T, H = dhs.shape
-        D = Wx.shape[0]
-        dxs = np.empty((N, T, D), dtype=Wx.dtype)
-        dh, dc = 0, 0
-        grads = [0, 0, 0]
-        for t in reversed(range(T)):
-            layer = self.layers[t]
-            dx, dh, dc = layer.backward(dhs[:, t, :] + dh, dc)
-            dxs[:, t, :] = dx
-            _add(grads, layer.grads)
-        _store(self.grads, grads)
-        self.dh, self.dc = dh, dc
-        return dxs
+    def step_back(self, layer, dh_t):
+        dx, self.dh, self.dc = layer.backward(dh_t + self.dh, self.dc)
+        return dx

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from rnn_trainer_datasets.base import Key
 from trainer.errors import suggest
-from trainer.layers import param_names_problem
+from trainer.layers import param_names_problem, state_names
 from trainer.plugins import source
 from trainer.plugins.source import Found, PluginError
 
@@ -49,7 +49,7 @@ class Cell:
 
     @property
     def state_names(self):
-        return tuple(getattr(self.cls, "state_names", ("h",)))
+        return tuple(state_names(self.cls))
 
     @property
     def textbook(self):
@@ -196,7 +196,7 @@ def _class(spec, module, name, found):
     if isinstance(gates, bool) or not isinstance(gates, int) or not 1 <= gates <= 16:
         raise PluginError(f"cell {spec}: {name}.gates is {gates!r}, expected an integer from 1 "
                           "to 16 (blocks of H columns in Wx, Wh and b)")
-    names = getattr(cls, "state_names", ("h",))
+    names = state_names(cls)
     if not isinstance(names, (tuple, list)) or not names or names[0] != "h" or \
             not all(isinstance(n, str) and n.isidentifier() for n in names):
         raise PluginError(f"cell {spec}: {name}.state_names is {names!r}, expected a tuple of "

@@ -21,7 +21,7 @@ import numpy as np
 
 from trainer.rundir import checkpoint_check as check
 from trainer.errors import CheckpointError
-from trainer.layers import TimeEmbedding, carried_state, param_names as layer_param_names
+from trainer.layers import TimeEmbedding, carried_state, param_names as layer_param_names, state_names
 from trainer.training.loop import Position
 
 FORMAT = 2
@@ -40,11 +40,6 @@ def param_names(model):
 def hidden_size(model):
     """H: the rows of the head's weight, whatever the cell names or orders its parameters."""
     return model.layers[-1].params[0].shape[0]
-
-
-def state_names(layer):
-    """The names of what a recurrent layer carries between calls (("h",) unless it says)."""
-    return tuple(getattr(layer, "state_names", ("h",)))
 
 
 def pack(model, optimizer, streams, pos, metrics_rows, cfg=None):
