@@ -43,3 +43,24 @@ def test_a_constant_learning_rate_is_said_in_the_title_not_drawn_on_the_baseline
     constant, cosine = figures
     assert len(constant.axes) == 1 and "learning rate 0.01 throughout" in constant.axes[0].get_title()
     assert len(cosine.axes) == 2 and cosine.axes[1].get_ylabel() == "learning rate (dotted)"
+
+
+def test_a_figure_is_saved_through_the_one_atomic_write(tmp_path, monkeypatch):
+    """style.save writes with rundir.safe_io.atomic_write: a symlink at the figure's path is
+    replaced, never drawn through, and no temporary is left beside it."""
+    import trainer.plots.style as style
+    calls = []
+    real = style.atomic_write
+    monkeypatch.setattr(style, "atomic_write", lambda path, write, durable=True:
+                        calls.append((path, durable)) or real(path, write, durable))
+    target = tmp_path / "outside.png"
+    target.write_bytes(b"kept")
+    link = tmp_path / "loss.png"
+    link.symlink_to(target)
+    fig, ax = figure((2, 2))
+    ax.plot([0, 1], [1, 0])
+    style.save(fig, link)
+    assert calls == [(link, False)]
+    assert not link.is_symlink() and link.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert target.read_bytes() == b"kept"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["loss.png", "outside.png"]

@@ -70,9 +70,9 @@ def read(paths, by=None, figure=None, within=None):
     runs, notes, sweeps = find_runs(paths)
     read_back = []
     for run in runs:
-        rd = RunDir(run)
-        flat, problem = rd.read_flat_config()
-        summary = rd.read_summary() or {"status": "no summary"}
+        run_dir = RunDir(run)
+        flat, problem = run_dir.read_flat_config()
+        summary = run_dir.read_summary() or {"status": "no summary"}
         if problem or summary.get("status") == "unreadable":
             notes.append(f"{run}: unreadable ({problem or summary.get('error')}); left out")
             continue

@@ -42,9 +42,9 @@ def _refuse_one_unreadable_run(paths):
     from trainer.rundir.collect import is_run, is_sweep
     from trainer.rundir.layout import RunDir
     if len(paths) == 1 and is_run(paths[0]) and not is_sweep(paths[0]):
-        rd = RunDir(paths[0])
-        problem = rd.read_flat_config()[1]
-        summary = rd.read_summary() or {}
+        run_dir = RunDir(paths[0])
+        problem = run_dir.read_flat_config()[1]
+        summary = run_dir.read_summary() or {}
         if problem or summary.get("status") == "unreadable":
             fail(problem or summary["error"])
 

@@ -8,9 +8,9 @@ costs more than drawing them; other figures use constrained layout (never
 tight_layout, which warns). PNGs are written with light compression (zlib level 1):
 twice as fast to write, a little larger.
 """
-import os
-import secrets
 from pathlib import Path
+
+from trainer.rundir.safe_io import atomic_write
 
 COLORS = {"train": "#4C72B0", "val": "#DD8452", "base": "#7F7F7F", "truth": "#222222",
           "pred": "#4C72B0", "gen": "#C44E52", "right": "#55A868", "wrong": "#C44E52"}
@@ -80,11 +80,7 @@ def save(fig, path):
             legend.set_frame_on(False)
     for legend in fig.legends:
         legend.set_frame_on(False)
-    # savefig follows a symlink at `path`: draw into a temporary beside it and rename over it
+    # savefig given a path would follow a symlink there: it writes into atomic_write's file
     path = Path(path)
-    tmp = path.parent / f".{path.name}-{secrets.token_hex(4)}"
-    try:
-        fig.savefig(tmp, format=path.suffix[1:] or "png", pil_kwargs={"compress_level": 1})
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    atomic_write(path, lambda f: fig.savefig(f, format=path.suffix[1:] or "png",
+                                             pil_kwargs={"compress_level": 1}), durable=False)

@@ -53,9 +53,9 @@ def past_runs(runs_dir):
     for path in candidates[:MAX_PAST]:
         if not (path / CONFIG).is_file():
             continue
-        rd = RunDir(path)
-        flat, problem = rd.read_flat_config()
-        summary = rd.read_summary() or {}
+        run_dir = RunDir(path)
+        flat, problem = run_dir.read_flat_config()
+        summary = run_dir.read_summary() or {}
         wall = summary.get("wall_s")
         if problem or summary.get("status") != "completed" or isinstance(wall, bool) or \
                 not isinstance(wall, (int, float)) or not math.isfinite(wall) or wall < 0:

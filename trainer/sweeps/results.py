@@ -77,9 +77,9 @@ def atomic_write_text(path, text):
 
 def read_run(path):
     """(flat config {"section.key": value}, summary or None) of a run directory."""
-    rd = RunDir.open(path)
-    flat, problem = rd.read_flat_config()
-    return flat, {"status": "unreadable", "error": problem} if problem else rd.read_summary()
+    run_dir = RunDir.open(path)
+    flat, problem = run_dir.read_flat_config()
+    return flat, {"status": "unreadable", "error": problem} if problem else run_dir.read_summary()
 
 
 def table_for_runs(paths, out_dir):

@@ -33,11 +33,11 @@ def runner(client):
 def run_on_dask(tune, study_dir, client, stop, say):
     """Ask, submit and tell trials of every arm until each arm's budget is spent."""
     from distributed import TimeoutError as DaskTimeout, wait
-    from trainer.tuning import study as T
+    from trainer.tuning import study as tuning
     from trainer.sweeps.dask_cluster import SchedulerLost, write_run
-    optuna = T.need_optuna()
+    optuna = tuning.need_optuna()
     from optuna.trial import TrialState
-    st = T.storage(study_dir)
+    journal = tuning.storage(study_dir)
     text = (Path(study_dir) / TUNE_FILE).read_text()
     slots = max(1, sum(client.nthreads().values()))
     flying = {}   # future -> (arm, study, trial)
@@ -46,16 +46,17 @@ def run_on_dask(tune, study_dir, client, stop, say):
     def submit():
         while arms and len(flying) < slots and not stop():
             arm = arms[0]
-            with T.ask_lock(study_dir):
-                study = optuna.load_study(study_name=tune.arm_name(arm), storage=st)
+            with tuning.ask_lock(study_dir):
+                study = optuna.load_study(study_name=tune.arm_name(arm), storage=journal)
                 trials = study.get_trials(deepcopy=False)
-                if len(T.counted(trials)) >= T.budget(tune):
+                if len(tuning.counted(trials)) >= tuning.budget(tune):
                     arms.pop(0)
                     continue
-                study.sampler, study.pruner = T.make_sampler(tune, len(trials)), T.make_pruner(tune)
+                study.sampler = tuning.make_sampler(tune, len(trials))
+                study.pruner = tuning.make_pruner(tune)
                 trial = study.ask()
                 trial.set_user_attr("worker", f"dask:{tune.arm_name(arm)}:{trial.number}")
-                values = T.suggest(trial, tune.params)
+                values = tuning.suggest(trial, tune.params)
             seen = [t for t in trials if t.state in (TrialState.COMPLETE, TrialState.PRUNED)]
             future = client.submit(train_trial, text, arm, trial.number, values, seen, pure=False,
                                    key=f"tune-{tune.arm_name(arm)}-{trial.number}-{os.getpid()}")
@@ -74,7 +75,7 @@ def run_on_dask(tune, study_dir, client, stop, say):
             for future in done:
                 arm, study, trial = flying.pop(future)
                 if future.status != "finished":
-                    lost = T.recover(tune, study_dir, f"dask:{tune.arm_name(arm)}:{trial.number}")
+                    lost = tuning.recover(tune, study_dir, f"dask:{tune.arm_name(arm)}:{trial.number}")
                     if say:
                         why = describe(future.exception()) if future.status == "error" else future.status
                         say(f"trial {trial.number} was lost on its Dask worker ({why}); "
@@ -88,10 +89,10 @@ def run_on_dask(tune, study_dir, client, stop, say):
                 outcome = out["outcome"]
                 if tune.sampler == "grid":
                     study.sampler = optuna.samplers.RandomSampler()
-                T.tell(study, trial, outcome)
-                T.write_tables(tune, study_dir)
+                tuning.tell(study, trial, outcome)
+                tuning.write_tables(tune, study_dir)
                 if say:
-                    say(T.describe_outcome(tune, arm, trial.number, outcome))
+                    say(tuning.describe_outcome(tune, arm, trial.number, outcome))
             if stop():
                 break
             submit()
@@ -118,20 +119,20 @@ class _Recording:
 def train_trial(tune_text, arm, number, values, seen, stop=None):
     """On a Dask worker: train one trial's seeds in a temporary directory against a copy of the
     study as it stood (`seen`); returns its outcome, the reports and every run's files."""
-    from trainer.tuning import study as T, space as tune_space
-    optuna = T.need_optuna()
+    from trainer.tuning import study as tuning, space as tune_space
+    optuna = tuning.need_optuna()
     with tempfile.TemporaryDirectory(prefix="tune-") as tmp:
         path = Path(tmp) / TUNE_FILE
         path.write_text(tune_text)
         tune = tune_space.load(path)
-        study = optuna.create_study(direction=tune.direction, pruner=T.make_pruner(tune),
+        study = optuna.create_study(direction=tune.direction, pruner=tuning.make_pruner(tune),
                                     sampler=optuna.samplers.RandomSampler(seed=0))
         study.add_trials(seen)
         study.enqueue_trial(values)
         trial = _Recording(study.ask(), number)
         runs = Path(tmp) / "runs"
         runs.mkdir()
-        outcome = T.run_trial(tune, runs, trial, arm, stop or (lambda: False))
+        outcome = tuning.run_trial(tune, runs, trial, arm, stop or (lambda: False))
         if outcome is None:
             raise RuntimeError("the trial stopped before it finished")
         files = {d.name: {p.name: p.read_bytes() for p in sorted(d.iterdir())

@@ -13,11 +13,11 @@ CONFIRM = "confirm"
 def trial_rows(tune, study_dir):
     """One row per trial of every arm (dicts), from the journal."""
     optuna = need_optuna()
-    st = storage(study_dir)
+    journal = storage(study_dir)
     rows = []
     retried_as = {}
     for arm in tune.arms:
-        study = optuna.load_study(study_name=tune.arm_name(arm), storage=st)
+        study = optuna.load_study(study_name=tune.arm_name(arm), storage=journal)
         trials = study.get_trials(deepcopy=False)
         for t in trials:
             if "retry_of" in t.user_attrs:

@@ -85,8 +85,8 @@ def budget(tune):
 def studies(tune, study_dir):
     """{arm: study}, created on first use (load_if_exists: the same name continues)."""
     optuna = need_optuna()
-    st = storage(study_dir)
-    return {arm: optuna.create_study(study_name=tune.arm_name(arm), storage=st,
+    journal = storage(study_dir)
+    return {arm: optuna.create_study(study_name=tune.arm_name(arm), storage=journal,
                                      direction=tune.direction, load_if_exists=True)
             for arm in tune.arms}
 
@@ -138,16 +138,16 @@ def recover(tune, study_dir, worker=None):
     (`retry_of`): none is lost, none counted twice. Returns the numbers retried."""
     optuna = need_optuna()
     from optuna.trial import TrialState
-    st = storage(study_dir)
+    journal = storage(study_dir)
     retried = []
     with ask_lock(study_dir):
         for arm in tune.arms:
-            study = optuna.load_study(study_name=tune.arm_name(arm), storage=st)
+            study = optuna.load_study(study_name=tune.arm_name(arm), storage=journal)
             for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
                 if worker is not None and t.user_attrs.get("worker") != worker:
                     continue
-                st.set_trial_user_attr(t._trial_id, "lost", True)
-                st.set_trial_state_values(t._trial_id, TrialState.FAIL)
+                journal.set_trial_user_attr(t._trial_id, "lost", True)
+                journal.set_trial_state_values(t._trial_id, TrialState.FAIL)
                 for seed in tune.seeds:
                     _mark_interrupted(Path(study_dir) / tune.run_name(arm, t.number, seed))
                 study.enqueue_trial(t.params, user_attrs={"retry_of": t.number},
@@ -163,11 +163,11 @@ def _mark_interrupted(path):
     from trainer.rundir.layout import SUMMARY, RunDir
     if blocked(path) or not (path / SUMMARY).is_file():
         return
-    rd = RunDir(path)
-    summary = rd.read_summary()
+    run_dir = RunDir(path)
+    summary = run_dir.read_summary()
     if summary and summary.get("status") == "running":
         summary["status"] = "interrupted"
-        rd.write_summary(summary)
+        run_dir.write_summary(summary)
 
 
 def work(study_dir, stop=None, say=None, worker=None):
@@ -177,13 +177,13 @@ def work(study_dir, stop=None, say=None, worker=None):
     optuna = need_optuna()
     from trainer.tuning import space as tune_space
     tune = tune_space.load(Path(study_dir) / TUNE_FILE)
-    st = storage(study_dir)
+    journal = storage(study_dir)
     worker = worker or f"{os.uname().nodename}:{os.getpid()}"
     stop = stop or (lambda: False)
     for arm in tune.arms:
         while not stop():
             with ask_lock(study_dir):
-                study = optuna.load_study(study_name=tune.arm_name(arm), storage=st)
+                study = optuna.load_study(study_name=tune.arm_name(arm), storage=journal)
                 trials = study.get_trials(deepcopy=False)
                 if len(counted(trials)) >= budget(tune):
                     break

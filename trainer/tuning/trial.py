@@ -42,15 +42,15 @@ def run_trial(tune, study_dir, trial, arm, stop):
 def _train_seed(tune, study_dir, trial, arm, seed, cfg, on_event, should_stop):
     from trainer.training import run
     from trainer.rundir.layout import RunDir
-    rd = None
+    run_dir = None
     try:
-        rd = RunDir.create(study_dir, tune.run_name(arm, trial.number, seed), cfg=cfg)
-        return run.train(cfg, rd, on_event=on_event, should_stop=should_stop, figures=False)
+        run_dir = RunDir.create(study_dir, tune.run_name(arm, trial.number, seed), cfg=cfg)
+        return run.train(cfg, run_dir, on_event=on_event, should_stop=should_stop, figures=False)
     except Exception as e:
-        return rd.record_failure(e) if rd is not None else {"status": "failed", "error": describe(e)}
+        return run_dir.record_failure(e) if run_dir is not None else {"status": "failed", "error": describe(e)}
     finally:
-        if rd is not None:
-            rd.release()
+        if run_dir is not None:
+            run_dir.release()
 
 
 class _Lockstep:
