@@ -3,7 +3,6 @@
 Nothing heavy is imported at the top, so `train --help` stays fast.
 """
 import sys
-from collections import Counter
 from pathlib import Path
 
 import click
@@ -74,8 +73,8 @@ def sweep_cmd(sweep_file, config_path, grid, seeds, overrides, workers, schedule
     search, a range { min, max, log }. Every run's config is checked before
     anything runs.
     """
-    from trainer.sweeps import execute as sweep_run, spec as sweep_mod
-    from trainer.rundir.layout import check_name, new_run_id
+    from trainer.sweeps import launch
+    from trainer.sweeps.execute import local_workers
     if workers and scheduler:
         fail("--workers and --scheduler do not go together: a Dask cluster has its own workers")
     if (sweep_file is None) == (config_path is None):
@@ -83,97 +82,41 @@ def sweep_cmd(sweep_file, config_path, grid, seeds, overrides, workers, schedule
     if sweep_file is not None and (grid or seeds or overrides):
         fail("--grid, --seeds and --set go with --config; a sweep file says them in its tables")
     try:
-        if sweep_file is not None:
-            sw = sweep_mod.load(sweep_file)
-        else:
-            sw = sweep_mod.from_command_line(config_path, grid, seeds, overrides)
-        if name is not None:
-            check_name(name)
-        name = name or new_run_id(Path(sweep_file or config_path).stem)
-        sweep_dir = sweep_run.open_dir(sw, runs_dir, name, create=False)
-        client = None
-        if scheduler and not dry_run:  # before anything is written
-            from trainer.sweeps.dask_cluster import connect
-            client = connect(scheduler)
-            _quiet_dask()
+        sweep = launch.make(sweep_file, config_path, grid, seeds, overrides)
+        sweep_dir = launch.directory(sweep, runs_dir, name, sweep_file or config_path)
+        client = _connect(scheduler) if scheduler and not dry_run else None  # before any write
     except BadInput as e:
         fail(str(e))
     if not dry_run:
-        make_dir(sweep_dir, f"--runs-dir {runs_dir}")
-        from trainer.rundir.safe_io import Lock
-        try:
-            held = Lock(sweep_dir)  # one sweep writing this directory, until the command ends
-        except BadInput as e:
-            fail(str(e))
-        click.get_current_context().call_on_close(held.release)
-    points = sw.points()
+        _hold(sweep_dir, runs_dir)
+    points = sweep.points()
     try:
-        todo = sweep_run.pending(points, sweep_dir) if sweep_dir.is_dir() else points
+        todo = launch.to_run(points, sweep_dir)
     except BadInput as e:   # a run under a point's name holds another config
         fail(str(e))
     if dry_run:
-        _list(sw, points, todo, sweep_dir, runs_dir, None if scheduler else workers or _cores())
+        _list(sweep, points, todo, sweep_dir, runs_dir, None if scheduler else local_workers(workers))
         return
     if not quiet:
         click.echo(f"sweep {sweep_dir}: {len(points)} runs, {len(points) - len(todo)} already done, "
-                   f"{len(todo)} to run on {scheduler or f'{workers or _cores()} local workers'}",
+                   f"{len(todo)} to run on {scheduler or f'{local_workers(workers)} local workers'}",
                    err=True)
     progress = _Progress(len(todo), quiet)
-    interrupted = False
     from trainer.plots import background
     painter = background.start(warm=("pandas",))  # ready to draw by the time the runs are done
     click.get_current_context().call_on_close(painter.close)
-    try:
-        with StopFlag() as stop:
-            results = sweep_run.run(sw, sweep_dir, workers, client, progress, stop, run_figures,
-                                    progress.retry)
-            interrupted = stop.requested
-    except KeyboardInterrupt:
-        progress.close()
-        click.echo(f"interrupted at once; finished runs in {sweep_dir} are intact", err=True)
-        sys.exit(EXIT_INTERRUPTED)
-    except BadInput as e:
-        progress.close()
-        fail(str(e))
-    except Exception as e:
-        from trainer.rundir.safe_io import is_disk_full
-        from trainer.sweeps.dask_cluster import SchedulerLost
-        if isinstance(e, OSError) and is_disk_full(e):   # the runs done so far stay, with results
-            progress.close()
-            left = len(sweep_run.pending(points, sweep_dir))
-            fail(f"{e.filename or sweep_dir}: {e.strerror or e}: the sweep stopped with "
-                 f"{len(points) - left} of {len(points)} runs done; free space and run the same "
-                 f"command with --name {sweep_dir.name} to finish", EXIT_FAILED_RUNS)
-        if not isinstance(e, SchedulerLost):
-            raise
-        progress.close()
-        left = len(sweep_run.pending(points, sweep_dir))
-        from trainer.sweeps.dask_cluster import NO_WORKER_S, NoWorkers
-        if isinstance(e, NoWorkers):
-            fail(f"the Dask scheduler at {scheduler} has had no worker for {NO_WORKER_S} s (its "
-                 f"last one left or was killed): {len(points) - left} of {len(points)} runs "
-                 f"done, {left} left; start a worker and run the same command with --name "
-                 f"{sweep_dir.name} (or without --scheduler, here)", EXIT_FAILED_RUNS)
-        fail(f"lost the Dask scheduler at {scheduler}: {len(points) - left} of {len(points)} "
-             f"runs done, {left} left; run the same command with --name {sweep_dir.name} once "
-             "the scheduler is back (or without --scheduler, here)", EXIT_FAILED_RUNS)
-    finally:
-        if client is not None:
-            client.close(timeout=5)
+    results, interrupted = _run(sweep, points, sweep_dir, workers, client, scheduler, run_figures,
+                                progress)
     progress.close()
-    from trainer.plots import sweep as sweep_plots
     rows = results.rows()
-    if any(r["run_dir"] for r in rows):
-        painter.run(sweep_plots.figure_jobs(sweep_dir / RESULTS, sw.keys, sweep_dir,
-                                            title=sweep_dir.name))
-    counts = Counter(r["status"] for r in rows)
+    launch.draw_figures(painter, sweep, sweep_dir, rows)
+    counts = launch.counts(rows)
     if not quiet:
-        click.echo(", ".join(f"{n} {s}" for s, n in counts.items()) + f"; {sweep_dir / 'results.csv'}",
+        click.echo(", ".join(f"{n} {s}" for s, n in counts.items()) + f"; {sweep_dir / RESULTS}",
                    err=True)
-        report = getattr(results, "report", None)
-        if report is not None:
-            click.echo(f"report: {report.report.out / 'report.html'}" if report.error is None
-                       else f"the sweep's report could not be written: {report.error}", err=True)
+        report = results.report
+        click.echo(f"report: {report.page}" if report.error is None
+                   else f"the sweep's report could not be written: {report.error}", err=True)
     click.echo(str(sweep_dir))
     if interrupted or counts.get("pending"):
         click.echo(f"interrupted; run the same command with --name {sweep_dir.name} to finish", err=True)
@@ -182,21 +125,78 @@ def sweep_cmd(sweep_file, config_path, grid, seeds, overrides, workers, schedule
         sys.exit(EXIT_FAILED_RUNS)
 
 
-def _quiet_dask():
-    """distributed logs every reconnection attempt with a traceback on stderr; the sweep says
-    in one line what a lost scheduler means."""
-    import logging
-    for name in ["distributed", *logging.Logger.manager.loggerDict]:
-        if name.startswith("distributed"):  # its config gives some their own levels
-            logging.getLogger(name).setLevel(logging.CRITICAL)
+def _connect(scheduler):
+    """A client of the Dask scheduler, its loggers silenced (the command says what went wrong)."""
+    from trainer.sweeps.dask_cluster import connect, quiet_logs
+    client = connect(scheduler)
+    quiet_logs()
+    return client
 
 
-def _cores():
-    import os
-    return os.cpu_count() or 1
+def _hold(sweep_dir, runs_dir):
+    """Make the sweep directory and hold its lock until the command ends (one sweep writing it)."""
+    from trainer.rundir.safe_io import Lock
+    make_dir(sweep_dir, f"--runs-dir {runs_dir}")
+    try:
+        held = Lock(sweep_dir)
+    except BadInput as e:
+        fail(str(e))
+    click.get_current_context().call_on_close(held.release)
 
 
-def _list(sw, points, todo, sweep_dir, runs_dir, workers):
+def _run(sweep, points, sweep_dir, workers, client, scheduler, run_figures, progress):
+    """Run the sweep, stopping after the current steps on Ctrl-C or SIGTERM; returns (its
+    execute.Results, whether it was asked to stop), or exits with one line."""
+    from trainer.sweeps import execute
+    try:
+        with StopFlag() as stop:
+            results = execute.run(sweep, sweep_dir, workers, client, progress, stop, run_figures,
+                                  progress.retry)
+            return results, stop.requested
+    except KeyboardInterrupt:
+        progress.close()
+        click.echo(f"interrupted at once; finished runs in {sweep_dir} are intact", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    except BadInput as e:
+        progress.close()
+        fail(str(e))
+    except Exception as e:
+        why = _stopped_early(e, points, sweep_dir, scheduler, progress)
+        if why is None:
+            raise
+        fail(why, EXIT_FAILED_RUNS)
+    finally:
+        if client is not None:
+            client.close(timeout=5)
+
+
+def _stopped_early(error, points, sweep_dir, scheduler, progress):
+    """What to say when a full disk or a lost Dask scheduler stopped the sweep (the runs done
+    so far stay, with their results); None for any other error."""
+    from trainer.rundir.safe_io import is_disk_full
+    from trainer.sweeps import launch
+    from trainer.sweeps.dask_cluster import NO_WORKER_S, NoWorkers, SchedulerLost
+    disk_full = isinstance(error, OSError) and is_disk_full(error)
+    if not disk_full and not isinstance(error, SchedulerLost):
+        return None
+    progress.close()
+    done, total = launch.progress(points, sweep_dir)
+    left = total - done
+    if disk_full:
+        return (f"{error.filename or sweep_dir}: {error.strerror or error}: the sweep stopped with "
+                f"{done} of {total} runs done; free space and run the same command with --name "
+                f"{sweep_dir.name} to finish")
+    if isinstance(error, NoWorkers):
+        return (f"the Dask scheduler at {scheduler} has had no worker for {NO_WORKER_S} s (its "
+                f"last one left or was killed): {done} of {total} runs done, {left} left; start a "
+                f"worker and run the same command with --name {sweep_dir.name} (or without "
+                "--scheduler, here)")
+    return (f"lost the Dask scheduler at {scheduler}: {done} of {total} runs done, {left} left; "
+            f"run the same command with --name {sweep_dir.name} once the scheduler is back (or "
+            "without --scheduler, here)")
+
+
+def _list(sweep, points, todo, sweep_dir, runs_dir, workers):
     """The dry run: every run, whether it is still to run, and the estimated wall time."""
     from trainer.sweeps.estimate import describe, estimate
     try:
@@ -204,8 +204,8 @@ def _list(sw, points, todo, sweep_dir, runs_dir, workers):
     except BadInput as e:
         fail(str(e))
     todo = {p.name for p in todo}
-    click.echo(f"{sweep_dir}: {len(points)} runs ({sw.method} over {', '.join(sw.keys) or 'seeds'}"
-               f" x {len(sw.seeds)} seeds), {len(todo)} to run")
+    click.echo(f"{sweep_dir}: {len(points)} runs ({sweep.method} over "
+               f"{', '.join(sweep.keys) or 'seeds'} x {len(sweep.seeds)} seeds), {len(todo)} to run")
     width = max(len(p.name) for p in points)
     for p in points:
         values = "  ".join(f"{k}={v}" for k, v in p.values.items())
@@ -278,38 +278,28 @@ def compare_cmd(run_dirs, out):
       train compare runs/bptt-counting/bptt=2-seed=0 runs/bptt-counting/bptt=16-seed=0 --out cmp
     """
     from trainer.cli.report import check_out, write_report
-    from trainer.rundir.collect import find_runs
-    from trainer.rundir.layout import new_run_id
-    from trainer.sweeps import results as sweep_results
+    from trainer.sweeps import compare
     option = f"--out {out}" if out else "the default report folder"
     if out:
         check_out(run_dirs, out, option)
-    out = Path(out) if out else Path("reports") / new_run_id("compare")
-    paths, notes, _ = find_runs(run_dirs)
-    paths = [p for p in paths if not p.resolve().is_relative_to(out.resolve())]
+    out = Path(out) if out else compare.default_out()
+    paths, notes = compare.runs(run_dirs, out)
     if not paths:
         fail("no runs to compare: " + "; ".join(notes))
     try:
         if out.exists() and not out.is_dir():
             fail(f"{option}: {out} exists and is not a directory")
-        rows, cols, keys = sweep_results.table_for_runs(paths, out.resolve())
+        rows, cols, keys = compare.table(paths, out)
     except BadInput as e:
         fail(str(e))
     for r in rows:
         if r.get("error"):
             click.echo(f"note: {one_line(r['run_dir'])} is unreadable: {one_line(r['error'])}", err=True)
     make_dir(out, option)
-    page = write_report(paths, out, option, title=f"compare: {len(paths)} runs")
-    written = [page, sweep_results.write(out / sweep_results.RESULTS, rows, cols)]
-    groups = len({tuple(str(r.get(k)) for k in keys) for r in rows})
-    from trainer.rundir.collect import read_summary
-    from trainer.reports.figures import one_loss
-    mixed = one_loss([{"summary": read_summary(p)} for p in paths])[1]
-    if mixed:   # one axis would put MSE beside cross-entropy: said, and no PNG overlays them
-        click.echo(f"note: {mixed}; the PNG plots are not drawn", err=True)
-    elif keys and len(keys) <= 3 and groups <= 12:
-        from trainer.plots import sweep as sweep_plots
-        written += sweep_plots.draw(out / sweep_results.RESULTS, keys, out,
-                                    title=f"compare: {len(paths)} runs")
-    for path in written:
+    title = f"compare: {len(paths)} runs"
+    page = write_report(paths, out, option, title=title)
+    written, note = compare.write(paths, out, rows, cols, keys, title)
+    if note:
+        click.echo(f"note: {note}", err=True)
+    for path in [page, *written]:
         click.echo(one_line(path))

@@ -77,10 +77,9 @@ def tune_cmd(tune_file, trials, workers, scheduler, name, runs_dir, dry_run, con
         tune_run.check_extras(tune)
         tune_run.open_dir(tune, study_dir)
         if scheduler:  # before anything is written
-            from trainer.cli.sweeps import _quiet_dask
-            from trainer.sweeps.dask_cluster import connect
+            from trainer.sweeps.dask_cluster import connect, quiet_logs
             client = connect(scheduler)
-            _quiet_dask()
+            quiet_logs()
             click.get_current_context().call_on_close(lambda: client.close(timeout=5))
     except ImportError as e:  # OptunaMissing
         fail(str(e), 1)

@@ -20,6 +20,12 @@ class LiveReport:
         self.report = Report([Path(sweep_dir)], Path(sweep_dir) / REPORT_DIR)
         self.next_at, self.error = 0.0, None
 
+    @property
+    def page(self):
+        """The path of report.html."""
+        from trainer.reports.page import PAGE
+        return self.report.out / PAGE
+
     def update(self, final=False):
         now = time.perf_counter()
         if not final and now < self.next_at:

@@ -45,6 +45,15 @@ def connect(address, timeout=None):
                           f"({describe(e)})") from None
 
 
+def quiet_logs():
+    """Silence distributed's loggers: they log every reconnection attempt with a traceback on
+    stderr, where the command says in one line what a lost scheduler means."""
+    import logging
+    for name in ["distributed", *logging.Logger.manager.loggerDict]:
+        if name.startswith("distributed"):  # its config gives some their own levels
+            logging.getLogger(name).setLevel(logging.CRITICAL)
+
+
 def _identifies_as_scheduler(address, seconds):
     """Ask it who it is, over Dask's own protocol, within `seconds`, before any Client exists: a
     server that greets like Dask and then stalls left a half-built Client whose clean-up ended

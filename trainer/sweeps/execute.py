@@ -103,10 +103,11 @@ def check_same_config(run_path, point):
 
 
 class Results:
-    """The sweep's table, kept in memory and rewritten to results.csv as each run lands."""
+    """The sweep's table, kept in memory and rewritten to results.csv as each run lands, and
+    its `report` (reports.live.LiveReport), rewritten with it."""
 
-    def __init__(self, sweep, points, sweep_dir):
-        self.points, self.dir = points, Path(sweep_dir)
+    def __init__(self, sweep, points, sweep_dir, report=None):
+        self.points, self.dir, self.report = points, Path(sweep_dir), report
         metrics = [p.cfg.metric for p in points]
         self.columns = sweep_results.columns(sweep.keys, metrics)
         self.summaries = {p.name: self._summary(p) for p in points}
@@ -120,6 +121,8 @@ class Results:
     def land(self, point, summary):
         self.summaries[point.name] = summary
         self.write()
+        if self.report is not None:
+            self.report.update()
 
     def rows(self):
         return [sweep_results.row(p.values, p.seed, self.summaries[p.name],
@@ -145,17 +148,16 @@ def run(sweep, sweep_dir, workers=None, client=None, on_result=None, should_stop
     todo = pending(points, sweep_dir)
     sweep_results.atomic_write_text(sweep_dir / SWEEP_FILE, sweep.to_toml())
     pins.write(points, sweep_dir)   # every plug-in it trains, by its source's sha256
-    results = Results(sweep, points, sweep_dir)  # from the run directories' own summaries
+    from trainer.reports.live import LiveReport
+    # from the run directories' own summaries; report/report.html rewritten as runs land
+    results = Results(sweep, points, sweep_dir, LiveReport(sweep_dir))
     skipped = [p for p in todo if sweep_results.blocked(sweep_dir / p.name)]
     todo = [p for p in todo if p not in skipped]
     results.write()
-    from trainer.reports.live import LiveReport
-    report = LiveReport(sweep_dir)  # report/report.html, rewritten as runs land
-    report.update()
+    results.report.update()
 
     def landed(point, summary):
         results.land(point, summary)
-        report.update()
         if on_result:
             on_result(point, summary)
 
@@ -168,12 +170,16 @@ def run(sweep, sweep_dir, workers=None, client=None, on_result=None, should_stop
             from trainer.sweeps.dask_cluster import run_on_dask
             run_on_dask(client, todo, sweep_dir, landed, should_stop, figures)
         elif todo:
-            run_local(todo, sweep_dir, workers or os.cpu_count() or 1, landed, should_stop, figures,
+            run_local(todo, sweep_dir, local_workers(workers), landed, should_stop, figures,
                       on_retry)
     finally:
-        report.update(final=True)
-    results.report = report
+        results.report.update(final=True)
     return results
+
+
+def local_workers(workers=None):
+    """The local worker processes a sweep runs on: `workers`, or one per core."""
+    return workers or os.cpu_count() or 1
 
 
 class WorkersDied(RunDirError):
