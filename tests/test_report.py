@@ -107,8 +107,8 @@ def test_variance_explained_is_the_share_of_each_keys_groups():
 
 def test_ls_one_line_per_run_a_sweep_as_one_line_within_80_columns(small_sweep, tmp_path,
                                                                     monkeypatch):
-    import trainer.cli.report
-    monkeypatch.setattr(trainer.cli.report, "terminal_columns", lambda: 81)   # an 80-column terminal
+    import trainer.cli.ls
+    monkeypatch.setattr(trainer.cli.ls, "terminal_columns", lambda: 81)   # an 80-column terminal
     runs = small_sweep.parent
     (tmp_path / "tiny.toml").write_text(TINY_SINE)
     single = invoke(["--config", str(tmp_path / "tiny.toml"), "--quiet", "--runs-dir", str(runs),

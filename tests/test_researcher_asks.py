@@ -100,9 +100,9 @@ def test_ls_shows_swept_values_and_whole_names_when_piped(grid):
 
 
 def test_ls_cuts_names_to_the_terminal_width_on_a_terminal(grid, monkeypatch):
-    import trainer.cli.report
+    import trainer.cli.ls
     for width in (100, 200):
-        monkeypatch.setattr(trainer.cli.report, "terminal_columns", lambda width=width: width)
+        monkeypatch.setattr(trainer.cli.ls, "terminal_columns", lambda width=width: width)
         lines = cli("ls", grid).stdout.splitlines()
         assert max(map(len, lines)) <= width - 1
         assert any("cell=gru-repeat=3-seed=1" in line for line in lines) == (width == 200)

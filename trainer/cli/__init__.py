@@ -4,7 +4,7 @@ The group imports the command modules (one per family) and never the reverse.
 """
 import click
 
-from trainer.cli import plugins, report, runs, sweeps, table, tune
+from trainer.cli import ls, plugins, report, runs, sweeps, table, tune
 from trainer.cli.common import OneLineErrors, fail
 
 EPILOG = """\b
@@ -81,6 +81,6 @@ def main(ctx, config_path, overrides, name, runs_dir, quiet):
 
 
 for command in (runs.resume_cmd, runs.eval_cmd, runs.generate_cmd, runs.plot_cmd, sweeps.sweep_cmd,
-                sweeps.compare_cmd, table.table_cmd, report.report_cmd, report.ls_cmd, plugins.gradcheck_cmd,
+                sweeps.compare_cmd, table.table_cmd, report.report_cmd, ls.ls_cmd, plugins.gradcheck_cmd,
                 plugins.tasks_cmd, plugins.cells_cmd, plugins.configs_cmd, tune.tune_cmd):
     main.add_command(command)

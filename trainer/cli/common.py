@@ -113,3 +113,15 @@ def disk_full(error):
     if is_disk_full(error):
         fail(f"{error.filename or 'disk'}: {error.strerror or error}; nothing was created",
              EXIT_FAILED)
+
+
+def warn_changed_plugins(rows, what):
+    """A `warning:` line per plug-in whose source changed since runs among `rows` recorded it
+    (the listing goes on, as recorded): both sha256 and the runs."""
+    from trainer.plugins.pinning import changed, warnings
+    changes = {}
+    for row in rows:
+        for change in changed(row.get("plugins")):
+            changes.setdefault(change, []).append(row["name"])
+    for line in warnings(changes, what):
+        click.echo(one_line(line), err=True)
