@@ -272,9 +272,9 @@ def test_parallel_coordinates_label_log_axes_with_the_values_not_their_log10():
 
 def test_a_sweeps_report_opens_with_train_tables_rows(small_sweep):
     """Issue 23: the report shows the results table of `train table` at the top of a sweep."""
-    from trainer.analysis import results_table
+    from trainer.analysis import results_table, table_text
     data = page_data(small_sweep / "report" / "report.html")
-    expected = results_table.as_data(results_table.read([small_sweep]))
+    expected = table_text.as_data(results_table.read([small_sweep]))
     assert data["results"] == expected and len(expected["rows"]) == 2       # bptt 5 and 10
     assert data["results"]["columns"][:3] == ["train.bptt", "runs", "val_mse mean"]
     assert "beats baseline" in data["table"]["columns"] and "target epoch" in data["table"]["columns"]

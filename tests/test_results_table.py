@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from tiny_configs import TINY_SINE
-from trainer.analysis import results_table
+from trainer.analysis import results_table, table_text
 from trainer.cli import main
 
 
@@ -195,7 +195,7 @@ def test_accuracies_read_to_three_decimals_and_a_tie_goes_to_the_first_group(tmp
                                                       "final": {"val_accuracy": 1.0}, "beats_baseline": True}))
     table = results_table.read([sweep])
     assert not table.lower and table.groups[table.best].values == {"optim.lr": 0.1}
-    text, _ = results_table.as_text(table)
+    text, _ = table_text.as_text(table)
     assert "1.000 to 1.000" in text and " best" in text.splitlines()[1]
 
 

@@ -7,7 +7,8 @@ epoch's metric and, with `train.target`, how many reached it and the median epoc
 training sequences (or steps) they took. Between groups: the probability of improvement of
 each group over the best one (the chance that a run of the group is better than a run of the
 best group, ties counting half; Agarwal et al. 2021, "Deep reinforcement learning at the edge
-of the statistical precipice"), and a sentence for the groups whose intervals overlap the best's.
+of the statistical precipice"). How the table reads (text, the report's strings, the sentences
+under it) is trainer/analysis/table_text.py.
 
 Runs are read as untrusted (RunDir's checked readers); an unreadable run is counted, not used.
 """
@@ -37,7 +38,7 @@ class Group:
 
     @property
     def label(self):
-        return ", ".join(f"{k.split('.', 1)[-1]}={_show(v)}" for k, v in self.values.items()) or "all runs"
+        return ", ".join(f"{k.split('.', 1)[-1]}={show(v)}" for k, v in self.values.items()) or "all runs"
 
 
 @dataclass
@@ -153,15 +154,6 @@ def build(read_back, keys=None, notes=(), figure=None, within=None):
     return table
 
 
-def as_data(table):
-    """The table for the report page: header texts, rows of display strings, the sentences."""
-    table_rows = rows(table)
-    cols = columns(table, table_rows)
-    return {"metric": table.metric, "columns": [h for _, h in cols], "keys": len(table.keys),
-            "rows": [[c[k] for k, _ in cols] for c in cells(table, table_rows)],
-            "sentences": sentences(table, table_rows)}
-
-
 SOURCE = "plugins.sha256"   # a grouping key added when runs of one setting differ in plug-in source
 
 
@@ -180,7 +172,7 @@ def _split_by_source(read_back, keys, notes):
     if not mixed:
         return read_back, keys
     for values, srcs in mixed.items():
-        label = ", ".join(f"{k.split('.', 1)[-1]}={_show(v)}" for k, v in json.loads(values).items())
+        label = ", ".join(f"{k.split('.', 1)[-1]}={show(v)}" for k, v in json.loads(values).items())
         notes.append(f"{label or 'all runs'}: runs trained with different plug-in sources ("
                      + "; ".join(f"{n} with {s or 'no plug-in'}" for s, n in srcs.items())
                      + ") are tabled apart, never pooled")
@@ -247,8 +239,8 @@ def rows(table):
     rng = np.random.default_rng(SEED)
     out = []
     for i, g in enumerate(table.groups):
-        b = table.best_of(i)
-        best = table.groups[b] if b is not None else None
+        best_index = table.best_of(i)
+        best = table.groups[best_index] if best_index is not None else None
         r = dict(g.values)
         n = len(g.finals)
         r["runs"] = n + g.unfinished
@@ -267,104 +259,9 @@ def rows(table):
             r["target_median_epochs"] = float(np.median(g.target_epochs)) if g.target_epochs else None
             r[f"target_median_{table.unit}"] = float(np.median(g.target_counts)) if g.target_counts else None
         r["p_improvement_vs_best"] = (probability_of_improvement(g.finals, best.finals, table.lower)
-                                      if n and best is not None and i != b else None)
+                                      if n and best is not None and i != best_index else None)
         out.append(r)
     return out
-
-
-def sentences(table, table_rows):
-    """Plain sentences: which group is best and which are not distinguishable from it (with
-    `within`, in each block of the within keys' values)."""
-    if table.best is None:
-        return ["no group has a finished run yet"]
-    if not table.within:
-        return _sentences(table, table_rows, range(len(table.groups)), table.best, "")
-    out = []
-    for block, b in table.block_best.items():
-        members = [i for i in range(len(table.groups)) if table.block(i) == block]
-        label = ", ".join(f"{k.split('.', 1)[-1]}={_show(table.groups[b].values[k])}"
-                          for k in table.within)
-        out += _sentences(table, table_rows, members, b, f"within {label}: ")
-    if any(len(table.groups[b].finals) < 2 for b in table.block_best.values()):
-        out.append("one run per group: the intervals are points; add seeds to measure the spread")
-    return out
-
-
-def _sentences(table, table_rows, members, b, prefix):
-    best, br = table.groups[b], table_rows[b]
-    n = len(best.finals)
-    fig = _figure_format(table)
-    way = "lowest" if table.lower else "highest"
-    out = [f"{prefix}best by mean {table.metric} ({way}): {best.label}, {fig(br['mean'])} "
-           f"(95% CI {fig(br['ci_low'])} to {fig(br['ci_high'])}, {n} run{'s' * (n != 1)})"]
-    close = [(table.groups[i], table_rows[i]) for i in members
-             if i != b and table_rows[i]["mean"] is not None
-             and table_rows[i]["ci_low"] <= br["ci_high"] and br["ci_low"] <= table_rows[i]["ci_high"]]
-    for g, r in close:
-        seeds = min(len(g.finals), n)
-        out.append(f"{prefix}{g.label} is not distinguishable from {best.label} with {seeds} seeds: "
-                   f"the 95% intervals overlap (probability of improvement "
-                   f"{r['p_improvement_vs_best']:.2f})")
-    if n < 2 and not prefix:
-        out.append("one run per group: the intervals are points; add seeds to measure the spread")
-    return out
-
-
-def columns(table, table_rows):
-    """(column names in order, header text for each)."""
-    m = table.metric
-    cols = [(k, k) for k in table.keys] + [
-        ("runs", "runs"), ("mean", f"{m} mean"), ("range", "min-max"), ("ci", "95% CI of mean"),
-        ("beats", "beat baseline"), ("best_epoch_mean", f"best-epoch {m}"),
-        ("p_improvement_vs_best", "P(better than best)")]
-    if any("target_set" in r for r in table_rows):
-        cols += [("target", "reached target"), ("target_median_epochs", "median epochs to target"),
-                 (f"target_median_{table.unit}", f"median {table.unit} to target")]
-    return cols
-
-
-def cells(table, table_rows):
-    """Each row as the display strings of `columns`."""
-    out = []
-    fig = _figure_format(table)
-    for r in table_rows:
-        done = r["mean"] is not None
-        c = {k: _show(r[k]) for k in table.keys}
-        c["runs"] = str(r["runs"]) if r["runs"] == r["finished"] else f"{r['finished']} of {r['runs']}"
-        c["mean"] = fig(r["mean"]) if done else "-"
-        c["range"] = f"{fig(r['min'])} to {fig(r['max'])}" if done else "-"
-        c["ci"] = f"{fig(r['ci_low'])} to {fig(r['ci_high'])}" if done else "-"
-        c["beats"] = f"{r['beat_baseline']} of {r['finished']}"
-        c["best_epoch_mean"] = fig(r["best_epoch_mean"])
-        p = r["p_improvement_vs_best"]
-        c["p_improvement_vs_best"] = "best" if done and p is None else _num(p, 2)
-        if "target_set" in r:
-            c["target"] = f"{r['target_reached']} of {r['target_set']}"
-            c["target_median_epochs"] = _num(r["target_median_epochs"])
-            c[f"target_median_{table.unit}"] = _num(r[f"target_median_{table.unit}"])
-        else:
-            c.update(target="-", target_median_epochs="-", **{f"target_median_{table.unit}": "-"})
-        out.append(c)
-    return out
-
-
-def as_text(table, markdown=False):
-    """The table (aligned text, or a Markdown table) and its sentences."""
-    table_rows = rows(table)
-    cols = columns(table, table_rows)
-    body = cells(table, table_rows)
-    heads = [h for _, h in cols]
-    grid = [[c[k] for k, _ in cols] for c in body]
-    if markdown:
-        lines = ["| " + " | ".join(heads) + " |", "|" + "|".join(
-            " --- " if i < len(table.keys) else " ---: " for i in range(len(heads))) + "|"]
-        lines += ["| " + " | ".join(row) + " |" for row in grid]
-    else:
-        widths = [max(len(h), *(len(r[i]) for r in grid)) if grid else len(h) for i, h in enumerate(heads)]
-        fmt = lambda row: "  ".join(  # noqa: E731
-            v.ljust(w) if i < len(table.keys) else v.rjust(w) for i, (v, w) in enumerate(zip(row, widths)))
-        lines = [fmt(heads).rstrip()] + [fmt(r).rstrip() for r in grid]
-    return "\n".join(lines), sentences(table, table_rows)
 
 
 def as_csv_rows(table):
@@ -372,11 +269,6 @@ def as_csv_rows(table):
     table_rows = rows(table)
     keys = list(dict.fromkeys(k for r in table_rows for k in r))
     return keys, [["" if r.get(k) is None else r[k] for k in keys] for r in table_rows]
-
-
-def _figure_format(table):
-    """How the metric's values are shown: accuracies to three decimals (1.000), losses as _num."""
-    return (lambda v: "-" if v is None else f"{v:.3f}") if not table.lower else _num
 
 
 def _finite(v):
@@ -389,19 +281,8 @@ def _order(v):
     return (1, 0, str(v))
 
 
-def _show(v):
+def show(v):
     from trainer.errors import one_line
     if isinstance(v, float):
         return f"{v:g}"
     return one_line("-" if v is None else v)
-
-
-def _num(v, digits=3):
-    if v is None:
-        return "-"
-    if v == 0:
-        return "0"
-    if abs(v) >= 1e-3 and abs(v) < 1e5:
-        return f"{v:.{digits}g}" if abs(v) < 1 else f"{v:.{max(digits, len(str(int(abs(v)))))}g}"
-    return f"{v:.{digits - 1}e}"
-

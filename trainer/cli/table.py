@@ -38,7 +38,7 @@ group whose interval overlaps the best's."""
               "summary.json's final, e.g. val_long_string_accuracy; default: val_<metric>).")
 def table_cmd(paths, by, within, markdown, as_csv, figure):
     """The results table of sweeps or runs: one row per group of seeds, with uncertainty."""
-    from trainer.analysis import results_table
+    from trainer.analysis import results_table, table_text
     from trainer.errors import one_line
     if markdown and as_csv:
         fail("--markdown and --csv: choose one")
@@ -69,7 +69,7 @@ def table_cmd(paths, by, within, markdown, as_csv, figure):
         w.writerow([one_line(h) for h in header])
         w.writerows([[one_line(v) if isinstance(v, str) else v for v in r] for r in rows])
         return
-    text, said = results_table.as_text(table, markdown=markdown)
+    text, said = table_text.as_text(table, markdown=markdown)
     for line in text.splitlines():   # a metric's or a swept key's name is run-file text
         click.echo(one_line(line))
     click.echo("")

@@ -163,12 +163,12 @@ def confirm_points(tune, bests, k):
 def confirm_table(tune, study_dir, points, k=None):
     """train table's table of the confirmation runs of `points` (earlier bests' runs that may
     lie in confirm/ too are left out)."""
-    from trainer.analysis import results_table
+    from trainer.analysis import results_table, table_text
     confirm_dir = Path(study_dir) / CONFIRM
     figure = tune.objective
     table = results_table.read([confirm_dir / p.name for p in points],
                                [tune.per] if tune.per else None, figure)
-    text, said = results_table.as_text(table)
+    text, said = table_text.as_text(table)
     n = k or "K"
     closing = (f"This is the figure to publish: the best configuration retrained on {n} fresh seeds "
                f"never used in the search ({confirm_dir}); the search's own best value was selected "
