@@ -2,11 +2,10 @@
 
 Every point is checked as a config is (types, ranges, sizes) before anything
 runs or is written; problems are ConfigErrors whose message is one line. A sweep
-holds at most MAX_RUNS runs, counted from the file before any point is made.
+holds at most MAX_RUNS runs, counted from the file before any point is made. A swept
+key's values (lists, grid and random ranges) are checked and drawn in values.py.
 """
-import itertools
 import json
-import math
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -14,14 +13,13 @@ from pathlib import Path
 import numpy as np
 
 from trainer.config import load as config_mod, shipped, tomlio
-from trainer.config.keys import SECTIONS, split_key, typed_value
-from trainer.errors import ConfigError, suggest
+from trainer.config.keys import SECTIONS, typed_value
+from trainer.errors import ConfigError
 from trainer.rundir.layout import check_name
+from trainer.sweeps.values import apply_changes, combinations, draw, refuse_unknown, values_of
 
 TOP_KEYS, SWEEP_KEYS = ("base", "set", "sweep"), ("method", "seeds", "n", "seed", "params")
-RANGE_KEYS = ("min", "max", "log", "num")
 MAX_RUNS = 10_000          # runs in one sweep (values x seeds, or n x seeds)
-MAX_INT = 2 ** 63 - 2      # the largest integer a range may reach (numpy draws int64)
 
 
 @dataclass(frozen=True)
@@ -56,7 +54,7 @@ class Sweep:
 
     @cached_property
     def _points(self):  # made once: load() checks them, the command line lists or runs them
-        combos = _grid(self.params) if self.method == "grid" else self._draws()
+        combos = combinations(self.params) if self.method == "grid" else self._draws()
         short = short_names(self.keys)
         out, seen = [], {}
         for values in combos:
@@ -75,7 +73,7 @@ class Sweep:
         rng = np.random.default_rng(self.sample_seed)
         out, seen = [], set()
         for _ in range(50 * self.n):
-            values = {k: _draw(rng, self.base, k, spec) for k, spec in self.params.items()}
+            values = {k: draw(rng, self.base, k, spec) for k, spec in self.params.items()}
             key = json.dumps(values, sort_keys=True)
             if key not in seen:
                 seen.add(key)
@@ -86,7 +84,7 @@ class Sweep:
                           f"{50 * self.n} draws found only {len(out)}; lower n or widen the ranges")
 
     def _config(self, values, seed, name):
-        return _apply(self.base, {**values, "train.seed": seed}, f"{self.source}: run {name}",
+        return apply_changes(self.base, {**values, "train.seed": seed}, f"{self.source}: run {name}",
                       Path(self.source).parent)
 
     def to_toml(self):
@@ -126,13 +124,13 @@ def from_data(data, path=Path("<sweep>")):
         raise ConfigError(f"{path}: a run config (it has a [{sections[0]}] table), not a sweep "
                           f"file; train it with: train --config {path}; or sweep it without a "
                           f"file: train sweep --config {path} --grid KEY=V1,V2 --seeds 0-2")
-    _known(path, "", data, TOP_KEYS)
+    refuse_unknown(path, "", data, TOP_KEYS)
     base = _base(path, data)
     fixed = subtable(path, data, "set")
     if fixed:
-        base = _apply(base, fixed, f"{path} [set]", path.parent)
+        base = apply_changes(base, fixed, f"{path} [set]", path.parent)
     table = subtable(path, data, "sweep")
-    _known(path, "[sweep] ", table, SWEEP_KEYS)
+    refuse_unknown(path, "[sweep] ", table, SWEEP_KEYS)
     method = table.get("method", "grid")
     if method not in ("grid", "random"):
         raise ConfigError(f"{path}: sweep.method: expected 'grid' or 'random', got {method!r}")
@@ -150,7 +148,7 @@ def from_data(data, path=Path("<sweep>")):
     _check_size(path, method, specs, seeds, n)
     params = {}
     for dotted, spec in specs.items():
-        params[dotted] = _param(path, base, method, dotted, spec)
+        params[dotted] = values_of(path, base, method, dotted, spec)
     sweep = Sweep(str(path), base, method, seeds, params, n, sample_seed)
     _check_plugins(sweep.points())  # builds and checks every run's config, then its plug-ins
     return sweep
@@ -174,7 +172,7 @@ def from_command_line(config, grid, seeds, overrides=()):
                       for v in raw.split(",")]
     seeds = _seeds(where, parse_seeds(seeds, base["train"]["seed"]))
     _check_size(where, "grid", specs, seeds, None)
-    params = {k: _param(where, base, "grid", k, v) for k, v in specs.items()}
+    params = {k: values_of(where, base, "grid", k, v) for k, v in specs.items()}
     sweep = Sweep(str(base.source), base, "grid", seeds, params, None, 0)
     _check_plugins(sweep.points())
     return sweep
@@ -263,71 +261,6 @@ def _base(path, data):
     return config_mod.load(shipped.locate_beside(path, base))
 
 
-def _apply(base, changes, where, folder):
-    """base with changes, checked; a plug-in file a change names is relative to `folder` (the
-    sweep file's), one the base config names keeps its own resolution."""
-    return base.with_changes(changes, folder=folder, source=where)
-
-
-def _param(path, base, method, dotted, spec):
-    where = f"{path}: sweep.params.{dotted}"
-    section, key = split_key(f"{path} [sweep.params]", dotted)
-    if dotted == "train.seed":
-        raise ConfigError(f"{where}: list seeds in sweep.seeds, not as a param")
-    if section not in base or key not in base[section]:
-        # raises: unknown key, with a hint
-        _apply(base, {dotted: None}, f"{path} [sweep.params]", path.parent)
-    if isinstance(spec, list):
-        if not spec:
-            raise ConfigError(f"{where}: expected a non-empty list of values")
-        if len({json.dumps(v) for v in spec}) != len(spec):
-            raise ConfigError(f"{where}: a value is listed twice in {spec}")
-        for v in spec:
-            _apply(base, {dotted: v}, f"{path} [sweep.params]", path.parent)
-        return list(spec)
-    if not isinstance(spec, dict):
-        raise ConfigError(f"{where}: expected a list of values or a range {{ min, max, log }}")
-    _known(path, f"sweep.params.{dotted}: ", spec, RANGE_KEYS)
-    kind = type(base[section][key])
-    lo, hi, log, num = spec.get("min"), spec.get("max"), spec.get("log", False), spec.get("num")
-    if kind not in (int, float) or not all(_number(v) for v in (lo, hi)) or not lo <= hi:
-        raise ConfigError(f"{where}: a range needs a numeric key and numbers min <= max")
-    if not isinstance(log, bool) or (log and lo <= 0):
-        raise ConfigError(f"{where}: log must be true or false, and a log range needs min > 0")
-    if kind is int and not -MAX_INT <= lo <= hi <= MAX_INT:
-        raise ConfigError(f"{where}: an integer range must lie within +-{MAX_INT} "
-                          f"(2**63 - 2), got min = {lo!r}, max = {hi!r}")
-    for v in (lo, hi):
-        _apply(base, {dotted: kind(v)}, f"{path} [sweep.params]", path.parent)
-    if method == "grid":
-        if isinstance(num, bool) or not isinstance(num, int) or num < 1:
-            raise ConfigError(f"{where}: a range in a grid needs num, the number of values (>= 1)")
-        values = (np.geomspace if log else np.linspace)(lo, hi, num)
-        values = [int(round(v)) if kind is int else float(format(v, ".6g")) for v in values]
-        return _param(path, base, method, dotted, list(dict.fromkeys(values)))
-    if num is not None:
-        raise ConfigError(f"{where}: num goes with method = \"grid\"; random search draws n points")
-    return {"min": lo, "max": hi, "log": log}
-
-
-def _grid(params):
-    """Every combination of the listed values, the first key varying slowest."""
-    return [dict(zip(params, combo)) for combo in itertools.product(*params.values())]
-
-
-def _draw(rng, base, dotted, spec):
-    if isinstance(spec, list):
-        return spec[int(rng.integers(len(spec)))]
-    lo, hi = spec["min"], spec["max"]
-    section, key = dotted.split(".", 1)
-    if isinstance(base[section][key], int):  # every integer in [lo, hi] alike (or alike in log)
-        if not spec["log"]:
-            return int(rng.integers(int(lo), int(hi) + 1))
-        return min(int(math.exp(rng.uniform(math.log(lo), math.log(hi + 1)))), int(hi))
-    u = rng.uniform(math.log(lo), math.log(hi)) if spec["log"] else rng.uniform(lo, hi)
-    return float(format(math.exp(u) if spec["log"] else u, ".6g"))
-
-
 def _seeds(path, seeds):
     ok = isinstance(seeds, list) and seeds and all(
         isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds)
@@ -343,13 +276,3 @@ def subtable(path, data, key, where=None):
     if not isinstance(value, dict):
         raise ConfigError(f"{path}: {where or key}: expected a [{where or key}] table")
     return value
-
-
-def _known(path, where, table, known):
-    for k in table:
-        if k not in known:
-            raise ConfigError(f"{path}: {where}unknown key {k!r}{suggest(k, known, listing=True)}")
-
-
-def _number(v):
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
