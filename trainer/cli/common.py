@@ -83,8 +83,9 @@ def _output_lost(error):
 
 def _standard_fds():
     """Started with stdin, stdout or stderr closed (`2>&-`), the next file opened would take its
-    number: the run's lock, a checkpoint, then written to as stderr and inherited by helpers
-    (it hung, with processes left behind). Each closed one is opened on /dev/null first."""
+    number (the run's lock, a checkpoint), be written to as stderr and be inherited by helper
+    processes, which can then hang and outlive the command. Each closed one is opened on
+    /dev/null first."""
     import os
     for fd in (0, 1, 2):
         try:
@@ -105,6 +106,28 @@ def make_dir(path, option):
         path.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         fail(f"{option}: cannot create {path} ({e.strerror or e})")
+
+
+def hold_dir(path, option):
+    """Make `path` (mkdir -p) and hold its lock (rundir.safe_io.Lock) until the command ends:
+    one sweep or study writing it; one line naming `option` or the holder otherwise."""
+    from trainer.errors import BadInput
+    from trainer.rundir.safe_io import Lock
+    make_dir(path, option)
+    try:
+        held = Lock(path)
+    except BadInput as e:
+        fail(str(e))
+    click.get_current_context().call_on_close(held.release)
+
+
+def dask_client(address):
+    """A client of the Dask scheduler at `address` (ConfigError in one line otherwise), its
+    loggers silenced: the command says in one line what a lost scheduler means."""
+    from trainer.sweeps.dask_cluster import connect, quiet_logs
+    client = connect(address)
+    quiet_logs()
+    return client
 
 
 def disk_full(error):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from trainer.cli.common import EXIT_INTERRUPTED, StopFlag, fail, make_dir
+from trainer.cli.common import EXIT_INTERRUPTED, StopFlag, dask_client, fail, hold_dir, make_dir
 from trainer.errors import BadInput, one_line
 from trainer.rundir.layout import RESULTS
 
@@ -84,11 +84,11 @@ def sweep_cmd(sweep_file, config_path, grid, seeds, overrides, workers, schedule
     try:
         sweep = launch.make(sweep_file, config_path, grid, seeds, overrides)
         sweep_dir = launch.directory(sweep, runs_dir, name, sweep_file or config_path)
-        client = _connect(scheduler) if scheduler and not dry_run else None  # before any write
+        client = dask_client(scheduler) if scheduler and not dry_run else None  # before any write
     except BadInput as e:
         fail(str(e))
     if not dry_run:
-        _hold(sweep_dir, runs_dir)
+        hold_dir(sweep_dir, f"--runs-dir {runs_dir}")
     points = sweep.points()
     try:
         todo = launch.to_run(points, sweep_dir)
@@ -123,25 +123,6 @@ def sweep_cmd(sweep_file, config_path, grid, seeds, overrides, workers, schedule
         sys.exit(EXIT_INTERRUPTED)
     if counts.get("failed"):
         sys.exit(EXIT_FAILED_RUNS)
-
-
-def _connect(scheduler):
-    """A client of the Dask scheduler, its loggers silenced (the command says what went wrong)."""
-    from trainer.sweeps.dask_cluster import connect, quiet_logs
-    client = connect(scheduler)
-    quiet_logs()
-    return client
-
-
-def _hold(sweep_dir, runs_dir):
-    """Make the sweep directory and hold its lock until the command ends (one sweep writing it)."""
-    from trainer.rundir.safe_io import Lock
-    make_dir(sweep_dir, f"--runs-dir {runs_dir}")
-    try:
-        held = Lock(sweep_dir)
-    except BadInput as e:
-        fail(str(e))
-    click.get_current_context().call_on_close(held.release)
 
 
 def _run(sweep, points, sweep_dir, workers, client, scheduler, run_figures, progress):

@@ -1,12 +1,11 @@
 """The `train tune` command: seed-aware hyperparameter search with Optuna (the `tune` extra)."""
 import dataclasses
-import os
 import sys
 from pathlib import Path
 
 import click
 
-from trainer.cli.common import EXIT_INTERRUPTED, StopFlag, fail, make_dir
+from trainer.cli.common import EXIT_INTERRUPTED, StopFlag, dask_client, fail, hold_dir
 from trainer.errors import BadInput, one_line
 from trainer.rundir.layout import TUNE_FILE
 
@@ -77,27 +76,39 @@ def tune_cmd(tune_file, trials, workers, scheduler, name, runs_dir, dry_run, con
         tune_run.check_extras(tune)
         tune_run.open_dir(tune, study_dir)
         if scheduler:  # before anything is written
-            from trainer.sweeps.dask_cluster import connect, quiet_logs
-            client = connect(scheduler)
-            quiet_logs()
+            client = dask_client(scheduler)
             click.get_current_context().call_on_close(lambda: client.close(timeout=5))
     except ImportError as e:  # OptunaMissing
         fail(str(e), 1)
     except BadInput as e:
         fail(str(e))
-    make_dir(study_dir, f"--runs-dir {runs_dir}")
-    from trainer.rundir.safe_io import Lock
-    try:
-        held = Lock(study_dir)  # one tuner per study directory; its workers write under it
-    except BadInput as e:
-        fail(str(e))
-    click.get_current_context().call_on_close(held.release)
+    hold_dir(study_dir, f"--runs-dir {runs_dir}")  # one tuner; its workers write under it
     say = (lambda line: None) if quiet else (lambda line: click.echo(one_line(line), err=True))
     if not quiet:
         click.echo(f"tune {study_dir}: {tune.trials} trials{_arms(tune)} x {len(tune.seeds)} seeds, "
                    f"{tune.sampler} sampler, {tune.pruner} pruner, "
                    f"{scheduler or f'{workers} local worker(s)'}", err=True)
-    interrupted = False
+    rows, confirmed, interrupted = _run(tune, study_dir, workers, client, scheduler, confirm, say)
+    if not quiet:
+        _summary(tune, rows, study_dir)
+    if confirmed is not None:
+        click.echo(confirmed.text)
+        click.echo("")
+        for line in confirmed.said:
+            click.echo(line)
+        click.echo(confirmed.closing)
+    click.echo(str(study_dir))
+    if interrupted:
+        click.echo(f"interrupted; run the same command with --name {study_dir.name} to continue",
+                   err=True)
+        sys.exit(EXIT_INTERRUPTED)
+
+
+def _run(tune, study_dir, workers, client, scheduler, confirm, say):
+    """Run the study (then, with `confirm`, its confirmation), stopping after the current steps
+    on Ctrl-C or SIGTERM; returns (the trials' rows, the confirmation or None, whether it was
+    asked to stop), or exits with one line."""
+    from trainer.tuning import study as tune_run
     try:
         with StopFlag() as stop:
             remote = None
@@ -105,10 +116,11 @@ def tune_cmd(tune_file, trials, workers, scheduler, name, runs_dir, dry_run, con
                 from trainer.tuning.on_dask import runner
                 remote = runner(client)
             rows = tune_run.run(tune, study_dir, workers, stop, say, remote)
+            if not confirm or stop.requested:
+                return rows, None, stop.requested
+            confirmed = tune_run.confirm(tune, study_dir, confirm, workers, stop, say, client)
             interrupted = stop.requested
-            if confirm and not interrupted:
-                result = tune_run.confirm(tune, study_dir, confirm, workers, stop, say, client)
-                interrupted = stop.requested
+            return rows, None if interrupted else confirmed, interrupted
     except KeyboardInterrupt:
         click.echo(f"interrupted at once; run the same command with --name {study_dir.name} to "
                    "continue (running trials are retried)", err=True)
@@ -124,19 +136,6 @@ def tune_cmd(tune_file, trials, workers, scheduler, name, runs_dir, dry_run, con
                  "without --scheduler, here)", 1)
         fail(f"{describe(e)}; the trials done are kept in {study_dir} (running ones are retried "
              "when the study continues)", 1)
-    if not quiet:
-        _summary(tune, rows, study_dir)
-    if confirm and not interrupted:
-        click.echo(result.text)
-        click.echo("")
-        for line in result.said:
-            click.echo(line)
-        click.echo(result.closing)
-    click.echo(str(study_dir))
-    if interrupted:
-        click.echo(f"interrupted; run the same command with --name {study_dir.name} to continue",
-                   err=True)
-        sys.exit(EXIT_INTERRUPTED)
 
 
 def _arms(tune):
@@ -176,29 +175,13 @@ def _dry_run(tune, study_dir, workers):
     width = max(len(p.key) for p in tune.params)
     for p in tune.params:
         click.echo(f"  {p.key:<{width}}  {p.describe()}")
-    seconds = _epoch_seconds(tune)
-    runs = budget(tune) * len(tune.arms) * len(tune.seeds)
-    total = runs * tune.epochs * seconds / max(1, min(workers, os.cpu_count() or 1))
-    click.echo(f"runs: at most {runs} ({tune.epochs} epochs each; pruning stops some early)")
+    from trainer.tuning import estimate
+    seconds = estimate.epoch_seconds(tune)
+    total = estimate.wall_seconds(tune, workers, seconds)
+    click.echo(f"runs: at most {estimate.runs(tune)} ({tune.epochs} epochs each; pruning stops some early)")
     click.echo(f"estimated wall time: at most {_duration(total)} on {workers} worker(s) "
                f"(one epoch of the base config took {seconds:.2f} s here; sizes in the space change it)")
     click.echo("nothing written (dry run)")
-
-
-def _epoch_seconds(tune):
-    """One epoch of the base config, timed in memory (nothing is written)."""
-    import time
-    from trainer.training.loop import EpochEnd, Position
-    from trainer.training.run import Setup
-    from threadpoolctl import threadpool_limits
-    cfg = tune.base.with_changes({"train.epochs": 1})
-    setup = Setup(cfg)
-    with threadpool_limits(limits=1, user_api="blas"):  # as the workers train: one thread each
-        start = time.perf_counter()
-        for event in setup.trainer.run(Position()):
-            if isinstance(event, EpochEnd):
-                break
-        return time.perf_counter() - start
 
 
 def _duration(seconds):

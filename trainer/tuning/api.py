@@ -43,15 +43,15 @@ def tune(spec, trials=None, workers=1, runs_dir="runs", name=None, confirm=None,
     from trainer.rundir.layout import check_name, check_runs_dir, new_run_id
     from trainer.tuning import study as tune_run, space as tune_space
     if isinstance(spec, dict):
-        t, stem = tune_space.from_data(spec), "tune"
+        tune_spec, stem = tune_space.from_data(spec), "tune"
     else:
-        t, stem = tune_space.load(spec), Path(spec).stem
+        tune_spec, stem = tune_space.load(spec), Path(spec).stem
     if trials is not None:
-        t = dataclasses.replace(t, trials=int(trials))
-    tune_run.check_extras(t)
+        tune_spec = dataclasses.replace(tune_spec, trials=int(trials))
+    tune_run.check_extras(tune_spec)
     name = check_name(name) if name else new_run_id(stem)
     study_dir = check_runs_dir(runs_dir) / name
-    tune_run.open_dir(t, study_dir)
+    tune_run.open_dir(tune_spec, study_dir)
     client = None
     if scheduler:  # before anything is written
         from trainer.sweeps.dask_cluster import connect
@@ -61,11 +61,11 @@ def tune(spec, trials=None, workers=1, runs_dir="runs", name=None, confirm=None,
     held = Lock(study_dir)
     try:
         from trainer.tuning.on_dask import runner
-        tune_run.run(t, study_dir, workers, None, progress, runner(client) if client else None)
+        tune_run.run(tune_spec, study_dir, workers, None, progress, runner(client) if client else None)
         confirmed = None
         if confirm:
-            confirmed = tune_run.confirm(t, study_dir, confirm, workers, None, progress, client)
-        out = Study(t, study_dir)
+            confirmed = tune_run.confirm(tune_spec, study_dir, confirm, workers, None, progress, client)
+        out = Study(tune_spec, study_dir)
         if confirmed is not None:
             from trainer.analysis import results_table
             header, rows = results_table.as_csv_rows(confirmed.table)
