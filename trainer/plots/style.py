@@ -51,7 +51,7 @@ SUPERSCRIPT = str.maketrans("-0123456789", "\u207b\u2070\u00b9\u00b2\u00b3\u2074
 
 def log_y(ax):
     """A log-scale y axis with labelled decades only: no minor ticks, whose many tick objects
-    made up a fifth of a run's figure time, and labels as plain text (10\u207b\u2075), which
+    make up a fifth of a run's figure time, and labels as plain text (10\u207b\u2075), which
     matplotlib's default mathtext labels parse anew for every label drawn (a fifth of the
     loss figure's time)."""
     from matplotlib.ticker import FuncFormatter, NullLocator

@@ -32,7 +32,7 @@ from pathlib import Path
 
 from trainer.errors import describe
 from trainer.sweeps import results as sweep_results
-# the study's face for the command line, the API and tune_dask: what the parts below define
+# the study's face for the command line, the API and on_dask.py: what the parts below define
 from trainer.tuning.results import (BEST, CONFIRM, TRIALS, best_config, best_trials,  # noqa: F401
                                         confirm, trial_columns, trial_rows, write_tables)
 from trainer.tuning.space import TUNE_FILE
@@ -207,7 +207,7 @@ def work(study_dir, stop=None, say=None, worker=None):
 def run(tune, study_dir, workers=1, should_stop=None, say=None, remote=None):
     """Run the study into study_dir (created) until every arm's budget is spent or
     should_stop() turns true; returns the trials' rows. The trials train on local workers,
-    or through remote(tune, study_dir, stop, say) (tune_dask.runner(client): a Dask cluster)."""
+    or through remote(tune, study_dir, stop, say) (on_dask.runner(client): a Dask cluster)."""
     study_dir = Path(study_dir)
     prepare(tune, study_dir)
     stop = should_stop or (lambda: False)
