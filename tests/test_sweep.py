@@ -101,9 +101,10 @@ def test_random_search_over_a_small_space_draws_distinct_points_evenly(tmp_path)
     with pytest.raises(ConfigError, match="sweep.n: 8 distinct points wanted"):
         sweep.load(write_sweep(tmp_path, body.format(n=8))).points()
     import numpy as np
+    from trainer.sweeps.values import draw
     rng = np.random.default_rng(0)
     base = {"train": {"bptt": 1}}
-    counts = np.bincount([sweep._draw(rng, base, "train.bptt", {"min": 2, "max": 8, "log": False})
+    counts = np.bincount([draw(rng, base, "train.bptt", {"min": 2, "max": 8, "log": False})
                           for _ in range(7000)], minlength=9)[2:]
     assert counts.min() > 850 and counts.max() < 1150   # about 1000 each, the ends too
 

@@ -91,5 +91,5 @@ def refuse_unknown(path, where, table, known):
             raise ConfigError(f"{path}: {where}unknown key {k!r}{suggest(k, known, listing=True)}")
 
 
-def _finite_finite_number(v):
+def _finite_number(v):
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
