@@ -39,7 +39,6 @@ def _palette(n, ordered):
 
 def plot_final(results_csv, key, path, title=None):
     """The final val loss (and val metric, when not the loss) against `key`."""
-    import pandas as pd
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
     df, _, base = _read(results_csv)

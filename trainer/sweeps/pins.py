@@ -14,8 +14,7 @@ from trainer.plugins.pinning import is_sha
 from trainer.rundir.layout import PINS
 
 
-
-def now(points):
+def current_sources(points):
     """{(kind, spec): sha256} of the plug-ins the points train with, as their sources are now."""
     out = {}
     for p in points:
@@ -29,17 +28,17 @@ def check(points, sweep_dir):
     """ConfigError (one line) when a plug-in the points train with has another source than the
     one this sweep's runs (or its pins) trained with."""
     sweep_dir = Path(sweep_dir)
-    current = now(points)
+    current = current_sources(points)
     if not current or not sweep_dir.is_dir():
         return
-    then = {}   # (kind, spec) -> {sha256: [runs]}
+    earlier = {}   # (kind, spec) -> {sha256: [runs]}: the pins' and the runs' sources
     for (kind, spec), sha in _pinned(sweep_dir).items():
-        then.setdefault((kind, spec), {}).setdefault(sha, [])
+        earlier.setdefault((kind, spec), {}).setdefault(sha, [])
     for p in points:
-        for kind, record in _recorded(sweep_dir / p.name).items():
-            then.setdefault((kind, record["spec"]), {}).setdefault(record["sha256"], []).append(p.name)
+        for kind, record in _trained_with(sweep_dir / p.name).items():
+            earlier.setdefault((kind, record["spec"]), {}).setdefault(record["sha256"], []).append(p.name)
     for (kind, spec), sha in current.items():
-        old = {s: runs for s, runs in then.get((kind, spec), {}).items() if s != sha}
+        old = {s: runs for s, runs in earlier.get((kind, spec), {}).items() if s != sha}
         if not old:
             continue
         old_sha, runs = max(old.items(), key=lambda item: len(item[1]))
@@ -58,7 +57,7 @@ def check(points, sweep_dir):
 def write(points, sweep_dir):
     """Add the points' plug-ins to the sweep's pins (check() has refused any changed one)."""
     from trainer.sweeps.results import atomic_write_text
-    pins = {**_pinned(Path(sweep_dir)), **now(points)}
+    pins = {**_pinned(Path(sweep_dir)), **current_sources(points)}
     data = {"pins": [{"kind": k, "spec": s, "sha256": sha} for (k, s), sha in sorted(pins.items())]}
     atomic_write_text(Path(sweep_dir) / PINS, json.dumps(data, indent=2) + "\n")
 
@@ -83,7 +82,7 @@ def _pinned(sweep_dir):
     return {(p["kind"], p["spec"]): p["sha256"] for p in pins}
 
 
-def _recorded(run_path):
+def _trained_with(run_path):
     """{kind: record} of a run's config.toml [plugins] with a spec and a sha256 (none when the
     run has no readable config: that is check_same_config's to say)."""
     from trainer.config import tomlio

@@ -11,14 +11,12 @@ results.csv is in).
 """
 import csv
 import io
-import json
 import os
 from pathlib import Path
 
-from trainer.rundir.layout import SUMMARY, RunDir
+from trainer.rundir.layout import RESULTS, SUMMARY, RunDir  # RESULTS: results.csv, named here too
 from trainer.rundir.collect import differing_keys
 from trainer.rundir.safe_io import atomic_write
-from trainer.rundir.layout import RESULTS
 
 TAIL = ("wall_s", "run_dir")
 TARGET = ("target_epoch", "target_step", "target_sequences")
