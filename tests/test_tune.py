@@ -274,3 +274,22 @@ def test_a_study_runs_on_a_dask_cluster_and_the_client_keeps_the_journal(tmp_pat
     assert all(t.intermediate_values for t in st.trials)   # replayed into the journal
     assert len(pruned) == sum(r["state"] == "pruned" for r in rows)
     assert len(list((runs / "d" / "confirm").iterdir())) >= 2
+
+
+def test_a_study_directory_another_process_holds_is_refused_in_one_line(tmp_path):
+    """train tune holds its study directory's lock as train sweep does (cli.common.hold_dir):
+    a second tuner is refused in one line naming the holder, exit 2, and writes nothing."""
+    from trainer.rundir.safe_io import Lock
+    path = write_tune(tmp_path, 'trials = 1\nseeds = [0]\nsampler = "random"')
+    args = (path, "--runs-dir", tmp_path / "runs", "--name", "s", "--quiet")
+    assert tune(*args).exit_code == 0
+    study = tmp_path / "runs" / "s"
+    before = {str(p): p.stat().st_mtime_ns for p in study.rglob("*") if p.name != ".lock"}
+    held = Lock(study)
+    try:
+        result = tune(*args)
+    finally:
+        held.release()
+    assert result.exit_code == 2, result.output
+    assert f"pid {os.getpid()}" in result.output and result.output.count("\n") == 1
+    assert {str(p): p.stat().st_mtime_ns for p in study.rglob("*") if p.name != ".lock"} == before
