@@ -21,7 +21,7 @@ def write_sweep(tmp_path, body, base=BASE):
 
 
 def test_grid_is_the_product_of_values_times_seeds_with_stable_names(tmp_path):
-    sw = sweep.load(write_sweep(tmp_path, """
+    loaded = sweep.load(write_sweep(tmp_path, """
         [set]
         "optim.name" = "adam"
         [sweep]
@@ -30,7 +30,7 @@ def test_grid_is_the_product_of_values_times_seeds_with_stable_names(tmp_path):
         "train.bptt" = [5, 10]
         "optim.lr" = [1, 0.03]
     """))
-    points = sw.points()
+    points = loaded.points()
     assert [p.name for p in points] == [
         "bptt=5-lr=1-seed=0", "bptt=5-lr=1-seed=1", "bptt=5-lr=0.03-seed=0", "bptt=5-lr=0.03-seed=1",
         "bptt=10-lr=1-seed=0", "bptt=10-lr=1-seed=1", "bptt=10-lr=0.03-seed=0", "bptt=10-lr=0.03-seed=1"]
@@ -52,12 +52,12 @@ def test_names_use_the_full_key_only_when_the_short_one_is_ambiguous():
 
 
 def test_a_grid_range_expands_to_num_log_spaced_values(tmp_path):
-    sw = sweep.load(write_sweep(tmp_path, """
+    loaded = sweep.load(write_sweep(tmp_path, """
         [sweep.params]
         "optim.lr" = { min = 0.001, max = 0.1, num = 5, log = true }
     """))
-    assert sw.params["optim.lr"] == [0.001, 0.00316228, 0.01, 0.0316228, 0.1]
-    assert [p.name for p in sw.points()][:2] == ["lr=0.001-seed=0", "lr=0.00316228-seed=0"]
+    assert loaded.params["optim.lr"] == [0.001, 0.00316228, 0.01, 0.0316228, 0.1]
+    assert [p.name for p in loaded.points()][:2] == ["lr=0.001-seed=0", "lr=0.00316228-seed=0"]
 
 
 def test_random_search_is_reproducible_in_range_and_extending_n_keeps_earlier_points(tmp_path):
@@ -110,7 +110,7 @@ def test_random_search_over_a_small_space_draws_distinct_points_evenly(tmp_path)
 
 
 def test_the_resolved_sweep_toml_loads_back_to_the_same_runs(tmp_path):
-    sw = sweep.load(write_sweep(tmp_path, """
+    loaded = sweep.load(write_sweep(tmp_path, """
         [set]
         "model.hidden" = 6
         [sweep]
@@ -122,10 +122,10 @@ def test_the_resolved_sweep_toml_loads_back_to_the_same_runs(tmp_path):
     """))
     resolved = tmp_path / "elsewhere" / "sweep.toml"
     resolved.parent.mkdir()
-    resolved.write_text(sw.to_toml())
+    resolved.write_text(loaded.to_toml())
     back = sweep.load(resolved)
     assert [(p.name, p.cfg.to_dict()) for p in back.points()] == \
-           [(p.name, p.cfg.to_dict()) for p in sw.points()]
+           [(p.name, p.cfg.to_dict()) for p in loaded.points()]
     assert back.base["model"]["hidden"] == 6
 
 

@@ -148,10 +148,10 @@ def test_a_failing_run_is_recorded_and_does_not_stop_the_others(tmp_path):
 
 def test_stopping_keeps_finished_runs_and_the_next_run_finishes_the_sweep(tmp_path):
     path = write_sweep(tmp_path, '"train.bptt" = [5, 10]\n', seeds="[0, 1, 2]")
-    sw = sweep.load(path)
-    sweep_dir = sweep_run.open_dir(sw, tmp_path / "runs", "stop")
+    loaded = sweep.load(path)
+    sweep_dir = sweep_run.open_dir(loaded, tmp_path / "runs", "stop")
     landed = []
-    results = sweep_run.run(sw, sweep_dir, workers=1, on_result=lambda p, s: landed.append(s),
+    results = sweep_run.run(loaded, sweep_dir, workers=1, on_result=lambda p, s: landed.append(s),
                             should_stop=lambda: bool(landed))
     statuses = [r["status"] for r in results.rows()]
     assert statuses[0] == "completed" and statuses.count("completed") < 6

@@ -27,17 +27,17 @@ def test_a_written_sweep_loads_back_equal_with_dotted_keys_and_ranges(tmp_path):
                    '[sweep.params]\n"optim.lr" = { min = 1e-8, max = 0.01, log = true }\n'
                    '"model.cell" = ["rnn", "gru"]\n')
     (tmp_path / "c.toml").write_text('[task]\nname = "sine"\nlength = 400\n')
-    sw = spec.load(src)
+    loaded = spec.load(src)
     resolved = tmp_path / "resolved.toml"
-    resolved.write_text(sw.to_toml())
+    resolved.write_text(loaded.to_toml())
     data = tomllib.loads(resolved.read_text())
     assert data["sweep"]["params"]["optim.lr"] == {"min": 1e-8, "max": 0.01, "log": True}
     back = spec.load(resolved)
     assert (back.method, back.seeds, back.n, back.sample_seed, back.params) == \
-           (sw.method, sw.seeds, sw.n, sw.sample_seed, sw.params)
-    assert back.base == sw.base and back.base["optim"]["eps"] == 1e-8
+           (loaded.method, loaded.seeds, loaded.n, loaded.sample_seed, loaded.params)
+    assert back.base == loaded.base and back.base["optim"]["eps"] == 1e-8
     assert [(p.name, p.cfg.to_dict()) for p in back.points()] == \
-           [(p.name, p.cfg.to_dict()) for p in sw.points()]
+           [(p.name, p.cfg.to_dict()) for p in loaded.points()]
 
 
 @pytest.mark.parametrize("text", [

@@ -55,7 +55,7 @@ class Report:
         _own_folder(self.out, parents=True)
         _copy_if_changed(plotly_js_path(), self.out / PLOTLY_JS)
         images = _copy_images(records, self.out / IMAGES)
-        data = page_data.build(records, sweeps, self.title or _title(self.paths, sweeps), live,
+        data = page_data.build(records, sweeps, self.title or _title(self.paths), live,
                                notes, images)
         from trainer.reports import study   # a `train tune` directory: its study view
         found, said = study.charts(self.paths)
@@ -111,7 +111,7 @@ def _stamp(run):
     return tuple(out)
 
 
-def _title(paths, sweeps):
+def _title(paths):
     if len(paths) == 1:
         return f"report: {paths[0].resolve().name}"
     return f"report: {len(paths)} paths"
