@@ -190,10 +190,10 @@ def _epoch_seconds(tune):
     """One epoch of the base config, timed in memory (nothing is written)."""
     import time
     from trainer.training.loop import EpochEnd, Position
-    from trainer.training.run import Setup
+    from trainer.training.run import RunParts
     from threadpoolctl import threadpool_limits
     cfg = tune.base.with_changes({"train.epochs": 1})
-    setup = Setup(cfg)
+    setup = RunParts(cfg)
     with threadpool_limits(limits=1, user_api="blas"):  # as the workers train: one thread each
         start = time.perf_counter()
         for event in setup.trainer.run(Position()):

@@ -52,9 +52,11 @@ class CheckpointWriter:
     submit() serializes the arrays at once, in the caller's thread (so they may
     change right after); one worker thread then runs `before` (making the counted
     metrics rows durable) and writes the bytes atomically (temporary file, fsync,
-    rename, fsync of the directory). Checkpoints land in the order submitted;
-    once one write fails the later ones are skipped; wait() returns when all
-    have landed and raises what a write raised.
+    rename, fsync of the directory), to the `copies` first (best.npz) and to the
+    checkpoint last: a kill between the two never leaves a checkpoint whose best
+    epoch best.npz does not hold. Checkpoints land in the order submitted; once one
+    write fails the later ones are skipped; wait() returns when all have landed and
+    raises what a write raised.
     """
 
     def __init__(self, path, before=None):
@@ -63,21 +65,22 @@ class CheckpointWriter:
         self._pending = []
         self._failed = False
 
-    def submit(self, arrays):
+    def submit(self, arrays, copies=()):
         self._raise(done_only=True)
         buffer = io.BytesIO()
         np.savez(buffer, **arrays)
         if self._pool is None:
             self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="checkpoint")
-        self._pending.append(self._pool.submit(self._land, buffer.getvalue()))
+        self._pending.append(self._pool.submit(self._land, buffer.getvalue(), tuple(copies)))
 
-    def _land(self, data):
+    def _land(self, data, copies):
         if self._failed:
             return
         try:
             if self.before:
                 self.before()
-            atomic_write(self.path, lambda f: f.write(data))
+            for path in (*copies, self.path):
+                atomic_write(path, lambda f: f.write(data))
         except BaseException:
             self._failed = True
             raise

@@ -70,36 +70,36 @@ def pack(model, optimizer, streams, pos, metrics_rows, cfg=None):
     return out
 
 
-def read(path, setup, resuming=False, accept_plugins=False):
-    """The arrays of the checkpoint at `path` for `setup` (a run.RunParts), checked field by
+def read(path, parts, resuming=False, accept_plugins=False):
+    """The arrays of the checkpoint at `path` for `parts` (a run.RunParts), checked field by
     field against what a checkpoint of its config holds: names, dtypes and shapes from the .npy
     headers before anything is allocated, then the values, the state and its position; when
     `resuming`, also the config digest and the format (with `accept_plugins`, plug-ins'
     sources may differ from the recorded digests: train resume --accept-changed-plugin).
     An older format comes back upgraded (see `upgrade`). Raises CheckpointError."""
     where = str(path)
-    model = setup.model
-    optimizer = copy.deepcopy(setup.optimizer)   # what one update makes of its state
+    model = parts.model
+    optimizer = copy.deepcopy(parts.optimizer)   # what one update makes of its state
     optimizer.update([p.copy() for p in model.params], [np.zeros_like(p) for p in model.params])
-    expected = pack(model, optimizer, setup.streams, Position(), 0)
+    expected = pack(model, optimizer, parts.streams, Position(), 0)
 
     def first(arrays):   # refused early: a changed config names its keys, not a shape
         state = check.check_state(arrays, where)
         if resuming:
             _check_format(state, where)
-            check.check_config(state, setup.cfg, where, accept_plugins)
+            check.check_config(state, parts.cfg, where, accept_plugins)
 
-    hidden = setup.cfg["model"]["hidden"], np.dtype(setup.cfg["model"]["dtype"])
-    arrays = check.read(path, expected, setup.cfg["train"]["batch_size"], where, first, hidden)
+    hidden = parts.cfg["model"]["hidden"], np.dtype(parts.cfg["model"]["dtype"])
+    arrays = check.read(path, expected, parts.cfg["train"]["batch_size"], where, first, hidden)
     state = check.check_state(arrays, where) if "state" in arrays else None
     arrays, state = upgrade(arrays, state, param_names(model), where)
     if resuming:
         _check_format(state, where)
     if state["format"] == FORMAT:
         stored = [POSITION_KEYS.get(f.name, f.name) for f in dataclasses.fields(Position)]
-        check.check_position(state.get("position"), stored, setup.trainer.batches.per_epoch,
+        check.check_position(state.get("position"), stored, parts.trainer.batches.per_epoch,
                              where)
-        for name in setup.streams:
+        for name in parts.streams:
             check.check_stream(np.random.default_rng(), arrays, name, where)
     return arrays
 

@@ -45,7 +45,7 @@ def _train_seed(tune, study_dir, trial, arm, seed, cfg, on_event, should_stop):
     rd = None
     try:
         rd = RunDir.create(study_dir, tune.run_name(arm, trial.number, seed), cfg=cfg)
-        return run.train(cfg, rd, on_event=on_event, should_stop=should_stop, figures=False)
+        return run.train(cfg, rd, on_event=on_event, should_stop=should_stop)
     except Exception as e:
         return rd.record_failure(e) if rd is not None else {"status": "failed", "error": describe(e)}
     finally:
