@@ -1,12 +1,10 @@
 """Resuming a run from its checkpoint: what can be resumed, and going on as if it had never
 stopped (metrics.csv cut back to the rows the checkpoint counted, the same numbers after)."""
-import os
-from pathlib import Path
-
 from trainer.config.load import load as load_config
 from trainer.errors import RunDirError
 from trainer.plugins.source import PluginError
-from trainer.rundir.layout import BEST, CHECKPOINT, CONFIG, GRADIENT_REACH, METRICS, PLUGINS, SUMMARY
+from trainer.rundir.layout import CHECKPOINT, CONFIG, METRICS
+from trainer.rundir.writers import check_metrics_rows, keep_metrics_rows
 from trainer.training import checkpoint
 from trainer.training.run import Hooks, RunParts, run_and_record
 
@@ -36,10 +34,7 @@ def prepare_resume(run_dir, epochs=None, objects=None, accept_changed_plugin=Fal
             f"{new})" for kind, spec, old, new in changed)
             + "; restore it, or resume with the changed code anyway: train resume "
             f"{run_dir.path} --accept-changed-plugin (recorded in the run)")
-    folder = run_dir.file(PLUGINS)   # where resume keeps the sources' copies: a real folder
-    if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
-        raise RunDirError(f"{folder}: not a folder (a symbolic link or a file); the tool does "
-                          "not write through links")
+    run_dir.check_plugins_folder()   # where resume keeps the sources' copies
     if epochs is not None:
         cfg = cfg.with_changes({"train.epochs": epochs})
     parts = RunParts(cfg)
@@ -71,7 +66,7 @@ def prepare_resume(run_dir, epochs=None, objects=None, accept_changed_plugin=Fal
     if not finished and (pos.stopped_early or met or pos.epoch >= cfg["train"]["epochs"]):
         if met and pos.epoch < cfg["train"]["epochs"]:   # finish it, train no further
             pos.stopped_early = True
-        _check_metrics(run_dir.file(METRICS), rows)
+        check_metrics_rows(run_dir.file(METRICS), rows)
         return parts
     if pos.stopped_early or met:
         why = (f"it met train.target {cfg['train']['target']:g}" if met else
@@ -81,7 +76,7 @@ def prepare_resume(run_dir, epochs=None, objects=None, accept_changed_plugin=Fal
     if pos.epoch >= cfg["train"]["epochs"]:
         raise NothingToResume(f"{run_dir.path}: already completed {pos.epoch} epochs; "
                               "use --epochs N to train longer")
-    _check_metrics(run_dir.file(METRICS), rows)
+    check_metrics_rows(run_dir.file(METRICS), rows)
     return parts
 
 
@@ -102,53 +97,8 @@ def _plugin_history(summary, changed):
 def resume(run_dir, parts, **hooks):
     """Continue a run from what prepare_resume restored, as if it had never stopped; returns
     its summary. hooks: see run.Hooks."""
-    _remove_stale_temporaries(run_dir.where)
-    _truncate_metrics(run_dir.file(METRICS), parts.metrics_rows)
+    run_dir.remove_temporaries()
+    keep_metrics_rows(run_dir.file(METRICS), parts.metrics_rows)
     run_dir.write_config(parts.cfg)
     run_dir.write_plugin_sources(parts.cfg)   # a changed source accepted: kept beside the first
     return run_and_record(run_dir, lambda: parts, Hooks(**hooks))
-
-
-def _check_metrics(path, rows):
-    """metrics.csv must hold the header and at least the rows the checkpoint counted (and be no
-    symlink: rows are appended to it)."""
-    if Path(path).is_symlink():
-        raise RunDirError(f"{path}: is a symbolic link; the tool does not write through links")
-    if rows == 0:
-        return
-    have = _complete_lines(path)
-    if have < rows + 1:
-        raise RunDirError(f"{path}: holds {max(have - 1, 0)} complete rows, the checkpoint "
-                          f"counted {rows}; the run directory was changed by hand")
-
-
-def _complete_lines(path):
-    try:
-        data = Path(path).read_bytes()
-    except FileNotFoundError:
-        return 0
-    return data.count(b"\n")
-
-
-def _truncate_metrics(path, rows):
-    """Keep the header and the first `rows` rows; later or torn rows are re-done."""
-    path = Path(path)
-    if rows == 0:
-        path.unlink(missing_ok=True)
-        return
-    data = path.read_bytes()
-    end = -1
-    for _ in range(rows + 1):
-        end = data.index(b"\n", end + 1)
-    with open(os.open(path, os.O_RDWR | getattr(os, "O_NOFOLLOW", 0)), "r+b") as f:
-        f.truncate(end + 1)
-        f.flush()
-        os.fsync(f.fileno())
-
-
-def _remove_stale_temporaries(path):
-    """A process killed while writing leaves a .name-xxxx temporary; it was never the real file."""
-    for p in Path(path).glob(".*-*"):
-        if p.is_file() and p.name.split("-")[0][1:] in (CHECKPOINT, BEST, CONFIG, SUMMARY,
-                                                            GRADIENT_REACH):
-            p.unlink()
