@@ -232,10 +232,10 @@ def bare_loop():
     from rnn_trainer_datasets.base import steps_per_epoch
     from trainer.training.batching import stream_rows, window
     from trainer.optim.optimizers import clip_grads
-    from trainer.training.run import Setup
+    from trainer.training.run import RunParts
     cfg = config.load(SINE)
     tr = cfg["train"]
-    setup = Setup(cfg)  # the task, model and optimizer a run builds, from the same streams
+    setup = RunParts(cfg)  # the task, model and optimizer a run builds, from the same streams
     task, model, optimizer = setup.task, setup.model, setup.optimizer
     rows_x, rows_y = stream_rows(task.train_x, tr["batch_size"]), stream_rows(task.train_y, tr["batch_size"])
     k = steps_per_epoch(tr["batch_size"], tr["bptt"], length=len(task.train_x))

@@ -26,7 +26,7 @@ import time
 
 from trainer.rundir import layout, safe_io, writers
 from trainer.cli import main
-from trainer.cli.runs import Progress
+from trainer.training.progress import Progress
 from trainer.training.loop import Step
 
 point, n, args = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
@@ -46,8 +46,8 @@ def kill():
 submit = writers.CheckpointWriter.submit
 
 
-def submit_and_land(self, arrays):
-    submit(self, arrays)
+def submit_and_land(self, arrays, *args, **kwargs):
+    submit(self, arrays, *args, **kwargs)
     self.wait()
 
 
@@ -114,15 +114,15 @@ elif point == "row-torn":
 
     writers.MetricsWriter.write = torn
 elif point == "probe":
-    from trainer.training import run as run_module
-    probe = run_module._probe_gradient_reach
+    from trainer.training import recorder
+    probe = recorder.probe_gradient_reach
 
     def probe_then_kill(*a):
         if nth():
             kill()
         probe(*a)
 
-    run_module._probe_gradient_reach = probe_then_kill
+    recorder.probe_gradient_reach = probe_then_kill
 elif point == "plots":
     import trainer.plots.run as plots_run
 

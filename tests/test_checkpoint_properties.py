@@ -14,23 +14,23 @@ from hypothesis import strategies as st
 from trainer.training import checkpoint
 from trainer.config.load import from_dict
 from trainer.training.loop import Position
-from trainer.training.run import Setup
+from trainer.training.run import RunParts
 from trainer.training.streams import STREAMS
 
 finite = st.floats(-1e6, 1e6, allow_nan=False)
 figures = st.none() | st.fixed_dictionaries({"val_loss": finite, "val_mse": finite})
 positions = st.builds(
     Position, step=st.integers(0, 10**6), epoch=st.integers(0, 1000), window=st.integers(0, 50),
-    elapsed_s=st.floats(0, 1e5), sums=st.lists(finite, min_size=3, max_size=3),
-    since=st.integers(0, 100), epoch_losses=st.lists(finite, max_size=5),
+    elapsed_s=st.floats(0, 1e5), unlogged_sums=st.lists(finite, min_size=3, max_size=3),
+    unlogged_steps=st.integers(0, 100), epoch_losses=st.lists(finite, max_size=5),
     last_train_loss=st.just(float("nan")) | finite, val=figures, best=figures,
-    stale=st.integers(0, 10), schedule=st.fixed_dictionaries({"reductions": st.integers(0, 5),
-                                                              "waited": st.integers(0, 5)}),
+    epochs_without_improvement=st.integers(0, 10),
+    schedule=st.fixed_dictionaries({"reductions": st.integers(0, 5), "waited": st.integers(0, 5)}),
     stopped_early=st.booleans())
 
 
 def _setup(cell, hidden, optim, batch_size):
-    return Setup(from_dict({"task": {"name": "sine", "length": 200, "val_length": 50},
+    return RunParts(from_dict({"task": {"name": "sine", "length": 200, "val_length": 50},
                             "model": {"cell": cell, "hidden": hidden}, "optim": {"name": optim},
                             "train": {"epochs": 1, "batch_size": batch_size, "bptt": 5, "seed": 1}}))
 

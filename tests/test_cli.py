@@ -197,8 +197,8 @@ def test_a_failure_inside_a_run_is_recorded_in_one_line(tmp_path, monkeypatch):
     """Anything but bad input or divergence (a bug, memory, the disk): status failed with the error
     and traceback in summary.json, one line on stderr, exit 1. (A failure while drawing leaves the
     run completed: tests/test_one_writer.py.)"""
-    import trainer.training.run
-    monkeypatch.setattr(trainer.training.run, "_probe_gradient_reach", _broken_probe)
+    import trainer.training.recorder
+    monkeypatch.setattr(trainer.training.recorder, "probe_gradient_reach", _broken_probe)
     result = CliRunner().invoke(main, ["--config", str(CONFIGS / "sine.toml"), "--quiet",
                                        "--set", "train.epochs=1", "--runs-dir", str(tmp_path)])
     assert result.exit_code == 1

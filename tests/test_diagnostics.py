@@ -5,7 +5,7 @@ import pytest
 from trainer.checks.numeric import numerical_grad
 from trainer.config.load import from_dict
 from trainer.model.diagnostics import gradient_reach, probe_batch
-from trainer.training.run import Setup
+from trainer.training.run import RunParts
 
 
 @pytest.mark.parametrize("task,cell", [("adding", "rnn"), ("copy", "lstm"), ("counting", "gru"),
@@ -15,7 +15,7 @@ def test_reach_is_the_norm_of_dloss_dstate(task, cell):
             "counting": {"length": 200}, "sine": {"length": 200}}[task]
     cfg = from_dict({"task": {"name": task, **keys}, "model": {"cell": cell, "hidden": 4,
                      "embed": 3, "dtype": "float64"}, "train": {"batch_size": 4, "bptt": 6}})
-    s = Setup(cfg)
+    s = RunParts(cfg)
     x, y, mask = probe_batch(s.task, 6)
     before = [p.copy() for p in s.model.params]
     norms = gradient_reach(s.model, x, y, mask)

@@ -236,7 +236,7 @@ def test_anbn_long_strings_reach_the_epoch_lines_and_the_closing_line(tmp_path):
 
 
 def test_progress_bar_shows_the_epoch_and_stops_with_the_last_one(monkeypatch):
-    from trainer.cli.runs import Progress
+    from trainer.training.progress import Progress
     from trainer.training.loop import EpochEnd, Start, Step
 
     class Terminal(io.StringIO):

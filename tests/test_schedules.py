@@ -10,7 +10,7 @@ import trainer.training.loop
 from trainer.training import checkpoint
 from trainer.config.load import from_dict
 from trainer.training.loop import EpochEnd, Position, Row, Step
-from trainer.training.run import Setup
+from trainer.training.run import RunParts
 from trainer.optim.schedules import Schedule
 
 
@@ -76,7 +76,7 @@ def scripted(monkeypatch, losses):
 
 
 def events(cfg):
-    s, pos = Setup(cfg), Position()
+    s, pos = RunParts(cfg), Position()
     out = list(s.trainer.run(pos))
     return pos, [e for e in out if isinstance(e, EpochEnd)], [e.values for e in out if isinstance(e, Row)]
 
@@ -136,10 +136,10 @@ def roundtrip(arrays):
 ], ids=["step", "cosine-warmup", "plateau-early-stop"])
 def test_resume_from_a_checkpoint_is_exact_under_each_schedule(changes):
     cfg = config(**changes)
-    ref = Setup(cfg)
+    ref = RunParts(cfg)
     ref_rows = [e.values for e in ref.trainer.run(Position()) if isinstance(e, Row)]
     for stop in (13, 27):    # mid-epoch, before and after the epoch-2 schedule changes
-        s, pos = Setup(cfg), Position()
+        s, pos = RunParts(cfg), Position()
         rows = []
         for e in s.trainer.run(pos):
             if isinstance(e, Row):
@@ -147,7 +147,7 @@ def test_resume_from_a_checkpoint_is_exact_under_each_schedule(changes):
             if isinstance(e, Step) and e.step == stop:
                 saved = roundtrip(checkpoint.pack(s.model, s.optimizer, s.streams, pos, len(rows)))
                 break
-        again = Setup(cfg)
+        again = RunParts(cfg)
         pos2, n = checkpoint.unpack(saved, again.model, again.optimizer, again.streams)
         rows = rows[:n] + [e.values for e in again.trainer.run(pos2) if isinstance(e, Row)]
         strip = [{k: v for k, v in r.items() if k != "elapsed_s"} for r in rows]

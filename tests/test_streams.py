@@ -10,7 +10,7 @@ from trainer.config.load import from_dict
 from trainer.training.loop import Position
 from trainer.model.network import build_model
 from trainer.training.preflight import make_checked_task
-from trainer.training.run import Setup
+from trainer.training.run import RunParts
 from trainer.training.streams import STREAMS
 
 SINE = {"task": {"name": "sine", "length": 200, "val_length": 50},
@@ -20,7 +20,7 @@ ADDING = {"task": {"name": "adding", "length": 8, "train_size": 40, "val_size": 
 
 
 def setup(base, **changes):
-    return Setup(from_dict(base).with_changes(changes))
+    return RunParts(from_dict(base).with_changes(changes))
 
 
 def same_params(a, b):
@@ -61,7 +61,7 @@ def test_streams_are_independent_children_of_one_seed_sequence(base):
     assert tuple(s.streams) == STREAMS == ("data", "init", "batches", "sample")
     children = np.random.SeedSequence(3).spawn(len(STREAMS))
     fresh = {name: np.random.default_rng(child) for name, child in zip(STREAMS, children)}
-    task = make_checked_task(cfg, fresh["data"])           # what Setup did with the data stream
+    task = make_checked_task(cfg, fresh["data"])           # what RunParts did with the data stream
     for name in ("train_x", "train_y", "val_x", "val_y"):
         if hasattr(s.task, name):
             assert np.array_equal(getattr(task, name), getattr(s.task, name)), name

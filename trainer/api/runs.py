@@ -114,8 +114,8 @@ class Run:
         `temperature`, argmax at 0, from the run's own sampling stream)."""
         from trainer.model.evaluate import generate
         _check_generate(steps, temperature)
-        setup = self._loaded[0]
-        return generate(self.model, self.task, steps, temperature, setup.streams["sample"])
+        parts = self._loaded[0]
+        return generate(self.model, self.task, steps, temperature, parts.streams["sample"])
 
 
 def _check_generate(steps, temperature):
@@ -175,7 +175,6 @@ def train(config, overrides=None, runs_dir="runs", name=None, progress=None):
     anything is written; the run's outcome is in `run.summary["status"]`."""
     from trainer.config import load as config_mod
     from trainer.training import run
-    from trainer.rundir.layout import RunDir, check_name, check_runs_dir
     from trainer.errors import ConfigError
     source = str(config) if isinstance(config, (str, Path)) else "<config>"
     if isinstance(config, (str, Path)):
@@ -200,21 +199,18 @@ def train(config, overrides=None, runs_dir="runs", name=None, progress=None):
     # keys' defaults, and a plug-in file they name is relative to the current directory)
     cfg = config_mod.from_dict(config_mod.apply_changes(data, overrides, source), source,
                                changed=set(overrides))
-    if name is not None:
-        if not isinstance(name, str):
-            from trainer.errors import RunDirError
-            raise RunDirError(f"name: expected a run name (a string), got {type(name).__name__}")
-        check_name(name)
-    check_runs_dir(runs_dir)
-    from trainer.training.preflight import check_run
-    check_run(cfg)
-    run_dir = RunDir.create(runs_dir, name, prefix=cfg.name, cfg=cfg)
+    if name is not None and not isinstance(name, str):
+        from trainer.errors import RunDirError
+        raise RunDirError(f"name: expected a run name (a string), got {type(name).__name__}")
+    from trainer.plots.background import Inline
     from trainer.training.progress import Progress, in_notebook
     show = in_notebook() if progress is None else bool(progress)
     bar = Progress(quiet=not show, bar="auto", lines=False)
+    made = []
     try:
-        run.train(cfg, run_dir, on_event=bar)
+        run.start(cfg, runs_dir, name, on_created=made.append, on_event=bar, painter=Inline())
     finally:
         bar.close()
-        run_dir.release()
-    return Run(run_dir.path, objects=cfg.objects)
+        for run_dir in made:
+            run_dir.release()
+    return Run(made[0].path, objects=cfg.objects)

@@ -1,14 +1,12 @@
 """Commands for one run: train a config, resume, evaluate, generate and re-plot runs. Owns
 their output."""
-import sys
 from pathlib import Path
 
 import click
 
-from trainer.cli.common import (EXIT_DIVERGED, EXIT_FAILED, EXIT_INTERRUPTED, StopFlag, disk_full,
-                                fail)
+from trainer.cli.common import StopFlag, fail
+from trainer.cli.outcome import run_and_report
 from trainer.errors import BadInput
-from trainer.training.progress import Progress
 
 
 def train_config(config_path, overrides, name, runs_dir, quiet):
@@ -17,107 +15,13 @@ def train_config(config_path, overrides, name, runs_dir, quiet):
         fail("train: missing option '--config' (or a command such as 'resume'; see 'train --help')")
     with StopFlag() as stop:  # from the first moment: a signal during the setup stops the run too
         from trainer.config import load as config_mod
-        from trainer.rundir.layout import RunDir, check_name, check_runs_dir
+        from trainer.training import run
         try:
             cfg = config_mod.load(config_path, overrides)
-            if name is not None:
-                check_name(name)
-            check_runs_dir(runs_dir)
-            from trainer.training.preflight import check_run
-            check_run(cfg)  # before anything is made: a bad plug-in or a run that cannot fit
-            run_dir = RunDir.create(runs_dir, name, prefix=cfg.name, cfg=cfg)
-            click.get_current_context().call_on_close(run_dir.release)  # sys.exit keeps it alive
         except BadInput as e:
             fail(str(e))
-        except OSError as e:
-            disk_full(e)
-            fail(f"--runs-dir {runs_dir}: cannot create a run directory there ({e.strerror or e})")
-        from trainer.training import run
-        _report(run_dir, quiet, stop,
-                lambda progress, figures: run.train(cfg, run_dir, on_event=progress,
-                                                    should_stop=stop, figures=figures))
-
-
-def _report(run_dir, quiet, stop, work):
-    """Run `work(progress, figures)` (under the caller's stop flag) with a progress display and
-    a helper process that loads matplotlib meanwhile and draws the figures; print the outcome
-    and exit with the status's code."""
-    from trainer.plots import background
-    figures = background.start()
-    progress = Progress(quiet)
-    try:
-        summary = work(progress, figures)
-    except KeyboardInterrupt:  # a second Ctrl-C: out at once, files as they were
-        figures.close()
-        progress.close()
-        _mark_interrupted(run_dir)
-        click.echo(f"stopped at once; resume from the last checkpoint with: train resume {run_dir.path}",
-                   err=True)
-        sys.exit(EXIT_INTERRUPTED)
-    except OSError as e:  # the disk failed where no run summary could record it
-        figures.close()
-        progress.close()
-        click.echo(str(run_dir.path))
-        fail(f"{run_dir.path}: {e.strerror or e}" + (f" ({e.filename})" if e.filename else "")
-             + f"; free space, then: train resume {run_dir.path}", EXIT_FAILED)
-    figures.close()
-    progress.close()
-    status = summary["status"]
-    if status == "failed":
-        from trainer.rundir.layout import SUMMARY
-        click.echo(str(run_dir.path))
-        click.echo(f"error: the run failed ({summary['error']}); the traceback is in "
-                   f"{run_dir.file(SUMMARY)}", err=True)
-        sys.exit(EXIT_FAILED)
-    if not quiet and status != "diverged":  # divergence: one message, the error below
-        click.echo(_describe(summary), err=True)
-    if status == "completed" and summary.get("beats_baseline") is False:
-        click.echo(f"warning: {_short_of_baseline(summary)}", err=True)
-    if summary.get("plot_error"):
-        click.echo(f"warning: the figures were not drawn ({summary['plot_error']}); draw them "
-                   f"with: train plot {run_dir.path}", err=True)
-    click.echo(str(run_dir.path))
-    if status == "diverged":
-        from trainer.rundir.layout import CHECKPOINT
-        kept = ("the last good checkpoint is kept" if run_dir.file(CHECKPOINT).exists()
-                else "before its first checkpoint")
-        click.echo(f"error: training diverged at step {summary.get('diverged_at_step')} (non-finite "
-                   f"{summary.get('diverged_what', 'loss')}), {kept}; try a lower optim.lr or set "
-                   "optim.clip", err=True)
-        sys.exit(EXIT_DIVERGED)
-    if status == "interrupted":
-        click.echo(f"interrupted after step {summary['steps']}, checkpoint saved; continue with: "
-                   f"train resume {run_dir.path}", err=True)
-        sys.exit(EXIT_INTERRUPTED)
-
-
-def _mark_interrupted(run_dir):
-    summary = run_dir.read_summary()
-    if summary and summary.get("status") == "running":
-        summary["status"] = "interrupted"
-        run_dir.write_summary(summary)
-
-
-def _describe(summary):
-    f, b, m = summary["final"], summary["baseline"], summary["metric"]
-    parts = [f"{summary['status']} after {summary['steps']} steps in {summary['wall_s']:.1f}s"]
-    if f.get("val_loss") is not None:
-        parts.append(f"val_loss {f['val_loss']:.4g} (baseline {b['val_loss']:.4g})")
-        if m != "mse":
-            parts.append(f"val_{m} {f[f'val_{m}']:.4f} (baseline {b[f'val_{m}']:.4f})")
-        long = f"val_long_{m}"
-        if f.get(long) is not None:
-            base = f" (baseline {b[long]:.4f})" if b.get(long) is not None else ""
-            parts.append(f"{long} {f[long]:.4f}{base}")
-    return ": ".join(parts[:1]) + ("; " + "; ".join(parts[1:]) if len(parts) > 1 else "")
-
-
-def _short_of_baseline(summary):
-    """The warning of a run that ended at or behind its task's trivial baseline."""
-    m = summary["metric"]
-    value, base = summary["final"][f"val_{m}"], summary["baseline"][f"val_{m}"]
-    return (f"val_{m} {value:.4g} does not beat the baseline's {base:.4g} "
-            f"({summary.get('baseline_name') or 'the trivial predictor'})")
+        run_and_report(quiet, stop, lambda hooks, created: run.start(
+            cfg, runs_dir, name, on_created=created, **hooks)[1], runs_dir=runs_dir)
 
 
 def _load_run(path, which=None, overrides=()):
@@ -134,20 +38,21 @@ def _load_run(path, which=None, overrides=()):
     return loaded
 
 
-def changed_plugin_warnings(rd, changed):
+def changed_plugin_warnings(directory, changed):
     """One `warning:` line per plug-in changed since the run was made: the sha256 it trained
     with, the one used now, and where the run keeps its copy of the old source."""
     from trainer.errors import one_line
     from trainer.rundir.layout import PLUGINS
+    folder = directory.file(PLUGINS)
     out = []
     for kind, spec, old, new in changed:
-        copies = sorted(rd.file(PLUGINS).glob(f"{kind}-*-{old[:12]}.py")) \
-            if rd.file(PLUGINS).is_dir() and not rd.file(PLUGINS).is_symlink() else []
-        kept = (f"; the source it trained with is kept in {rd.path / PLUGINS / copies[0].name}"
-                if copies else "")
-        out.append(one_line(f"warning: the {kind} plug-in {spec} has changed since {rd.path} was "
-                            f"trained (sha256 {old} -> {new}): using the source as it is now"
-                            f"{kept}"))
+        copies = sorted(folder.glob(f"{kind}-*-{old[:12]}.py")) \
+            if folder.is_dir() and not folder.is_symlink() else []
+        shown = directory.path / PLUGINS / copies[0].name if copies else None
+        kept = f"; the source it trained with is kept in {shown}" if copies else ""
+        out.append(one_line(f"warning: the {kind} plug-in {spec} has changed since "
+                            f"{directory.path} was trained (sha256 {old} -> {new}): using the "
+                            f"source as it is now{kept}"))
     return out
 
 
@@ -177,27 +82,29 @@ def resume_cmd(run_dir, epochs, quiet, accept_changed_plugin):
       train resume runs/long --accept-changed-plugin
     """
     with StopFlag() as stop:
-        from trainer.training import run
         from trainer.rundir.layout import RunDir
+        from trainer.training import resume
         try:
-            rd = RunDir.open(run_dir).lock()  # the one writer, before anything is read
-            click.get_current_context().call_on_close(rd.release)
-            setup, pos, rows = run.prepare_resume(rd, epochs,
-                                                  accept_changed_plugin=accept_changed_plugin)
-        except run.NothingToResume as e:
+            directory = RunDir.open(run_dir).lock()  # the one writer, before anything is read
+            click.get_current_context().call_on_close(directory.release)
+            parts = resume.prepare_resume(directory, epochs,
+                                          accept_changed_plugin=accept_changed_plugin)
+        except resume.NothingToResume as e:
             click.echo(str(e), err=True)
             click.echo(str(RunDir(run_dir).path))
             return
         except BadInput as e:
             fail(str(e))
-        for line in changed_plugin_warnings(rd, setup.changed_plugins):   # accepted: said
+        for line in changed_plugin_warnings(directory, parts.changed_plugins):   # accepted: said
             click.echo(line.replace("using the source as it is now", "resuming with the source "
                                     "as it is now (recorded in the run)"), err=True)
+        pos = parts.position
         if not quiet:
-            click.echo(f"resuming {rd.path} at step {pos.step} (epoch {pos.epoch + 1}, "
+            click.echo(f"resuming {directory.path} at step {pos.step} (epoch {pos.epoch + 1}, "
                        f"window {pos.window + 1})", err=True)
-        _report(rd, quiet, stop,
-                lambda progress, figures: run.resume(rd, setup, pos, rows, progress, stop, figures))
+        run_and_report(quiet, stop,
+                       lambda hooks, _created: resume.resume(directory, parts, **hooks),
+                        run_dir=directory)
 
 
 @click.command("eval")
@@ -218,18 +125,18 @@ def eval_cmd(run_dir, which, overrides):
     """
     from trainer.errors import one_line
     from trainer.model.evaluate import evaluate
-    rd, setup, which = _load_run(run_dir, which, overrides)
-    task = setup.task
-    scores = evaluate(setup.model, task)
+    directory, parts, which = _load_run(run_dir, which, overrides)
+    task = parts.task
+    scores = evaluate(parts.model, task)
     b = task.baseline
     width = max(len(k) for k in scores) + 2
-    click.echo(f"run  {rd.path}")
-    best = (rd.read_summary() or {}).get("best") if which == "best" else None
+    click.echo(f"run  {directory.path}")
+    best = (directory.read_summary() or {}).get("best") if which == "best" else None
     click.echo(f"checkpoint  {which}" + (f" (epoch {best['epoch']}, step {best['step']})"
                                          if best else ""))
-    for line in plugin_lines(rd.read_summary() or {}):
+    for line in plugin_lines(directory.read_summary() or {}):
         click.echo(line)
-    for kind, spec, old, new in setup.changed_plugins:   # the source this evaluation ran
+    for kind, spec, old, new in parts.changed_plugins:   # the source this evaluation ran
         click.echo(one_line(f"{kind}  {spec}: evaluated with its source as it is now, sha256 {new} "
                             f"(changed since training with {old})"))
     if overrides:
@@ -240,7 +147,8 @@ def eval_cmd(run_dir, which, overrides):
         click.echo(f"{key:<{width}}{value:>12.6g}{base}")
     click.echo(f"baseline: {task.baseline_name}")
     from trainer.rundir.provenance import describe
-    for i, line in enumerate(describe((rd.read_summary() or {}).get("env"))):  # where it trained
+    env = (directory.read_summary() or {}).get("env")   # where it trained
+    for i, line in enumerate(describe(env)):
         click.echo(one_line(f"{'trained with' if i == 0 else '':<14}{line}"))   # read back: escaped
 
 
@@ -283,30 +191,29 @@ def generate_cmd(run_dir, steps, which, temperature, out):
       train generate runs/counting-20261121-120000-ab12 --temperature 1.0 --out sample.txt
     """
     import math
-    from pathlib import Path
     from trainer.model.evaluate import generate
     if not math.isfinite(temperature):   # click's range lets NaN through; sampling would fail on it
         fail(f"--temperature {temperature}: expected a finite number >= 0 (0: the most likely token)")
-    rd, setup, which = _load_run(run_dir, which)
-    task = setup.task
-    if out is None or _inside(Path(out), rd.path):   # writing into the run: be its one writer
+    directory, parts, which = _load_run(run_dir, which)
+    task = parts.task
+    if out is None or _inside(Path(out), directory.path):   # writing into the run: its one writer
         try:
-            rd.lock()
-            click.get_current_context().call_on_close(rd.release)
+            directory.lock()
+            click.get_current_context().call_on_close(directory.release)
         except BadInput as e:
             fail(str(e))
     try:
-        seq = generate(setup.model, task, steps, temperature, setup.streams["sample"])
+        seq = generate(parts.model, task, steps, temperature, parts.streams["sample"])
     except BadInput as e:
         fail(str(e))
     if task.input_tokens:
-        path = Path(out) if out else rd.file("generated.txt")
+        path = Path(out) if out else directory.file("generated.txt")
         text = " ".join(str(int(t)) for t in seq)
         _write(path, text + "\n")
         click.echo(text)
         click.echo(str(path))
         return
-    path = Path(out) if out else rd.file("generated.csv")
+    path = Path(out) if out else directory.file("generated.csv")
     cols = ",".join(f"value_{j}" for j in range(seq.shape[1])) if seq.shape[1] > 1 else "value"
     lines = [f"step,{cols}"] + [f"{i + 1}," + ",".join(repr(float(v)) for v in row)
                                 for i, row in enumerate(seq)]
@@ -316,7 +223,7 @@ def generate_cmd(run_dir, steps, which, temperature, out):
     warm = min(100, len(task.val_x) // 2)
     span = min(warm + steps, len(task.val_x))
     png = path.with_suffix(".png")
-    plot_values(task.val_y[:span, 0], predict_stream(setup.model, task.val_x[:span])[:, 0],
+    plot_values(task.val_y[:span, 0], predict_stream(parts.model, task.val_x[:span])[:, 0],
                 seq[:, 0], warm - 1, f"{task.name}: {steps} generated steps ({which} model)", png)
     click.echo(str(path))
     click.echo(str(png))
@@ -354,18 +261,19 @@ def plot_cmd(run_dirs, steps):
     from trainer.plots.run import draw_run
     loaded = []
     for path in run_dirs:  # every run checked and locked before any is redrawn
-        rd, setup, which = _load_run(path)
+        directory, parts, which = _load_run(path)
         try:
-            rd.lock()  # no train or resume writing the run meanwhile
-            click.get_current_context().call_on_close(rd.release)
+            directory.lock()  # no train or resume writing the run meanwhile
+            click.get_current_context().call_on_close(directory.release)
         except BadInput as e:
             fail(str(e))
-        loaded.append((rd, setup, which))
-    for rd, setup, which in loaded:
-        summary = rd.read_summary() or {}
+        loaded.append((directory, parts, which))
+    for directory, parts, which in loaded:
+        summary = directory.read_summary() or {}
         best = summary.get("best") if which == "best" else None
         note = f" (best model, epoch {best['epoch']})" if best else ""
-        for p in draw_run(rd.path, task_view(setup.model, setup.task, steps), summary, note=note):
+        view = task_view(parts.model, parts.task, steps)
+        for p in draw_run(directory.path, view, summary, note=note):
             click.echo(str(p))
         if summary.pop("plot_error", None):  # drawn now: the summary stops saying otherwise
-            rd.write_summary(summary)
+            directory.write_summary(summary)

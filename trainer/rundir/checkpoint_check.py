@@ -169,7 +169,6 @@ def check_position(pos, fields, per_epoch, where):
     """The recorded position: every Position field, of its type and in range."""
     if not isinstance(pos, dict):
         raise CheckpointError(f"{where}: position: expected a JSON object")
-    pos.setdefault("target", None)   # checkpoints from before train.target: not reached
     if set(pos) != set(fields):
         odd = sorted(set(pos) ^ set(fields))[0]
         raise CheckpointError(f"{where}: position.{odd}: " +

@@ -6,7 +6,6 @@ import os
 import re
 import secrets
 import shutil
-import stat
 import time
 from pathlib import Path
 
@@ -179,9 +178,8 @@ class RunDir:
         try:
             os.mkdir(folder, 0o777)
         except FileExistsError:
-            if not stat.S_ISDIR(os.lstat(folder).st_mode):
-                raise RunDirError(f"{folder}: not a folder (a symbolic link or a file); the "
-                                  "tool does not write through links") from None
+            pass
+        self.check_plugins_folder()
         out = []
         for name, data in copies.items():
             path = folder / name
@@ -189,6 +187,22 @@ class RunDir:
                 atomic_write(path, lambda f: f.write(data))
             out.append(path)
         return out
+
+    def check_plugins_folder(self):
+        """Refuse a symbolic link or a file where plugins/ belongs (nothing there is fine): the
+        copies of the plug-ins' sources are never written through a link."""
+        folder = self.file(PLUGINS)
+        if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+            raise RunDirError(f"{folder}: not a folder (a symbolic link or a file); the tool does "
+                              "not write through links")
+
+    def remove_temporaries(self):
+        """Remove the .NAME-xxxx temporaries of the run's files (safe_io.atomic_write's) that a
+        process killed while writing left: they were never the real file."""
+        for p in self.where.glob(".*-*"):
+            if p.is_file() and p.name.split("-")[0][1:] in (CHECKPOINT, BEST, CONFIG, SUMMARY,
+                                                                GRADIENT_REACH):
+                p.unlink()
 
     def metrics_writer(self, columns):
         return MetricsWriter(self.file(METRICS), columns)

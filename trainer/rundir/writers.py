@@ -1,5 +1,6 @@
-"""The writers of a run's growing files: metrics.csv row by row, checkpoints in the background,
-and the copies of the plug-ins' sources a run keeps."""
+"""The writers of a run's growing files: metrics.csv row by row (and cut back to a checkpoint's
+rows on resume), checkpoints in the background, and the copies of the plug-ins' sources a run
+keeps."""
 import csv
 import errno
 import hashlib
@@ -24,8 +25,7 @@ class MetricsWriter:
             fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | _NOFOLLOW, 0o666)
         except OSError as e:
             if e.errno == errno.ELOOP:
-                raise RunDirError(f"{path}: is a symbolic link; the tool does not write "
-                                  "through links") from None
+                raise _link_refused(path) from None
             raise
         new = os.fstat(fd).st_size == 0
         self._f = os.fdopen(fd, "a", newline="")
@@ -46,15 +46,54 @@ class MetricsWriter:
         self._f.close()
 
 
+def check_metrics_rows(path, rows):
+    """metrics.csv must hold the header and at least the `rows` rows a checkpoint counted (and
+    be no symlink: rows are appended to it)."""
+    if Path(path).is_symlink():
+        raise _link_refused(path)
+    if rows == 0:
+        return
+    try:
+        have = Path(path).read_bytes().count(b"\n")   # complete lines, the header's included
+    except FileNotFoundError:
+        have = 0
+    if have < rows + 1:
+        raise RunDirError(f"{path}: holds {max(have - 1, 0)} complete rows, the checkpoint "
+                          f"counted {rows}; the run directory was changed by hand")
+
+
+def keep_metrics_rows(path, rows):
+    """Cut metrics.csv back to its header and first `rows` rows (none at all for 0): later or
+    torn rows are re-done by the resumed run."""
+    path = Path(path)
+    if rows == 0:
+        path.unlink(missing_ok=True)
+        return
+    data = path.read_bytes()
+    end = -1
+    for _ in range(rows + 1):
+        end = data.index(b"\n", end + 1)
+    with open(os.open(path, os.O_RDWR | _NOFOLLOW), "r+b") as f:
+        f.truncate(end + 1)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def _link_refused(path):
+    return RunDirError(f"{path}: is a symbolic link; the tool does not write through links")
+
+
 class CheckpointWriter:
     """Writes checkpoints so that training goes on while the disk syncs.
 
     submit() serializes the arrays at once, in the caller's thread (so they may
     change right after); one worker thread then runs `before` (making the counted
     metrics rows durable) and writes the bytes atomically (temporary file, fsync,
-    rename, fsync of the directory). Checkpoints land in the order submitted;
-    once one write fails the later ones are skipped; wait() returns when all
-    have landed and raises what a write raised.
+    rename, fsync of the directory), to the `copies` first (best.npz) and to the
+    checkpoint last: a kill between the two never leaves a checkpoint whose best
+    epoch best.npz does not hold. Checkpoints land in the order submitted; once one
+    write fails the later ones are skipped; wait() returns when all have landed and
+    raises what a write raised.
     """
 
     def __init__(self, path, before=None):
@@ -63,21 +102,22 @@ class CheckpointWriter:
         self._pending = []
         self._failed = False
 
-    def submit(self, arrays):
+    def submit(self, arrays, copies=()):
         self._raise(done_only=True)
         buffer = io.BytesIO()
         np.savez(buffer, **arrays)
         if self._pool is None:
             self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="checkpoint")
-        self._pending.append(self._pool.submit(self._land, buffer.getvalue()))
+        self._pending.append(self._pool.submit(self._land, buffer.getvalue(), tuple(copies)))
 
-    def _land(self, data):
+    def _land(self, data, copies):
         if self._failed:
             return
         try:
             if self.before:
                 self.before()
-            atomic_write(self.path, lambda f: f.write(data))
+            for path in (*copies, self.path):
+                atomic_write(path, lambda f: f.write(data))
         except BaseException:
             self._failed = True
             raise

@@ -69,8 +69,8 @@ def measure(cfg, seconds=MEASURE_S):
     steps, plus one validation timed, times its epochs."""
     from trainer.model.evaluate import evaluate
     from trainer.training.loop import Step
-    from trainer.training.run import Setup
-    setup = Setup(cfg)
+    from trainer.training.run import RunParts
+    setup = RunParts(cfg)
     trainer = setup.trainer
     events = trainer.run()
     steps, start = 0, None

@@ -1,8 +1,8 @@
 """What a sweep worker runs: one run's training, into its run directory or, for Dask, into bytes.
 
-Both go through run.train, so a sweep's run directories are exactly what
-`train` writes. This module imports nothing heavy at the top: a worker process
-pins BLAS to one thread before numpy loads (see BLAS_ENV).
+Both start a run as `train` does (run.start, or training.resume for a run a killed sweep left),
+so a sweep's run directories are exactly what `train` writes. This module imports nothing heavy
+at the top: a worker process pins BLAS to one thread before numpy loads (see BLAS_ENV).
 """
 import os
 import signal
@@ -67,10 +67,10 @@ def run_into(cfg_dict, source, run_path, figures=False, objects=None):
     that run is resumed in place, as `train resume` does (same final numbers).
     A run asked to stop before it starts is not created: {"status": "pending"}.
     Its figures are drawn only with figures=True (`train plot` draws them later).
-    An exception inside training is caught and recorded as status 'failed'.
+    A failure of the run, its config included, is recorded in run_path as status 'failed'.
     objects: the Python objects of a config made in this process (see config.from_dict).
     """
-    from trainer.rundir.layout import CHECKPOINT, RunDir
+    from trainer.rundir.layout import CHECKPOINT
     if should_stop():
         return {"status": "pending"}
     run_path = Path(run_path)
@@ -80,27 +80,32 @@ def run_into(cfg_dict, source, run_path, figures=False, objects=None):
     try:
         if (run_path / CHECKPOINT).is_file() and not run_path.is_symlink():
             return _resume(run_path, should_stop, figures, objects)
-        rd = RunDir.create(run_path.parent, run_path.name)
-        return _train(cfg_dict, source, rd, should_stop, figures, objects=objects)
+        return _train(cfg_dict, source, run_path, should_stop, figures, objects=objects)
     finally:
         _WORKER["run"] = None
 
 
+def _painter(figures):
+    """Who draws a run's figures: this process (figures=True), or nobody."""
+    from trainer.plots.background import Inline
+    return Inline() if figures else None
+
+
 def _resume(run_path, stop, figures, objects=None):
-    """Resume an interrupted sweep run through run.prepare_resume and run.resume."""
-    from trainer.training import run
+    """Resume an interrupted sweep run as `train resume` does (training.resume)."""
     from trainer.rundir.layout import RunDir
-    rd = RunDir(run_path)
+    from trainer.training import resume
+    run_dir = RunDir(run_path)
     try:
-        rd = RunDir.open(run_path)
-        setup, pos, rows = run.prepare_resume(rd, objects=objects)
-        rd.lock()
+        run_dir = RunDir.open(run_path)
+        parts = resume.prepare_resume(run_dir, objects=objects)
+        run_dir.lock()
     except Exception as e:  # not resumable (changed by hand, held by another writer): recorded
-        return rd.record_failure(e)
+        return run_dir.record_failure(e)
     try:
-        return run.resume(rd, setup, pos, rows, should_stop=stop, figures=figures)
+        return resume.resume(run_dir, parts, should_stop=stop, painter=_painter(figures))
     finally:
-        rd.release()
+        run_dir.release()
 
 
 def run_to_bytes(cfg_dict, source, name, figures=False, sources=None):
@@ -111,26 +116,35 @@ def run_to_bytes(cfg_dict, source, name, figures=False, sources=None):
     one thread each (`dask worker ADDRESS --nworkers N --nthreads 1`): runs in threads of
     one process share its cores (the plots need no lock: they use no pyplot).
     """
-    from trainer.rundir.layout import PLUGINS, RunDir
+    from trainer.rundir.layout import PLUGINS
     with tempfile.TemporaryDirectory(prefix="sweep-") as tmp:
-        rd = RunDir.create(tmp, name)
-        summary = _train(cfg_dict, source, rd, None, figures, sources)
-        files = {p.name: p.read_bytes() for p in sorted(rd.path.iterdir())
+        run_path = Path(tmp) / name
+        summary = _train(cfg_dict, source, run_path, None, figures, sources)
+        files = {p.name: p.read_bytes() for p in sorted(run_path.iterdir())
                  if p.is_file() and not p.name.startswith(".")}
-        copies = rd.file(PLUGINS)   # the plug-ins' sources, as plugins/NAME
+        copies = run_path / PLUGINS   # the plug-ins' sources, as plugins/NAME
         if copies.is_dir() and not copies.is_symlink():
             files.update({f"{PLUGINS}/{p.name}": p.read_bytes() for p in sorted(copies.iterdir())
                           if p.is_file() and not p.is_symlink() and not p.name.startswith(".")})
     return {"summary": summary, "files": files}
 
 
-def _train(cfg_dict, source, rd, stop, figures, sources=None, objects=None):
+def _train(cfg_dict, source, run_path, stop, figures, sources=None, objects=None):
+    """A new run at run_path, started as `train` starts one (run.start). A run refused before
+    its directory was made (its config, this machine's memory: a Dask worker's may differ from
+    the client's) gets the directory, with the failure recorded; never raised to the sweep."""
     from trainer.config import load as config
+    from trainer.rundir.layout import RunDir
     from trainer.training import run
-    from trainer.training.preflight import check_run
+    made = []
     try:
         cfg = config.from_dict(cfg_dict, source, sources=sources, objects=objects)
-        check_run(cfg)  # this machine's memory: a Dask worker's may differ from the client's
-        return run.train(cfg, rd, should_stop=stop, figures=figures)
-    except Exception as e:  # any failure of one run is recorded, never raised to the sweep
-        return rd.record_failure(e)
+        return run.start(cfg, run_path.parent, run_path.name, on_created=made.append,
+                         should_stop=stop, painter=_painter(figures))[1]
+    except Exception as e:
+        if not made:
+            made.append(RunDir.create(run_path.parent, run_path.name))
+        return made[0].record_failure(e)
+    finally:
+        for run_dir in made:
+            run_dir.release()

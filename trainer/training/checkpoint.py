@@ -8,9 +8,10 @@ carried state (`carried.h`, and `carried.c` for the LSTM); and `state`, JSON wit
 the position in the data (schedule, best and early-stop counters included) and
 the metrics.csv row count, and the resolved config (without train.epochs) with
 its sha256 digest, so a resume under a changed config.toml is refused. `read`
-checks a checkpoint field by field (checkpoint_check) before anything uses it.
-Format 1 (unnamed `param_0`... arrays, one generator)
-can still be read for its parameters, but not resumed.
+checks a checkpoint field by field (checkpoint_check) before anything uses it, then
+`upgrade` turns an older format into the current one: every older-format case is there.
+Format 1 (unnamed `param_0`... arrays, one generator) is read for its parameters, but not
+resumed.
 """
 import copy
 import dataclasses
@@ -25,6 +26,10 @@ from trainer.layers import TimeEmbedding, carried_state, param_names as layer_pa
 from trainer.training.loop import Position
 
 FORMAT = 2
+# the names under which a checkpoint stores Position's fields, where they differ from the fields'
+POSITION_KEYS = {"unlogged_sums": "sums", "unlogged_steps": "since",
+                 "epochs_without_improvement": "stale"}
+_FIELDS = {stored: name for name, stored in POSITION_KEYS.items()}
 _INDEXED = re.compile(r"([A-Za-z]+)(\d+)$")                  # an optimizer's per-parameter state
 
 
@@ -57,43 +62,69 @@ def pack(model, optimizer, streams, pos, metrics_rows, cfg=None):
         out[f"stream.{name}"] = np.array(json.dumps(rng.bit_generator.state))
     for name, value in zip(state_names(model.rnn), carried_state(model.rnn)):  # h, and c (LSTM)
         out[f"carried.{name}"] = np.zeros((0, 0)) if value is None else value
-    state = {"format": FORMAT, "metrics_rows": metrics_rows, "position": dataclasses.asdict(pos)}
+    position = {POSITION_KEYS.get(k, k): v for k, v in dataclasses.asdict(pos).items()}
+    state = {"format": FORMAT, "metrics_rows": metrics_rows, "position": position}
     if cfg is not None:
         state["config"], state["config_digest"] = check.config_digest(cfg)
     out["state"] = np.array(json.dumps(state))
     return out
 
 
-def read(path, setup, resuming=False, accept_plugins=False):
-    """The arrays of the checkpoint at `path` for `setup` (a run.Setup), checked field by field
-    against what a checkpoint of its config holds: names, dtypes and shapes from the .npy
+def read(path, parts, resuming=False, accept_plugins=False):
+    """The arrays of the checkpoint at `path` for `parts` (a run.RunParts), checked field by
+    field against what a checkpoint of its config holds: names, dtypes and shapes from the .npy
     headers before anything is allocated, then the values, the state and its position; when
     `resuming`, also the config digest and the format (with `accept_plugins`, plug-ins'
     sources may differ from the recorded digests: train resume --accept-changed-plugin).
-    Raises CheckpointError."""
+    An older format comes back upgraded (see `upgrade`). Raises CheckpointError."""
     where = str(path)
-    model = setup.model
-    optimizer = copy.deepcopy(setup.optimizer)   # what one update makes of its state
+    model = parts.model
+    optimizer = copy.deepcopy(parts.optimizer)   # what one update makes of its state
     optimizer.update([p.copy() for p in model.params], [np.zeros_like(p) for p in model.params])
-    expected = pack(model, optimizer, setup.streams, Position(), 0)
+    expected = pack(model, optimizer, parts.streams, Position(), 0)
 
-    def first(arrays):
+    def first(arrays):   # refused early: a changed config names its keys, not a shape
         state = check.check_state(arrays, where)
         if resuming:
             _check_format(state, where)
-            check.check_config(state, setup.cfg, where, accept_plugins)
+            check.check_config(state, parts.cfg, where, accept_plugins)
 
-    hidden = setup.cfg["model"]["hidden"], np.dtype(setup.cfg["model"]["dtype"])
-    arrays = check.read(path, expected, setup.cfg["train"]["batch_size"], where, first, hidden)
-    if resuming and "state" not in arrays:   # the first format-1 checkpoints had no state
-        _check_format({"format": 1}, where)
-    state = check.check_state(arrays, where) if "state" in arrays else {}
-    if state.get("format") == FORMAT:
-        fields = [f.name for f in dataclasses.fields(Position)]
-        check.check_position(state.get("position"), fields, setup.trainer.batches.per_epoch, where)
-        for name in setup.streams:
+    hidden = parts.cfg["model"]["hidden"], np.dtype(parts.cfg["model"]["dtype"])
+    arrays = check.read(path, expected, parts.cfg["train"]["batch_size"], where, first, hidden)
+    state = check.check_state(arrays, where) if "state" in arrays else None
+    arrays, state = upgrade(arrays, state, param_names(model), where)
+    if resuming:
+        _check_format(state, where)
+    if state["format"] == FORMAT:
+        stored = [POSITION_KEYS.get(f.name, f.name) for f in dataclasses.fields(Position)]
+        check.check_position(state.get("position"), stored, parts.trainer.batches.per_epoch,
+                             where)
+        for name in parts.streams:
             check.check_stream(np.random.default_rng(), arrays, name, where)
     return arrays
+
+
+def upgrade(arrays, state, names, where="checkpoint"):
+    """A checkpoint of an older format as the current format has it: (arrays, state), with
+    arrays["state"] the upgraded state's JSON. Each older format's difference is one step here,
+    applied where a checkpoint is read (`read`). `state`: the checkpoint's JSON state, None when
+    it has none; names: the model's parameter names in order."""
+    arrays = dict(arrays)
+    if state is None:   # format 1 at first: no state array at all
+        state = {"format": 1}
+    if state.get("format") == 1 and "param_0" in arrays and names[0] not in arrays:
+        # format 1: the parameters are param_0, param_1, ... in the model's order
+        old = sorted((k for k in arrays if k.startswith("param_")), key=lambda k: int(k[6:]))
+        if len(old) != len(names):
+            raise CheckpointError(f"{where}: holds {len(old)} parameter arrays (old unnamed "
+                                  f"format), the config's model has {len(names)}")
+        arrays.update(zip(names, (arrays.pop(k) for k in old)))
+    position = state.get("position")
+    if isinstance(position, dict) and "target" not in position:
+        # written before train.target existed: no target was reached
+        state = {**state, "position": {**position, "target": None}}
+    arrays["state"] = np.array(json.dumps(state))
+    return arrays, state
 
 
 def _check_format(state, where):
@@ -105,15 +136,9 @@ def _check_format(state, where):
 
 
 def load_params(model, arrays, where="checkpoint"):
-    """Copy the checkpoint's parameters into the model, checking names and shapes fit.
-    Reads the old unnamed format (param_0, param_1, ... in the model's order) too."""
+    """Copy the checkpoint's parameters (as `read` returns them) into the model, checking
+    names and shapes fit."""
     names = param_names(model)
-    if "param_0" in arrays and names[0] not in arrays:
-        old = sorted((k for k in arrays if k.startswith("param_")), key=lambda k: int(k[6:]))
-        arrays = dict(zip(names, (arrays[k] for k in old)))
-        if len(old) != len(names):
-            raise CheckpointError(f"{where}: holds {len(old)} parameter arrays (old unnamed format), "
-                                  f"the config's model has {len(names)}")
     missing = [n for n in names if n not in arrays]
     if missing:
         raise CheckpointError(f"{where}: has no {', '.join(missing)}: not a checkpoint of the "
@@ -144,7 +169,7 @@ def unpack(arrays, model, optimizer, streams, where="checkpoint"):
         for name, rng in streams.items():
             rng.bit_generator.state = json.loads(str(arrays[f"stream.{name}"]))
         carried = [arrays[f"carried.{name}"] for name in state_names(model.rnn)]
-        pos = Position(**{"target": None, **state["position"]})   # before train.target: none
+        pos = Position(**{_FIELDS.get(k, k): v for k, v in state["position"].items()})
     except CheckpointError:
         raise
     except (KeyError, TypeError, ValueError) as e:

@@ -67,23 +67,25 @@ class Diverged(ArithmeticError):
 class Position:
     """Where training stands, all of it checkpointed: resuming from it repeats the same numbers.
 
-    step: updates done; epoch, window: the next window to run; sums, since: the
-    (loss, metric, grad norm) summed over the steps since the last train row;
-    epoch_losses: this epoch's step losses; val: the last validation figures
-    ({"val_loss": ..., "val_<metric>": ..., maybe more}).
+    step: updates done; epoch, window: the next window to run; unlogged_sums,
+    unlogged_steps: the (loss, metric, grad norm) summed over the steps since the last train
+    row, and how many steps that is; epoch_losses: this epoch's step losses; val: the last
+    validation figures ({"val_loss": ..., "val_<metric>": ..., maybe more});
+    epochs_without_improvement: counted for train.early_stop. A checkpoint stores the
+    renamed fields under their first names (checkpoint.POSITION_KEYS).
     """
 
     step: int = 0
     epoch: int = 0
     window: int = 0
     elapsed_s: float = 0.0
-    sums: list = field(default_factory=lambda: [0.0, 0.0, 0.0])
-    since: int = 0
+    unlogged_sums: list = field(default_factory=lambda: [0.0, 0.0, 0.0])
+    unlogged_steps: int = 0
     epoch_losses: list = field(default_factory=list)
     last_train_loss: float = float("nan")
     val: dict | None = None
     best: dict | None = None
-    stale: int = 0
+    epochs_without_improvement: int = 0
     schedule: dict = field(default_factory=dict)
     stopped_early: bool = False
     target: dict | None = None   # when train.target was first reached: epoch, step, value
@@ -137,12 +139,13 @@ class Trainer:
                 pos.window += 1
                 pos.epoch_losses.append(loss)
                 metric = total / count if count else 0.0
-                pos.sums = [pos.sums[0] + loss, pos.sums[1] + metric, pos.sums[2] + norm]
-                pos.since += 1
+                sums = pos.unlogged_sums
+                pos.unlogged_sums = [sums[0] + loss, sums[1] + metric, sums[2] + norm]
+                pos.unlogged_steps += 1
                 if pos.step % self.log_every == 0:
                     pos.elapsed_s = time.perf_counter() - start
-                    means = [v / pos.since for v in pos.sums]
-                    pos.sums, pos.since = [0.0, 0.0, 0.0], 0
+                    means = [v / pos.unlogged_steps for v in pos.unlogged_sums]
+                    pos.unlogged_sums, pos.unlogged_steps = [0.0, 0.0, 0.0], 0
                     yield Row(self._row(pos, "train", *means, pos.elapsed_s))
                 yield Step(pos.step, loss)   # last: the state is whole here (row written)
             pos.last_train_loss = float(np.mean(pos.epoch_losses))
@@ -155,27 +158,27 @@ class Trainer:
             pos.val = scores
             pos.elapsed_s = time.perf_counter() - start
             row = self._row(pos, "val", val_loss, val_metric, None, pos.elapsed_s)  # this epoch's lr
-            improved = self._judge(pos, scores)
+            improved = self._compare_with_best(pos, scores)
             yield Row(row)
             yield EpochEnd(pos.epoch, val_loss, val_metric, improved, pos.stopped_early, scores)
 
-    def _judge(self, pos, scores):
+    def _compare_with_best(self, pos, scores):
         """Compare the monitored figure with the best so far; move the best, the early-stop
         count and the plateau schedule on. Returns whether it improved."""
         value = scores[self.monitor]
         improved = is_better(value, pos.best and pos.best[self.monitor], self.lower_is_better)
         if improved:
             pos.best = {"epoch": pos.epoch, "step": pos.step, **scores}
-            pos.stale = 0
+            pos.epochs_without_improvement = 0
         else:
-            pos.stale += 1
+            pos.epochs_without_improvement += 1
         if self.target is not None and pos.target is None and reaches(value, self.target,
                                                                       self.lower_is_better):
             pos.target = {"epoch": pos.epoch, "step": pos.step, "value": value}
         self.schedule.epoch_end(improved)
         pos.schedule = self.schedule.state()
         if pos.epoch < self.epochs and (
-                (self.early_stop and pos.stale >= self.early_stop) or
+                (self.early_stop and pos.epochs_without_improvement >= self.early_stop) or
                 (self.stop_at_target and pos.target is not None)):
             pos.stopped_early = True
         return improved

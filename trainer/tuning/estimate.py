@@ -8,8 +8,8 @@ def epoch_seconds(tune):
     """One epoch of the base config, timed with one BLAS thread, as the workers train."""
     from threadpoolctl import threadpool_limits
     from trainer.training.loop import EpochEnd, Position
-    from trainer.training.run import Setup
-    setup = Setup(tune.base.with_changes({"train.epochs": 1}))
+    from trainer.training.run import RunParts
+    setup = RunParts(tune.base.with_changes({"train.epochs": 1}))
     with threadpool_limits(limits=1, user_api="blas"):
         start = time.perf_counter()
         for event in setup.trainer.run(Position()):

@@ -45,7 +45,7 @@ def _train_seed(tune, study_dir, trial, arm, seed, cfg, on_event, should_stop):
     run_dir = None
     try:
         run_dir = RunDir.create(study_dir, tune.run_name(arm, trial.number, seed), cfg=cfg)
-        return run.train(cfg, run_dir, on_event=on_event, should_stop=should_stop, figures=False)
+        return run.train(cfg, run_dir, on_event=on_event, should_stop=should_stop)
     except Exception as e:
         return run_dir.record_failure(e) if run_dir is not None else {"status": "failed", "error": describe(e)}
     finally:
