@@ -158,6 +158,34 @@ def test_a_plugin_tasks_warmup_is_checked_by_the_same_rule_once_its_data_is_made
                             "train.epochs 2)")
 
 
+def test_a_plugin_task_is_made_once_per_run_and_trains_as_a_fresh_make_would(tmp_path):
+    """The task preflight makes to check a plug-in is the one the run trains on: make() runs
+    once, and the run's numbers are those of a run whose task is made afresh from the seed."""
+    calls = []
+
+    def make(cfg, rng):   # draws its data from rng, so a task made from another stream differs
+        calls.append(1)
+        x = rng.integers(0, 2, cfg["steps"])
+        chance = {"train_loss": 1.0, "val_loss": 1.0, "val_accuracy": 0.5}
+        return StreamTask("flip", "classification", "accuracy", x, 1 - x, x[:20], 1 - x[:20],
+                          input_dim=2, output_dim=2, baseline=chance, baseline_name="a guess")
+    task = types.SimpleNamespace(KEYS={"steps": Key(400, "training steps", min=2, max=1e6)},
+                                 METRIC="accuracy", make=make)
+    config = {"task": {"name": task}, "train": {"batch_size": 4, "bptt": 10, "epochs": 2}}
+    run = trainer.train(config, runs_dir=tmp_path / "a", progress=False)
+    assert run.summary["status"] == "completed" and len(calls) == 1
+    from trainer.rundir.layout import RunDir
+    from trainer.training import run as one_run
+    fresh = RunDir.create(tmp_path / "b", "fresh", cfg=run.config)
+    try:
+        one_run.train(run.config, fresh)   # no preflight: the run makes its own task
+    finally:
+        fresh.release()
+    assert len(calls) == 2
+    pd.testing.assert_frame_equal(pd.read_csv(run.path / "metrics.csv").drop(columns="elapsed_s"),
+                                  pd.read_csv(fresh.path / "metrics.csv").drop(columns="elapsed_s"))
+
+
 def test_the_sweep_figures_read_an_epoch_from_the_config_when_no_row_tells(tmp_path):
     from trainer.plots.sweep import _steps_per_epoch
     cfg = from_dict({"train": {"batch_size": 4, "bptt": 10}, "task": {"length": 1600}})

@@ -13,13 +13,16 @@ GRADIENT_ROWS = ("Wx", "Wh", "b", "dx")   # and d<state> (into the carried state
 
 
 def check_run(cfg, available=None):
-    """Raise BadInput (one line) when a run of cfg cannot start; returns the cell check's
-    Result for a checked plug-in cell (None otherwise)."""
+    """Raise BadInput (one line) when a run of cfg cannot start. A plug-in task is made here
+    to be checked and measured; returns (the run's streams, the task made from them) for the
+    run to use, so the task is made once (None for a built-in task)."""
     from trainer.training.memory import check_fits
-    measured = None
+    measured = made = None
     if cfg.task.found is not None:   # a plug-in: make it now, check it, measure it
         from trainer.training.streams import streams
-        task = make_checked_task(cfg, streams(cfg["train"]["seed"])["data"])
+        run_streams = streams(cfg["train"]["seed"])
+        task = make_checked_task(cfg, run_streams["data"])
+        made = (run_streams, task)
         from trainer.training.batching import batches_for
         from trainer.config.checks import check_warmup
         check_warmup(cfg.source, cfg, batches_for(task, cfg["train"]).per_epoch)
@@ -27,9 +30,9 @@ def check_run(cfg, available=None):
         if getattr(cfg.task.module, "footprint", None) is None:
             measured = measured_footprint(task)
     check_param_names(cfg)
-    checked = check_cell(cfg)
+    check_cell(cfg)
     check_fits(cfg, available, measured)
-    return checked
+    return made
 
 
 def _check_chrono_span(cfg, task):

@@ -32,10 +32,10 @@ class RunParts:
     stands: `position` and `metrics_rows` (the rows metrics.csv holds), a fresh start's or
     the ones a checkpoint restored."""
 
-    def __init__(self, cfg):
+    def __init__(self, cfg, made=None):
         self.cfg = cfg
-        self.streams = streams(cfg["train"]["seed"])
-        self.task = make_checked_task(cfg, self.streams["data"])
+        self.streams, task = made or (streams(cfg["train"]["seed"]), None)
+        self.task = task if task is not None else make_checked_task(cfg, self.streams["data"])
         self.model = build_model(cfg["model"], self.task, self.streams["init"], cfg.cell,
                                  cfg["train"]["bptt"])
         if getattr(cfg.task.module, "score", None) is not None:
@@ -92,22 +92,23 @@ def start(cfg, runs_dir, name=None, on_created=None, **hooks):
     if name is not None:
         check_name(name)
     check_runs_dir(runs_dir)
-    check_run(cfg)
+    made = check_run(cfg)   # a plug-in task made for its checks is the one the run trains on
     run_dir = RunDir.create(runs_dir, name, prefix=cfg.name, cfg=cfg)
     if on_created is not None:
         on_created(run_dir)
-    return run_dir, train(cfg, run_dir, **hooks)
+    return run_dir, train(cfg, run_dir, made=made, **hooks)
 
 
-def train(cfg, run_dir, **hooks):
+def train(cfg, run_dir, made=None, **hooks):
     """Train `cfg` from scratch into `run_dir` (already created); returns the summary written.
 
     A non-finite loss stops the run with status 'diverged', keeping the last good checkpoint.
     Any other failure (a bug, memory, the disk) is recorded as status 'failed' with the error
-    and its traceback. hooks: see Hooks."""
+    and its traceback. made: (streams, task) a preflight made the task from, else it is made
+    here. hooks: see Hooks."""
     run_dir.write_config(cfg)
     run_dir.write_plugin_sources(cfg)   # (made already by RunDir.create when it had the config)
-    return run_and_record(run_dir, lambda: RunParts(cfg), Hooks(**hooks))
+    return run_and_record(run_dir, lambda: RunParts(cfg, made), Hooks(**hooks))
 
 
 def run_and_record(run_dir, make_parts, hooks):
