@@ -3,10 +3,10 @@ guarantees of the commands (one writer per directory, a sweep resumed by its nam
 as trainer.errors.BadInput before anything is written).
 
     import trainer
-    sw = trainer.sweep("sweep-cell-bptt", name="cell-bptt", workers=2)
-    sw.results                     # results.csv as a DataFrame, one row per run
-    trainer.table(sw.path, by="model.cell")     # train table's figures as a DataFrame
-    trainer.report(sw.path)        # the HTML report's page; a notebook shows it inline
+    sweep_run = trainer.sweep("sweep-cell-bptt", name="cell-bptt", workers=2)
+    sweep_run.results              # results.csv as a DataFrame, one row per run
+    trainer.table(sweep_run.path, by="model.cell")     # train table's figures as a DataFrame
+    trainer.report(sweep_run.path) # the HTML report's page; a notebook shows it inline
 """
 import html
 import os
@@ -62,8 +62,7 @@ def sweep(spec, name=None, runs_dir="runs", workers=None, scheduler=None, figure
     import multiprocessing
     from trainer.training.progress import in_notebook, notebook_bar
     from trainer.rundir.safe_io import Lock
-    from trainer.rundir.layout import check_name, new_run_id
-    from trainer.sweeps import execute, spec as sweep_spec
+    from trainer.sweeps import execute, launch, spec as sweep_spec
     if getattr(multiprocessing.current_process(), "_inheriting", False):
         raise BadInput("trainer.sweep was called while a worker process imported your script: "
                        "put the call under `if __name__ == \"__main__\":` (the sweep's workers "
@@ -71,16 +70,14 @@ def sweep(spec, name=None, runs_dir="runs", workers=None, scheduler=None, figure
     if workers is not None and scheduler is not None:
         raise BadInput("workers and scheduler do not go together: a Dask cluster has its own")
     if isinstance(spec, dict):
-        sw, stem = sweep_spec.from_data(spec), "sweep"
+        planned, source = sweep_spec.from_data(spec), "sweep"
     elif isinstance(spec, (str, Path)):
-        sw = sweep_spec.load(spec)
-        stem = Path(sw.source).stem
+        planned = launch.make(sweep_file=spec)
+        source = planned.source
     else:
         raise BadInput(f"sweep: expected a sweep file's path or name, or a dict, got "
                        f"{type(spec).__name__}")
-    if name is not None:
-        check_name(name)
-    sweep_dir = execute.open_dir(sw, runs_dir, name or new_run_id(stem), create=False)
+    sweep_dir = launch.directory(planned, runs_dir, name, source)
     client = None
     if scheduler is not None:
         from trainer.sweeps.dask_cluster import connect
@@ -88,10 +85,10 @@ def sweep(spec, name=None, runs_dir="runs", workers=None, scheduler=None, figure
     sweep_dir.mkdir(parents=True, exist_ok=True)
     held = Lock(sweep_dir)
     show = in_notebook() if progress is None else bool(progress)
-    todo = execute.pending(sw.points(), sweep_dir)
+    todo = launch.to_run(planned.points(), sweep_dir)
     bar = notebook_bar()(total=len(todo), unit="run", desc=sweep_dir.name) if show else None
     try:
-        execute.run(sw, sweep_dir, workers, client, figures=figures,
+        execute.run(planned, sweep_dir, workers, client, figures=figures,
                     on_result=(lambda p, s: bar.update(1)) if bar is not None else None)
     finally:
         if bar is not None:
