@@ -1,13 +1,19 @@
 """The vanilla RNN unrolled over time, fast (`TimeRNN`); its one-step cell is the book's
 (`trainer.layers.RNN`, in textbook.py)."""
-import contextlib
-
 import numpy as np
 
 from trainer.layers.recurrent import Recurrent
 
 
 EXP_TANH_MIN = 1536  # N*H from which a step's tanh is computed from exp (float32 break-even ~1300)
+
+
+def _relu(x, out):
+    np.maximum(x, 0, out=out)
+
+
+# a step's activation by name, called as activate(x, out) on its (N, H) block
+_ACTIVATIONS = {"tanh": np.tanh, "relu": _relu}
 
 
 class TimeRNN(Recurrent):
@@ -33,13 +39,13 @@ class TimeRNN(Recurrent):
     # the config keys model.* this cell takes (the fields: trainer/plugins/cells.py, Cell.options)
     options = {
         "activation": dict(default="tanh", help="the plain RNN's nonlinearity (relu + identity "
-                           "init: IRNN)", choices=("tanh", "relu"), passed=True,
+                           "init: IRNN)", choices=tuple(_ACTIVATIONS), passed=True,
                            refused="{activation!r} is an option of the fast rnn cell, not of "
                            "{cell!r} (drop it, or use model.cell = 'rnn')"),
     }
 
     def __init__(self, Wx, Wh, b, stateful=False, activation="tanh"):
-        if activation not in ("tanh", "relu"):
+        if activation not in _ACTIVATIONS:
             raise ValueError(f"activation must be 'tanh' or 'relu', not {activation!r}")
         H = np.shape(Wh)[0]
         if np.size(b) != H:  # a bias of shape (N, H) would tie the layer to one batch size
@@ -56,7 +62,6 @@ class TimeRNN(Recurrent):
         W[:D] = Wx                                   # [Wx; b] (D+1, H)
         W[D] = b.reshape(H)
         exp_tanh = self.activation == "tanh" and N * H >= EXP_TANH_MIN
-        activate = _activation(self.activation, exp_tanh, dtype)
         if exp_tanh:  # the steps compute -2x, which the tanh from exp takes (exact: a power of 2)
             W *= -2
             Wh = Wh * -2
@@ -67,13 +72,11 @@ class TimeRNN(Recurrent):
             hs[0] = self.h
         else:  # a fresh state, also when the batch size changed
             hs[0] = 0
-        steps, dot, add = list(hs), np.dot, np.add
-        # exp -> inf or 0 where tanh is -1 or 1: not an error
-        with np.errstate(over="ignore", under="ignore") if exp_tanh else contextlib.nullcontext():
-            for h_prev, h_next, a_t in zip(steps, steps[1:], buf.a_steps):
-                dot(h_prev, Wh, h_next)
-                add(h_next, a_t, h_next)
-                activate(h_next, h_next)
+        if exp_tanh:
+            with np.errstate(over="ignore", under="ignore"):  # exp -> inf or 0: tanh = -1 or 1
+                _recur(list(hs), buf.a_steps, Wh, _tanh_from_exp(dtype))
+        else:
+            _recur(list(hs), buf.a_steps, Wh, _ACTIVATIONS[self.activation])
         self.h = hs[T].copy()
         self._fwd = (buf, hs)
         return np.swapaxes(hs[1:], 0, 1)             # (N, T, H) view of fresh memory
@@ -126,15 +129,19 @@ class _Buffers:
         self.a_steps, self.dt_steps = list(self.a), list(self.dt)
 
 
-def _activation(name, from_exp, dtype):
-    """A step's activation, called as activate(x, out) on its (N, H) block, in place: tanh;
-    relu; or, from_exp, tanh of a block holding -2x as 2 / (1 + exp(-2x)) - 1 (float32 np.exp
-    costs half of np.tanh per element, which pays for the three cheap calls from EXP_TANH_MIN
-    elements a step)."""
-    if name == "relu":
-        return lambda x, out, maximum=np.maximum, zero=dtype.type(0): maximum(x, zero, out=out)
-    if not from_exp:
-        return np.tanh
+def _recur(hs, a_steps, Wh, activate):
+    """The recurrence, the one loop of the forward: hs[t+1] = activate(hs[t] @ Wh + a_steps[t])
+    on each step's (N, H) block, in place; activate(x, out) is the step's activation."""
+    dot, add = np.dot, np.add
+    for h_prev, h_next, a_t in zip(hs, hs[1:], a_steps):
+        dot(h_prev, Wh, h_next)
+        add(h_next, a_t, h_next)
+        activate(h_next, h_next)
+
+
+def _tanh_from_exp(dtype):
+    """tanh of a block holding -2x, as 2 / (1 + exp(-2x)) - 1: float32 np.exp costs half of
+    np.tanh per element, which pays for the three cheap calls from EXP_TANH_MIN elements a step."""
     exp, add, div = np.exp, np.add, np.divide
     one, two, minus_one = (np.full((), v, dtype) for v in (1, 2, -1))
 
