@@ -16,6 +16,7 @@ import argparse
 import io
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -114,13 +115,78 @@ def check_arguments(name, runs_dir, workers):
           "--workers", workers, "--quiet", "--dry-run", echo=False)
 
 
-def run_sweep(name, runs_dir, workers):
-    """Run (or resume) one sweep; returns the runs it trained now and its directory."""
-    sweep = Path(runs_dir) / f"lit-{name}"
-    before = _finished(sweep)
-    train("sweep", SPECS / f"{name}.toml", "--name", f"lit-{name}", "--runs-dir", runs_dir,
-          "--workers", workers, "--quiet")
-    return len(_finished(sweep)) - len(before), sweep
+def run_sweeps(names, runs_dir, workers, poll=2.0):
+    """Run (or resume) the sweeps, `workers` runs at a time across all of them; returns the runs
+    trained now and each sweep's directory.
+
+    One sweep after another, each with every worker, left cores idle at the end of each sweep
+    while its last runs finished: in the 35-minute table, the copy sweep's fifth run of 9
+    minutes trained alone. Here the sweeps start longest first (by `train sweep --dry-run`'s
+    estimate), and the next one starts, with the cores that are free, as soon as the running
+    ones have fewer runs left than workers. Each is still one `train sweep` (its own results,
+    resumable); only when each starts differs."""
+    from trainer.sweeps import spec
+    from trainer.sweeps.estimate import estimate
+    todo = []
+    for name in names:
+        sweep = Path(runs_dir) / f"lit-{name}"
+        points = spec.load(SPECS / f"{name}.toml").points()
+        done = _finished(sweep)
+        finished = set(read_results(sweep).loc[done, "run_dir"]) if done else set()
+        left = [p for p in points if p.name not in finished]
+        seconds = sum(estimate(left, runs_dir).seconds.values()) if left else 0.0
+        todo.append((seconds, name, sweep, len(points), len(done)))
+    todo.sort(key=lambda item: -item[0])
+    running, trained, dirs = [], 0, {name: sweep for _, name, sweep, _, _ in todo}
+    try:
+        while todo or running:
+            for job in [j for j in running if j.proc.poll() is not None]:
+                running.remove(job)
+                _check_exit(job.proc.returncode, job.log)
+                trained += len(_finished(job.sweep)) - job.before
+            # cores held: a sweep's workers, or fewer when fewer of its runs are left
+            busy = sum(min(j.workers, j.total - len(_finished(j.sweep))) for j in running)
+            while todo and busy < workers:
+                _, name, sweep, total, before = todo.pop(0)
+                w = max(1, min(workers - busy, total - before))
+                args = ("sweep", SPECS / f"{name}.toml", "--name", f"lit-{name}", "--runs-dir",
+                        runs_dir, "--workers", w, "--quiet")
+                print("$ train", " ".join(map(str, args)), file=sys.stderr)
+                log = tempfile.TemporaryFile("w+")
+                proc = subprocess.Popen([sys.executable, "-m", "trainer", *map(str, args)],
+                                        stdout=subprocess.DEVNULL, stderr=log, text=True)
+                running.append(_Job(proc, w, sweep, total, before, log))
+                busy += w
+            if running:
+                time.sleep(poll)
+    finally:
+        for job in running:   # an error or Ctrl-C: the others stop, resumable
+            job.proc.terminate()
+            job.proc.wait()
+    return trained, dirs
+
+
+@dataclass
+class _Job:
+    """One `train sweep` running: its process, workers, directory, runs, runs done at its start
+    and its stderr."""
+    proc: subprocess.Popen
+    workers: int
+    sweep: Path
+    total: int
+    before: int
+    log: object
+
+
+def _check_exit(returncode, log):
+    """A sweep's exit: when it failed, its own one-line reason and exit status end the script."""
+    log.seek(0)
+    said = log.read().strip().splitlines()
+    log.close()
+    if returncode != 0:
+        reason = said[-1] if said else f"train exited with status {returncode}"
+        print(reason if reason.startswith("error:") else f"error: {reason}", file=sys.stderr)
+        raise SystemExit(returncode)
 
 
 def _finished(sweep):
@@ -251,10 +317,9 @@ def main():
         parser.error("--write needs the whole table (drop --quick)")
     rows = [r for r in ROWS if r.quick or not args.quick]
     check_arguments(rows[0].sweep, args.runs_dir, args.workers)
-    start, trained, sweeps = time.monotonic(), 0, {}
-    for name in dict.fromkeys(r.sweep for r in rows):
-        done, sweeps[name] = run_sweep(name, args.runs_dir, args.workers)
-        trained += done
+    start = time.monotonic()
+    trained, sweeps = run_sweeps(list(dict.fromkeys(r.sweep for r in rows)), args.runs_dir,
+                                 args.workers)
     minutes = (time.monotonic() - start) / 60
     log = _timing(Path(args.runs_dir), trained, minutes, args.workers)
     lines, details = [HEADER], []

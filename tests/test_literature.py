@@ -83,3 +83,55 @@ def test_a_sweeps_results_are_read_as_untrusted(tmp_path):
     (sweep / "results.csv").symlink_to(tmp_path / "real.csv")
     with pytest.raises(SystemExit, match="symbolic link"):
         literature.read_results(sweep)
+
+
+def test_sweeps_start_longest_first_and_fill_the_cores_a_sweep_leaves(tmp_path, monkeypatch):
+    """run_sweeps: the sweep with the most estimated training starts first with every worker;
+    the next starts, with the cores that are free, as soon as the running ones have fewer runs
+    left than workers (a fake `train sweep` finishes one run per worker each poll)."""
+    import types
+
+    import pandas as pd
+
+    from trainer.sweeps import estimate as estimate_mod
+
+    cost = {"copy-100": 100.0, "adding-1000": 10.0, "reber": 1.0}
+    monkeypatch.setattr(literature, "_current", None, raising=False)   # the sweep being loaded
+    monkeypatch.setattr(estimate_mod, "estimate", lambda points, runs_dir: types.SimpleNamespace(
+        seconds={p.name: cost[literature._current] for p in points}))
+    load = spec.load
+
+    def load_named(path):
+        literature._current = Path(path).stem
+        return load(path)
+
+    monkeypatch.setattr(spec, "load", load_named)
+    launched, clock = [], [0]
+
+    class FakeSweep:
+        def __init__(self, cmd, **kwargs):
+            args = cmd[cmd.index("sweep"):]
+            self.name = args[args.index("--name") + 1].removeprefix("lit-")
+            self.workers = int(args[args.index("--workers") + 1])
+            self.points = [p.name for p in load(literature.SPECS / f"{self.name}.toml").points()]
+            self.done, self.returncode = 0, None
+            launched.append((clock[0], self.name, self.workers))
+
+        def poll(self):
+            clock[0] += 1
+            self.done = min(len(self.points), self.done + self.workers)
+            sweep = tmp_path / f"lit-{self.name}"
+            sweep.mkdir(exist_ok=True)
+            pd.DataFrame({"run_dir": self.points[:self.done], "status": "completed"}).to_csv(
+                sweep / "results.csv", index=False)
+            if self.done == len(self.points):
+                self.returncode = 0
+            return self.returncode
+
+    monkeypatch.setattr(literature.subprocess, "Popen", FakeSweep)
+    trained, dirs = literature.run_sweeps(["reber", "copy-100", "adding-1000"], tmp_path, 2, poll=0)
+    assert trained == 10 + 5 + 5 and set(dirs) == {"reber", "copy-100", "adding-1000"}
+    # copy (5 runs) on 2 workers; its last run alone: adding-1000 takes the free core, then reber
+    assert [(name, w) for _, name, w in launched] == [("copy-100", 2), ("adding-1000", 1),
+                                                       ("reber", 1)]
+    assert launched[1][0] > 0
