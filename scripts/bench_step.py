@@ -314,6 +314,18 @@ def main():
             print(f"  {'':4}  {what}: {ratio:.2f}")
         else:
             print(f"  {'met ' if ratio >= target else 'MISS'}  {what}: {ratio:.2f} (target {target})")
+    targets = [(what, ratio >= target) for what, ratio, target in checks if target is not None]
+    missed = [what.split(":")[0] + ": " + what.split(": ")[1].split(" ")[0] for what, ok in targets if not ok]
+    print(f"\n{len(targets) - len(missed)} of {len(targets)} targets met"
+          + (f"; missed: {', '.join(missed)}" if missed else ""))
+    if reference:   # before and after, from this one run: the geometric mean of ref / ours per cell
+        means = {}
+        for what, ratio, target in checks:
+            if target is None:
+                means.setdefault(what.split()[0], []).append(ratio)
+        print("before (ref) / after (ours), geometric mean per cell: "
+              + ", ".join(f"{cell} {np.exp(np.mean(np.log(r))):.2f} ({min(r):.2f}-{max(r):.2f})"
+                          for cell, r in means.items()))
 
 
 if __name__ == "__main__":
