@@ -63,3 +63,51 @@ def test_block_sizes_agree_over_windows_and_a_new_batch_size(rng, monkeypatch, c
                 np.testing.assert_allclose(s, s0, rtol=1e-11, atol=1e-12)
             for g, g0 in zip(grads, grads0):
                 np.testing.assert_allclose(g, g0, rtol=1e-11, atol=1e-12)
+
+
+def test_row_blocks_cover_the_rows_in_order_each_within_the_small_product_bound():
+    from trainer.layers.recurrent import MAX_BLOCKS, ROW_ALIGN, SMALL_PRODUCT, row_blocks
+    for M, N, K in [(512, 20, 145), (128, 20, 512), (1024, 32, 289), (512, 32, 145), (100, 3, 7)]:
+        blocks = row_blocks(M, N, K)
+        assert blocks[0].start == 0 and blocks[-1].stop == M
+        assert all(a.stop == b.start for a, b in zip(blocks, blocks[1:]))
+        if len(blocks) > 1:
+            assert all((s.stop - s.start) * N * K <= SMALL_PRODUCT for s in blocks)
+            assert all((s.stop - s.start) % ROW_ALIGN == 0 for s in blocks[:-1])
+    assert row_blocks(512, 20, 145) == [slice(0, 336), slice(336, 512)]   # the copy row's step
+    assert row_blocks(100, 3, 7) == [slice(0, 100)]         # small: whole
+    assert row_blocks(4096, 64, 1024) == [slice(0, 4096)]   # 16 rows too many: whole
+    assert len(row_blocks(256, 32, 1024)) == 1              # 16 blocks of 16: over MAX_BLOCKS
+    assert len(row_blocks(1024, 32, 289)) <= MAX_BLOCKS
+
+
+@pytest.mark.parametrize("stateful", [False, True])
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_products_in_row_blocks_against_finite_differences(rng, monkeypatch, cell, stateful):
+    import trainer.layers.recurrent as recurrent
+    monkeypatch.setattr(recurrent, "ROW_ALIGN", 1)
+    monkeypatch.setattr(recurrent, "SMALL_PRODUCT", 12)   # at the check's sizes: blocks of 1-2 rows
+    buf = (lstm._Buffers if cell == "lstm" else gru._Buffers)(2, 5, 2, 3, np.float64)
+    assert len(buf.fwd_rows if cell == "lstm" else buf.rz_rows) > 1
+    check_gradients(rng, cell, stateful)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_products_in_row_blocks_equal_whole_products(rng, monkeypatch, cell):
+    import trainer.layers.recurrent as recurrent
+    N, T, D, H = 4, 6, 3, 8
+    layer_class, k = (lstm.TimeLSTM, 4) if cell == "lstm" else (gru.TimeGRU, 3)
+    Wx, Wh = rng.standard_normal((D, k * H)), rng.standard_normal((H, k * H)) * 0.4
+    b = rng.standard_normal(k * H) * 0.5
+    xs, dhs = rng.standard_normal((N, T, D)), rng.standard_normal((N, T, H))
+    results = []
+    for bound, align in ((recurrent.SMALL_PRODUCT, recurrent.ROW_ALIGN), (200, 1)):
+        monkeypatch.setattr(recurrent, "SMALL_PRODUCT", bound)
+        monkeypatch.setattr(recurrent, "ROW_ALIGN", align)
+        layer = layer_class(Wx.copy(), Wh.copy(), b.copy())
+        results.append([layer.forward(xs).copy(), layer.backward(dhs), layer.dh.copy()]
+                       + [g.copy() for g in layer.grads])
+        blocks = layer._fwd.fwd_rows if cell == "lstm" else layer._fwd.rz_rows
+        assert (len(blocks) > 1) == (bound == 200)
+    for split, whole in zip(results[1], results[0]):
+        np.testing.assert_allclose(split, whole, rtol=1e-12, atol=1e-13)

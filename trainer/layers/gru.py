@@ -2,7 +2,7 @@
 import numpy as np
 
 from trainer.layers.lstm import _constants, block_steps
-from trainer.layers.recurrent import Recurrent
+from trainer.layers.recurrent import Recurrent, blocks_of, row_blocks
 
 
 class TimeGRU(Recurrent):
@@ -43,15 +43,18 @@ class TimeGRU(Recurrent):
             z[0, D + 1:] = 0
         dot, add, sub, mul, tanh = np.dot, np.add, np.subtract, np.multiply, np.tanh
         half, = _constants(dtype, 0.5)
-        Wrz, Wc = buf.Wrz, buf.Wc
-        for z_t, y_t, rh, h_prev, h_next, (a_rz, r, u, ht) in zip(
-                buf.z_steps, buf.y, buf.rh, buf.h_prev, buf.h_next, buf.gate_steps):
-            dot(Wrz, z_t, a_rz)                          # (2H, N): a_r / 2, a_z / 2
+        Wrz_blocks, Wc_blocks = blocks_of(buf.Wrz, buf.rz_rows), blocks_of(buf.Wc, buf.c_rows)
+        for z_t, y_t, rh, h_prev, h_next, (a_rz, r, u, ht), rz_blocks, c_blocks in zip(
+                buf.z_steps, buf.y, buf.rh, buf.h_prev, buf.h_next, buf.gate_steps,
+                buf.rz_blocks, buf.c_blocks):
+            for W_k, a_k in zip(Wrz_blocks, rz_blocks):  # (2H, N): a_r / 2, a_z / 2
+                dot(W_k, z_t, a_k)
             tanh(a_rz, a_rz)
             mul(a_rz, half, a_rz)
             add(a_rz, half, a_rz)                        # r, z = (1 + t) / 2
             mul(r, h_prev, rh)                           # y_t's rows D+1:
-            dot(Wc, y_t, ht)
+            for W_k, a_k in zip(Wc_blocks, c_blocks):
+                dot(W_k, y_t, a_k)
             tanh(ht, ht)                                 # h~
             sub(ht, h_prev, tmpH)
             mul(u, tmpH, tmpH)
@@ -74,6 +77,8 @@ class TimeGRU(Recurrent):
         WhT_rz = np.ascontiguousarray(WrzB[:, D + 1:].T)  # (H, 2H): into h_prev through r, z
         WhT_c = np.ascontiguousarray(WcB[:, D + 1:].T)    # (H, H): into r * h_prev
         WxT = np.ascontiguousarray(np.concatenate([WrzB[:, :D], WcB[:, :D]]).T)  # (D, 3H)
+        drh_products = list(zip(blocks_of(WhT_c, buf.drh_rows), blocks_of(buf.drh, buf.drh_rows)))
+        dh_products = list(zip(blocks_of(WhT_rz, buf.dh_rows), blocks_of(buf.dh, buf.dh_rows)))
         gates, P, omz = buf.a, buf.p, buf.omz             # (T, 3H, N): r, z, h~
         r, u, ht, h_prev = gates[:, :H], gates[:, H:2 * H], gates[:, 2 * H:], buf.z[:T, D + 1:]
         # Phase 1, all steps at once: P holds the factors that turn a gradient arriving from
@@ -105,9 +110,11 @@ class TimeGRU(Recurrent):
             g, P_t = buf.dhs[t], buf.p_steps[t]
             add(g, dh, g)                                # total gradient into h_t
             mul(P_t[1], g, e_zh)                         # e of z and h~
-            dot(WhT_c, e_h, drh)                         # into r * h_prev
+            for W_k, out_k in drh_products:              # into r * h_prev
+                dot(W_k, e_h, out_k)
             mul(P_t[0], drh, e_r)                        # e of r
-            dot(WhT_rz, e_rz, dh)                        # into h_prev: through the gates,
+            for W_k, out_k in dh_products:               # into h_prev: through the gates,
+                dot(W_k, e_rz, out_k)
             mul(drh, gates[t, :H], drh)
             add(dh, drh, dh)                             # through r * h_prev,
             mul(g, omz[t], tmpH)
@@ -175,6 +182,10 @@ class _Buffers:
         self.tmpH = np.empty((H, N), dtype)
         self.dh = np.empty((H, N), dtype)
         self.drh = np.empty((H, N), dtype)
+        self.rz_rows, self.c_rows = row_blocks(2 * H, N, K), row_blocks(H, N, K)  # see row_blocks
+        self.drh_rows, self.dh_rows = row_blocks(H, N, H), row_blocks(H, N, 2 * H)
+        self.rz_blocks = [blocks_of(a[:2 * H], self.rz_rows) for a in self.a]
+        self.c_blocks = [blocks_of(a[2 * H:], self.c_rows) for a in self.a]
         self.z_steps = list(self.z[:T])
         self.rh = [y[D + 1:] for y in self.y]
         self.h_prev = [z[D + 1:] for z in self.z[:T]]

@@ -2,7 +2,7 @@
 import numpy as np
 
 from trainer.layers.peephole_lstm import GATE_BIAS_OPTIONS, TimePeepholeLSTM
-from trainer.layers.recurrent import Recurrent
+from trainer.layers.recurrent import Recurrent, blocks_of, row_blocks
 
 # Columns (steps x batch) of one weight-gradient product in backward: the steps are taken in
 # blocks of ceil(DW_BLOCK_COLUMNS / N), whose gradients at the preactivations and inputs are
@@ -82,10 +82,12 @@ class TimeLSTM(Recurrent):
             z[0, D + 1:] = cs[0] = 0
         dot, add, mul, tanh = np.dot, np.add, np.multiply, np.tanh
         half, = _constants(dtype, 0.5)
-        for z_t, h_next, a, t_fio, (s, f, i, o), g, c_prev, c_next, tc_t in zip(
-                buf.z_steps, buf.h_next, buf.a, buf.fio_t, buf.s_steps, buf.g_steps, cs,
-                buf.c_next, tc):
-            dot(buf.Wf, z_t, a)                          # (4H, N): a_g, a_f/2, a_i/2, a_o/2
+        W_blocks = blocks_of(buf.Wf, buf.fwd_rows)
+        for z_t, h_next, a, a_blocks, t_fio, (s, f, i, o), g, c_prev, c_next, tc_t in zip(
+                buf.z_steps, buf.h_next, buf.a, buf.a_blocks, buf.fio_t, buf.s_steps,
+                buf.g_steps, cs, buf.c_next, tc):
+            for W_k, a_k in zip(W_blocks, a_blocks):     # (4H, N): a_g, a_f/2, a_i/2, a_o/2
+                dot(W_k, z_t, a_k)
             tanh(a, a)                                   # g, and t of f, i, o
             mul(t_fio, half, s)
             add(s, half, s)                              # f, i, o = (1 + t) / 2, in place of t
@@ -114,6 +116,7 @@ class TimeLSTM(Recurrent):
         _internal(buf.Wf, self.params, H, 1)
         Wb = np.ascontiguousarray(buf.Wf.T)              # (D+1+H, 4H)
         WhT, WxT = Wb[D + 1:], Wb[:D]                     # (H, 4H), (D, 4H): contiguous rows
+        dh_products = list(zip(blocks_of(WhT, buf.bwd_rows), blocks_of(buf.dh, buf.bwd_rows)))
         tH, dc, e, p, dW, dWb = buf.tmpH, buf.dc, buf.e, buf.p, buf.dW, buf.dWb
         buf.dhs[...] = np.transpose(dhs, (1, 2, 0))      # (T, H, N), in the params' dtype
         dc[...] = 0
@@ -148,7 +151,8 @@ class TimeLSTM(Recurrent):
                 sub(one, s, p_fio)
                 mul(p_fio, s, p_fio)
                 mul(e, p, e_t)                           # e of step t, into its block's columns
-                dot(WhT, e_t, buf.dh)                    # into h_{t-1}
+                for WhT_k, dh_k in dh_products:          # into h_{t-1}
+                    dot(WhT_k, e_t, dh_k)
                 dh = buf.dh
                 np.copyto(buf.zb_steps[j], buf.z[t])
                 if j == 0:                               # the block of steps t .. t+n-1 is done
@@ -218,6 +222,9 @@ class _Buffers:
         self.tmpH = np.empty((H, N), dtype)
         self.dc = np.empty((H, N), dtype)
         self.zero_h = np.zeros((H, N), dtype)
+        self.fwd_rows = row_blocks(4 * H, N, K)          # a step's products in blocks of rows
+        self.bwd_rows = row_blocks(H, N, 4 * H)
+        self.a_blocks = [blocks_of(a, self.fwd_rows) for a in self.a]
         self.z_steps = list(self.z[:T])
         self.h_next = [self.z[t + 1, D + 1:] for t in range(T)]
         self.c_next = list(self.cs[1:])

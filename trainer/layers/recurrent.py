@@ -5,6 +5,28 @@ import numpy as np
 
 KEEP_SHAPES = 3  # work buffers kept per layer: a training window, a last window, evaluation
 
+# A step's products, (M, K) x (K, N) with N the batch, are taken in blocks of rows of at most
+# SMALL_PRODUCT / (N K) (a multiple of 16): OpenBLAS multiplies a product of M N K <= 1e6 with
+# its small-matrix kernels where it has them (SkylakeX and later), without packing the weights
+# into a buffer first, which at these sizes took a quarter of the product's time (the blocks
+# run 1.15-1.35x faster; scripts/bench_step.py). A product too large for 16 rows stays whole.
+SMALL_PRODUCT = 1_000_000
+ROW_ALIGN = 16
+MAX_BLOCKS = 12
+
+
+def row_blocks(M, N, K):
+    """Slices of the M rows of an (M, K) x (K, N) product, each block within SMALL_PRODUCT."""
+    rows = SMALL_PRODUCT // (N * K) // ROW_ALIGN * ROW_ALIGN
+    if rows >= M or rows < ROW_ALIGN or -(-M // rows) > MAX_BLOCKS:
+        return [slice(0, M)]
+    return [slice(r, min(r + rows, M)) for r in range(0, M, rows)]
+
+
+def blocks_of(array, slices):
+    """The row blocks of array (views)."""
+    return [array[s] for s in slices]
+
 
 def state_names(layer):
     """The names of what a recurrent layer (or its class) carries between calls, in the order
