@@ -65,8 +65,12 @@ def test_block_sizes_agree_over_windows_and_a_new_batch_size(rng, monkeypatch, c
                 np.testing.assert_allclose(g, g0, rtol=1e-11, atol=1e-12)
 
 
-def test_row_blocks_cover_the_rows_in_order_each_within_the_small_product_bound():
+def test_row_blocks_cover_the_rows_in_order_each_within_the_small_product_bound(monkeypatch):
+    import trainer.layers.recurrent as recurrent
     from trainer.layers.recurrent import MAX_BLOCKS, ROW_ALIGN, SMALL_PRODUCT, row_blocks
+    monkeypatch.setattr(recurrent, "small_kernels", lambda: False)
+    assert row_blocks(512, 20, 145) == [slice(0, 512)]     # no small-matrix kernel: whole
+    monkeypatch.setattr(recurrent, "small_kernels", lambda: True)
     for M, N, K in [(512, 20, 145), (128, 20, 512), (1024, 32, 289), (512, 32, 145), (100, 3, 7)]:
         blocks = row_blocks(M, N, K)
         assert blocks[0].start == 0 and blocks[-1].stop == M
@@ -85,6 +89,7 @@ def test_row_blocks_cover_the_rows_in_order_each_within_the_small_product_bound(
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
 def test_products_in_row_blocks_against_finite_differences(rng, monkeypatch, cell, stateful):
     import trainer.layers.recurrent as recurrent
+    monkeypatch.setattr(recurrent, "small_kernels", lambda: True)
     monkeypatch.setattr(recurrent, "ROW_ALIGN", 1)
     monkeypatch.setattr(recurrent, "SMALL_PRODUCT", 12)   # at the check's sizes: blocks of 1-2 rows
     buf = (lstm._Buffers if cell == "lstm" else gru._Buffers)(2, 5, 2, 3, np.float64)
@@ -100,6 +105,7 @@ def test_products_in_row_blocks_equal_whole_products(rng, monkeypatch, cell):
     Wx, Wh = rng.standard_normal((D, k * H)), rng.standard_normal((H, k * H)) * 0.4
     b = rng.standard_normal(k * H) * 0.5
     xs, dhs = rng.standard_normal((N, T, D)), rng.standard_normal((N, T, H))
+    monkeypatch.setattr(recurrent, "small_kernels", lambda: True)
     results = []
     for bound, align in ((recurrent.SMALL_PRODUCT, recurrent.ROW_ALIGN), (200, 1)):
         monkeypatch.setattr(recurrent, "SMALL_PRODUCT", bound)
@@ -111,3 +117,17 @@ def test_products_in_row_blocks_equal_whole_products(rng, monkeypatch, cell):
         assert (len(blocks) > 1) == (bound == 200)
     for split, whole in zip(results[1], results[0]):
         np.testing.assert_allclose(split, whole, rtol=1e-12, atol=1e-13)
+
+
+def test_small_kernels_is_read_from_numpys_openblas(monkeypatch):
+    import threadpoolctl
+
+    import trainer.layers.recurrent as recurrent
+    infos = [{"internal_api": "openblas", "architecture": "Haswell", "filepath": "/x/scipy/libopenblas.so"},
+             {"internal_api": "openblas", "architecture": "SkylakeX", "filepath": "/x/numpy.libs/libopenblas.so"}]
+    for listed, expected in ((infos, True), (infos[:1], False), (infos[::-1][:1], True),
+                             ([{"internal_api": "mkl", "architecture": None}], False)):
+        monkeypatch.setattr(threadpoolctl, "threadpool_info", lambda listed=listed: listed)
+        recurrent.small_kernels.cache_clear()
+        assert recurrent.small_kernels() is expected
+    recurrent.small_kernels.cache_clear()

@@ -111,7 +111,7 @@ class TimeLSTM(Recurrent):
         # parameters as they are (reordered, not scaled).
         buf = self._fwd
         N, T, D, H = self._shape
-        H4, K = 4 * H, D + 1 + H
+        H4 = 4 * H
         dtype = buf.z.dtype
         _internal(buf.Wf, self.params, H, 1)
         Wb = np.ascontiguousarray(buf.Wf.T)              # (D+1+H, 4H)
@@ -132,7 +132,7 @@ class TimeLSTM(Recurrent):
         with np.errstate(under="ignore"):                # products of saturated gates
             for t in range(T - 1, -1, -1):
                 j = t % B                                # column block j of the step's block
-                a, (s, f, i, o), g = buf.a[t], buf.s_steps[t], buf.g_steps[t]
+                (s, f, i, o), g = buf.s_steps[t], buf.g_steps[t]
                 dh_t, tc_t, c_prev = buf.dhs[t], buf.tc[t], buf.cs[t]
                 e_t = buf.eb_steps[j]
                 add(dh_t, dh, dh_t)                      # total gradient into h_t

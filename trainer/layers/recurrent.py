@@ -1,23 +1,38 @@
 """What the recurrent layers unrolled over time share: their parameters and in-place gradients,
 the state carried between calls (and, for any layer, the names of that state), and work buffers
 kept per shape."""
+import functools
+
 import numpy as np
 
 KEEP_SHAPES = 3  # work buffers kept per layer: a training window, a last window, evaluation
 
 # A step's products, (M, K) x (K, N) with N the batch, are taken in blocks of rows of at most
-# SMALL_PRODUCT / (N K) (a multiple of 16): OpenBLAS multiplies a product of M N K <= 1e6 with
-# its small-matrix kernels where it has them (SkylakeX and later), without packing the weights
-# into a buffer first, which at these sizes took a quarter of the product's time (the blocks
-# run 1.15-1.35x faster; scripts/bench_step.py). A product too large for 16 rows stays whole.
+# SMALL_PRODUCT / (N K) rows (a multiple of 16) where numpy's OpenBLAS runs a kernel with
+# small-matrix paths (SkylakeX, Cooperlake, SapphireRapids): it multiplies a product of M N K <=
+# 1e6 there without first packing the weights into a buffer, which at these sizes took a quarter
+# of the product's time (the blocks ran 1.15-1.35x faster alone, 1.04-1.18x in a step). Other
+# kernels have no such path, and the blocks only add calls (0.93-0.99x with Haswell's), so
+# there a product stays whole; so does one too large for 16 rows, or needing over MAX_BLOCKS.
 SMALL_PRODUCT = 1_000_000
 ROW_ALIGN = 16
 MAX_BLOCKS = 12
+SMALL_KERNELS = {"skylakex", "cooperlake", "sapphirerapids"}
+
+
+@functools.cache
+def small_kernels():
+    """Whether numpy's BLAS is OpenBLAS running a kernel with small-matrix paths (asked once)."""
+    from threadpoolctl import threadpool_info
+    found = [i for i in threadpool_info() if i.get("internal_api") == "openblas"]
+    mine = [i for i in found if "numpy" in str(i.get("filepath", ""))] or found
+    return bool(mine) and str(mine[0].get("architecture", "")).lower() in SMALL_KERNELS
 
 
 def row_blocks(M, N, K):
-    """Slices of the M rows of an (M, K) x (K, N) product, each block within SMALL_PRODUCT."""
-    rows = SMALL_PRODUCT // (N * K) // ROW_ALIGN * ROW_ALIGN
+    """Slices of the M rows of an (M, K) x (K, N) product, each block within SMALL_PRODUCT where
+    numpy's kernel has small-matrix paths; one slice (the whole product) otherwise."""
+    rows = SMALL_PRODUCT // (N * K) // ROW_ALIGN * ROW_ALIGN if small_kernels() else 0
     if rows >= M or rows < ROW_ALIGN or -(-M // rows) > MAX_BLOCKS:
         return [slice(0, M)]
     return [slice(r, min(r + rows, M)) for r in range(0, M, rows)]
