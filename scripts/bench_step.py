@@ -5,6 +5,7 @@
     python scripts/bench_step.py --reference ../old       # also an older checkout's layers
     python scripts/bench_step.py --only lstm,gru          # some cells only
     python scripts/bench_step.py --clock cpu              # CPU time, for a machine shared with others
+    python scripts/bench_step.py --all-cores              # jax's and torch's threads on every CPU
 
 The step is what training does per window: recurrent layer -> affine head -> MSE
 -> backward -> global-norm clip -> SGD update, the hidden state carried to the
@@ -22,7 +23,11 @@ benchmark's environment, never into the package's. `--reference DIR` adds the
 layers of another checkout (its trainer/layers, imported under another name)
 as a "before" column, with the same head, loss and optimizer as ours.
 Everything runs on one thread (BLAS, torch, and XLA's own threads unless the
-environment sets XLA_FLAGS), timed interleaved in a shuffled order, medians.
+environment sets XLA_FLAGS) and, unless --all-cores, on one CPU: the process is
+pinned to it before jax and torch start their threads, since XLA runs part of a
+step on a second thread even when told to use one (its CPU time read up to 1.8x
+its wall time on an idle 2-core machine). Timed interleaved in a shuffled order,
+medians.
 Before timing, all columns must give the same first-step loss (torch's GRU is
 a different cell, the reset gate applied after the product: same cost, its
 loss is not compared).
@@ -291,8 +296,17 @@ def main():
     parser.add_argument("--clock", choices=("wall", "cpu"), default="wall",
                         help="wall time, or the process's CPU time (all its threads): on a machine "
                              "shared with other work, cpu leaves out the time others held the cores")
+    parser.add_argument("--all-cores", action="store_true",
+                        help="let the columns' threads run on every CPU (by default the process is pinned "
+                             "to one CPU before jax and torch start their threads: XLA runs part of a step "
+                             "on a second thread even when told to use one)")
     args = parser.parse_args()
     seconds = args.seconds / 4 if args.quick else args.seconds
+    cores = "every CPU"
+    if not args.all_cores and hasattr(os, "sched_setaffinity"):
+        cpu = min(os.sched_getaffinity(0))
+        os.sched_setaffinity(0, {cpu})   # threads started from here on inherit it
+        cores = f"pinned to CPU {cpu}"
     from threadpoolctl import threadpool_limits
     threadpool_limits(1)
     reference = reference_layers(args.reference) if args.reference else None
@@ -310,7 +324,7 @@ def main():
     print(f"torch {torch.__version__} (eager; oneDNN {'on' if torch.backends.mkldnn.is_available() else 'off'})"
           if torch else "torch not installed: column skipped")
     print("XLA_FLAGS for jax's own threads:", os.environ.get("XLA_FLAGS", "(unset)"))
-    print(f"clock: {'process CPU time (all threads)' if args.clock == 'cpu' else 'wall time'}")
+    print(f"clock: {'process CPU time (all threads)' if args.clock == 'cpu' else 'wall time'}; cores: {cores}")
     if reference:
         print(f"ref: the layers of {args.reference} (same head, loss, optimizer)")
     names = ["ours"] + (["ref"] if reference else []) + ["jax", "torch"]

@@ -1,5 +1,5 @@
 """The shared figure style: log axes labelled in plain text."""
-from trainer.plots.style import figure, log_y, power_label
+from trainer.plots.style import SUPERSCRIPT, figure, log_y, power_label
 
 
 def test_power_labels():
@@ -24,6 +24,27 @@ def test_log_axes_draw_no_mathtext(monkeypatch):
     labels = [t.get_text() for t in ax.get_yticklabels() if t.get_text()]
     assert "10\u207b\u00b3" in labels and not any("$" in t for t in labels)
     assert parsed == []
+
+
+def test_a_log_axis_spanning_under_two_decades_is_labelled_at_2_and_5_times_too():
+    """A copy run's loss went from 1.4 to 0.17: its decade-only axis showed one label (10\u2070),
+    so the curve could not be read off it."""
+    fig, ax = figure((4, 3), margins=(0.6, 0.2, 0.5, 0.4, 0))
+    ax.plot([1, 2, 3], [1.4, 0.5, 0.17])
+    log_y(ax)
+    fig.canvas.draw()
+    low, high = ax.get_ylim()
+    shown = [t.get_text() for t, v in zip(ax.get_yticklabels(), ax.get_yticks())
+             if t.get_text() and low <= v <= high]
+    assert shown == ["0.2", "0.5", "1"]
+    ax.plot([1, 2, 3], [1e-6, 1e-3, 1.0])       # over two decades: decades only, as before
+    ax.relim()
+    ax.autoscale_view()
+    fig.canvas.draw()
+    low, high = ax.get_ylim()
+    shown = [t.get_text() for t, v in zip(ax.get_yticklabels(), ax.get_yticks())
+             if t.get_text() and low <= v <= high]
+    assert shown == ["10" + e.translate(SUPERSCRIPT) for e in ("-6", "-5", "-4", "-3", "-2", "-1", "0")]
 
 
 def test_a_constant_learning_rate_is_said_in_the_title_not_drawn_on_the_baseline(tmp_path, monkeypatch):

@@ -49,15 +49,36 @@ def style(ax, grid=True):
 SUPERSCRIPT = str.maketrans("-0123456789", "\u207b\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079")
 
 
+SHORT_LOG_SPAN = 2.0   # decades: a log axis spanning fewer is also labelled at 2 and 5 times each
+
+
 def log_y(ax):
-    """A log-scale y axis with labelled decades only: no minor ticks, whose many tick objects
-    make up a fifth of a run's figure time, and labels as plain text (10\u207b\u2075), which
-    matplotlib's default mathtext labels parse anew for every label drawn (a fifth of the
-    loss figure's time)."""
-    from matplotlib.ticker import FuncFormatter, NullLocator
+    """A log-scale y axis labelled at its decades (and at 2 and 5 times each when it spans
+    under SHORT_LOG_SPAN decades, where decades alone leave one label or none): no minor ticks,
+    whose many tick objects make up a fifth of a run's figure time, and labels as plain text
+    (10\u207b\u2075), which matplotlib's default mathtext labels parse anew for every label
+    drawn (a fifth of the loss figure's time)."""
+    import math
+
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator
+
+    def short(vmin, vmax):
+        return 0 < vmin < vmax and math.log10(vmax / vmin) < SHORT_LOG_SPAN
+
+    class DecadesOrSteps(LogLocator):
+        def tick_values(self, vmin, vmax):
+            self.set_params(subs=(1.0, 2.0, 5.0) if short(vmin, vmax) else (1.0,))
+            return super().tick_values(vmin, vmax)
+
+    def label(value, pos=None):   # on a short axis, 0.2 0.5 1 (as wide as 10\u207b\u00b9) where it can
+        if short(*sorted(ax.yaxis.get_view_interval())) and 1e-3 <= value < 1e4:
+            return f"{value:g}"
+        return power_label(value)
+
     ax.set_yscale("log")
+    ax.yaxis.set_major_locator(DecadesOrSteps())
     ax.yaxis.set_minor_locator(NullLocator())
-    ax.yaxis.set_major_formatter(FuncFormatter(power_label))
+    ax.yaxis.set_major_formatter(FuncFormatter(label))
 
 
 def power_label(value, _pos=None):
