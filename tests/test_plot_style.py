@@ -85,3 +85,19 @@ def test_a_figure_is_saved_through_the_one_atomic_write(tmp_path, monkeypatch):
     assert not link.is_symlink() and link.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert target.read_bytes() == b"kept"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["loss.png", "outside.png"]
+
+
+def test_a_saved_legend_is_backed_so_a_line_under_it_does_not_run_through_its_labels(tmp_path):
+    """The sine run's baseline (dashed) ran through its frameless legend's 'val' label."""
+    from matplotlib.colors import to_rgba
+
+    from trainer.plots.style import save
+    fig, ax = figure((4, 3), margins=(0.6, 0.2, 0.5, 0.4, 0))
+    ax.axhline(0.5, ls="--", label="baseline")
+    ax.plot([0, 1], [0, 1], label="val")
+    ax.legend(loc="center")
+    save(fig, tmp_path / "f.png")
+    frame = ax.get_legend().get_frame()
+    assert ax.get_legend().get_frame_on() and frame.get_edgecolor()[3] == 0
+    assert frame.get_facecolor() == to_rgba("white", 0.85)
+    assert (tmp_path / "f.png").stat().st_size > 0
