@@ -80,54 +80,99 @@ def test_row_blocks_cover_the_rows_in_order_each_within_the_small_product_bound(
             assert all((s.stop - s.start) % ROW_ALIGN == 0 for s in blocks[:-1])
     assert row_blocks(512, 20, 145) == [slice(0, 336), slice(336, 512)]   # the copy row's step
     assert row_blocks(100, 3, 7) == [slice(0, 100)]         # small: whole
+    assert row_blocks(128, 256, 35) == [slice(0, 128)]      # an evaluation batch: whole
     assert row_blocks(4096, 64, 1024) == [slice(0, 4096)]   # 16 rows too many: whole
     assert len(row_blocks(256, 32, 1024)) == 1              # 16 blocks of 16: over MAX_BLOCKS
-    assert len(row_blocks(1024, 32, 289)) <= MAX_BLOCKS
+    assert 1 < len(row_blocks(1024, 32, 289)) <= MAX_BLOCKS
+
+
+def uneven_blocks(calls):
+    """A row_blocks that cuts every product of over 3 rows into blocks of 1, 2 and the rest."""
+    def blocks(M, N, K):
+        calls.append((M, N, K))
+        return [slice(0, 1), slice(1, 3), slice(3, M)] if M > 3 else [slice(0, M)]
+    return blocks
 
 
 @pytest.mark.parametrize("stateful", [False, True])
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
 def test_products_in_row_blocks_against_finite_differences(rng, monkeypatch, cell, stateful):
-    import trainer.layers.recurrent as recurrent
-    monkeypatch.setattr(recurrent, "small_kernels", lambda: True)
-    monkeypatch.setattr(recurrent, "ROW_ALIGN", 1)
-    monkeypatch.setattr(recurrent, "SMALL_PRODUCT", 12)   # at the check's sizes: blocks of 1-2 rows
-    buf = (lstm._Buffers if cell == "lstm" else gru._Buffers)(2, 5, 2, 3, np.float64)
-    assert len(buf.fwd_rows if cell == "lstm" else buf.rz_rows) > 1
+    calls = []
+    monkeypatch.setattr(lstm if cell == "lstm" else gru, "row_blocks", uneven_blocks(calls))
     check_gradients(rng, cell, stateful)
+    assert calls and all(M > 3 for M, _, _ in calls)      # every product was cut in three
 
 
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
 def test_products_in_row_blocks_equal_whole_products(rng, monkeypatch, cell):
-    import trainer.layers.recurrent as recurrent
     N, T, D, H = 4, 6, 3, 8
+    module = lstm if cell == "lstm" else gru
     layer_class, k = (lstm.TimeLSTM, 4) if cell == "lstm" else (gru.TimeGRU, 3)
     Wx, Wh = rng.standard_normal((D, k * H)), rng.standard_normal((H, k * H)) * 0.4
     b = rng.standard_normal(k * H) * 0.5
     xs, dhs = rng.standard_normal((N, T, D)), rng.standard_normal((N, T, H))
-    monkeypatch.setattr(recurrent, "small_kernels", lambda: True)
     results = []
-    for bound, align in ((recurrent.SMALL_PRODUCT, recurrent.ROW_ALIGN), (200, 1)):
-        monkeypatch.setattr(recurrent, "SMALL_PRODUCT", bound)
-        monkeypatch.setattr(recurrent, "ROW_ALIGN", align)
-        layer = layer_class(Wx.copy(), Wh.copy(), b.copy())
-        results.append([layer.forward(xs).copy(), layer.backward(dhs), layer.dh.copy()]
-                       + [g.copy() for g in layer.grads])
-        blocks = layer._fwd.fwd_rows if cell == "lstm" else layer._fwd.rz_rows
-        assert (len(blocks) > 1) == (bound == 200)
+    for blocks in (lambda M, N, K: [slice(0, M)], uneven_blocks([])):
+        monkeypatch.setattr(module, "row_blocks", blocks)
+        layer = layer_class(Wx.copy(), Wh.copy(), b.copy(), stateful=True)
+        out = []
+        for _ in range(2):   # the second window starts from the carried state
+            out += [layer.forward(xs).copy(), layer.backward(dhs), layer.dh.copy()]
+            out += [g.copy() for g in layer.grads]
+        results.append(out)
     for split, whole in zip(results[1], results[0]):
         np.testing.assert_allclose(split, whole, rtol=1e-12, atol=1e-13)
 
 
-def test_small_kernels_is_read_from_numpys_openblas(monkeypatch):
-    import threadpoolctl
+class FakeBLAS:
+    def __init__(self, architecture, threads, filepath="/x/numpy.libs/libscipy_openblas.so"):
+        self.internal_api, self.architecture, self.filepath = "openblas", architecture, filepath
+        self._threads = threads
 
+    @property
+    def num_threads(self):
+        if self._threads is None:
+            raise OSError("gone")
+        return self._threads
+
+
+@pytest.fixture
+def fresh_blas_lookup():
     import trainer.layers.recurrent as recurrent
-    infos = [{"internal_api": "openblas", "architecture": "Haswell", "filepath": "/x/scipy/libopenblas.so"},
-             {"internal_api": "openblas", "architecture": "SkylakeX", "filepath": "/x/numpy.libs/libopenblas.so"}]
-    for listed, expected in ((infos, True), (infos[:1], False), (infos[::-1][:1], True),
-                             ([{"internal_api": "mkl", "architecture": None}], False)):
-        monkeypatch.setattr(threadpoolctl, "threadpool_info", lambda listed=listed: listed)
-        recurrent.small_kernels.cache_clear()
+    lookup = recurrent._numpy_openblas      # the cached function, even if a test replaces it
+    lookup.cache_clear()
+    yield recurrent
+    lookup.cache_clear()
+
+
+def test_small_kernels_needs_one_thread_of_a_small_matrix_kernel(monkeypatch, fresh_blas_lookup):
+    recurrent = fresh_blas_lookup
+    for blas, expected in ((FakeBLAS("SkylakeX", 1), True), (FakeBLAS("SkylakeX", 2), False),
+                           (FakeBLAS("Haswell", 1), False), (FakeBLAS("SkylakeX", None), False),
+                           (None, False)):
+        monkeypatch.setattr(recurrent, "_numpy_openblas", lambda blas=blas: blas)
         assert recurrent.small_kernels() is expected
-    recurrent.small_kernels.cache_clear()
+
+
+def test_numpys_openblas_is_picked_among_several_and_a_failing_lookup_is_none(monkeypatch,
+                                                                               fresh_blas_lookup):
+    import threadpoolctl
+    recurrent = fresh_blas_lookup
+    other = FakeBLAS("Haswell", 1, "/x/scipy/libopenblas.so")
+    numpys = FakeBLAS("SkylakeX", 1)
+
+    class Controller:
+        lib_controllers = [other, numpys]
+
+    monkeypatch.setattr(threadpoolctl, "ThreadpoolController", Controller)
+    assert recurrent._numpy_openblas() is numpys
+    recurrent._numpy_openblas.cache_clear()
+    Controller.lib_controllers = [other]                  # no numpy.libs (a conda numpy): the first
+    assert recurrent._numpy_openblas() is other
+    recurrent._numpy_openblas.cache_clear()
+
+    def broken():
+        raise RuntimeError("cannot read the loaded libraries")
+
+    monkeypatch.setattr(threadpoolctl, "ThreadpoolController", broken)
+    assert recurrent._numpy_openblas() is None and recurrent.small_kernels() is False

@@ -8,31 +8,53 @@ import numpy as np
 KEEP_SHAPES = 3  # work buffers kept per layer: a training window, a last window, evaluation
 
 # A step's products, (M, K) x (K, N) with N the batch, are taken in blocks of rows of at most
-# SMALL_PRODUCT / (N K) rows (a multiple of 16) where numpy's OpenBLAS runs a kernel with
-# small-matrix paths (SkylakeX, Cooperlake, SapphireRapids): it multiplies a product of M N K <=
-# 1e6 there without first packing the weights into a buffer, which at these sizes took a quarter
-# of the product's time (the blocks ran 1.15-1.35x faster alone, 1.04-1.18x in a step). Other
-# kernels have no such path, and the blocks only add calls (0.93-0.99x with Haswell's), so
-# there a product stays whole; so does one too large for 16 rows, or needing over MAX_BLOCKS.
+# SMALL_PRODUCT / (N K) rows (a multiple of 16) where numpy's OpenBLAS runs one thread of a
+# kernel with small-matrix paths (SkylakeX, Cooperlake, SapphireRapids): it multiplies a product
+# of M N K <= 1e6 there without first packing the weights into a buffer, which at a training
+# batch (N = 20-50) took a quarter of the product's time (alone, the blocks ran 1.17-1.38x
+# faster; in a step, 1.00-1.12x). Elsewhere a product stays whole: on other kernels, where
+# blocks only added calls (0.93-0.99x with Haswell's; others were not measured); on more than
+# one BLAS thread, as the small-matrix path runs on one; for batches over SMALL_BATCH
+# (evaluation's 256), where packing is shared by enough columns; when 16 rows are already over
+# the bound; and when it would take over MAX_BLOCKS blocks (16 blocks of 16 rows, the H256
+# backward product, ran slower than the whole one in a step).
 SMALL_PRODUCT = 1_000_000
+SMALL_BATCH = 64
 ROW_ALIGN = 16
 MAX_BLOCKS = 12
 SMALL_KERNELS = {"skylakex", "cooperlake", "sapphirerapids"}
 
 
 @functools.cache
+def _numpy_openblas():
+    """threadpoolctl's handle on numpy's OpenBLAS (the one under numpy.libs when several are
+    loaded, else the first), or None; looked up once, and never fails a run."""
+    try:
+        from threadpoolctl import ThreadpoolController
+        found = [c for c in ThreadpoolController().lib_controllers if c.internal_api == "openblas"]
+    except Exception:
+        return None
+    mine = [c for c in found if "numpy.libs" in str(getattr(c, "filepath", ""))]
+    return (mine or found or [None])[0]
+
+
 def small_kernels():
-    """Whether numpy's BLAS is OpenBLAS running a kernel with small-matrix paths (asked once)."""
-    from threadpoolctl import threadpool_info
-    found = [i for i in threadpool_info() if i.get("internal_api") == "openblas"]
-    mine = [i for i in found if "numpy" in str(i.get("filepath", ""))] or found
-    return bool(mine) and str(mine[0].get("architecture", "")).lower() in SMALL_KERNELS
+    """Whether numpy's BLAS is OpenBLAS running one thread of a kernel with small-matrix paths."""
+    blas = _numpy_openblas()
+    try:
+        return (blas is not None and str(blas.architecture).lower() in SMALL_KERNELS
+                and blas.num_threads == 1)
+    except Exception:
+        return False
 
 
 def row_blocks(M, N, K):
-    """Slices of the M rows of an (M, K) x (K, N) product, each block within SMALL_PRODUCT where
-    numpy's kernel has small-matrix paths; one slice (the whole product) otherwise."""
-    rows = SMALL_PRODUCT // (N * K) // ROW_ALIGN * ROW_ALIGN if small_kernels() else 0
+    """Slices of the M rows of an (M, K) x (K, N) product: blocks of rows each within
+    SMALL_PRODUCT where small_kernels() and N <= SMALL_BATCH, unless that would take blocks of
+    under ROW_ALIGN rows or over MAX_BLOCKS of them; one slice (the whole product) otherwise."""
+    rows = 0
+    if N <= SMALL_BATCH and small_kernels():
+        rows = SMALL_PRODUCT // (N * K) // ROW_ALIGN * ROW_ALIGN
     if rows >= M or rows < ROW_ALIGN or -(-M // rows) > MAX_BLOCKS:
         return [slice(0, M)]
     return [slice(r, min(r + rows, M)) for r in range(0, M, rows)]
