@@ -23,18 +23,20 @@ benchmark's environment, never into the package's. `--reference DIR` adds the
 layers of another checkout (its trainer/layers, imported under another name)
 as a "before" column, with the same head, loss and optimizer as ours.
 Everything runs on one thread (BLAS, torch, and XLA's own threads unless the
-environment sets XLA_FLAGS) and, unless --all-cores, on one CPU: the process is
-pinned to it before jax and torch start their threads, since XLA runs part of a
-step on a second thread even when told to use one (its CPU time read up to 1.8x
-its wall time on an idle 2-core machine). Timed interleaved in a shuffled order,
-medians.
+environment sets XLA_FLAGS) and, unless --all-cores, on one CPU: the main thread
+is pinned to it before jax and torch start theirs, which inherit it, since XLA runs
+part of a step on a second thread even when told to use one (one LSTM step at N50 T100
+H256: 258 ms of CPU time, 145 ms of wall time, in two runs on an idle 2-core
+machine); OpenBLAS's pool, started with
+numpy, stays unpinned and idle at one thread. Timed interleaved in a shuffled
+order, medians.
 Before timing, all columns must give the same first-step loss (torch's GRU is
 a different cell, the reset gate applied after the product: same cost, its
 loss is not compared).
 
 The `dot` column is the time one of our steps spends inside np.dot (every matrix
-product of the layer, head and loss: OpenBLAS's share of the step), timed after
-the interleaved repeats. A missed target whose time (torch or JAX over the
+product of the layer, head and loss: OpenBLAS's share of the step), on the same
+clock, timed right after the interleaved repeats. A missed target whose time (torch or JAX over the
 target ratio) is below it would need our whole step faster than its products
 alone: it is marked so.
 """
@@ -233,18 +235,18 @@ def blas_info():
                      f"threads={i.get('num_threads')}" for i in threadpool_info())
 
 
-def time_in_products(runner, xs, ts, steps=25):
+def time_in_products(runner, xs, ts, clock, steps=25):
     """Milliseconds one of our steps spends inside np.dot (every matrix product of the layers,
-    head and loss), median over `steps` steps: the part of our step that is OpenBLAS's, and a
-    floor for any change to the rest."""
+    head and loss), on `clock`, median over `steps` steps: the part of our step that is
+    OpenBLAS's, and a floor for any change to the rest."""
     real, spent, per_step = np.dot, [0.0], []
 
     def timed(*args, **kwargs):
-        t0 = time.perf_counter()
+        t0 = clock()
         try:
             return real(*args, **kwargs)
         finally:
-            spent[0] += time.perf_counter() - t0
+            spent[0] += clock() - t0
 
     np.dot = timed
     try:
@@ -283,7 +285,7 @@ def time_size(cell, N, T, D, H, seconds, jax, torch, reference, clock=time.perf_
             r(xs, ts)
             samples[r.name].append(clock() - t0)
     ms = {k: float(np.median(v)) * 1e3 for k, v in samples.items()}
-    ms["dot"] = time_in_products(ours, xs, ts)
+    ms["dot"] = time_in_products(ours, xs, ts, clock)
     return ms, first
 
 
@@ -305,8 +307,8 @@ def main():
     cores = "every CPU"
     if not args.all_cores and hasattr(os, "sched_setaffinity"):
         cpu = min(os.sched_getaffinity(0))
-        os.sched_setaffinity(0, {cpu})   # threads started from here on inherit it
-        cores = f"pinned to CPU {cpu}"
+        os.sched_setaffinity(0, {cpu})   # this thread; threads started from here on inherit it
+        cores = f"pinned to CPU {cpu} (every thread but OpenBLAS's idle pool)"
     from threadpoolctl import threadpool_limits
     threadpool_limits(1)
     reference = reference_layers(args.reference) if args.reference else None

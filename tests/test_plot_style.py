@@ -37,6 +37,11 @@ def test_a_log_axis_spanning_under_two_decades_is_labelled_at_2_and_5_times_too(
     shown = [t.get_text() for t, v in zip(ax.get_yticklabels(), ax.get_yticks())
              if t.get_text() and low <= v <= high]
     assert shown == ["0.2", "0.5", "1"]
+    ax.invert_yaxis()                            # the same axis upside down: the same labels
+    fig.canvas.draw()
+    assert sorted(t.get_text() for t, v in zip(ax.get_yticklabels(), ax.get_yticks())
+                  if t.get_text() and low <= v <= high) == ["0.2", "0.5", "1"]
+    ax.invert_yaxis()
     ax.plot([1, 2, 3], [1e-6, 1e-3, 1.0])       # over two decades: decades only, as before
     ax.relim()
     ax.autoscale_view()

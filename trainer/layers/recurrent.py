@@ -11,7 +11,7 @@ KEEP_SHAPES = 3  # work buffers kept per layer: a training window, a last window
 # SMALL_PRODUCT / (N K) rows (a multiple of 16) where numpy's OpenBLAS runs one thread of a
 # kernel with small-matrix paths (SkylakeX, Cooperlake, SapphireRapids): it multiplies a product
 # of M N K <= 1e6 there without first packing the weights into a buffer, which at a training
-# batch (N = 20-50) took a quarter of the product's time (alone, the blocks ran 1.17-1.38x
+# batch (N = 20-50) took a quarter of the product's time (alone, the blocks ran 1.16-1.35x
 # faster; in a step, 1.00-1.12x). Elsewhere a product stays whole: on other kernels, where
 # blocks only added calls (0.93-0.99x with Haswell's; others were not measured); on more than
 # one BLAS thread, as the small-matrix path runs on one; for batches over SMALL_BATCH

@@ -67,7 +67,7 @@ def log_y(ax):
 
     class DecadesOrSteps(LogLocator):
         def tick_values(self, vmin, vmax):
-            self.set_params(subs=(1.0, 2.0, 5.0) if short(vmin, vmax) else (1.0,))
+            self.set_params(subs=(1.0, 2.0, 5.0) if short(*sorted((vmin, vmax))) else (1.0,))
             return super().tick_values(vmin, vmax)
 
     def label(value, pos=None):   # on a short axis, 0.2 0.5 1 (as wide as 10\u207b\u00b9) where it can
