@@ -113,7 +113,7 @@ ROOMS = [
     "plugins",    # where a task or cell spec is found, pinned by the sha256 of its source
     "checks",     # gradient checks of a layer and the diagnosis of known mistakes
     "optim",      # optimizers, clipping, schedules: numpy only
-    "layers",     # the math and the losses: numpy only
+    "layers",     # the math and the losses: numpy (threadpoolctl to ask the BLAS kernel)
 ]
 FLAT = {"trainer", "trainer.errors", "trainer.version", "trainer.tasks", "trainer.__main__"}
 
