@@ -107,6 +107,9 @@ class Ours:
         classes = classes or {"rnn": TimeRNN, "lstm": TimeLSTM, "gru": TimeGRU}
         Wx, Wh, b, W, c = (p.copy() for p in params)
         self.rnn = classes[cell](Wx, Wh, b, stateful=True)
+        # inputs that are values, as the trainer's model over them: no gradient into them (torch
+        # and JAX skip it too; a reference checkout's layers without the switch compute it)
+        self.rnn.input_grad = False
         self.head, self.loss = TimeAffine(W, c), TimeMSE()
         self.params = self.rnn.params + self.head.params
         self.grads = self.rnn.grads + self.head.grads

@@ -76,7 +76,8 @@ class TimeGRU(Recurrent):
         WrzB, WcB = buf.Wrz, buf.Wc
         WhT_rz = np.ascontiguousarray(WrzB[:, D + 1:].T)  # (H, 2H): into h_prev through r, z
         WhT_c = np.ascontiguousarray(WcB[:, D + 1:].T)    # (H, H): into r * h_prev
-        WxT = np.ascontiguousarray(np.concatenate([WrzB[:, :D], WcB[:, :D]]).T)  # (D, 3H)
+        WxT = (np.ascontiguousarray(np.concatenate([WrzB[:, :D], WcB[:, :D]]).T)  # (D, 3H)
+               if self.input_grad else None)
         drh_products = list(zip(blocks_of(WhT_c, buf.drh_rows), blocks_of(buf.drh, buf.drh_rows)))
         dh_products = list(zip(blocks_of(WhT_rz, buf.dh_rows), blocks_of(buf.dh, buf.dh_rows)))
         gates, P, omz = buf.a, buf.p, buf.omz             # (T, 3H, N): r, z, h~
@@ -102,7 +103,7 @@ class TimeGRU(Recurrent):
         e_r, e_zh, e_h, e_rz = e[:H], e[H:].reshape(2, H, N), e[2 * H:], e[:2 * H]
         dh[...] = 0
         B, eb, zb, yb, dW_rz, dW_c = buf.B, buf.eb, buf.zb, buf.yb, buf.dW_rz, buf.dW_c
-        dxs = np.empty((N, T, D), dtype)
+        dxs = np.empty((N, T, D), dtype) if self.input_grad else None
         dot, add, mul = np.dot, np.add, np.multiply
         first = True
         for t in range(T - 1, -1, -1):
@@ -133,8 +134,9 @@ class TimeGRU(Recurrent):
                 else:
                     dW_rz += dot(ebn[:2 * H], zb[:, cols].T)
                     dW_c += dot(ebn[2 * H:], yb[:, cols].T)
-                dx = dot(WxT, ebn)                       # (D, n*N): into x of the block's steps
-                dxs[:, t:t + n] = dx.reshape(D, n, N).transpose(2, 1, 0)
+                if dxs is not None:                      # (D, n*N): into x of the block's steps
+                    dx = dot(WxT, ebn)
+                    dxs[:, t:t + n] = dx.reshape(D, n, N).transpose(2, 1, 0)
         self.dh = dh.T.copy()
         gx, gh, gb = self.grads[0], self.grads[1], self.grads[2].reshape(3 * H)
         for dst, rows in ((gx, slice(0, D)), (gb, D), (gh, slice(D + 1, None))):

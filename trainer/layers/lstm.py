@@ -125,7 +125,7 @@ class TimeLSTM(Recurrent):
         p_g, p_fio = p[:H], p[H:]
         B = buf.B
         eb, zb = buf.eb, buf.zb                          # (4H, B*N), (K, B*N): a block of steps
-        dxs = np.empty((N, T, D), dtype)
+        dxs = np.empty((N, T, D), dtype) if self.input_grad else None
         dot, add, mul, sub = np.dot, np.add, np.multiply, np.subtract
         one, = _constants(dtype, 1)
         first = True
@@ -162,8 +162,9 @@ class TimeLSTM(Recurrent):
                     if not first:
                         add(dW, dWb, dW)                 # (4H, D+1+H) weight gradients, summed
                     first = False
-                    dx = dot(WxT, eb[:, cols])           # (D, n*N): into x of the block's steps
-                    dxs[:, t:t + n] = dx.reshape(D, n, N).transpose(2, 1, 0)
+                    if dxs is not None:                  # (D, n*N): into x of the block's steps
+                        dx = dot(WxT, eb[:, cols])
+                        dxs[:, t:t + n] = dx.reshape(D, n, N).transpose(2, 1, 0)
         self.dh, self.dc = dh.T.copy(), dc.T.copy()
         _blocks_out(self.grads[0], dW[:, :D].T, H)
         _blocks_out(self.grads[2].reshape(H4), dW[:, D], H)

@@ -113,7 +113,7 @@ class TimePeepholeLSTM(Recurrent):
         self.grads[1][...] = dWh
         self.grads[2][...] = flat.sum(0)
         self.grads[3][...] = dp
-        return (flat @ Wx.T).reshape(N, T, D)
+        return (flat @ Wx.T).reshape(N, T, D) if self.input_grad else None
 
     def _steps(self, dhs, k, hs, da, dWh, dp, dh, dc, pf, pi, po, Wh, H, T):
         """Back through the steps, last first: fills da (N, T, 4H), dWh and dp; sets dh, dc."""

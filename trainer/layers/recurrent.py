@@ -87,6 +87,11 @@ class Recurrent:
 
     state_names = ("h",)
 
+    # Whether backward computes and returns dxs, the gradient into the layer's inputs. A model
+    # whose inputs are values (nothing below the layer learns) sets it False: backward then skips
+    # that product and returns None, as torch and JAX skip an input gradient nobody asked for.
+    input_grad = True
+
     def __init__(self, Wx, Wh, b, stateful=False):
         self.params = [Wx, Wh, b]
         self.grads = [np.zeros_like(Wx), np.zeros_like(Wh), np.zeros_like(b)]

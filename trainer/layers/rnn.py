@@ -111,6 +111,8 @@ class TimeRNN(Recurrent):
         self.grads[0][...] = dW[:D]
         np.dot(hs[:T].reshape(T * N, H).T, dt2, self.grads[1])
         self.grads[2][...] = dW[D].reshape(b.shape)
+        if not self.input_grad:
+            return None
         dxs = np.empty((T, N, D), Wx.dtype)
         np.dot(dt2, Wx.T, dxs.reshape(T * N, D))
         return np.swapaxes(dxs, 0, 1)                # (N, T, D) view of fresh memory

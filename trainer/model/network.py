@@ -4,6 +4,7 @@ import numpy as np
 from rnn_trainer_datasets.base import sequences_right
 from trainer.layers import TimeAffine, TimeEmbedding
 from trainer.layers.losses import TimeMSE, TimeSigmoidWithLoss, TimeSoftmaxWithLoss
+from trainer.layers.recurrent import Recurrent
 
 
 class SequenceModel:
@@ -124,6 +125,8 @@ def build_model(model_cfg, task, rng, cell=None, bptt=None):
     else:
         D = task.input_dim
     rnn = recurrent_layer(model_cfg, D, rng, dtype, cell, getattr(task, "length", None) or bptt)
+    if not layers and cell.found is None and isinstance(rnn, Recurrent):
+        rnn.input_grad = False   # a built-in layer over the task's values: nothing to send down
     layers.append(rnn)
     H = model_cfg["hidden"]
     layers.append(TimeAffine((rng.standard_normal((H, task.output_dim)) / np.sqrt(H)).astype(dtype),
