@@ -1,7 +1,7 @@
 """The GRU layer unrolled over time (`TimeGRU`), gates in the order z, r, h~ as in the textbook."""
 import numpy as np
 
-from trainer.layers.lstm import _constants, block_steps
+from trainer.layers.lstm import _constants, _swap_first_blocks, block_steps
 from trainer.layers.recurrent import Recurrent, blocks_of, row_blocks
 
 
@@ -72,12 +72,12 @@ class TimeGRU(Recurrent):
         buf = self._fwd
         N, T, D, H = self._shape
         dtype = buf.z.dtype
-        _internal(buf, self.params, H, 1)
-        WrzB, WcB = buf.Wrz, buf.Wc
-        WhT_rz = np.ascontiguousarray(WrzB[:, D + 1:].T)  # (H, 2H): into h_prev through r, z
-        WhT_c = np.ascontiguousarray(WcB[:, D + 1:].T)    # (H, H): into r * h_prev
-        WxT = (np.ascontiguousarray(np.concatenate([WrzB[:, :D], WcB[:, :D]]).T)  # (D, 3H)
-               if self.input_grad else None)
+        Wx, Wh, _ = self.params                          # row copies, in the internal order:
+        WhT_rz, WhT_c, WxT = buf.WhT_rz, buf.WhT_c, buf.WxT
+        _swap_first_blocks(WhT_rz, Wh[:, :2 * H], H)      # (H, 2H): into h_prev through r, z
+        WhT_c[...] = Wh[:, 2 * H:]                        # (H, H): into r * h_prev
+        if self.input_grad:
+            _swap_first_blocks(WxT, Wx, H)                # (D, 3H): r, z, h~
         drh_products = list(zip(blocks_of(WhT_c, buf.drh_rows), blocks_of(buf.drh, buf.drh_rows)))
         dh_products = list(zip(blocks_of(WhT_rz, buf.dh_rows), blocks_of(buf.dh, buf.dh_rows)))
         gates, P, omz = buf.a, buf.p, buf.omz             # (T, 3H, N): r, z, h~
@@ -170,6 +170,9 @@ class _Buffers:
         self.y[:, D] = 1
         self.Wrz = np.empty((2 * H, K), dtype)           # internal weights of r, z
         self.Wc = np.empty((H, K), dtype)                # of the candidate h~
+        self.WhT_rz = np.empty((H, 2 * H), dtype)        # backward's Wh of r, z
+        self.WhT_c = np.empty((H, H), dtype)             # of h~
+        self.WxT = np.empty((D, 3 * H), dtype)           # backward's Wx, blocks r, z, h~
         self.a = np.empty((T, 3 * H, N), dtype)          # preactivations, then r, z, h~
         self.p = np.empty((T, 3 * H, N), dtype)          # backward's factors (see there)
         self.omz = np.empty((T, H, N), dtype)

@@ -113,9 +113,11 @@ class TimeLSTM(Recurrent):
         N, T, D, H = self._shape
         H4 = 4 * H
         dtype = buf.z.dtype
-        _internal(buf.Wf, self.params, H, 1)
-        Wb = np.ascontiguousarray(buf.Wf.T)              # (D+1+H, 4H)
-        WhT, WxT = Wb[D + 1:], Wb[:D]                     # (H, 4H), (D, 4H): contiguous rows
+        Wx, Wh, _ = self.params
+        WhT, WxT = buf.WhT, buf.WxT                      # (H, 4H), (D, 4H): g|f|i|o, unscaled
+        _swap_first_blocks(WhT, Wh, H)                   # row copies: no transpose needed
+        if self.input_grad:
+            _swap_first_blocks(WxT, Wx, H)
         dh_products = list(zip(blocks_of(WhT, buf.bwd_rows), blocks_of(buf.dh, buf.bwd_rows)))
         tH, dc, e, p, dW, dWb = buf.tmpH, buf.dc, buf.e, buf.p, buf.dW, buf.dWb
         buf.dhs[...] = np.transpose(dhs, (1, 2, 0))      # (T, H, N), in the params' dtype
@@ -166,9 +168,9 @@ class TimeLSTM(Recurrent):
                         dx = dot(WxT, eb[:, cols])
                         dxs[:, t:t + n] = dx.reshape(D, n, N).transpose(2, 1, 0)
         self.dh, self.dc = dh.T.copy(), dc.T.copy()
-        _blocks_out(self.grads[0], dW[:, :D].T, H)
-        _blocks_out(self.grads[2].reshape(H4), dW[:, D], H)
-        _blocks_out(self.grads[1], dW[:, D + 1:].T, H)
+        _swap_first_blocks(self.grads[0], dW[:, :D].T, H)
+        _swap_first_blocks(self.grads[2].reshape(H4), dW[:, D], H)
+        _swap_first_blocks(self.grads[1], dW[:, D + 1:].T, H)
         return dxs
 
 
@@ -193,8 +195,9 @@ def _internal(dst, params, H, scale):
         dst[H:] *= scale
 
 
-def _blocks_out(dst, src, H):
-    """A gradient for internal columns g|f|i|o as one for the parameters' f|g|i|o."""
+def _swap_first_blocks(dst, src, H):
+    """dst = src with its first two blocks of H columns swapped: the parameters' f|g|i|o as the
+    internal g|f|i|o, or a gradient for g|f|i|o as one for f|g|i|o (the swap undoes itself)."""
     dst[..., :H] = src[..., H:2 * H]
     dst[..., H:2 * H] = src[..., :H]
     dst[..., 2 * H:] = src[..., 2 * H:]
@@ -208,6 +211,8 @@ class _Buffers:
         self.z = np.empty((T + 1, K, N), dtype)         # z_t = [x_t; 1; h_{t-1}]; z[T] holds h_T
         self.z[:, D] = 1
         self.Wf = np.empty((4 * H, K), dtype)            # internal weights (scaled)
+        self.WhT = np.empty((H, 4 * H), dtype)           # backward's Wh, blocks g, f, i, o
+        self.WxT = np.empty((D, 4 * H), dtype)           # and Wx
         self.a = np.empty((T, 4 * H, N), dtype)          # preactivations, then gates g, f, i, o
         self.cs = np.empty((T + 1, H, N), dtype)         # cell states, cs[0] the start
         self.tc = np.empty((T, H, N), dtype)             # tanh(c_t)
