@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from trainer.layers import TimeGRU, TimeLSTM, TimePeepholeLSTM, TimeRNN
+from trainer.layers.lstm import block_steps
 
 LAYERS = {"rnn": (TimeRNN, 1), "lstm": (TimeLSTM, 4), "gru": (TimeGRU, 3),
           "peephole": (TimePeepholeLSTM, 4)}
@@ -19,7 +20,8 @@ def _layer(name, rng, D, H, dtype):
 @pytest.mark.parametrize("name", sorted(LAYERS))
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_without_the_input_gradient_backward_returns_none_and_the_same_bits(rng, name, dtype):
-    N, T, D, H = 5, 40, 3, 16   # 40 steps at batch 5: several weight-gradient blocks of steps
+    N, T, D, H = 5, 120, 3, 16  # at batch 5, blocks of 52 steps: 52 + 52 + 16 (block_steps)
+    assert block_steps(N, T) == 52
     layers = [_layer(name, np.random.default_rng(7), D, H, dtype) for _ in range(2)]
     layers[1].input_grad = False
     windows = [(rng.standard_normal((N, T, D)).astype(dtype),
