@@ -33,7 +33,7 @@ class TimeGRU(Recurrent):
     def forward(self, xs):
         dtype = self.params[0].dtype
         N, T, D, H, buf = self._begin(xs, _Buffers)
-        _internal(buf, self.params, H, 0.5)
+        _forward_weights(buf, self.params, H)
         z, y, tmpH = buf.z, buf.y, buf.tmpH
         z[:T, :D] = np.transpose(xs, (1, 2, 0))          # (T, D, N); row D holds the ones
         y[:, :D] = z[:T, :D]
@@ -146,8 +146,8 @@ class TimeGRU(Recurrent):
         return dxs
 
 
-def _internal(buf, params, H, scale):
-    """buf.Wrz (2H, D+1+H) = the gates r, z of [Wx; b; Wh] transposed, times scale; buf.Wc
+def _forward_weights(buf, params, H):
+    """buf.Wrz (2H, D+1+H) = the gates r, z of [Wx; b; Wh] transposed, halved (exact); buf.Wc
     (H, D+1+H) = the candidate's, as it is."""
     Wx, Wh, b = params
     D = Wx.shape[0]
@@ -155,8 +155,7 @@ def _internal(buf, params, H, scale):
         buf.Wrz[:H, rows] = src[..., H:2 * H].T
         buf.Wrz[H:, rows] = src[..., :H].T
         buf.Wc[:, rows] = src[..., 2 * H:].T
-    if scale != 1:
-        buf.Wrz *= scale
+    buf.Wrz *= 0.5
 
 
 class _Buffers:

@@ -72,7 +72,7 @@ class TimeLSTM(Recurrent):
     def forward(self, xs):
         dtype = self.params[0].dtype
         N, T, D, H, buf = self._begin(xs, _Buffers)
-        _internal(buf.Wf, self.params, H, 0.5)          # (4H, D+1+H): g, f/2, i/2, o/2
+        _forward_weights(buf.Wf, self.params, H)        # (4H, D+1+H): g, f/2, i/2, o/2
         z, cs, tc, tmpH = buf.z, buf.cs, buf.tc, buf.tmpH
         z[:T, :D] = np.transpose(xs, (1, 2, 0))          # (T, D, N); row D holds the ones
         if self._carried(N, H):
@@ -180,9 +180,9 @@ def _constants(dtype, *values):
     return [np.full((), v, dtype) for v in values]
 
 
-def _internal(dst, params, H, scale):
+def _forward_weights(dst, params, H):
     """dst (4H, D+1+H) = [Wx; b; Wh] transposed, blocks f|g|i|o reordered to g|f|i|o, the f, i,
-    o blocks times scale (a power of 2: exact)."""
+    o blocks halved (a power of 2: exact)."""
     Wx, Wh, b = params
     D = Wx.shape[0]
     for rows, src in ((slice(0, D), Wx), (D, b), (slice(D + 1, None), Wh)):
@@ -191,8 +191,7 @@ def _internal(dst, params, H, scale):
         block_g[...] = src[..., H:2 * H].T
         block_f[...] = src[..., :H].T
         block_io[...] = src[..., 2 * H:].T
-    if scale != 1:
-        dst[H:] *= scale
+    dst[H:] *= 0.5
 
 
 def _swap_first_blocks(dst, src, H):
